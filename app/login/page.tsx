@@ -1,0 +1,35 @@
+import { safeReturnPath } from '../../lib/auth/return-path';
+import { signInMessages } from '../../lib/auth/sign-in';
+import { signIn } from './actions';
+
+export const dynamic = 'force-dynamic';
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+function messageFor(error: unknown): string | null {
+  return typeof error === 'string' && error in signInMessages ? signInMessages[error as keyof typeof signInMessages] : null;
+}
+
+export default async function LoginPage({ searchParams }: { searchParams: SearchParams }) {
+  const params = await searchParams;
+  const returnTo = safeReturnPath(params.returnTo);
+  const message = messageFor(params.error);
+  return (
+    <main>
+      <h1>Sign in to Portcullis</h1>
+      {message && (
+        <p className="error" role="alert">
+          {message}
+        </p>
+      )}
+      <form action={signIn}>
+        <input type="hidden" name="returnTo" value={returnTo} />
+        <label htmlFor="username">Username</label>
+        <input id="username" name="username" type="text" autoComplete="username" required maxLength={128} autoFocus />
+        <label htmlFor="password">Password</label>
+        <input id="password" name="password" type="password" autoComplete="current-password" required maxLength={1024} />
+        <button type="submit">Sign in</button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,21 @@
+import { requireAccess } from '../../lib/gate/require-access';
+import { signOut } from './actions';
+
+export const dynamic = 'force-dynamic';
+
+export default async function PortalPage() {
+  // R-D9: the page checks again; the middleware is not the only wall.
+  const session = await requireAccess('portal', '/portal');
+  return (
+    <main>
+      <h1>User Portal</h1>
+      <p>
+        Signed in as <strong data-testid="signed-in-user">{session.username}</strong>
+        {session.displayName ? ` (${session.displayName})` : ''}.
+      </p>
+      <form action={signOut}>
+        <button type="submit">Sign out</button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import type { Database } from './schema';
+import { migrations } from './migrations';
+import { parseDatabaseUrl, type DialectName } from './url';
+import { readEnv } from '../lib/config/env';
+
+export type { Database } from './schema';
+export type { DialectName } from './url';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: DialectName;
+  close(): Promise<void>;
+}
+
+const sqliteBusyTimeoutMs = 5_000;
+const postgresPoolSize = 10;
+
+// NOTE: int8 (bigint) columns hold millisecond times, which fit in a double exactly;
+// without this pg hands them back as strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/**
+ * Opens the database named by `url`: SQLite when unset or `file:`/`sqlite:` (WAL, foreign
+ * keys, busy timeout), PostgreSQL for `postgres://` (a pg pool).
+ */
+export function createDb(url: string | undefined, dataDir = readEnv().dataDir): Db {
+  const parsed = parseDatabaseUrl(url, dataDir);
+  if (parsed.dialect === 'sqlite') {
+    fs.mkdirSync(path.dirname(parsed.file), { recursive: true, mode: 0o700 });
+    const database = new SQLite(parsed.file);
+    database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+    database.pragma('synchronous = NORMAL');
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: parsed.connectionString, max: postgresPoolSize });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+}
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(db.dialect) };
+  const migrator = new Migrator({ db: db.kysely, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+const processDbKey = Symbol.for('portcullis.db');
+type ProcessGlobal = typeof globalThis & { [processDbKey]?: Promise<Db> };
+
+/**
+ * The server process's database, opened and migrated once. Kept on globalThis because
+ * Next.js bundles middleware and pages separately; both should share one pool.
+ * A failed open is not cached, so the next request retries (and fails closed meanwhile).
+ */
+export function getDb(): Promise<Db> {
+  const g = globalThis as ProcessGlobal;
+  if (!g[processDbKey]) {
+    const opening = (async () => {
+      const db = createDb(readEnv().databaseUrl);
+      try {
+        await migrateToLatest(db);
+      } catch (err) {
+        await db.close().catch(() => undefined);
+        throw err;
+      }
+      return db;
+    })();
+    g[processDbKey] = opening;
+    opening.catch(() => {
+      if (g[processDbKey] === opening) delete g[processDbKey];
+    });
+  }
+  return g[processDbKey]!;
+}

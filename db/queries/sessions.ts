@@ -1,0 +1,90 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, SessionsTable } from '../schema';
+
+export type SessionRow = Selectable<SessionsTable>;
+
+export async function insertSession(db: Kysely<Database>, row: SessionRow): Promise<void> {
+  await db.insertInto('sessions').values(row).execute();
+}
+
+/** The session with its user, in one round trip: the gate's only lookup. */
+export async function getSessionWithUser(db: Kysely<Database>, id: string) {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select([
+      'sessions.id as session_id',
+      'sessions.user_id',
+      'sessions.created_at',
+      'sessions.last_seen_at',
+      'sessions.idle_expires_at',
+      'sessions.absolute_expires_at',
+      'sessions.aal',
+      'sessions.amr',
+      'sessions.mfa_skipped',
+      'sessions.second_factor_at',
+      'users.username',
+      'users.display_name',
+      'users.email',
+      'users.state',
+      'users.role',
+    ])
+    .where('sessions.id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function touchSession(
+  db: Kysely<Database>,
+  id: string,
+  lastSeenAt: number,
+  idleExpiresAt: number,
+): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Moves a session to a new id (a new token) and applies the authentication step's changes
+ * in the same statement, so the old token stops working the moment the new one exists.
+ */
+export async function rotateSession(
+  db: Kysely<Database>,
+  oldId: string,
+  newId: string,
+  changes: Partial<Pick<SessionRow, 'aal' | 'amr' | 'mfa_skipped' | 'second_factor_at' | 'last_seen_at' | 'idle_expires_at'>>,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('sessions')
+    .set({ ...changes, id: newId })
+    .where('id', '=', oldId)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function setSessionFields(
+  db: Kysely<Database>,
+  id: string,
+  changes: Partial<Pick<SessionRow, 'mfa_skipped'>>,
+): Promise<void> {
+  await db.updateTable('sessions').set(changes).where('id', '=', id).execute();
+}
+
+export async function deleteSession(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', id).execute();
+}
+
+export async function deleteSessionsOfUser(db: Kysely<Database>, userId: string): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function deleteExpiredSessions(db: Kysely<Database>, now: number): Promise<number> {
+  const result = await db
+    .deleteFrom('sessions')
+    .where((eb) => eb.or([eb('idle_expires_at', '<=', now), eb('absolute_expires_at', '<=', now)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

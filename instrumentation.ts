@@ -1,0 +1,21 @@
+/**
+ * Runs once when the server starts: migrate the database and, when nobody can administer
+ * this install yet, say how to create the first admin.
+ */
+export async function register(): Promise<void> {
+  if (process.env.NEXT_RUNTIME !== 'nodejs') return;
+  const { getDb } = await import('./db');
+  const { countAdmins } = await import('./db/queries/users');
+  try {
+    const db = await getDb();
+    if ((await countAdmins(db.kysely)) === 0) {
+      console.log(
+        '[portcullis] No admin exists yet. Create one with:\n' +
+          '  npm run cli -- create-admin --username <name> --password <password>',
+      );
+    }
+  } catch (err) {
+    // NOTE: the server still starts; the gate answers 503 until the database is reachable.
+    console.error('[portcullis] database not ready at start-up:', err instanceof Error ? err.message : err);
+  }
+}

@@ -1,0 +1,132 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import {
+  deleteSession,
+  getSessionWithUser,
+  insertSession,
+  rotateSession,
+  touchSession,
+  type SessionRow,
+} from '../../db/queries/sessions';
+import type { UserRole, UserState } from '../../db/schema';
+import { oneHour, oneMinute, type Clock } from '../clock';
+import { isWellFormedToken, newSessionToken, sessionIdOf } from './session-token';
+
+export const sessionIdleTimeoutMs = 30 * oneMinute;
+export const sessionAbsoluteTimeoutMs = 12 * oneHour;
+// NOTE: sliding the idle expiry on every request would make every page view a write.
+const touchIntervalMs = oneMinute;
+
+export type AuthMethod = 'pwd' | 'totp' | 'webauthn' | 'duo' | 'recovery';
+
+export interface SessionContext {
+  sessionId: string;
+  userId: string;
+  username: string;
+  displayName: string | null;
+  email: string | null;
+  role: UserRole;
+  userState: UserState;
+  aal: 1 | 2;
+  amr: AuthMethod[];
+  mfaSkipped: boolean;
+  secondFactorAt: number | null;
+  createdAt: number;
+}
+
+export async function createSession(
+  db: Kysely<Database>,
+  userId: string,
+  client: { ip: string | null; userAgent: string | null },
+  clock: Clock,
+): Promise<string> {
+  const token = newSessionToken();
+  const now = clock.now();
+  const row: SessionRow = {
+    id: sessionIdOf(token),
+    user_id: userId,
+    created_at: now,
+    last_seen_at: now,
+    idle_expires_at: now + sessionIdleTimeoutMs,
+    absolute_expires_at: now + sessionAbsoluteTimeoutMs,
+    aal: 1,
+    amr: JSON.stringify(['pwd']),
+    mfa_skipped: 0,
+    second_factor_at: null,
+    client_ip: client.ip,
+    user_agent: client.userAgent ? client.userAgent.slice(0, 512) : null,
+  };
+  await insertSession(db, row);
+  return token;
+}
+
+/**
+ * The live session for a token, or null. Checks the row on every call, so sign-out,
+ * suspension and revocation apply at the next request; an expired row is deleted.
+ */
+export async function validateSession(db: Kysely<Database>, token: unknown, clock: Clock): Promise<SessionContext | null> {
+  if (!isWellFormedToken(token)) return null;
+  const id = sessionIdOf(token);
+  const row = await getSessionWithUser(db, id);
+  if (!row) return null;
+  const now = clock.now();
+  if (row.idle_expires_at <= now || row.absolute_expires_at <= now) {
+    await deleteSession(db, id);
+    return null;
+  }
+  if (row.state !== 'active') return null;
+  if (now - row.last_seen_at >= touchIntervalMs) {
+    await touchSession(db, id, now, Math.min(now + sessionIdleTimeoutMs, row.absolute_expires_at));
+  }
+  return {
+    sessionId: id,
+    userId: row.user_id,
+    username: row.username,
+    displayName: row.display_name,
+    email: row.email,
+    role: row.role,
+    userState: row.state,
+    aal: row.aal >= 2 ? 2 : 1,
+    amr: parseAmr(row.amr),
+    mfaSkipped: row.mfa_skipped === 1,
+    secondFactorAt: row.second_factor_at,
+    createdAt: row.created_at,
+  };
+}
+
+function parseAmr(text: string): AuthMethod[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? (value.filter((m) => typeof m === 'string') as AuthMethod[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Records a passed second factor and gives the session a new id in one statement: the
+ * old token is dead the moment the new one exists. Returns the new token, or null when
+ * the session vanished meanwhile (revoked, signed out).
+ */
+export async function elevateSession(
+  db: Kysely<Database>,
+  session: SessionContext,
+  method: AuthMethod,
+  clock: Clock,
+): Promise<string | null> {
+  const token = newSessionToken();
+  const now = clock.now();
+  const amr = Array.from(new Set([...session.amr, method]));
+  const ok = await rotateSession(db, session.sessionId, sessionIdOf(token), {
+    aal: 2,
+    amr: JSON.stringify(amr),
+    second_factor_at: now,
+    last_seen_at: now,
+    idle_expires_at: Math.min(now + sessionIdleTimeoutMs, session.createdAt + sessionAbsoluteTimeoutMs),
+  });
+  return ok ? token : null;
+}
+
+export async function endSession(db: Kysely<Database>, sessionId: string): Promise<void> {
+  await deleteSession(db, sessionId);
+}

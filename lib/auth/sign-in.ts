@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import { getUserByUsername } from '../../db/queries/users';
+import { writeAudit } from '../../db/queries/audit';
+import type { Clock } from '../clock';
+import { maxPasswordLength, verifyAgainstDummy, verifyPassword } from './password';
+import { accountKey, accountThrottle, addressKey, addressThrottle, countFailure, resetThrottle, throttleWait } from './throttle';
+import { createSession } from './sessions';
+
+export const credentialsSchema = z.object({
+  username: z.string().trim().min(1).max(128),
+  password: z.string().min(1).max(maxPasswordLength),
+});
+
+export type SignInResult =
+  | { ok: true; token: string; userId: string }
+  | { ok: false; reason: 'invalid' | 'throttled' | 'not_allowed'; retryAfterMs?: number };
+
+export const signInMessages = {
+  invalid: 'Invalid username or password.',
+  throttled: 'Too many sign-in attempts. Wait a moment and try again.',
+  not_allowed: 'This account cannot sign in. Contact your administrator.',
+} as const;
+
+/**
+ * Password sign-in as a flat guard sequence: parse → throttle → look up → verify →
+ * state → session. Unknown user and wrong password take the same path and message.
+ */
+export async function signInWithPassword(
+  db: Kysely<Database>,
+  input: unknown,
+  client: { ip: string; userAgent: string | null },
+  clock: Clock,
+): Promise<SignInResult> {
+  const parsed = credentialsSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, reason: 'invalid' };
+  const { username, password } = parsed.data;
+  const userKey = accountKey(username.toLowerCase());
+  const ipKey = addressKey(client.ip);
+
+  const now = clock.now();
+  const wait = Math.max(await throttleWait(db, userKey, now), await throttleWait(db, ipKey, now));
+  if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
+
+  const user = await getUserByUsername(db, username);
+  const passwordOk = user?.password_hash
+    ? await verifyPassword(user.password_hash, password)
+    : await verifyAgainstDummy(password);
+
+  if (!user || !passwordOk) {
+    const at = clock.now();
+    await countFailure(db, userKey, accountThrottle, at);
+    await countFailure(db, ipKey, addressThrottle, at);
+    await writeAudit(db, {
+      at,
+      actorId: user?.id ?? null,
+      actorLabel: username.slice(0, 128),
+      action: 'auth.sign_in_failed',
+      targetType: 'user',
+      targetId: user?.id ?? null,
+      clientIp: client.ip,
+    });
+    return { ok: false, reason: 'invalid' };
+  }
+
+  // R-D7: staged (pre-enrollment) and suspended users do not sign in.
+  if (user.state !== 'active') {
+    await writeAudit(db, {
+      at: clock.now(),
+      actorId: user.id,
+      actorLabel: user.username,
+      action: 'auth.sign_in_refused',
+      targetType: 'user',
+      targetId: user.id,
+      details: { state: user.state },
+      clientIp: client.ip,
+    });
+    return { ok: false, reason: 'not_allowed' };
+  }
+
+  const token = await createSession(db, user.id, { ip: client.ip, userAgent: client.userAgent }, clock);
+  await resetThrottle(db, userKey);
+  await writeAudit(db, {
+    at: clock.now(),
+    actorId: user.id,
+    actorLabel: user.username,
+    action: 'auth.signed_in',
+    targetType: 'user',
+    targetId: user.id,
+    details: { method: 'pwd' },
+    clientIp: client.ip,
+  });
+  return { ok: true, token, userId: user.id };
+}

@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import { clearThrottle, getThrottle, recordThrottleFailure, setThrottleBlockedUntil } from '../../db/queries/throttle';
+import { oneMinute } from '../clock';
+
+/**
+ * Guess throttling that slows attackers without handing them a lockout (R-I2):
+ * - per account: after a few free failures each further one doubles a short wait, capped,
+ *   so a victim is delayed by at most `accountMaxDelayMs`, never shut out;
+ * - per client address: a harder limit, since one address guessing many accounts is an attack.
+ * Counts live in the database, so every app instance sees the same numbers.
+ */
+export interface ThrottleRule {
+  windowMs: number;
+  freeFailures: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const accountThrottle: ThrottleRule = { windowMs: 15 * oneMinute, freeFailures: 5, baseDelayMs: 1_000, maxDelayMs: oneMinute };
+export const addressThrottle: ThrottleRule = { windowMs: 15 * oneMinute, freeFailures: 50, baseDelayMs: 10_000, maxDelayMs: 15 * oneMinute };
+
+export function throttleDelay(rule: ThrottleRule, failures: number): number {
+  if (failures <= rule.freeFailures) return 0;
+  const exponent = Math.min(failures - rule.freeFailures - 1, 30);
+  return Math.min(rule.baseDelayMs * 2 ** exponent, rule.maxDelayMs);
+}
+
+/** Milliseconds until the key may try again; 0 when it may now. */
+export async function throttleWait(db: Kysely<Database>, key: string, now: number): Promise<number> {
+  const row = await getThrottle(db, key);
+  return row && row.blocked_until > now ? row.blocked_until - now : 0;
+}
+
+export async function countFailure(db: Kysely<Database>, key: string, rule: ThrottleRule, now: number): Promise<number> {
+  const row = await recordThrottleFailure(db, key, now, rule.windowMs);
+  const delay = throttleDelay(rule, row.failures);
+  if (delay > 0) await setThrottleBlockedUntil(db, key, now + delay);
+  return row.failures;
+}
+
+export async function resetThrottle(db: Kysely<Database>, key: string): Promise<void> {
+  await clearThrottle(db, key);
+}
+
+export const accountKey = (usernameLower: string) => `user:${usernameLower}`;
+export const addressKey = (ip: string) => `ip:${ip}`;

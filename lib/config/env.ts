@@ -1,0 +1,31 @@
+import path from 'node:path';
+
+/**
+ * Everything the server reads from the environment, in one place, so the README's table
+ * of variables has exactly one source to stay true to.
+ */
+export interface PortcullisEnv {
+  /** Unset → SQLite file in the data dir; `file:<path>`; or `postgres://…`. */
+  databaseUrl: string | undefined;
+  /** Where the embedded default keeps its database and generated secret. */
+  dataDir: string;
+  /** Secret for cookies and encryption at rest; generated on first start for the embedded default. */
+  secret: string | undefined;
+  /** Public origin of the portal, e.g. https://mfa.example.com (links, WebAuthn RP, cookie security). */
+  origin: string;
+  /** Trusted reverse proxies: a hop count ("1") or a comma list of addresses (R-I1). Unset → none. */
+  trustedProxies: string | undefined;
+  smtpUrl: string | undefined;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): PortcullisEnv {
+  const port = env.PORT || '3000';
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(/*turbopackIgnore: true*/ env.PORTCULLIS_DATA_DIR || 'data'),
+    secret: env.PORTCULLIS_SECRET || undefined,
+    origin: (env.PORTCULLIS_ORIGIN || `http://localhost:${port}`).replace(/\/+$/, ''),
+    trustedProxies: env.PORTCULLIS_TRUSTED_PROXIES || undefined,
+    smtpUrl: env.SMTP_URL || undefined,
+  };
+}

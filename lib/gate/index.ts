@@ -1,0 +1,2 @@
+export { createMfaGate, type MfaGateOptions } from './create-mfa-gate';
+export type { ResourceRoute } from './paths';

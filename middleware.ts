@@ -1,0 +1,16 @@
+import { createMfaGate } from './lib/gate';
+import { portalResources } from './portcullis.config';
+
+/**
+ * The portal's own gate. App teams mount the same createMfaGate() in front of their routes
+ * (see README, "Protect your own routes"). Next.js 16 calls this file `proxy.ts`; the
+ * gate is a plain function, so it works under either name.
+ */
+export default createMfaGate({ resources: portalResources });
+
+export const config = {
+  // Everything but static assets passes through the gate; it ignores paths that belong to
+  // no declared resource, so the sign-in page and the API stay reachable.
+  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+  runtime: 'nodejs',
+};

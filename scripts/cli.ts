@@ -1,0 +1,75 @@
+// `npm run cli -- <command> [--flag value]…`: operator tasks that need no running server.
+import { parseArgs } from 'node:util';
+import { createDb, migrateToLatest } from '../db';
+import { readEnv } from '../lib/config/env';
+import { systemClock } from '../lib/clock';
+import { cliActor } from '../lib/admin/actor';
+import { createUser } from '../lib/admin/users';
+import { createApiKey } from '../lib/admin/api-keys';
+import { ValidationError, ConflictError } from '../lib/admin/errors';
+
+const usage = `Usage:
+  npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL]
+  npm run cli -- create-user --username NAME --password PASSWORD [--email EMAIL] [--state active|staged|suspended]
+  npm run cli -- create-api-key --name NAME [--role admin|read]`;
+
+async function main(): Promise<number> {
+  const [command, ...rest] = process.argv.slice(2);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      username: { type: 'string' },
+      password: { type: 'string' },
+      email: { type: 'string' },
+      state: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+    },
+  });
+  const db = createDb(readEnv().databaseUrl);
+  try {
+    await migrateToLatest(db);
+    switch (command) {
+      case 'create-admin':
+      case 'create-user': {
+        const { id } = await createUser(
+          db.kysely,
+          {
+            username: values.username,
+            password: values.password,
+            email: values.email,
+            state: values.state ?? 'active',
+            role: command === 'create-admin' ? 'admin' : 'user',
+          },
+          cliActor,
+          systemClock,
+        );
+        console.log(`Created ${command === 'create-admin' ? 'admin' : 'user'} ${values.username} (${id})`);
+        return 0;
+      }
+      case 'create-api-key': {
+        const { key } = await createApiKey(db.kysely, { name: values.name, role: values.role }, cliActor, systemClock);
+        console.log('API key (shown once, store it now):');
+        console.log(key);
+        return 0;
+      }
+      default:
+        console.error(usage);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      for (const [field, messages] of Object.entries(err.fieldErrors)) console.error(`${field}: ${messages.join(' ')}`);
+      return 1;
+    }
+    if (err instanceof ConflictError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
+
+main().then((code) => process.exit(code));

@@ -1,0 +1,46 @@
+// R-I1, kept free of Next.js so it can be unit-tested: which address is the client's.
+
+/** "2" → trust that many proxy hops; "10.0.0.1, 10.0.0.2" → trust those proxy addresses. */
+export function parseTrustedProxies(value) {
+  if (!value || !value.trim()) return { kind: 'none' };
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const hops = Number(trimmed);
+    if (hops < 1 || hops > 10) throw new Error('PORTCULLIS_TRUSTED_PROXIES hop count must be 1–10');
+    return { kind: 'hops', hops };
+  }
+  const addresses = new Set(trimmed.split(',').map((a) => normalizeAddress(a.trim())).filter(Boolean));
+  return { kind: 'addresses', addresses };
+}
+
+export function normalizeAddress(address) {
+  if (!address) return '';
+  const a = address.trim().toLowerCase();
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+function forwardedList(header) {
+  const raw = Array.isArray(header) ? header.join(',') : header || '';
+  return raw
+    .split(',')
+    .map((h) => normalizeAddress(h))
+    .filter((h) => h.length > 0 && h.length <= 64 && /^[0-9a-f:.]+$/.test(h));
+}
+
+/**
+ * The socket peer, unless the peer is a trusted proxy; then X-Forwarded-For is read from
+ * the right, only as far as trusted hops reach. Entries a client wrote itself sit to the
+ * left of anything a trusted proxy appended, so they are never reached.
+ */
+export function clientAddress(peer, forwardedFor, trusted) {
+  const socketAddress = normalizeAddress(peer) || 'unknown';
+  if (trusted.kind === 'none') return socketAddress;
+  const hops = forwardedList(forwardedFor);
+  if (trusted.kind === 'hops') {
+    // Each trusted hop appended the address it saw; the client is the one the outermost saw.
+    return hops.length >= trusted.hops ? hops[hops.length - trusted.hops] : socketAddress;
+  }
+  let current = socketAddress;
+  while (trusted.addresses.has(current) && hops.length > 0) current = hops.pop();
+  return current;
+}

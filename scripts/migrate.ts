@@ -1,0 +1,8 @@
+// `npm run db:migrate`: bring the configured database to the latest schema.
+import { createDb, migrateToLatest } from '../db';
+import { readEnv } from '../lib/config/env';
+
+const db = createDb(readEnv().databaseUrl);
+migrateToLatest(db)
+  .then((applied) => console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Already up to date'))
+  .finally(() => db.close());

@@ -1,0 +1,41 @@
+// The server entry: Next.js behind a plain node:http server, so the client address comes
+// from the socket (R-I1). It is handed to the app in a header with a per-process token;
+// a header a client sends itself is discarded here and ignored by the app.
+import http from 'node:http';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import next from 'next';
+import { clientAddress, parseTrustedProxies } from './client-address.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const port = Number(process.env.PORT || 3000);
+const hostname = process.env.HOST || '0.0.0.0';
+const trusted = parseTrustedProxies(process.env.PORTCULLIS_TRUSTED_PROXIES);
+const entryToken = randomBytes(32).toString('hex');
+process.env.PORTCULLIS_ENTRY_TOKEN = entryToken;
+
+const app = next({ dev: false, dir: root, hostname, port });
+await app.prepare();
+const handle = app.getRequestHandler();
+
+const server = http.createServer((req, res) => {
+  const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
+  req.headers['x-portcullis-client-ip'] = ip;
+  req.headers['x-portcullis-entry'] = entryToken;
+  // Next.js fills X-Forwarded-For only when absent; make it say what we decided.
+  req.headers['x-forwarded-for'] = ip;
+  handle(req, res);
+});
+server.requestTimeout = 30_000;
+server.headersTimeout = 20_000;
+server.listen(port, hostname, () => {
+  console.log(`Portcullis listening on http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    server.close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createDb, migrateToLatest, type Db, type DialectName } from '../../../db';
+
+/**
+ * One contract suite, two dialects: every data-layer test runs on a fresh SQLite file and,
+ * when TEST_POSTGRES_URL is set, on a fresh PostgreSQL database of its own.
+ */
+export const dialects: DialectName[] = process.env.TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+if (!process.env.TEST_POSTGRES_URL && !(globalThis as { __pgNote?: boolean }).__pgNote) {
+  (globalThis as { __pgNote?: boolean }).__pgNote = true;
+  console.warn('TEST_POSTGRES_URL is not set: PostgreSQL runs of the contract suites are skipped');
+}
+
+export async function freshDb(dialect: DialectName): Promise<Db> {
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-test-'));
+    const db = createDb(`file:${path.join(dir, 'test.db')}`, dir);
+    await migrateToLatest(db);
+    return db;
+  }
+  const adminUrl = process.env.TEST_POSTGRES_URL!;
+  const name = `pc_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const db = createDb(url.toString());
+  await migrateToLatest(db);
+  return db;
+}
