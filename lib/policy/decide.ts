@@ -1,0 +1,152 @@
+import { anyContains, parseIp } from './cidr';
+import { DUO, TOTP, effectiveMask, isEnrolledMask, maskOf, methodsOf, setupMask } from './methods';
+import { periodRunning } from './status';
+import type { CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement, ParsedIp, PolicyAction } from './types';
+
+/**
+ * The gate's verdict (SPEC D), as a pure function: data in, decision out. Every decision
+ * names the rule that made it, and the policy when one did.
+ */
+
+type Session = NonNullable<DecisionInput['session']>;
+
+// R-C6: deny > require MFA > allow.
+const RANK: Readonly<Record<PolicyAction, number>> = { allow: 1, require_mfa: 2, deny: 3 };
+
+/**
+ * Whether `a` beats `b`: stricter action, then lower priority, then name, then id.
+ * Compared here rather than relying on array order, so callers may concatenate or
+ * reorder compiled lists without changing decisions. Names compare by code unit, not
+ * locale, so every server agrees.
+ */
+function precedes(a: CompiledPolicy, b: CompiledPolicy): boolean {
+  const ra = RANK[a.action];
+  const rb = RANK[b.action];
+  if (ra !== rb) return ra > rb;
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  if (a.name !== b.name) return a.name < b.name;
+  return a.id < b.id;
+}
+
+/** Iterates whichever side is cheap to iterate and probes the other; no allocation. */
+function inGroups(
+  list: readonly string[],
+  set: ReadonlySet<string>,
+  userGroups: ReadonlySet<string> | readonly string[],
+  userGroupsIsArray: boolean,
+): boolean {
+  if (list.length === 0) return false;
+  if (userGroupsIsArray) {
+    const groups = userGroups as readonly string[];
+    for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return true;
+    return false;
+  }
+  const groups = userGroups as ReadonlySet<string>;
+  for (let i = 0; i < list.length; i++) if (groups.has(list[i]!)) return true;
+  return false;
+}
+
+/** R-C1..R-C6: the strictest enabled policy that applies to this user, resource and request. */
+function strictestMatch(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): CompiledPolicy | null {
+  const { policies, resource, request } = input;
+  const userGroupsIsArray = Array.isArray(userGroups);
+  let ip: ParsedIp | null = null;
+  let ipParsed = false;
+  let best: CompiledPolicy | null = null;
+
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    if (!p.enabled || !p.resources.has(resource)) continue; // R-C1, R-C4
+    if (best !== null && !precedes(p, best)) continue; // cannot win, skip the work
+    if (inGroups(p.excludeGroupList, p.excludeGroups, userGroups, userGroupsIsArray)) continue; // R-C2: exclusion wins
+    if (!p.allUsers && !inGroups(p.includeGroupList, p.includeGroups, userGroups, userGroupsIsArray)) continue;
+    if (p.osIn !== null && !p.osIn.has(request.os)) continue;
+    if (p.browserIn !== null && !p.browserIn.has(request.browser)) continue;
+    if (p.ipIn !== null || p.ipNotIn !== null) {
+      if (!ipParsed) {
+        ip = parseIp(request.ip);
+        ipParsed = true;
+      }
+      if (ip === null) {
+        // NOTE: an unreadable address ("unknown" when the server entry could not vouch
+        // for it, R-I1) is unknown, not "outside every range". Allow policies grant
+        // nothing beyond the default, so for them it is no match; deny and require-MFA
+        // policies do match, so a missing address cannot dodge "deny outside the office".
+        if (p.action === 'allow') continue;
+      } else {
+        if (p.ipIn !== null && !anyContains(p.ipIn, ip)) continue;
+        if (p.ipNotIn !== null && anyContains(p.ipNotIn, ip)) continue;
+      }
+    }
+    best = p;
+  }
+  return best;
+}
+
+/** R-D5 / R-D6: required by an individual requirement only, and not enrolled. */
+function individualEnrollment(
+  session: Session,
+  requirement: MfaRequirement,
+  setup: number,
+  now: number,
+): Decision {
+  if (!periodRunning(requirement, now)) {
+    return { kind: 'locked', reason: 'enrollment_expired', expiredAt: requirement.periodEndsAt, rule: 'R-D6' };
+  }
+  const methods = methodsOf(setup);
+  const defaultMethod = methods[0]!;
+  if (setup & TOTP) {
+    if (session.mfaSkipped) return { kind: 'allow', rule: 'R-D5' };
+    return { kind: 'enroll', forced: false, methods, defaultMethod, deadline: requirement.periodEndsAt, rule: 'R-D5' };
+  }
+  // R-B3: the period only softens TOTP setup. With nothing but WebAuthn to set up there is
+  // no skip; the deadline still says when the user will be locked out.
+  return { kind: 'enroll', forced: true, methods, defaultMethod, deadline: requirement.periodEndsAt, rule: 'R-D5' };
+}
+
+export function decide(input: DecisionInput): Decision {
+  const { session, user } = input;
+  if (session === null || user === null) return { kind: 'login', rule: 'R-D1' };
+  if (user.state !== 'active') return { kind: 'login', rule: user.state === 'staged' ? 'R-D7' : 'R-D1' };
+
+  const matched = strictestMatch(input, user.groupIds);
+  if (matched !== null && matched.action === 'deny') return { kind: 'deny', rule: 'R-D2', policy: matched.ref };
+
+  const forcedBy = matched !== null && matched.action === 'require_mfa' ? matched : null; // R-C7
+  const requirement = input.requirement;
+  const individual = requirement !== null && requirement.required === true;
+  if (forcedBy === null && !individual) {
+    return matched !== null ? { kind: 'allow', rule: 'R-D8', policy: matched.ref } : { kind: 'allow', rule: 'R-D8' };
+  }
+
+  // A session that already passed a second factor is done, and never sent to enrollment.
+  if (session.aal >= 2) {
+    return forcedBy !== null ? { kind: 'allow', rule: 'R-D3', policy: forcedBy.ref } : { kind: 'allow', rule: 'R-D3' };
+  }
+
+  const settings = input.settings;
+  const setup = setupMask(settings);
+  const enrolled = maskOf(input.enrolledMethods) & effectiveMask(settings);
+  if (isEnrolledMask(enrolled, settings)) {
+    // R-E5: Duo needs no setup here and is always offered at the verify step.
+    const methods: Method[] = methodsOf(enrolled | (settings.duo ? DUO : 0));
+    return forcedBy !== null
+      ? { kind: 'challenge', methods, rule: 'R-D3', policy: forcedBy.ref }
+      : { kind: 'challenge', methods, rule: 'R-D3' };
+  }
+
+  if (forcedBy !== null) {
+    const methods = methodsOf(setup);
+    return {
+      kind: 'enroll',
+      forced: true,
+      methods,
+      defaultMethod: methods[0]!,
+      deadline: null,
+      rule: 'R-D4',
+      policy: forcedBy.ref,
+    };
+  }
+  // Only an individual requirement is left (forcedBy === null, so `individual` held).
+  return individualEnrollment(session, requirement as MfaRequirement, setup, input.now);
+}

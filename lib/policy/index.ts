@@ -1,0 +1,27 @@
+/**
+ * Portcullis policy engine: pure functions, no I/O. Imports nothing from db/, next/,
+ * node: or any package, so it runs in middleware, pages and tests alike.
+ */
+export type * from './types';
+export { anyContains, cidrContains, isValidCidr, parseCidr, parseIp } from './cidr';
+export { compilePolicies, compilePolicy } from './compile';
+export { decide } from './decide';
+export {
+  isEnrolled,
+  noMethodError,
+  setupMethods,
+  validateSettings,
+  webauthnOnlyError,
+  type SetupMethods,
+} from './methods';
+export {
+  defaultEnrollmentDays,
+  enrollmentPeriod,
+  isValidEnrollmentDays,
+  maxEnrollmentDays,
+  mfaStatus,
+  minEnrollmentDays,
+  oneDayMs,
+  periodRunning,
+} from './status';
+export { parseUserAgent } from './user-agent';

@@ -1,0 +1,127 @@
+/**
+ * Types of the pure decision engine. Other modules (gate, admin, portal) code against
+ * these names; keep them stable.
+ */
+
+export type Method = 'totp' | 'webauthn' | 'duo';
+export type UserState = 'staged' | 'active' | 'suspended';
+export type PolicyAction = 'allow' | 'require_mfa' | 'deny';
+
+export interface MfaSettings {
+  totp: boolean;
+  webauthn: boolean;
+  duo: boolean;
+}
+
+export interface MfaRequirement {
+  required: boolean;
+  enrollmentDays: number;
+  periodStartsAt: number | null;
+  periodEndsAt: number | null;
+}
+
+export type OsFamily = 'windows' | 'macos' | 'ios' | 'android' | 'linux' | 'chromeos' | 'other';
+export type BrowserFamily = 'chrome' | 'edge' | 'firefox' | 'safari' | 'opera' | 'other';
+
+/** R-C3. An absent or empty list means "no such condition". */
+export interface PolicyConditions {
+  /** CIDR strings, IPv4 or IPv6; a bare address is a /32 or /128. */
+  ipIn?: string[];
+  ipNotIn?: string[];
+  osIn?: OsFamily[];
+  browserIn?: BrowserFamily[];
+}
+
+/** A policy as stored. */
+export interface PolicyRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  enabled: boolean;
+  scope: 'all' | 'groups';
+  includeGroupIds: string[];
+  excludeGroupIds: string[];
+  conditions: PolicyConditions;
+  /** Resource ids; 'portal' is the User Portal. */
+  resources: string[];
+  action: PolicyAction;
+  /** Lower runs first among policies with the same action; absent sorts last. */
+  priority?: number;
+}
+
+export type ParsedIp =
+  | { v: 4; value: number }
+  /** `mappedV4` is set for ::ffff:a.b.c.d so that IPv4 ranges still apply (Node reports dual-stack peers that way). */
+  | { v: 6; value: bigint; mappedV4: number | null };
+
+export type ParsedCidr =
+  | { v: 4; network: number; mask: number; prefix: number; text: string }
+  | { v: 6; network: bigint; mask: bigint; prefix: number; text: string };
+
+export interface PolicyRef {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** A policy ready for decide(): CIDRs parsed once, lists turned into Sets. */
+export interface CompiledPolicy {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly action: PolicyAction;
+  readonly priority: number;
+  readonly allUsers: boolean;
+  /** Kept as both: iterate the array against a user Set, probe the Set from a user array. */
+  readonly includeGroups: ReadonlySet<string>;
+  readonly includeGroupList: readonly string[];
+  readonly excludeGroups: ReadonlySet<string>;
+  readonly excludeGroupList: readonly string[];
+  readonly resources: ReadonlySet<string>;
+  readonly ipIn: readonly ParsedCidr[] | null;
+  readonly ipNotIn: readonly ParsedCidr[] | null;
+  readonly osIn: ReadonlySet<OsFamily> | null;
+  readonly browserIn: ReadonlySet<BrowserFamily> | null;
+  /** Shared, frozen: decisions point at it instead of allocating a copy per request. */
+  readonly ref: PolicyRef;
+}
+
+export interface DecisionInput {
+  now: number;
+  /** 'portal' or an app resource id. */
+  resource: string;
+  session: null | { aal: 1 | 2; amr: string[]; mfaSkipped: boolean };
+  user: null | { id: string; state: UserState; groupIds: ReadonlySet<string> | string[] };
+  requirement: MfaRequirement | null;
+  /** Methods with at least one verified factor. */
+  enrolledMethods: Method[];
+  settings: MfaSettings;
+  request: { ip: string; os: OsFamily; browser: BrowserFamily };
+  /** From compilePolicies(). */
+  policies: CompiledPolicy[];
+}
+
+export type RuleId = 'R-D1' | 'R-D2' | 'R-D3' | 'R-D4' | 'R-D5' | 'R-D6' | 'R-D7' | 'R-D8';
+
+export type Decision =
+  | { kind: 'login'; rule: string }
+  | { kind: 'allow'; rule: string; policy?: { id: string; name: string } }
+  | { kind: 'challenge'; methods: Method[]; rule: string; policy?: { id: string; name: string } }
+  | {
+      kind: 'enroll';
+      forced: boolean;
+      methods: Method[];
+      defaultMethod: Method;
+      deadline: number | null;
+      rule: string;
+      policy?: { id: string; name: string };
+    }
+  | { kind: 'locked'; reason: 'enrollment_expired'; expiredAt: number | null; rule: string }
+  | { kind: 'deny'; rule: string; policy: { id: string; name: string } };
+
+export type MfaStatusName = 'enrolled' | 'not_enrolled' | 'enrollment_period' | 'expired' | 'pre_enrollment';
+
+export interface MfaStatus {
+  status: MfaStatusName;
+  startsAt: number | null;
+  endsAt: number | null;
+}
