@@ -85,7 +85,77 @@ export interface AuthThrottleTable {
   blocked_until: number;
 }
 
+export interface MfaRequirementsTable {
+  user_id: string;
+  required: number;
+  enrollment_days: number;
+  /** Null while the user is staged (pre-enrollment, R-B4): the period starts on activation. */
+  period_starts_at: number | null;
+  period_ends_at: number | null;
+  set_by: string | null;
+  set_at: number;
+}
+
+export interface PoliciesTable {
+  id: string;
+  name: string;
+  name_lower: string;
+  description: string | null;
+  enabled: number;
+  scope: 'all' | 'groups';
+  include_group_ids: string;
+  exclude_group_ids: string;
+  conditions: string;
+  resources: string;
+  action: 'allow' | 'require_mfa' | 'deny';
+  priority: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MfaSettingsTable {
+  id: number;
+  totp_enabled: number;
+  webauthn_enabled: number;
+  duo_enabled: number;
+  duo_client_id: string | null;
+  duo_client_secret_enc: string | null;
+  duo_api_host: string | null;
+  duo_redirect_uri: string | null;
+  updated_at: number;
+  updated_by: string | null;
+}
+
+export interface ConfigVersionTable {
+  id: number;
+  version: number;
+}
+
+export type FactorType = 'totp' | 'webauthn' | 'duo';
+
+export interface FactorsTable {
+  id: string;
+  user_id: string;
+  type: FactorType;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+  /** TOTP: the secret, AES-256-GCM with a key id (lib/crypto). */
+  secret_enc: string | null;
+  /** TOTP: the last time step accepted; replays of it or earlier are refused (R-I3). */
+  last_used_step: number | null;
+  credential_id: string | null;
+  public_key: string | null;
+  sign_count: number | null;
+  transports: string | null;
+}
+
 export interface Database {
+  mfa_requirements: MfaRequirementsTable;
+  policies: PoliciesTable;
+  mfa_settings: MfaSettingsTable;
+  config_version: ConfigVersionTable;
+  factors: FactorsTable;
   users: UsersTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;

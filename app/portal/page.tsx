@@ -5,7 +5,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function PortalPage() {
   // R-D9: the page checks again; the middleware is not the only wall.
-  const session = await requireAccess('portal', '/portal');
+  const { session } = await requireAccess('portal', '/portal');
   return (
     <main>
       <h1>User Portal</h1>

@@ -66,20 +66,29 @@ export async function createSession(
  */
 export async function validateSession(db: Kysely<Database>, token: unknown, clock: Clock): Promise<SessionContext | null> {
   if (!isWellFormedToken(token)) return null;
-  const id = sessionIdOf(token);
-  const row = await getSessionWithUser(db, id);
-  if (!row) return null;
+  const row = await getSessionWithUser(db, sessionIdOf(token));
+  return row ? liveSession(db, row, clock) : null;
+}
+
+/** The subset of a session-with-user row that liveSession() reads. */
+export type SessionUserRow = NonNullable<Awaited<ReturnType<typeof getSessionWithUser>>>;
+
+/**
+ * A looked-up row as a live session, or null when it expired (then deleted) or its user
+ * may no longer sign in. Slides the idle expiry at most once a minute.
+ */
+export async function liveSession(db: Kysely<Database>, row: SessionUserRow, clock: Clock): Promise<SessionContext | null> {
   const now = clock.now();
   if (row.idle_expires_at <= now || row.absolute_expires_at <= now) {
-    await deleteSession(db, id);
+    await deleteSession(db, row.session_id);
     return null;
   }
   if (row.state !== 'active') return null;
   if (now - row.last_seen_at >= touchIntervalMs) {
-    await touchSession(db, id, now, Math.min(now + sessionIdleTimeoutMs, row.absolute_expires_at));
+    await touchSession(db, row.session_id, now, Math.min(now + sessionIdleTimeoutMs, row.absolute_expires_at));
   }
   return {
-    sessionId: id,
+    sessionId: row.session_id,
     userId: row.user_id,
     username: row.username,
     displayName: row.display_name,

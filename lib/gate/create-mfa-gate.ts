@@ -46,15 +46,15 @@ export function createMfaGate(options: MfaGateOptions) {
     try {
       const db = await getDb();
       const token = await decodeSessionCookie(request.cookies.get(cookieName)?.value);
-      const result = await evaluateAccess(
-        db.kysely,
+      const { decision } = await evaluateAccess(
+        db,
         token,
         resource,
         { ip: clientIpFromHeaders(request.headers), userAgent: request.headers.get('user-agent') },
         clock,
       );
       const returnTo = `${request.nextUrl.pathname}${request.nextUrl.search}`;
-      const destination = destinationFor(result, returnTo);
+      const destination = destinationFor(decision, returnTo);
       if (!destination) return NextResponse.next();
       return NextResponse.redirect(new URL(destination, request.url), 303);
     } catch (err) {

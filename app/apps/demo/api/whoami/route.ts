@@ -1,0 +1,10 @@
+import { accessForRoute } from '../../../../../lib/gate/require-access';
+
+export const dynamic = 'force-dynamic';
+
+/** An example route handler behind the gate: it checks access itself, too (R-D9). */
+export async function GET(): Promise<Response> {
+  const access = await accessForRoute('demo');
+  if ('response' in access) return access.response;
+  return Response.json({ username: access.session.username, aal: access.session.aal });
+}

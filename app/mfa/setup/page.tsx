@@ -1,0 +1,60 @@
+import { redirect } from 'next/navigation';
+import { sessionAndDecisionFor } from '../../../lib/auth/page-guards';
+import { safeReturnPath } from '../../../lib/auth/return-path';
+import { destinationFor } from '../../../lib/gate/access';
+import { formatDateTime } from '../../../lib/format';
+import type { Method } from '../../../lib/policy';
+import { continueSetup, skipSetup } from './actions';
+
+export const dynamic = 'force-dynamic';
+
+const methodLabels: Record<Method, string> = {
+  totp: 'Authenticator app (TOTP)',
+  webauthn: 'Security key or passkey (WebAuthn)',
+  duo: 'Duo',
+};
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function SetUpMfaPage({ searchParams }: { searchParams: SearchParams }) {
+  const returnTo = safeReturnPath((await searchParams).returnTo);
+  const { decision } = await sessionAndDecisionFor(returnTo);
+  // R-B6: someone who needs no enrollment (already enrolled, or nothing required) never sees this.
+  if (decision.kind !== 'enroll') redirect(destinationFor(decision, returnTo) ?? returnTo);
+
+  return (
+    <main>
+      <h1>Set Up Multi-Factor Authentication</h1>
+      {decision.forced ? (
+        <p>Your organization requires a second factor before you continue.</p>
+      ) : (
+        <p className="notice">
+          Set up a second factor now. You can skip this until{' '}
+          <strong>{decision.deadline ? formatDateTime(decision.deadline) : 'the end of your enrollment period'}</strong>; after
+          that, you will be locked out until you set one up.
+        </p>
+      )}
+      <form action={continueSetup}>
+        <input type="hidden" name="returnTo" value={returnTo} />
+        <fieldset>
+          <legend>Choose a method</legend>
+          {decision.methods.map((method) => (
+            <label key={method} style={{ fontWeight: 'normal' }}>
+              <input type="radio" name="method" value={method} defaultChecked={method === decision.defaultMethod} />{' '}
+              {methodLabels[method]}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit">Continue</button>
+      </form>
+      {!decision.forced && (
+        <form action={skipSetup}>
+          <input type="hidden" name="returnTo" value={returnTo} />
+          <button type="submit" className="secondary">
+            Skip for now
+          </button>
+        </form>
+      )}
+    </main>
+  );
+}

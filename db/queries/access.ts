@@ -1,0 +1,46 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, DialectName } from '..';
+
+/**
+ * Everything one access decision needs about a session, in ONE round trip: the session,
+ * its user, the user's MFA requirement, the factor types they have, their groups, and the
+ * policy configuration version (so a changed policy set is reloaded at the next request).
+ */
+export async function getAccessFacts(db: Kysely<Database>, dialect: DialectName, sessionId: string) {
+  const aggregate = (column: string) =>
+    dialect === 'postgres' ? sql.raw(`string_agg(distinct ${column}, ',')`) : sql.raw(`group_concat(distinct ${column})`);
+  return db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .leftJoin('mfa_requirements', 'mfa_requirements.user_id', 'sessions.user_id')
+    .select([
+      'sessions.id as session_id',
+      'sessions.user_id',
+      'sessions.created_at',
+      'sessions.last_seen_at',
+      'sessions.idle_expires_at',
+      'sessions.absolute_expires_at',
+      'sessions.aal',
+      'sessions.amr',
+      'sessions.mfa_skipped',
+      'sessions.second_factor_at',
+      'users.username',
+      'users.display_name',
+      'users.email',
+      'users.state',
+      'users.role',
+      'mfa_requirements.required',
+      'mfa_requirements.enrollment_days',
+      'mfa_requirements.period_starts_at',
+      'mfa_requirements.period_ends_at',
+    ])
+    .select(() => [
+      sql<string | null>`(select ${aggregate('factors.type')} from factors where factors.user_id = sessions.user_id)`.as('factor_types'),
+      sql<string | null>`(select ${aggregate('group_members.group_id')} from group_members where group_members.user_id = sessions.user_id)`.as('group_ids'),
+      sql<number>`(select version from config_version where id = 1)`.as('config_version'),
+    ])
+    .where('sessions.id', '=', sessionId)
+    .executeTakeFirst();
+}
+
+export type AccessFactsRow = NonNullable<Awaited<ReturnType<typeof getAccessFacts>>>;

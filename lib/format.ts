@@ -1,0 +1,20 @@
+const dateFormat = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  timeZone: 'UTC',
+  timeZoneName: 'short',
+});
+
+const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+/** "5 Dec 2026, 09:00 UTC": every date shown to people is in UTC, labelled as such. */
+export function formatDateTime(ms: number): string {
+  return dateFormat.format(new Date(ms));
+}
+
+export function formatDay(ms: number): string {
+  return dayFormat.format(new Date(ms));
+}
