@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import { writeAudit } from '../../db/queries/audit';
+import {
+  deleteGroupRow,
+  findGroupIdByName,
+  getGroupById,
+  insertGroup,
+  listGroupSummaries,
+  listMemberIds,
+  renameGroupRow,
+  replaceGroupMembers,
+  type GroupSummary,
+} from '../../db/queries/groups';
+import { findUnknownUserIds } from '../../db/queries/mfa';
+import { isUniqueViolation, policiesReferencingGroup, updatePolicyRow } from '../../db/queries/policies';
+import { bumpConfigVersion } from '../../db/queries/settings';
+import type { Clock } from '../clock';
+import type { Actor } from './actor';
+import { ConflictError, fromZod, NotFoundError } from './errors';
+import { userIdList } from './mfa-requirements';
+
+/** User groups: the "Selected User Groups" of conditional access policies (R-C2). */
+
+export type { GroupSummary } from '../../db/queries/groups';
+
+export const maxGroupNameLength = 100;
+
+const nameSchema = z.object(
+  {
+    name: z
+      .string('Name is required.')
+      .trim()
+      .min(1, 'Name is required.')
+      .max(maxGroupNameLength, `Name is at most ${maxGroupNameLength} characters.`),
+  },
+  'Expected an object.',
+);
+
+const membersSchema = z.object({ userIds: userIdList(0) }, 'Expected an object.');
+
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error);
+  return parsed.data;
+}
+
+function nameTaken(name: string): ConflictError {
+  return new ConflictError(`A group named "${name}" already exists.`, 'name');
+}
+
+/** Turns a race on the unique index on name_lower into the same ConflictError as the check. */
+async function withNameRace<T>(name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw nameTaken(name);
+    throw err;
+  }
+}
+
+function audit(trx: Kysely<Database>, actor: Actor, at: number, action: string, groupId: string, details: Record<string, unknown>) {
+  return writeAudit(trx, {
+    at,
+    actorId: actor.id,
+    actorLabel: actor.label,
+    action,
+    targetType: 'group',
+    targetId: groupId,
+    details,
+    clientIp: actor.clientIp,
+  });
+}
+
+/** Creates a group; names are unique case-insensitively. */
+export async function createGroup(
+  db: Kysely<Database>,
+  input: unknown,
+  actor: Actor,
+  clock: Clock,
+): Promise<{ id: string; name: string }> {
+  const { name } = parse(nameSchema, input);
+  const id = randomUUID();
+  return withNameRace(name, () =>
+    db.transaction().execute(async (trx) => {
+      if ((await findGroupIdByName(trx, name)) !== undefined) throw nameTaken(name);
+      const now = clock.now();
+      await insertGroup(trx, { id, name, createdAt: now });
+      await audit(trx, actor, now, 'group.created', id, { name });
+      return { id, name };
+    }),
+  );
+}
+
+export async function renameGroup(
+  db: Kysely<Database>,
+  id: string,
+  input: unknown,
+  actor: Actor,
+  clock: Clock,
+): Promise<{ id: string; name: string }> {
+  const { name } = parse(nameSchema, input);
+  return withNameRace(name, () =>
+    db.transaction().execute(async (trx) => {
+      const current = await getGroupById(trx, id);
+      if (!current) throw new NotFoundError('group', [id]);
+      if (current.name === name) return current;
+      const holder = await findGroupIdByName(trx, name);
+      if (holder !== undefined && holder !== id) throw nameTaken(name);
+      const now = clock.now();
+      await renameGroupRow(trx, id, name);
+      await audit(trx, actor, now, 'group.renamed', id, { from: current.name, to: name });
+      return { id, name };
+    }),
+  );
+}
+
+/**
+ * Deletes a group with its memberships and removes it from every policy's included and
+ * excluded groups, in one transaction that also bumps the config version.
+ *
+ * NOTE: dropping a group from an exclusion widens that policy, and dropping the last
+ * included group leaves a "groups" policy that covers nobody; the audit entry lists the
+ * policies touched so the admin can review them.
+ */
+export async function deleteGroup(
+  db: Kysely<Database>,
+  id: string,
+  actor: Actor,
+  clock: Clock,
+): Promise<{ policiesUpdated: string[] }> {
+  return db.transaction().execute(async (trx) => {
+    const current = await getGroupById(trx, id);
+    if (!current) throw new NotFoundError('group', [id]);
+    const now = clock.now();
+    const policies = await policiesReferencingGroup(trx, id);
+    for (const policy of policies) {
+      await updatePolicyRow(
+        trx,
+        {
+          ...policy,
+          includeGroupIds: policy.includeGroupIds.filter((g) => g !== id),
+          excludeGroupIds: policy.excludeGroupIds.filter((g) => g !== id),
+        },
+        now,
+      );
+    }
+    await deleteGroupRow(trx, id);
+    await bumpConfigVersion(trx);
+    const policiesUpdated = policies.map((p) => p.id);
+    await audit(trx, actor, now, 'group.deleted', id, {
+      name: current.name,
+      policiesUpdated: policies.map((p) => ({ id: p.id, name: p.name })),
+    });
+    return { policiesUpdated };
+  });
+}
+
+/**
+ * Replaces the members of a group (an empty list empties it). All-or-nothing: one
+ * unknown user id and nothing changes.
+ * @throws NotFoundError('group') or NotFoundError('user', unknownIds)
+ */
+export async function setGroupMembers(
+  db: Kysely<Database>,
+  groupId: string,
+  input: unknown,
+  actor: Actor,
+  clock: Clock,
+): Promise<{ count: number; added: number; removed: number }> {
+  const { userIds } = parse(membersSchema, input);
+  return db.transaction().execute(async (trx) => {
+    const group = await getGroupById(trx, groupId);
+    if (!group) throw new NotFoundError('group', [groupId]);
+    const unknown = await findUnknownUserIds(trx, userIds);
+    if (unknown.length > 0) throw new NotFoundError('user', unknown);
+    const before = new Set(await listMemberIds(trx, groupId));
+    const after = new Set(userIds);
+    const added = userIds.filter((u) => !before.has(u)).length;
+    const removed = [...before].filter((u) => !after.has(u)).length;
+    const now = clock.now();
+    await replaceGroupMembers(trx, groupId, userIds);
+    await audit(trx, actor, now, 'group.members_set', groupId, { name: group.name, count: userIds.length, added, removed });
+    return { count: userIds.length, added, removed };
+  });
+}
+
+/** Every group with its member count, by name. */
+export async function listGroups(db: Kysely<Database>): Promise<GroupSummary[]> {
+  return listGroupSummaries(db);
+}

@@ -1,0 +1,271 @@
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import { writeAudit } from '../../db/queries/audit';
+import {
+  deleteRequirement,
+  deleteTotpFactorsOfUser,
+  getMfaRequirement,
+  insertRequirementAudit,
+  upsertRequirements,
+  userStatesOf,
+} from '../../db/queries/mfa';
+import { getUserById } from '../../db/queries/users';
+import { defaultEnrollmentDays, enrollmentPeriod, isValidEnrollmentDays, maxEnrollmentDays, minEnrollmentDays } from '../policy';
+import type { Clock } from '../clock';
+import type { Actor } from './actor';
+import { fromZod, NotFoundError } from './errors';
+
+/** Requiring MFA for individual users (R-B1, R-B2, R-B4) and resetting TOTP (R-F4). */
+
+export const maxUsersPerBulkChange = 10_000;
+
+export const enrollmentDaysMessage = `Enrollment period must be a whole number of days from ${minEnrollmentDays} to ${maxEnrollmentDays}.`;
+
+/**
+ * R-B2: whole numbers 1–365, default 7. JSON numbers only: "7" from a form is the
+ * caller's to convert, so "seven", "7.5" and "" can never slip through a coercion.
+ */
+export const enrollmentDaysSchema = z
+  .custom<number>((value) => isValidEnrollmentDays(value), enrollmentDaysMessage)
+  .default(defaultEnrollmentDays);
+
+/** A list of distinct user ids, at most 10,000; `min` 1 for changes that need someone to change. */
+export function userIdList(min: 0 | 1) {
+  return z
+    .array(z.string('Each user id must be text.').min(1, 'A user id cannot be empty.').max(200, 'A user id is at most 200 characters.'), {
+      error: (issue) => (issue.input === undefined ? 'Select at least one user.' : 'userIds must be a list of user ids.'),
+    })
+    .min(min, 'Select at least one user.')
+    .max(maxUsersPerBulkChange, `At most ${maxUsersPerBulkChange.toLocaleString('en-US')} users can be changed at once.`)
+    .superRefine((ids, ctx) => {
+      const seen = new Set<string>();
+      const repeated = new Set<string>();
+      for (const id of ids) (seen.has(id) ? repeated : seen).add(id);
+      if (repeated.size > 0) {
+        ctx.addIssue({ code: 'custom', message: `Each user may be listed once; repeated: ${[...repeated].slice(0, 10).join(', ')}.` });
+      }
+    });
+}
+
+const expectedObject = 'Expected an object.';
+
+const bulkRequireSchema = z.object({ userIds: userIdList(1), enrollmentDays: enrollmentDaysSchema }, expectedObject);
+
+const setRequirementSchema = z.object(
+  {
+    required: z.boolean('Say whether MFA is required: true or false.'),
+    enrollmentDays: enrollmentDaysSchema,
+  },
+  expectedObject,
+);
+
+const resetSchema = z.object({ enrollmentDays: enrollmentDaysSchema }, expectedObject);
+
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error);
+  return parsed.data;
+}
+
+export interface BulkRequireResult {
+  updated: number;
+  enrollmentDays: number;
+  /** The period every non-staged user got, starting now. */
+  periodStartsAt: number;
+  periodEndsAt: number;
+  /** Users whose period began now (active and suspended): the ones to email (R-B5). */
+  periodStartedUserIds: string[];
+  /** Staged users: pre-enrollment, their period starts on activation (R-B4). */
+  preEnrollmentUserIds: string[];
+}
+
+/**
+ * R-B2: requires MFA for the User Portal for many users at once, each with a fresh
+ * enrollment period of `enrollmentDays` (default 7). All-or-nothing: one unknown id and
+ * nothing is written. The requirements and their audit entries are set-based statements in
+ * one transaction.
+ *
+ * @throws ValidationError for bad days or ids, NotFoundError('user', unknownIds).
+ * @example await requireMfaForUsers(db, { userIds: [ada.id, bob.id], enrollmentDays: 14 }, actor, clock)
+ */
+export async function requireMfaForUsers(
+  db: Kysely<Database>,
+  input: unknown,
+  actor: Actor,
+  clock: Clock,
+): Promise<BulkRequireResult> {
+  const { userIds, enrollmentDays } = parse(bulkRequireSchema, input);
+  return db.transaction().execute(async (trx) => {
+    const now = clock.now();
+    const period = enrollmentPeriod(now, enrollmentDays);
+    const states = await userStatesOf(trx, userIds);
+    const unknown = userIds.filter((id) => !states.has(id));
+    if (unknown.length > 0) throw new NotFoundError('user', unknown);
+
+    const written = await upsertRequirements(trx, {
+      userIds,
+      enrollmentDays,
+      now,
+      periodEndsAt: period.endsAt,
+      setBy: actor.id,
+    });
+    // NOTE: a user deleted between the check and the upsert (PostgreSQL, read committed)
+    // would be skipped silently; refusing keeps the change all-or-nothing.
+    if (written !== userIds.length) {
+      const still = await userStatesOf(trx, userIds);
+      throw new NotFoundError('user', userIds.filter((id) => !still.has(id)));
+    }
+    await insertRequirementAudit(trx, {
+      userIds,
+      at: now,
+      actorId: actor.id,
+      actorLabel: actor.label,
+      clientIp: actor.clientIp,
+      action: 'mfa.required',
+      detailsActive: { enrollmentDays, periodStartsAt: period.startsAt, periodEndsAt: period.endsAt, bulk: true },
+      detailsStaged: { enrollmentDays, periodStartsAt: null, periodEndsAt: null, preEnrollment: true, bulk: true },
+    });
+
+    const periodStartedUserIds: string[] = [];
+    const preEnrollmentUserIds: string[] = [];
+    for (const id of userIds) (states.get(id) === 'staged' ? preEnrollmentUserIds : periodStartedUserIds).push(id);
+    return {
+      updated: written,
+      enrollmentDays,
+      periodStartsAt: period.startsAt,
+      periodEndsAt: period.endsAt,
+      periodStartedUserIds,
+      preEnrollmentUserIds,
+    };
+  });
+}
+
+export interface RequirementResult {
+  required: boolean;
+  enrollmentDays: number | null;
+  periodStartsAt: number | null;
+  periodEndsAt: number | null;
+  /** A period began with this change: the user should be emailed (R-B5). */
+  periodStarted: boolean;
+}
+
+const notRequired: RequirementResult = {
+  required: false,
+  enrollmentDays: null,
+  periodStartsAt: null,
+  periodEndsAt: null,
+  periodStarted: false,
+};
+
+/**
+ * R-B1: the "Require Multi-factor Authentication for User Portal" box on a user's page.
+ * `required: true` gives the user a fresh period (R-B4: pre-enrollment while staged);
+ * `required: false` removes the requirement.
+ *
+ * NOTE: requiring again restarts the period; callers should only send a change.
+ */
+export async function setUserMfaRequirement(
+  db: Kysely<Database>,
+  userId: string,
+  input: unknown,
+  actor: Actor,
+  clock: Clock,
+): Promise<RequirementResult> {
+  const { required, enrollmentDays } = parse(setRequirementSchema, input);
+  return db.transaction().execute(async (trx) => {
+    const user = await getUserById(trx, userId);
+    if (!user) throw new NotFoundError('user', [userId]);
+    const now = clock.now();
+    if (!required) {
+      const had = await deleteRequirement(trx, userId);
+      if (had) {
+        await writeAudit(trx, {
+          at: now,
+          actorId: actor.id,
+          actorLabel: actor.label,
+          action: 'mfa.requirement_cleared',
+          targetType: 'user',
+          targetId: userId,
+          clientIp: actor.clientIp,
+        });
+      }
+      return notRequired;
+    }
+    const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now);
+    await writeAudit(trx, {
+      at: now,
+      actorId: actor.id,
+      actorLabel: actor.label,
+      action: 'mfa.required',
+      targetType: 'user',
+      targetId: userId,
+      details: { enrollmentDays, periodStartsAt: result.periodStartsAt, periodEndsAt: result.periodEndsAt, ...(result.periodStarted ? {} : { preEnrollment: true }) },
+      clientIp: actor.clientIp,
+    });
+    return result;
+  });
+}
+
+async function requireOne(
+  trx: Kysely<Database>,
+  userId: string,
+  staged: boolean,
+  enrollmentDays: number,
+  actor: Actor,
+  now: number,
+): Promise<RequirementResult> {
+  const period = enrollmentPeriod(now, enrollmentDays);
+  await upsertRequirements(trx, { userIds: [userId], enrollmentDays, now, periodEndsAt: period.endsAt, setBy: actor.id });
+  return {
+    required: true,
+    enrollmentDays,
+    periodStartsAt: staged ? null : period.startsAt,
+    periodEndsAt: staged ? null : period.endsAt,
+    periodStarted: !staged,
+  };
+}
+
+export interface TotpResetResult extends RequirementResult {
+  removedFactors: number;
+}
+
+/**
+ * R-F4: removes the user's TOTP factors and starts a new enrollment period now (for a
+ * staged user, pre-enrollment again). Meant for users whose period expired (R-D6), or who
+ * lost their authenticator. Other methods' factors are kept.
+ */
+export async function resetTotpEnrollment(
+  db: Kysely<Database>,
+  userId: string,
+  input: unknown,
+  actor: Actor,
+  clock: Clock,
+): Promise<TotpResetResult> {
+  const { enrollmentDays } = parse(resetSchema, input ?? {});
+  return db.transaction().execute(async (trx) => {
+    const user = await getUserById(trx, userId);
+    if (!user) throw new NotFoundError('user', [userId]);
+    const now = clock.now();
+    const previous = await getMfaRequirement(trx, userId);
+    const removedFactors = await deleteTotpFactorsOfUser(trx, userId);
+    const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now);
+    await writeAudit(trx, {
+      at: now,
+      actorId: actor.id,
+      actorLabel: actor.label,
+      action: 'mfa.totp_reset',
+      targetType: 'user',
+      targetId: userId,
+      details: {
+        enrollmentDays,
+        removedFactors,
+        periodStartsAt: result.periodStartsAt,
+        periodEndsAt: result.periodEndsAt,
+        previousPeriodEndsAt: previous?.periodEndsAt ?? null,
+      },
+      clientIp: actor.clientIp,
+    });
+    return { ...result, removedFactors };
+  });
+}

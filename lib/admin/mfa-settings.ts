@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import { writeAudit } from '../../db/queries/audit';
+import { bumpConfigVersion, getMfaSettingsRow, updateMfaSettingsRow, type MfaSettingsRow } from '../../db/queries/settings';
+import { validateSettings, webauthnOnlyError } from '../policy';
+import type { Clock } from '../clock';
+import type { Actor } from './actor';
+import { fromZod, ValidationError } from './errors';
+
+/** Org MFA settings (R-A1, R-A2). The Duo client secret goes in sealed and never comes out. */
+
+/** Lengths the Duo Universal SDK insists on; checking them here beats a failing login later. */
+export const duoClientIdLength = 20;
+export const duoClientSecretLength = 40;
+
+export interface MfaSettingsView {
+  totp: boolean;
+  webauthn: boolean;
+  duo: boolean;
+  duoConfig: {
+    clientId: string | null;
+    apiHost: string | null;
+    redirectUri: string | null;
+    /** Whether a client secret is stored; the secret itself is never returned. */
+    hasSecret: boolean;
+  };
+  updatedAt: number | null;
+}
+
+export interface SaveMfaSettingsOptions {
+  /**
+   * Encrypts the Duo client secret for storage (lib/crypto owns the key). Only called when
+   * a new secret is given; the plaintext is stored nowhere else and never logged.
+   */
+  sealSecret: (plain: string) => string | Promise<string>;
+}
+
+const hostPattern = /^(?=[^:]{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?:[1-9][0-9]{0,4}))?$/;
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && !url.hash;
+  } catch {
+    return false;
+  }
+}
+
+/** An omitted or blank value keeps what is stored; blank clears it (`null`). */
+const optionalText = (schema: z.ZodString) =>
+  z.union([z.literal('').transform(() => null), schema]).optional();
+
+const duoConfigSchema = z.strictObject(
+  {
+    clientId: optionalText(
+      z
+        .string('Duo client ID must be text.')
+        .trim()
+        .regex(
+          new RegExp(`^[A-Za-z0-9]{${duoClientIdLength}}$`),
+          `Duo client ID is the ${duoClientIdLength}-character value from the Duo Admin Panel.`,
+        ),
+    ),
+    // NOTE: no trim and no echo of the value in messages: it is a secret.
+    clientSecret: z
+      .string('Duo client secret must be text.')
+      .refine((v) => v === '' || /^\S+$/.test(v), 'Duo client secret must not contain spaces.')
+      .refine(
+        (v) => v === '' || v.length === duoClientSecretLength,
+        `Duo client secret is the ${duoClientSecretLength}-character value from the Duo Admin Panel.`,
+      )
+      .optional(),
+    apiHost: optionalText(
+      z
+        .string('Duo API hostname must be text.')
+        .trim()
+        .toLowerCase()
+        .regex(hostPattern, 'Duo API hostname must be a hostname such as api-xxxxxxxx.duosecurity.com.'),
+    ),
+    redirectUri: optionalText(
+      z
+        .string('Duo redirect URI must be text.')
+        .trim()
+        .max(2000, 'Duo redirect URI is at most 2000 characters.')
+        .refine(isHttpUrl, 'Duo redirect URI must be an absolute http(s) URL, such as https://portal.example.com/mfa/duo/callback.'),
+    ),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown Duo setting: ${issue.keys.join(', ')}.` : 'Duo settings must be an object.') },
+);
+
+const settingsSchema = z.strictObject(
+  {
+    totp: z.boolean('TOTP must be enabled (true) or disabled (false).'),
+    webauthn: z.boolean('WebAuthn must be enabled (true) or disabled (false).'),
+    duo: z.boolean('Duo must be enabled (true) or disabled (false).'),
+    duoConfig: duoConfigSchema.optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown setting: ${issue.keys.join(', ')}.` : 'Expected an MFA settings object.') },
+);
+
+export type MfaSettingsInput = z.input<typeof settingsSchema>;
+
+function viewOf(row: MfaSettingsRow): MfaSettingsView {
+  return {
+    totp: row.totp_enabled === 1,
+    webauthn: row.webauthn_enabled === 1,
+    duo: row.duo_enabled === 1,
+    duoConfig: {
+      clientId: row.duo_client_id,
+      apiHost: row.duo_api_host,
+      redirectUri: row.duo_redirect_uri,
+      hasSecret: row.duo_client_secret_enc !== null,
+    },
+    updatedAt: row.updated_at === 0 ? null : row.updated_at,
+  };
+}
+
+/** The settings for the console and GET /api/v1/settings/mfa. Never includes the Duo secret. */
+export async function getMfaSettings(db: Kysely<Database>): Promise<MfaSettingsView> {
+  return viewOf(await getMfaSettingsRow(db));
+}
+
+/**
+ * Saves the org MFA settings (PUT semantics for the three switches; Duo fields left out
+ * keep their stored values, an empty string clears one). Refused with per-field errors:
+ * nothing enabled, WebAuthn alone (R-A2, the message from validateSettings()), Duo enabled
+ * without client ID, secret (given now or stored), API hostname and redirect URI.
+ */
+export async function saveMfaSettings(
+  db: Kysely<Database>,
+  input: unknown,
+  actor: Actor,
+  clock: Clock,
+  options: SaveMfaSettingsOptions,
+): Promise<MfaSettingsView> {
+  const parsed = settingsSchema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error);
+  const data = parsed.data;
+  const duo = data.duoConfig ?? {};
+  const newSecret = duo.clientSecret ? duo.clientSecret : null;
+  // Sealed before the transaction: a slow key service should not hold the database.
+  const sealedSecret = newSecret === null ? null : await options.sealSecret(newSecret);
+
+  return db.transaction().execute(async (trx) => {
+    const current = await getMfaSettingsRow(trx);
+    const next: Omit<MfaSettingsRow, 'id'> = {
+      totp_enabled: data.totp ? 1 : 0,
+      webauthn_enabled: data.webauthn ? 1 : 0,
+      duo_enabled: data.duo ? 1 : 0,
+      duo_client_id: duo.clientId === undefined ? current.duo_client_id : duo.clientId,
+      duo_client_secret_enc: sealedSecret ?? current.duo_client_secret_enc,
+      duo_api_host: duo.apiHost === undefined ? current.duo_api_host : duo.apiHost,
+      duo_redirect_uri: duo.redirectUri === undefined ? current.duo_redirect_uri : duo.redirectUri,
+      updated_at: clock.now(),
+      updated_by: actor.id,
+    };
+
+    const fieldErrors: Record<string, string[]> = {};
+    const methodError = validateSettings({ totp: data.totp, webauthn: data.webauthn, duo: data.duo });
+    if (methodError !== null) fieldErrors[methodError === webauthnOnlyError ? 'webauthn' : '_'] = [methodError];
+    if (data.duo) {
+      if (!next.duo_client_id) fieldErrors['duoConfig.clientId'] = ['Duo needs a client ID.'];
+      if (!next.duo_client_secret_enc) fieldErrors['duoConfig.clientSecret'] = ['Duo needs a client secret.'];
+      if (!next.duo_api_host) fieldErrors['duoConfig.apiHost'] = ['Duo needs an API hostname, such as api-xxxxxxxx.duosecurity.com.'];
+      if (!next.duo_redirect_uri) fieldErrors['duoConfig.redirectUri'] = ['Duo needs a redirect URI.'];
+    }
+    if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors, methodError ?? undefined);
+
+    await updateMfaSettingsRow(trx, next);
+    await bumpConfigVersion(trx);
+    await writeAudit(trx, {
+      at: next.updated_at,
+      actorId: actor.id,
+      actorLabel: actor.label,
+      action: 'settings.mfa_saved',
+      targetType: 'settings',
+      targetId: 'mfa',
+      // NOTE: whether the secret changed, never the secret (sealed or not).
+      details: {
+        totp: data.totp,
+        webauthn: data.webauthn,
+        duo: data.duo,
+        duoClientId: next.duo_client_id,
+        duoApiHost: next.duo_api_host,
+        duoRedirectUri: next.duo_redirect_uri,
+        duoSecretChanged: sealedSecret !== null,
+      },
+      clientIp: actor.clientIp,
+    });
+    return viewOf({ id: 1, ...next });
+  });
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import type { UserState } from '../../db/schema';
+import { writeAudit } from '../../db/queries/audit';
+import { getMfaRequirement, setRequirementPeriod } from '../../db/queries/mfa';
+import { deleteSessionsOfUser } from '../../db/queries/sessions';
+import { getUserById, setUserState as setUserStateRow } from '../../db/queries/users';
+import { enrollmentPeriod } from '../policy';
+import type { Clock } from '../clock';
+import type { Actor } from './actor';
+import { NotFoundError, ValidationError } from './errors';
+
+/** User lifecycle: staged → active ⇄ suspended (R-B4, R-D7). */
+
+const stateMessage = 'State must be staged, active or suspended.';
+const stateSchema = z.enum(['staged', 'active', 'suspended'], stateMessage);
+
+export interface UserStateResult {
+  changed: boolean;
+  previous: UserState;
+  state: UserState;
+  /**
+   * R-B4: the enrollment period that began because a pre-enrollment user became active;
+   * the caller emails the user about it (R-B5).
+   */
+  periodStarted: { startsAt: number; endsAt: number } | null;
+  /** Sessions ended because the user was suspended. */
+  sessionsRevoked: number;
+}
+
+/**
+ * Changes a user's state. Becoming active starts a pending enrollment period (a
+ * requirement set while staged) for its stored number of days; suspension ends every
+ * session of the user at once. A user who was ever active cannot go back to staged.
+ * Setting the current state again changes nothing and is not audited.
+ */
+export async function setUserState(
+  db: Kysely<Database>,
+  userId: string,
+  state: unknown,
+  actor: Actor,
+  clock: Clock,
+): Promise<UserStateResult> {
+  const parsed = stateSchema.safeParse(state);
+  if (!parsed.success) throw new ValidationError({ state: [stateMessage] });
+  const next = parsed.data;
+  return db.transaction().execute(async (trx) => {
+    const user = await getUserById(trx, userId);
+    if (!user) throw new NotFoundError('user', [userId]);
+    if (user.state === next) {
+      return { changed: false, previous: user.state, state: next, periodStarted: null, sessionsRevoked: 0 };
+    }
+    if (next === 'staged' && user.activated_at !== null) {
+      throw new ValidationError({ state: ['A user who has been active cannot go back to staged.'] });
+    }
+    const now = clock.now();
+    await setUserStateRow(trx, userId, next, now);
+
+    let periodStarted: UserStateResult['periodStarted'] = null;
+    if (next === 'active') {
+      const requirement = await getMfaRequirement(trx, userId);
+      // A requirement set while staged has no period yet; one that already runs (a
+      // suspended user coming back) keeps its dates.
+      if (requirement?.required && requirement.periodStartsAt === null) {
+        periodStarted = enrollmentPeriod(now, requirement.enrollmentDays);
+        await setRequirementPeriod(trx, userId, periodStarted);
+      }
+    }
+    const sessionsRevoked = next === 'suspended' ? await deleteSessionsOfUser(trx, userId) : 0;
+
+    await writeAudit(trx, {
+      at: now,
+      actorId: actor.id,
+      actorLabel: actor.label,
+      action: 'user.state_changed',
+      targetType: 'user',
+      targetId: userId,
+      details: {
+        from: user.state,
+        to: next,
+        ...(periodStarted ? { periodStartsAt: periodStarted.startsAt, periodEndsAt: periodStarted.endsAt } : {}),
+        ...(next === 'suspended' ? { sessionsRevoked } : {}),
+      },
+      clientIp: actor.clientIp,
+    });
+    return { changed: true, previous: user.state, state: next, periodStarted, sessionsRevoked };
+  });
+}
+
+/** Activates a staged or suspended user; see setUserState(). */
+export async function activateUser(db: Kysely<Database>, userId: string, actor: Actor, clock: Clock): Promise<UserStateResult> {
+  return setUserState(db, userId, 'active', actor, clock);
+}
