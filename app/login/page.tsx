@@ -1,6 +1,5 @@
 import { safeReturnPath } from '../../lib/auth/return-path';
 import { signInMessages } from '../../lib/auth/sign-in';
-import { signIn } from './actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -22,7 +21,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
           {message}
         </p>
       )}
-      <form action={signIn}>
+      <form action="/login/submit" method="post">
         <input type="hidden" name="returnTo" value={returnTo} />
         <label htmlFor="username">Username</label>
         <input id="username" name="username" type="text" autoComplete="username" required maxLength={128} autoFocus />

@@ -1,0 +1,58 @@
+import { getDb } from '../../../db';
+import { systemClock } from '../../../lib/clock';
+import { clientIpFromHeaders } from '../../../lib/auth/client-ip';
+import { encodeSessionCookie, sessionCookieName, sessionCookieOptions } from '../../../lib/auth/cookie';
+import { safeReturnPath } from '../../../lib/auth/return-path';
+import { signInWithPassword } from '../../../lib/auth/sign-in';
+import { isSameOriginPost } from '../../../lib/http/same-origin';
+import { unavailableResponse } from '../../../lib/gate/unavailable';
+
+export const dynamic = 'force-dynamic';
+
+const maxFormBytes = 8 * 1024;
+
+function seeOther(location: string, setCookie?: string): Response {
+  const headers = new Headers({ location, 'cache-control': 'no-store' });
+  if (setCookie) headers.append('set-cookie', setCookie);
+  return new Response(null, { status: 303, headers });
+}
+
+/**
+ * The sign-in form posts here (a plain HTML form, no client JavaScript needed). A full
+ * POST-redirect-GET means the browser's next request for the return path passes through
+ * the gate like any other, landing on Set Up or verify when the decision says so.
+ */
+export async function POST(request: Request): Promise<Response> {
+  if (!isSameOriginPost(request)) return new Response('Cross-origin form posts are not accepted.', { status: 403 });
+  if (Number(request.headers.get('content-length') ?? 0) > maxFormBytes) return new Response('Too large.', { status: 413 });
+  let form: FormData;
+  try {
+    form = await request.formData();
+  } catch {
+    return seeOther('/login?error=invalid');
+  }
+  const returnTo = safeReturnPath(form.get('returnTo'));
+  try {
+    const db = await getDb();
+    const result = await signInWithPassword(
+      db.kysely,
+      { username: form.get('username'), password: form.get('password') },
+      { ip: clientIpFromHeaders(request.headers), userAgent: request.headers.get('user-agent') },
+      systemClock,
+    );
+    if (!result.ok) return seeOther(`/login?error=${result.reason}&returnTo=${encodeURIComponent(returnTo)}`);
+    const options = sessionCookieOptions();
+    const cookie = [
+      `${sessionCookieName()}=${await encodeSessionCookie(result.token)}`,
+      `Path=${options.path}`,
+      `Max-Age=${options.maxAge}`,
+      'HttpOnly',
+      'SameSite=Lax',
+      ...(options.secure ? ['Secure'] : []),
+    ].join('; ');
+    return seeOther(returnTo, cookie);
+  } catch (err) {
+    console.error('[portcullis] sign-in failed; failing closed', err instanceof Error ? err.message : err);
+    return unavailableResponse();
+  }
+}
