@@ -3,8 +3,9 @@ const nextConfig = {
   // Native and server-only packages stay out of the bundles (middleware included).
   serverExternalPackages: ['better-sqlite3', 'pg', '@node-rs/argon2', 'nodemailer'],
   poweredByHeader: false,
-  // Tests, benches and scripts are type-checked by `npm run typecheck`, not by the build.
-  typescript: { tsconfigPath: 'tsconfig.next.json' },
+  // Type errors fail `npm test` (its typecheck stage runs `tsc --noEmit` over app, tests and
+  // benches together), so the build itself doesn't repeat the check.
+  typescript: { tsconfigPath: 'tsconfig.next.json', ignoreBuildErrors: true },
   reactStrictMode: true,
   async headers() {
     return [

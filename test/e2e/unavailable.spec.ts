@@ -1,0 +1,46 @@
+import { expect, test } from '@playwright/test';
+import { freePort, startPortal, type Portal } from './support/server';
+
+// R-D10: a portal whose database cannot answer lets nobody through and shows no internals.
+let portal: Portal;
+
+test.beforeAll(async () => {
+  const closedPort = await freePort(); // nothing listens there
+  portal = await startPortal({
+    env: {
+      DATABASE_URL: `postgres://portcullis@127.0.0.1:${closedPort}/portcullis`,
+      PORTCULLIS_SECRET: 'a-test-secret-that-is-long-enough-0123456789',
+    },
+  });
+});
+
+test.afterAll(async () => {
+  await portal?.stop();
+});
+
+test('protected pages and routes answer 503 with a plain page, never access, never a stack trace', async ({ request }) => {
+  for (const path of ['/portal', '/portal/security', '/apps/demo', '/apps/demo/api/whoami', '/admin']) {
+    const response = await request.get(`${portal.url}${path}`, { maxRedirects: 0 });
+    expect(response.status(), path).toBe(503);
+    const body = await response.text();
+    expect(body).toContain('Temporarily unavailable');
+    expect(body).not.toMatch(/ECONNREFUSED|\bat .+\.js:\d+|Error:/);
+  }
+});
+
+test('sign-in fails closed too', async ({ request }) => {
+  const response = await request.post(`${portal.url}/login/submit`, {
+    headers: { Origin: portal.url },
+    form: { username: 'alice', password: 'correct horse battery', returnTo: '/portal' },
+    maxRedirects: 0,
+  });
+  expect(response.status()).toBe(503);
+  expect(response.headers()['set-cookie']).toBeUndefined();
+  expect(await response.text()).toContain('Temporarily unavailable');
+});
+
+test('a person sees the plain page in the browser', async ({ page }) => {
+  const response = await page.goto(`${portal.url}/portal`);
+  expect(response?.status()).toBe(503);
+  await expect(page.getByRole('heading', { name: 'Temporarily unavailable' })).toBeVisible();
+});
