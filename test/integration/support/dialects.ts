@@ -21,7 +21,9 @@ export async function freshDb(dialect: DialectName): Promise<Db> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-test-'));
     const db = createDb(`file:${path.join(dir, 'test.db')}`, dir);
     await migrateToLatest(db);
-    return db;
+    const close = db.close;
+    // The file is the test's alone: closing the database removes it.
+    return { ...db, close: async () => { await close(); fs.rmSync(dir, { recursive: true, force: true }); } };
   }
   const adminUrl = process.env.TEST_POSTGRES_URL!;
   const name = `pc_${randomBytes(6).toString('hex')}`;

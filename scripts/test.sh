@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The test command (`npm test`):
+#   0. tsc --noEmit over the whole repo (the build itself skips type checking)
+#   1. vitest: test/unit and test/integration (vitest.config.mts)
+#   2. next build, for the end-to-end specs
+#   3. playwright: test/e2e/**/*.spec.ts (playwright.config.ts)
+# Every stage runs even when an earlier one failed. The last line is the total over all
+# stages, `N passed, N failed` (`, N skipped` when some were); the exit code is non-zero
+# if anything failed or no test ran at all.
+#
+# Env:
+#   SKIP_BUILD=1      never build (uses the existing .next); SKIP_BUILD=auto builds only when a
+#                     source file is newer than .next/BUILD_ID. Default: always build.
+#   TEST_POSTGRES_URL a PostgreSQL database for the PostgreSQL runs; unset, they are skipped.
+#                     .ci/run starts one; locally: export TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start)
+#   CHROMIUM_PATH     the browser for Playwright (default /usr/bin/chromium).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+export NEXT_TELEMETRY_DISABLED=1
+
+reports=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-test.XXXXXX") || exit 2
+trap 'rm -rf "$reports"' EXIT
+
+passed=0 failed=0 skipped=0
+stage() { printf '\n=== [%s] %s\n' "$(date '+%H:%M:%S')" "$*"; }
+
+# count KIND REPORT EXIT_CODE -> prints "passed failed skipped" from a vitest or playwright
+# JSON report. A runner that exited non-zero without a failing test in its report (a file
+# that did not load, a crash, a config error, no report at all) counts as one failure.
+count() {
+  node -e '
+    const fs = require("fs");
+    const [kind, file, code] = [process.argv[1], process.argv[2], Number(process.argv[3])];
+    let p = 0, f = 0, s = 0, why = "";
+    try {
+      const r = JSON.parse(fs.readFileSync(file, "utf8"));
+      if (kind === "vitest") {
+        p = r.numPassedTests || 0;
+        f = r.numFailedTests || 0;
+        s = (r.numPendingTests || 0) + (r.numTodoTests || 0);
+        for (const t of r.testResults || []) {
+          if (t.status === "failed" && !(t.assertionResults || []).some((a) => a.status === "failed")) {
+            f++;
+            console.error(`${kind}: ${t.name} failed outside any test: ${(t.message || "").split("\n")[0]}`);
+          }
+        }
+      } else {
+        const st = r.stats || {};
+        p = (st.expected || 0) + (st.flaky || 0);
+        f = st.unexpected || 0;
+        s = st.skipped || 0;
+        for (const e of r.errors || []) console.error(`${kind}: error outside any test: ${(e.message || "").split("\n")[0]}`);
+        if ((r.errors || []).length && !f) f = 1;
+      }
+    } catch (e) {
+      why = `no readable report (${e.message})`;
+    }
+    if (code !== 0 && f === 0) {
+      f = 1;
+      console.error(`${kind}: exited ${code} without a failing test in its report${why ? ": " + why : ""}; counted as 1 failure`);
+    }
+    console.log(p, f, s);
+  ' "$1" "$2" "$3"
+}
+
+add() { # add KIND REPORT EXIT_CODE
+  local p f s
+  read -r p f s < <(count "$@")
+  echo "--- $1: $p passed / $f failed / $s skipped (exit $3)"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+if [ -z "${TEST_POSTGRES_URL:-}" ]; then
+  echo "note: TEST_POSTGRES_URL is unset: the PostgreSQL runs are skipped (only SQLite is tested)."
+  echo "      .ci/run starts a cluster; locally: export TEST_POSTGRES_URL=\$(bash scripts/pg-cluster.sh start)"
+fi
+
+# 0. types: the build does not type-check (next.config.js), so the whole repo is checked here.
+stage "typecheck (tsc --noEmit)"
+if npx tsc --noEmit -p .; then
+  echo "--- typecheck: clean"
+else
+  echo "--- typecheck failed: counted as 1 failure"
+  failed=$((failed + 1))
+fi
+
+# 1. unit + integration
+stage "vitest (test/unit, test/integration)"
+npx vitest run --passWithNoTests --reporter=default --reporter=json --outputFile.json="$reports/vitest.json"
+add vitest "$reports/vitest.json" $?
+
+# 2 + 3. build, then end-to-end
+specs=$(find test/e2e -name '*.spec.ts' -not -path '*/node_modules/*' 2>/dev/null | head -n 1)
+if [ -z "$specs" ]; then
+  stage "no end-to-end specs in test/e2e: build and Playwright skipped"
+else
+  build=yes
+  case "${SKIP_BUILD:-}" in
+    1 | true | yes) build=no ;;
+    auto)
+      # Stale when any file but tests, benches and generated output is newer than the build.
+      if [ -f .next/BUILD_ID ] && [ -z "$(find . \( -path ./node_modules -o -path ./.next -o -path ./.git -o -path ./test \
+          -o -path ./test-results -o -path ./playwright-report -o -path ./data -o -path ./bench \) -prune \
+          -o -type f ! -name '*.tsbuildinfo' ! -name next-env.d.ts -newer .next/BUILD_ID -print -quit)" ]; then
+        build=no
+      fi
+      ;;
+  esac
+  build_ok=yes
+  if [ "$build" = yes ]; then
+    stage "next build"
+    if ! npx next build; then
+      build_ok=no
+      echo "--- next build failed: counted as 1 failure; Playwright skipped"
+      failed=$((failed + 1))
+    fi
+  else
+    stage "next build skipped (SKIP_BUILD=${SKIP_BUILD}); using the existing .next"
+  fi
+
+  if [ "$build_ok" = yes ]; then
+    stage "playwright (test/e2e)"
+    chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+    [ -x "$chromium" ] || echo "warning: no browser at $chromium (install Debian's chromium, or set CHROMIUM_PATH)"
+    PORTCULLIS_E2E_JSON="$reports/playwright.json" npx playwright test
+    add playwright "$reports/playwright.json" $?
+  fi
+fi
+
+stage "done"
+total="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && total="$total, $skipped skipped"
+if [ $((passed + failed)) -eq 0 ]; then
+  echo "no test ran: that counts as a failure"
+  echo "$total"
+  exit 1
+fi
+echo "$total"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,281 @@
+/**
+ * E2E harness: starts the built portal in production mode, as `npm start` serves it
+ * (node scripts/server.mjs; plain `next start` if that file is absent), on a free port of
+ * 127.0.0.1 with its own temp data dir, SQLite database and secret, optionally under
+ * libfaketime. Server output goes to <dataDir>/server.log.
+ *
+ *   const portal = await startPortal();
+ *   await page.goto(portal.url + '/login');
+ *   await portal.restart({ faketime: '+8d' });   // same data dir, secret, port and url
+ *   await portal.stop();
+ *
+ * Needs a build (`npx next build`) in the app dir: the repo root, or PORTCULLIS_APP_DIR.
+ * faketime specs are libfaketime's FAKETIME format (as `faketime -f`): '@2030-01-01 12:00:00'
+ * (start then and run), '2030-01-01 12:00:00' (frozen), '+8d' / '-2h' (offset from now,
+ * running). libfaketime (Debian package `faketime`) is preloaded into the server process;
+ * only the wall clock is faked (Date.now(), new Date(), file times), monotonic clocks stay
+ * real so Node's timers keep working. The test process (and the browser) keep the real time.
+ * Data dirs are removed when the worker exits unless PORTCULLIS_E2E_KEEP=1.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface StartOptions {
+  /** Extra environment for the server; wins over the harness's defaults (DATABASE_URL too). */
+  env?: Record<string, string>;
+  /** A libfaketime FAKETIME spec (as `faketime -f <spec>`): the server runs with libfaketime preloaded. */
+  faketime?: string;
+}
+
+export interface Portal {
+  /** http://127.0.0.1:PORT, no trailing slash. */
+  url: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  secret: string;
+  logFile: string;
+  stop(): Promise<void>;
+  /** Stops and starts again with the same data dir, secret and port; env merges, faketime replaces when given. */
+  restart(opts?: StartOptions): Promise<Portal>;
+}
+
+const appDir = process.env.PORTCULLIS_APP_DIR
+  ? path.resolve(process.env.PORTCULLIS_APP_DIR)
+  : path.resolve(__dirname, '..', '..', '..');
+const START_TIMEOUT_MS = 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const STOP_GRACE_MS = 5_000;
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
+process.on('exit', () => {
+  for (const child of live) killGroup(child, 'SIGKILL');
+  if (process.env.PORTCULLIS_E2E_KEEP !== '1') {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal); // the server runs in its own process group
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Whether a live (not zombie) process is left in the group; zombies may wait long for init here. */
+function groupAlive(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  for (const pid of entries) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
+  }
+  return false;
+}
+
+/** Waits until the child and every process in its group are gone, or the deadline passes. */
+async function groupGone(child: ChildProcess, deadline: number): Promise<boolean> {
+  await Promise.race([exited(child), sleep(Math.max(0, deadline - Date.now()))]);
+  // The group outlives its leader when `faketime` (which forks node and waits) is killed first.
+  while (child.pid !== undefined && groupAlive(child.pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function tail(file: string, lines = 60): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+
+/**
+ * GET url and return the status. No keep-alive: a socket left open by the test process (as
+ * fetch's pool does) holds up Next's graceful shutdown by seconds.
+ */
+function probe(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+/** libfaketime from Debian's `faketime` package (or FAKETIME_LIB), if present. */
+function faketimeLib(): string | undefined {
+  if (process.env.FAKETIME_LIB) return process.env.FAKETIME_LIB;
+  for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/local/lib']) {
+    const lib = path.join(dir, 'faketime', 'libfaketime.so.1');
+    if (fs.existsSync(lib)) return lib;
+  }
+  return undefined;
+}
+
+export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
+  const nextBin = path.join(appDir, 'node_modules', 'next', 'dist', 'bin', 'next');
+  const serverEntry = path.join(appDir, 'scripts', 'server.mjs');
+  if (!fs.existsSync(path.join(appDir, '.next', 'BUILD_ID'))) {
+    throw new Error(`no build in ${appDir}/.next: run \`npx next build\` first (scripts/test.sh does)`);
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-e2e-'));
+  dirs.add(dataDir);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const secret = randomBytes(32).toString('hex');
+  const logFile = path.join(dataDir, 'server.log');
+
+  let env: Record<string, string> = { ...(opts.env ?? {}) };
+  let faketime = opts.faketime;
+  let child: ChildProcess | undefined;
+
+  const portal: Portal = {
+    url,
+    port,
+    dataDir,
+    secret,
+    logFile,
+    databaseUrl: '',
+    async stop() {
+      const c = child;
+      child = undefined;
+      if (!c) return;
+      killGroup(c, 'SIGTERM');
+      if (!(await groupGone(c, Date.now() + STOP_GRACE_MS))) {
+        killGroup(c, 'SIGKILL');
+        await groupGone(c, Date.now() + STOP_GRACE_MS);
+      }
+      live.delete(c);
+    },
+    async restart(next: StartOptions = {}) {
+      await portal.stop();
+      env = { ...env, ...(next.env ?? {}) };
+      if ('faketime' in next) faketime = next.faketime;
+      await launch();
+      return portal;
+    },
+  };
+
+  async function launch() {
+    const childEnv: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      NODE_ENV: 'production',
+      NEXT_TELEMETRY_DISABLED: '1',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PORTCULLIS_ORIGIN: url,
+      PORTCULLIS_DATA_DIR: dataDir,
+      PORTCULLIS_SECRET: secret,
+      DATABASE_URL: `file:${path.join(dataDir, 'portcullis.db')}`,
+      ...env,
+    };
+    portal.databaseUrl = childEnv.DATABASE_URL;
+
+    // The production entry (scripts/server.mjs: Next.js behind node:http, which hands the
+    // app the client address) when the app has one, else plain `next start`.
+    const nodeArgs = fs.existsSync(serverEntry) ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
+    let cmd = process.execPath;
+    let args = nodeArgs;
+    if (faketime !== undefined) {
+      // Fake only the wall clock: a faked CLOCK_MONOTONIC stalls or races libuv's timers.
+      childEnv.FAKETIME_DONT_FAKE_MONOTONIC = '1';
+      childEnv.DONT_FAKE_MONOTONIC = '1'; // libfaketime < 0.9.7
+      childEnv.FAKETIME_NO_CACHE = '1';
+      const lib = faketimeLib();
+      if (lib) {
+        // What `faketime -f SPEC` does, without its wrapper process: node stays our direct
+        // child (the wrapper forks it, and its orphan lingers as a zombie until init reaps it).
+        childEnv.LD_PRELOAD = [lib, process.env.LD_PRELOAD].filter(Boolean).join(':');
+        childEnv.FAKETIME = faketime;
+      } else {
+        cmd = 'faketime';
+        args = ['-f', faketime, process.execPath, ...nodeArgs];
+      }
+    }
+
+    const log = fs.openSync(logFile, 'a');
+    fs.writeSync(log, `\n--- ${new Date().toISOString()} ${cmd} ${args.join(' ')}${faketime !== undefined ? ` (faketime ${faketime})` : ''}\n`);
+    const c = spawn(cmd, args, { cwd: appDir, env: childEnv, stdio: ['ignore', log, log], detached: true });
+    fs.closeSync(log);
+    live.add(c);
+    child = c;
+
+    let spawnError: Error | undefined;
+    c.once('error', (e) => (spawnError = e));
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let lastError = '';
+    while (Date.now() < deadline) {
+      if (spawnError || c.exitCode !== null || c.signalCode !== null) {
+        live.delete(c);
+        child = undefined;
+        const why = spawnError ? `could not spawn ${cmd}: ${spawnError.message}` : `exited (code ${c.exitCode}, signal ${c.signalCode})`;
+        throw new Error(`portal ${why} before it answered; ${logFile}:\n${tail(logFile)}`);
+      }
+      try {
+        const status = await probe(`${url}/login`);
+        if (status < 500) return;
+        lastError = `GET /login answered ${status}`;
+      } catch (e) {
+        lastError = (e as Error).message;
+      }
+      await sleep(250);
+    }
+    await portal.stop();
+    throw new Error(`portal did not answer GET /login within ${START_TIMEOUT_MS / 1000} s (${lastError}); ${logFile}:\n${tail(logFile)}`);
+  }
+
+  await launch();
+  return portal;
+}
