@@ -10,8 +10,13 @@ interface CompiledConfig {
   settings: MfaSettings;
 }
 
-let current: CompiledConfig | null = null;
-let loading: { version: number; promise: Promise<CompiledConfig> } | null = null;
+interface CacheEntry {
+  current: CompiledConfig | null;
+  loading: { version: number; promise: Promise<CompiledConfig> } | null;
+}
+
+// NOTE: keyed by database handle, so two databases in one process (tests) never share policies.
+const caches = new WeakMap<Kysely<Database>, CacheEntry>();
 
 /**
  * Policies and MFA settings, compiled once per configuration version. The version comes
@@ -19,18 +24,24 @@ let loading: { version: number; promise: Promise<CompiledConfig> } | null = null
  * request without polling. A compile error propagates: the gate then fails closed.
  */
 export async function compiledConfig(db: Kysely<Database>, version: number): Promise<CompiledConfig> {
-  if (current && current.version === version) return current;
-  if (loading && loading.version === version) return loading.promise;
+  let entry = caches.get(db);
+  if (!entry) {
+    entry = { current: null, loading: null };
+    caches.set(db, entry);
+  }
+  if (entry.current && entry.current.version === version) return entry.current;
+  if (entry.loading && entry.loading.version === version) return entry.loading.promise;
+  const cache = entry;
   const promise = (async () => {
     const [records, settings] = await Promise.all([loadPolicyRecords(db), loadMfaSettings(db)]);
     const compiled = { version, policies: compilePolicies(records), settings };
-    current = compiled;
+    cache.current = compiled;
     return compiled;
   })();
-  loading = { version, promise };
+  cache.loading = { version, promise };
   try {
     return await promise;
   } finally {
-    if (loading?.promise === promise) loading = null;
+    if (cache.loading?.promise === promise) cache.loading = null;
   }
 }

@@ -79,7 +79,7 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
     expect(later.ok).toBe(true);
   });
 
-  it('failures are counted atomically: 20 parallel wrong guesses count 20', async () => {
+  it('parallel wrong guesses are each counted, atomically, until the backoff starts refusing them', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         signInWithPassword(db.kysely, { username: 'alice', password: `parallel-${i}` }, office, clock),
