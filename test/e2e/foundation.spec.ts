@@ -68,11 +68,12 @@ test('the session cookie is HttpOnly and SameSite=Lax', async ({ page, context }
 });
 
 test('without a session, /portal redirects to sign-in even with an x-middleware-subrequest header', async ({ request }) => {
-  for (const headers of [
+  const attempts: Record<string, string>[] = [
     { 'x-middleware-subrequest': 'middleware:middleware:middleware:middleware:middleware' },
     { 'x-middleware-subrequest': 'src/middleware:middleware' },
     {},
-  ]) {
+  ];
+  for (const headers of attempts) {
     const response = await request.get(`${portal.url}/portal`, { headers, maxRedirects: 0 });
     expect(response.status()).toBe(303);
     expect(response.headers()['location']).toMatch(/\/login\?returnTo=%2Fportal$/);

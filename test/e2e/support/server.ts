@@ -247,7 +247,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
 
     const log = fs.openSync(logFile, 'a');
     fs.writeSync(log, `\n--- ${new Date().toISOString()} ${cmd} ${args.join(' ')}${faketime !== undefined ? ` (faketime ${faketime})` : ''}\n`);
-    const c = spawn(cmd, args, { cwd: appDir, env: childEnv, stdio: ['ignore', log, log], detached: true });
+    const c = spawn(cmd, args, { cwd: appDir, env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', log, log], detached: true });
     fs.closeSync(log);
     live.add(c);
     child = c;
