@@ -13,6 +13,14 @@ export default async function PortalPage() {
         Signed in as <strong data-testid="signed-in-user">{session.username}</strong>
         {session.displayName ? ` (${session.displayName})` : ''}.
       </p>
+      <p>
+        <a href="/portal/security">Security settings</a>: your authenticator apps and recovery codes.
+      </p>
+      {session.role === 'admin' && (
+        <p>
+          <a href="/admin">Admin console</a>
+        </p>
+      )}
       <form action={signOut}>
         <button type="submit">Sign out</button>
       </form>

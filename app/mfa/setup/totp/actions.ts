@@ -1,0 +1,61 @@
+'use server';
+
+import { redirect } from 'next/navigation';
+import { getDb } from '../../../../db';
+import { systemClock } from '../../../../lib/clock';
+import { requestClient } from '../../../../lib/auth/current';
+import { safeReturnPath } from '../../../../lib/auth/return-path';
+import {
+  clearPendingTotp,
+  readPendingTotp,
+  setSessionCookie,
+  writeRecoveryCodesToShow,
+} from '../../../../lib/factors/cookies';
+import { nextState, pathOf } from '../../../../lib/factors/setup-flow';
+import { confirmTotpSetup } from '../../../../lib/factors/totp';
+import { guardTotpSetup, setupPagePath } from './guard';
+
+function field(formData: FormData, name: string): unknown {
+  const values = formData.getAll(name);
+  return values.length === 1 ? values[0] : values;
+}
+
+/** "Verify" on the setup page: store the device once its code is right (R-E6), then move on (R-E7). */
+export async function confirmTotp(formData: FormData): Promise<void> {
+  const returnTo = safeReturnPath(formData.get('returnTo'));
+  // R-D9: the same access check as the page, again.
+  const guard = await guardTotpSetup(returnTo, setupPagePath(returnTo));
+  if (!guard.ok) redirect(guard.redirectTo);
+
+  const db = await getDb();
+  const pending = await readPendingTotp(guard.session.userId);
+  const result = await confirmTotpSetup(
+    db.kysely,
+    guard.session,
+    pending,
+    { code: field(formData, 'code'), name: field(formData, 'name') },
+    await requestClient(),
+    systemClock,
+  );
+  if (!result.ok) {
+    switch (result.reason) {
+      case 'invalid_code':
+      case 'invalid_name':
+        redirect(setupPagePath(returnTo, { error: result.reason }));
+      case 'expired':
+        await clearPendingTotp();
+        redirect(setupPagePath(returnTo, { error: 'expired' }));
+      case 'replaced_missing':
+        await clearPendingTotp();
+        redirect('/portal/security?error=not_found');
+      case 'session_gone':
+        redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+    }
+  }
+
+  await clearPendingTotp();
+  await setSessionCookie(result.token);
+  const state = nextState('totp_scan', { type: 'totp_verified', firstFactor: result.recoveryCodes !== null }, guard.context);
+  if (state === 'recovery_codes') await writeRecoveryCodesToShow(guard.session.userId, result.recoveryCodes!);
+  redirect(pathOf(state ?? 'done', returnTo));
+}

@@ -1,0 +1,149 @@
+import { getDb } from '../../../db';
+import { formatDateTime } from '../../../lib/format';
+import { requireAccess } from '../../../lib/gate/require-access';
+import { factorChangeMessages, factorTypeLabels, securityOverview } from '../../../lib/factors/factors';
+import { maxFactorNameLength } from '../../../lib/factors/totp';
+import { regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
+
+export const dynamic = 'force-dynamic';
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+const notices: Record<string, string> = {
+  renamed: 'Renamed.',
+  removed: 'Removed.',
+};
+
+const errors: Record<string, string> = {
+  ...factorChangeMessages,
+  no_factor: 'Set up an authenticator app first.',
+};
+
+/** Self-service: the user's second factors and recovery codes. */
+export default async function SecurityPage({ searchParams }: { searchParams: SearchParams }) {
+  // R-D9: the page checks again; the middleware is not the only wall.
+  const { session } = await requireAccess('portal', '/portal/security');
+  const params = await searchParams;
+  const db = await getDb();
+  const { factors, recoveryCodes } = await securityOverview(db.kysely, session.userId);
+  const notice = typeof params.notice === 'string' ? notices[params.notice] : undefined;
+  const error = typeof params.error === 'string' ? errors[params.error] : undefined;
+  const confirmRemove = typeof params.remove === 'string' ? factors.find((f) => f.id === params.remove) : undefined;
+  const confirmRegenerate = params.regenerate === '1' && factors.length > 0;
+  const hasTotp = factors.some((f) => f.type === 'totp');
+
+  return (
+    <main className="wide">
+      <h1>Security</h1>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+
+      {confirmRemove && (
+        <section className="notice" aria-label="Confirm removal">
+          <p>
+            Remove “{confirmRemove.name}”? You will no longer be able to sign in with it.
+          </p>
+          <form action={removeFactorAction}>
+            <input type="hidden" name="factorId" value={confirmRemove.id} />
+            <button type="submit">Remove {confirmRemove.name}</button>
+          </form>
+          <p>
+            <a href="/portal/security">Cancel</a>
+          </p>
+        </section>
+      )}
+
+      <h2>Sign-in methods</h2>
+      {factors.length === 0 ? (
+        <p>You have no second factor yet. Set up an authenticator app to protect your account.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Type</th>
+              <th scope="col">Name</th>
+              <th scope="col">Added</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Manage</th>
+            </tr>
+          </thead>
+          <tbody>
+            {factors.map((factor) => (
+              <tr key={factor.id} data-testid="factor-row">
+                <td>{factorTypeLabels[factor.type]}</td>
+                <td>{factor.name}</td>
+                <td>{formatDateTime(factor.createdAt)}</td>
+                <td>{factor.lastUsedAt ? formatDateTime(factor.lastUsedAt) : 'Never'}</td>
+                <td>
+                  <form action={renameFactorAction} style={{ display: 'flex', gap: '.5rem', alignItems: 'end' }}>
+                    <input type="hidden" name="factorId" value={factor.id} />
+                    <input
+                      name="name"
+                      type="text"
+                      aria-label={`New name for ${factor.name}`}
+                      defaultValue={factor.name}
+                      maxLength={maxFactorNameLength}
+                      required
+                    />
+                    <button type="submit" className="secondary" aria-label={`Rename ${factor.name}`}>
+                      Rename
+                    </button>
+                  </form>
+                  <form action={removeFactorAction}>
+                    <input type="hidden" name="factorId" value={factor.id} />
+                    <button type="submit" className="secondary" aria-label={`Remove ${factor.name}`}>
+                      Remove
+                    </button>
+                  </form>
+                  {factor.type === 'totp' && (
+                    <form method="get" action="/mfa/setup/totp/start">
+                      <input type="hidden" name="returnTo" value="/portal/security" />
+                      <input type="hidden" name="replace" value={factor.id} />
+                      <button type="submit" className="secondary" aria-label={`Replace ${factor.name}`}>
+                        Replace
+                      </button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form method="get" action="/mfa/setup/totp/start">
+        <input type="hidden" name="returnTo" value="/portal/security" />
+        <button type="submit">{hasTotp ? 'Add another authenticator app' : 'Set up authenticator app'}</button>
+      </form>
+
+      <h2>Recovery codes</h2>
+      {factors.length === 0 ? (
+        <p>You get recovery codes when you set up your first authenticator app.</p>
+      ) : (
+        <>
+          <p data-testid="recovery-code-count">
+            {recoveryCodes.unused} of {recoveryCodes.total} recovery codes unused.
+          </p>
+          {confirmRegenerate && (
+            <p className="notice">Your current recovery codes stop working as soon as you generate new ones.</p>
+          )}
+          <form action={regenerateRecoveryCodesAction}>
+            <button type="submit" className={confirmRegenerate ? undefined : 'secondary'}>
+              Generate new recovery codes
+            </button>
+          </form>
+        </>
+      )}
+      <p>
+        <a href="/portal">Back to the portal</a>
+      </p>
+    </main>
+  );
+}

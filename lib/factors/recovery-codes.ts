@@ -1,0 +1,158 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import { countFactors } from '../../db/queries/factors';
+import { consumeRecoveryCode, recoveryCodeCounts, replaceRecoveryCodes } from '../../db/queries/recovery-codes';
+import type { Clock } from '../clock';
+import { elevateSession, type SessionContext } from '../auth/sessions';
+import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } from '../auth/mfa-throttle';
+import { auditFactorAction, type FactorActor } from './audit';
+import { isFreshSecondFactor } from './setup-flow';
+
+/**
+ * Recovery codes: a fallback for a lost device, never an enrollment. Ten per set, each 80
+ * random bits written as 16 Crockford base32 characters (xxxx-xxxx-xxxx-xxxx), shown once
+ * and stored only as hashes. Each works once; a new set voids the old one.
+ */
+
+export const recoveryCodeCount = 10;
+const codeBytes = 10; // 80 bits
+const codeLength = 16;
+// Crockford's base32: no i, l, o or u, so codes survive being read aloud or copied by hand.
+const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function encode(bytes: Buffer): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+/** One new code from the CSPRNG, formatted for display. */
+export function newRecoveryCode(): string {
+  return formatRecoveryCode(encode(randomBytes(codeBytes)));
+}
+
+export function formatRecoveryCode(normalized: string): string {
+  return normalized.match(/.{4}/g)!.join('-');
+}
+
+/**
+ * The canonical form of a typed code, or null when it cannot be one. Case, spaces and
+ * dashes do not matter; i/l read as 1 and o as 0, as Crockford's base32 intends.
+ */
+export function normalizeRecoveryCode(input: unknown): string | null {
+  const parsed = recoveryCodeSchema.safeParse(input);
+  return parsed.success ? parsed.data : null;
+}
+
+export const recoveryCodeSchema = z
+  .string()
+  .max(64)
+  .transform((s) => s.replace(/[\s-]/g, '').toLowerCase().replace(/[il]/g, '1').replace(/o/g, '0'))
+  .pipe(z.string().regex(new RegExp(`^[${alphabet}]{${codeLength}}$`)));
+
+/**
+ * NOTE: a fast hash is right here. Each code holds 80 bits from the CSPRNG, so a stolen
+ * table cannot be reversed by guessing (2^80 tries per code); a slow password hash only
+ * helps secrets people choose. The user id keeps equal codes of two users apart.
+ */
+export function hashRecoveryCode(userId: string, normalized: string): string {
+  return createHash('sha256').update(`portcullis-recovery-code\0${userId}\0${normalized}`).digest('hex');
+}
+
+/** A new set: the codes to show, and the rows to store. */
+export function newRecoveryCodeSet(userId: string): { codes: string[]; rows: { id: string; hash: string }[] } {
+  const codes = new Set<string>();
+  while (codes.size < recoveryCodeCount) codes.add(newRecoveryCode());
+  const list = [...codes];
+  return {
+    codes: list,
+    rows: list.map((code) => ({ id: randomUUID(), hash: hashRecoveryCode(userId, normalizeRecoveryCode(code)!) })),
+  };
+}
+
+function actorOf(session: SessionContext, client: { ip: string | null }): FactorActor {
+  return { userId: session.userId, username: session.username, clientIp: client.ip };
+}
+
+export type RecoverySignInResult =
+  | { ok: true; token: string; remaining: number }
+  | { ok: false; reason: 'invalid' | 'throttled' | 'session_gone'; retryAfterMs?: number };
+
+/**
+ * Sign-in with a recovery code: the same per-user budget as TOTP codes, then one
+ * conditional UPDATE marks the code used (exactly one of parallel uses wins). Every use is
+ * audited; the session records 'recovery' as the second factor and gets a new id.
+ */
+export async function verifyRecoveryCodeSignIn(
+  db: Kysely<Database>,
+  session: SessionContext,
+  input: unknown,
+  client: { ip: string | null },
+  clock: Clock,
+): Promise<RecoverySignInResult> {
+  const actor = actorOf(session, client);
+  const code = normalizeRecoveryCode(input);
+  if (code === null) {
+    const now = clock.now();
+    await mfaInputRefused(db, session.userId, now);
+    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'recovery', reason: 'malformed' });
+    return { ok: false, reason: 'invalid' };
+  }
+  const admission = await admitMfaGuess(db, session.userId, clock.now());
+  if (!admission.admitted) {
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'recovery', reason: 'throttled' });
+    return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
+  }
+  const now = clock.now();
+  if (!(await consumeRecoveryCode(db, session.userId, hashRecoveryCode(session.userId, code), now))) {
+    await mfaGuessFailed(db, session.userId, now);
+    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'recovery', reason: 'wrong_or_used' });
+    return { ok: false, reason: 'invalid' };
+  }
+  const { unused } = await recoveryCodeCounts(db, session.userId);
+  // The code is spent either way; its use is on record before anything else can fail.
+  await auditFactorAction(db, actor, now, 'mfa.recovery_code_used', { remaining: unused });
+  const token = await elevateSession(db, session, 'recovery', clock);
+  if (!token) return { ok: false, reason: 'session_gone' };
+  await mfaGuessSucceeded(db, session.userId);
+  await auditFactorAction(db, actor, now, 'mfa.verify_succeeded', { method: 'recovery' });
+  return { ok: true, token, remaining: unused };
+}
+
+export type RegenerateResult = { ok: true; codes: string[] } | { ok: false; reason: 'not_fresh' | 'no_factor' };
+
+/**
+ * A new set of ten, voiding every old code. Needs a second factor passed in the last five
+ * minutes: new codes are as good as a new device.
+ */
+export async function regenerateRecoveryCodes(
+  db: Kysely<Database>,
+  session: SessionContext,
+  client: { ip: string | null },
+  clock: Clock,
+): Promise<RegenerateResult> {
+  const now = clock.now();
+  if (!isFreshSecondFactor(session.secondFactorAt, now)) return { ok: false, reason: 'not_fresh' };
+  if ((await countFactors(db, session.userId)) === 0) return { ok: false, reason: 'no_factor' };
+  return db.transaction().execute(async (trx): Promise<RegenerateResult> => {
+    const set = newRecoveryCodeSet(session.userId);
+    await replaceRecoveryCodes(trx, session.userId, set.rows, now);
+    await auditFactorAction(trx, actorOf(session, client), now, 'mfa.recovery_codes_regenerated', { count: set.codes.length });
+    return { ok: true, codes: set.codes };
+  });
+}
+
+export async function recoveryCodeStatus(db: Kysely<Database>, userId: string): Promise<{ total: number; unused: number }> {
+  return recoveryCodeCounts(db, userId);
+}

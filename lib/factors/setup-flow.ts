@@ -1,0 +1,117 @@
+import type { Decision, Method } from '../policy';
+
+/**
+ * The Set Up MFA steps (SPEC E) as a small state machine: named states, pure transitions,
+ * and the page each state lives on. Pages and actions ask it where to go next instead of
+ * deciding ad hoc; the table in test/unit/factors/setup-flow.test.ts is its specification.
+ *
+ *   choose_method ──choose(totp)────▶ totp_scan ──totp_verified(first)──▶ recovery_codes ──▶ done
+ *        │   └─────choose(webauthn)─▶ webauthn_register ──(TOTP still needed, R-E3)──▶ totp_scan
+ *        └──skip (soft only, R-D5)──────────────────────────────────────────────────────────▶ done
+ */
+
+export const setupStates = ['choose_method', 'webauthn_register', 'totp_scan', 'recovery_codes', 'done'] as const;
+export type SetupState = (typeof setupStates)[number];
+
+export type SetupEvent =
+  | { type: 'choose'; method: Method }
+  | { type: 'skip' }
+  /** A valid code from the new device; `firstFactor` when the user had none before. */
+  | { type: 'totp_verified'; firstFactor: boolean }
+  | { type: 'totp_rejected' }
+  /** The pending secret's cookie expired: start again with a new secret. */
+  | { type: 'pending_expired' }
+  | { type: 'webauthn_registered'; firstFactor: boolean; totpStillNeeded: boolean }
+  | { type: 'codes_acknowledged' };
+
+export interface SetupContext {
+  /** Forced enrollments (R-D4, R-C7) have no skip (R-E1). */
+  forced: boolean;
+  /** Methods this user may set up (R-E2..R-E4). */
+  methods: readonly Method[];
+}
+
+/** The next state, or null when the event is not allowed in this state. */
+export function nextState(state: SetupState, event: SetupEvent, context: SetupContext): SetupState | null {
+  switch (state) {
+    case 'choose_method':
+      if (event.type === 'skip') return context.forced ? null : 'done';
+      if (event.type !== 'choose' || !context.methods.includes(event.method)) return null;
+      if (event.method === 'totp') return 'totp_scan';
+      if (event.method === 'webauthn') return 'webauthn_register';
+      return null; // R-E5: Duo is never a setup step.
+    case 'webauthn_register':
+      if (event.type !== 'webauthn_registered') return null;
+      if (event.totpStillNeeded) return 'totp_scan'; // R-E3
+      return event.firstFactor ? 'recovery_codes' : 'done';
+    case 'totp_scan':
+      if (event.type === 'totp_rejected' || event.type === 'pending_expired') return 'totp_scan';
+      if (event.type === 'totp_verified') return event.firstFactor ? 'recovery_codes' : 'done';
+      return null;
+    case 'recovery_codes':
+      return event.type === 'codes_acknowledged' ? 'done' : null;
+    case 'done':
+      return null;
+  }
+}
+
+/** Whether `state` is at or past `target` on the way to done. */
+export function hasReached(state: SetupState, target: SetupState): boolean {
+  return setupStates.indexOf(state) >= setupStates.indexOf(target);
+}
+
+/** The page a state lives on; `done` is the return path itself (R-E7). */
+export function pathOf(state: SetupState, returnTo: string): string {
+  const back = `returnTo=${encodeURIComponent(returnTo)}`;
+  switch (state) {
+    case 'choose_method':
+      return `/mfa/setup?${back}`;
+    case 'webauthn_register':
+      return `/mfa/setup/webauthn?${back}`;
+    case 'totp_scan':
+      return `/mfa/setup/totp?${back}`;
+    case 'recovery_codes':
+      return `/mfa/recovery-codes?${back}`;
+    case 'done':
+      return returnTo;
+  }
+}
+
+/** How recently a second factor must have been passed for sensitive changes (removal, new devices, new codes). */
+export const freshSecondFactorMs = 5 * 60_000;
+
+export function isFreshSecondFactor(secondFactorAt: number | null, now: number): boolean {
+  return secondFactorAt !== null && now - secondFactorAt >= 0 && now - secondFactorAt <= freshSecondFactorMs;
+}
+
+export type TotpSetupAccess =
+  /** Set Up MFA: the gate wants this user enrolled (R-D4, R-D5). */
+  | { mode: 'enroll'; forced: boolean }
+  /** Self-service: another device, or a first one for a user who skipped or is not required. */
+  | { mode: 'add' }
+  /** Has factors but no recent second factor: prove it first. */
+  | { mode: 'verify_first' }
+  /** Somewhere else entirely: follow the decision (sign in, verify, locked, denied). */
+  | { mode: 'elsewhere' };
+
+/**
+ * Who may open the TOTP setup page, from the gate's decision for where they are going.
+ * Adding a device to an account that already has one needs a fresh second factor, or a
+ * stolen password would be enough to plant an attacker's device.
+ */
+export function totpSetupAccess(input: {
+  decision: Decision;
+  hasFactors: boolean;
+  secondFactorAt: number | null;
+  now: number;
+}): TotpSetupAccess {
+  const { decision } = input;
+  if (decision.kind === 'enroll') {
+    if (!decision.methods.includes('totp')) return { mode: 'elsewhere' };
+    if (input.hasFactors && !isFreshSecondFactor(input.secondFactorAt, input.now)) return { mode: 'verify_first' };
+    return { mode: 'enroll', forced: decision.forced };
+  }
+  if (decision.kind !== 'allow') return { mode: 'elsewhere' };
+  if (input.hasFactors && !isFreshSecondFactor(input.secondFactorAt, input.now)) return { mode: 'verify_first' };
+  return { mode: 'add' };
+}

@@ -1,0 +1,336 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import { hotp } from 'otplib';
+import type { HOTPOptions } from '@otplib/core';
+import QRCode from 'qrcode';
+import type { Database } from '../../db';
+import {
+  claimTotpStep,
+  countFactors,
+  deleteFactorRow,
+  getFactorOfUser,
+  getTotpFactorSecrets,
+  insertTotpFactor,
+  isDuplicateKey,
+} from '../../db/queries/factors';
+import { replaceRecoveryCodes } from '../../db/queries/recovery-codes';
+import type { Clock } from '../clock';
+import { openSecret, sealSecret } from '../crypto/secret-box';
+import { elevateSession, type SessionContext } from '../auth/sessions';
+import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } from '../auth/mfa-throttle';
+import type { PendingTotpSetup } from '../auth/pending-setup';
+import { auditFactorAction, type FactorActor } from './audit';
+import { newRecoveryCodeSet } from './recovery-codes';
+
+/**
+ * TOTP (RFC 6238) as authenticator apps expect it: HMAC-SHA-1, 6 digits, 30-second steps,
+ * secrets of 160 random bits in base32. Codes one step early or late are accepted; each
+ * step signs a factor in at most once (R-I3).
+ */
+
+export const totpIssuer = 'Portcullis';
+export const totpStepSeconds = 30;
+export const totpDigits = 6;
+/** Steps accepted either side of the current one. */
+export const totpWindowSteps = 1;
+/** 20 bytes = 160 bits, RFC 4226's recommended length. */
+export const totpSecretBytes = 20;
+export const defaultTotpName = 'Authenticator app';
+export const maxFactorNameLength = 64;
+
+const stepMs = totpStepSeconds * 1000;
+const generator = hotp.clone({
+  digits: totpDigits,
+  algorithm: 'sha1' as HOTPOptions['algorithm'],
+  encoding: 'hex' as HOTPOptions['encoding'],
+});
+
+const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 without padding. */
+export function base32Encode(bytes: Uint8Array): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += base32Alphabet[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += base32Alphabet[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+export function base32Decode(text: string): Buffer {
+  const clean = text.replace(/[\s=]/g, '').toUpperCase();
+  const out: number[] = [];
+  let buffer = 0;
+  let bits = 0;
+  for (const ch of clean) {
+    const value = base32Alphabet.indexOf(ch);
+    if (value === -1) throw new Error('Not base32.');
+    buffer = ((buffer << 5) | value) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((buffer >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** A new secret from the CSPRNG: 160 bits, 32 base32 characters. */
+export function newTotpSecret(): string {
+  return base32Encode(randomBytes(totpSecretBytes));
+}
+
+/** The RFC 6238 counter (time step) at `ms`. */
+export function stepAt(ms: number): number {
+  return Math.floor(ms / stepMs);
+}
+
+/** The code for one time step. */
+export function totpCodeAt(secret: string, step: number): string {
+  return generator.generate(base32Decode(secret).toString('hex'), step);
+}
+
+/**
+ * The step (within ±1 of now) whose code is `code`, or null. Every candidate is computed
+ * and compared in constant time, so timing tells nothing about which one matched.
+ */
+export function matchTotpStep(secret: string, code: string, now: number): number | null {
+  const current = stepAt(now);
+  const key = base32Decode(secret).toString('hex');
+  const given = Buffer.from(code, 'utf8');
+  let matched: number | null = null;
+  for (let step = current - totpWindowSteps; step <= current + totpWindowSteps; step++) {
+    const expected = Buffer.from(generator.generate(key, step), 'utf8');
+    if (expected.length === given.length && timingSafeEqual(expected, given) && matched === null) matched = step;
+  }
+  return matched;
+}
+
+/**
+ * Six ASCII digits, or null. Spaces (and tabs) are dropped, as apps show "123 456".
+ * Anything else (full-width or other scripts' digits, arrays, objects, empty) is null.
+ */
+export function parseTotpCode(input: unknown): string | null {
+  const parsed = totpCodeSchema.safeParse(input);
+  return parsed.success ? parsed.data : null;
+}
+
+export const totpCodeSchema = z
+  .string()
+  .max(64)
+  .transform((s) => s.replace(/[ \t]/g, ''))
+  // NOTE: [0-9], not \d or Number(): other scripts' digits and full-width forms are refused.
+  .pipe(z.string().regex(/^[0-9]{6}$/));
+
+/** otpauth://totp/Portcullis:alice?secret=…&issuer=Portcullis&algorithm=SHA1&digits=6&period=30 */
+export function otpauthUri(secret: string, accountName: string): string {
+  const label = `${encodeURIComponent(totpIssuer)}:${encodeURIComponent(accountName)}`;
+  const params = new URLSearchParams({
+    secret,
+    issuer: totpIssuer,
+    algorithm: 'SHA1',
+    digits: String(totpDigits),
+    period: String(totpStepSeconds),
+  });
+  return `otpauth://totp/${label}?${params.toString()}`;
+}
+
+/** "ABCD EFGH …": the key in groups of four, for typing into an app by hand. */
+export function groupedKey(secret: string): string {
+  return secret.match(/.{1,4}/g)?.join(' ') ?? secret;
+}
+
+/** The otpauth URI as an SVG QR code in a data URL, for an <img alt="QR code">. */
+export async function qrCodeDataUrl(uri: string): Promise<string> {
+  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
+}
+
+/** Associated data that ties a sealed TOTP secret to its owner (lib/crypto/secret-box.ts). */
+export function totpSecretContext(userId: string): string {
+  return `totp:${userId}`;
+}
+
+export const factorNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Enter a name.')
+  .max(maxFactorNameLength, `Names are at most ${maxFactorNameLength} characters.`)
+  .regex(/^[^\p{Cc}\p{Cf}]*$/u, 'Names may not contain control characters.');
+
+const setupInputSchema = z.object({
+  code: z.unknown(),
+  name: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), factorNameSchema.optional()),
+});
+
+function actorOf(session: SessionContext, client: { ip: string | null }): FactorActor {
+  return { userId: session.userId, username: session.username, clientIp: client.ip };
+}
+
+export type TotpSetupResult =
+  | {
+      ok: true;
+      /** The rotated session token: set it as the cookie. */
+      token: string;
+      factorId: string;
+      /** Plain recovery codes to show once (first enrollment only), else null. */
+      recoveryCodes: string[] | null;
+    }
+  | { ok: false; reason: 'invalid_code' | 'invalid_name' | 'expired' | 'replaced_missing' | 'session_gone'; message?: string };
+
+/**
+ * R-E6: stores the pending device once the user typed a valid code from it. The code's
+ * step is stored as used, so the same code cannot sign anyone in afterwards. The first
+ * factor comes with a fresh set of recovery codes; a replacement removes the old device
+ * in the same transaction, and only now. The session records the second factor.
+ */
+export async function confirmTotpSetup(
+  db: Kysely<Database>,
+  session: SessionContext,
+  pending: PendingTotpSetup | null,
+  input: unknown,
+  client: { ip: string | null },
+  clock: Clock,
+): Promise<TotpSetupResult> {
+  if (!pending || pending.userId !== session.userId || pending.expiresAt <= clock.now()) return { ok: false, reason: 'expired' };
+  const parsed = setupInputSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, reason: 'invalid_name', message: parsed.error.issues[0]?.message };
+  const code = parseTotpCode(parsed.data.code);
+  const now = clock.now();
+  const step = code === null ? null : matchTotpStep(pending.secret, code, now);
+  if (step === null) return { ok: false, reason: 'invalid_code' };
+
+  const name = parsed.data.name ?? defaultTotpName;
+  const actor = actorOf(session, client);
+  try {
+    // NOTE: every transaction here writes first. A SQLite transaction that reads before it
+    // writes cannot wait for another instance's write lock (SQLITE_BUSY at once); one that
+    // writes first waits its turn like any single statement. Checks follow, and undo.
+    return await db.transaction().execute(async (trx): Promise<TotpSetupResult> => {
+      await insertTotpFactor(trx, {
+        id: pending.id,
+        userId: session.userId,
+        name,
+        secretSealed: sealSecret(pending.secret, totpSecretContext(session.userId)),
+        enrolledStep: step,
+        now,
+      });
+      const firstFactor = (await countFactors(trx, session.userId)) === 1;
+      await auditFactorAction(trx, actor, now, 'mfa.factor_enrolled', { type: 'totp', factorId: pending.id, name });
+      if (pending.replaces !== null) {
+        const old = await getFactorOfUser(trx, session.userId, pending.replaces);
+        if (!old || old.type !== 'totp') throw new Refused('replaced_missing');
+        await deleteFactorRow(trx, session.userId, pending.replaces);
+        await auditFactorAction(trx, actor, now, 'mfa.factor_removed', { factorId: pending.replaces, replacedBy: pending.id });
+      }
+      let recoveryCodes: string[] | null = null;
+      if (firstFactor) {
+        const set = newRecoveryCodeSet(session.userId);
+        await replaceRecoveryCodes(trx, session.userId, set.rows, now);
+        await auditFactorAction(trx, actor, now, 'mfa.recovery_codes_created', { count: set.codes.length });
+        recoveryCodes = set.codes;
+      }
+      const token = await elevateSession(trx, session, 'totp', clock);
+      if (!token) throw new Refused('session_gone');
+      return { ok: true, token, factorId: pending.id, recoveryCodes };
+    });
+  } catch (err) {
+    if (err instanceof Refused) return { ok: false, reason: err.reason };
+    // A second submit of the same pending setup: the device is already stored.
+    if (isDuplicateKey(err)) return { ok: false, reason: 'expired' };
+    throw err;
+  }
+}
+
+/** Thrown inside a transaction to roll it back with a result for the caller. */
+class Refused extends Error {
+  constructor(readonly reason: 'replaced_missing' | 'session_gone') {
+    super(reason);
+  }
+}
+
+/**
+ * A factor's secret, or null when this server cannot open it (a key it no longer has, a
+ * damaged row): that device then matches nothing, and the user can still use another one
+ * or a recovery code. Never a 500, never a way in.
+ */
+function openFactorSecret(factorId: string, sealed: string, userId: string): string | null {
+  try {
+    return openSecret(sealed, totpSecretContext(userId));
+  } catch (err) {
+    console.error(`[portcullis] TOTP factor ${factorId} cannot be opened: ${err instanceof Error ? err.message : err}`);
+    return null;
+  }
+}
+
+export type SecondFactorResult =
+  | { ok: true; token: string; factorId: string | null }
+  | { ok: false; reason: 'invalid' | 'throttled' | 'no_factor' | 'session_gone'; retryAfterMs?: number };
+
+export const verifyMessages = {
+  invalid: 'That code didn’t work. Check your authenticator app and try again.',
+  recovery_invalid: 'That recovery code didn’t work. Check it and try again.',
+  no_factor: 'You have no authenticator app set up.',
+  session_gone: 'Your sign-in has ended. Sign in again.',
+} as const;
+
+/**
+ * Sign-in with a TOTP code, as a flat guard sequence: parse → admit (per-user budget) →
+ * match against the user's devices → claim the step (once, atomically) → elevate the
+ * session (new id) → clear the budget. Every failure is counted and audited.
+ */
+export async function verifyTotpSignIn(
+  db: Kysely<Database>,
+  session: SessionContext,
+  input: unknown,
+  client: { ip: string | null },
+  clock: Clock,
+): Promise<SecondFactorResult> {
+  const actor = actorOf(session, client);
+  const code = parseTotpCode(input);
+  if (code === null) {
+    const now = clock.now();
+    await mfaInputRefused(db, session.userId, now);
+    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason: 'malformed' });
+    return { ok: false, reason: 'invalid' };
+  }
+
+  const admission = await admitMfaGuess(db, session.userId, clock.now());
+  if (!admission.admitted) {
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'totp', reason: 'throttled' });
+    return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
+  }
+
+  const now = clock.now();
+  const factors = await getTotpFactorSecrets(db, session.userId);
+  let matched: { id: string; step: number } | null = null;
+  for (const factor of factors) {
+    const secret = openFactorSecret(factor.id, factor.secretSealed, session.userId);
+    const step = secret === null ? null : matchTotpStep(secret, code, now);
+    if (step !== null) {
+      matched = { id: factor.id, step };
+      break;
+    }
+  }
+  const claimed = matched !== null && (await claimTotpStep(db, matched.id, matched.step, now));
+  if (!claimed) {
+    await mfaGuessFailed(db, session.userId, now);
+    const reason = factors.length === 0 ? 'no_factor' : matched ? 'replayed' : 'wrong';
+    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason, factorId: matched?.id ?? null });
+    return { ok: false, reason: factors.length === 0 ? 'no_factor' : 'invalid' };
+  }
+
+  const token = await elevateSession(db, session, 'totp', clock);
+  if (!token) return { ok: false, reason: 'session_gone' };
+  await mfaGuessSucceeded(db, session.userId);
+  await auditFactorAction(db, actor, now, 'mfa.verify_succeeded', { method: 'totp', factorId: matched!.id });
+  return { ok: true, token, factorId: matched!.id };
+}

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createDb, migrateToLatest, type Db, type DialectName } from '../../../db';
+import { createUser } from '../../../lib/admin/users';
+import { cliActor } from '../../../lib/admin/actor';
+import type { Clock } from '../../../lib/clock';
+import { createSession, validateSession, type SessionContext } from '../../../lib/auth/sessions';
+import { newPendingTotpSetup } from '../../../lib/auth/pending-setup';
+import { confirmTotpSetup, newTotpSecret, stepAt, totpCodeAt } from '../../../lib/factors/totp';
+
+// Sealing needs an app secret; never let a test write one into ./data.
+process.env.PORTCULLIS_SECRET ??= 'integration-test-secret-0123456789abcdef';
+
+export const office = { ip: '198.51.100.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36' };
+
+/**
+ * Two handles on one fresh database, as two app instances would have: two SQLite
+ * connections to one file, or two PostgreSQL pools.
+ */
+export async function freshDbPair(dialect: DialectName): Promise<[Db, Db]> {
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-factors-'));
+    const url = `file:${path.join(dir, 'test.db')}`;
+    const a = createDb(url, dir);
+    await migrateToLatest(a);
+    return [a, createDb(url, dir)];
+  }
+  const adminUrl = process.env.TEST_POSTGRES_URL!;
+  const name = `pc_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const a = createDb(url.toString());
+  await migrateToLatest(a);
+  return [a, createDb(url.toString())];
+}
+
+export async function newUser(db: Db, username: string, clock: Clock): Promise<string> {
+  const { id } = await createUser(db.kysely, { username, password: 'correct horse battery', state: 'active' }, cliActor, clock);
+  return id;
+}
+
+/** A password-only session (aal 1), as after the sign-in form. */
+export async function signedIn(db: Db, userId: string, clock: Clock, client = office): Promise<{ token: string; session: SessionContext }> {
+  const token = await createSession(db.kysely, userId, client, clock);
+  const session = await validateSession(db.kysely, token, clock);
+  if (!session) throw new Error('no session');
+  return { token, session };
+}
+
+/** Enrolls a TOTP device with a code of the current step; returns its secret and what setup returned. */
+export async function enrollTotp(db: Db, userId: string, clock: Clock, replaces: string | null = null) {
+  const { session } = await signedIn(db, userId, clock);
+  const secret = newTotpSecret();
+  const pending = newPendingTotpSetup(userId, secret, replaces, clock);
+  const result = await confirmTotpSetup(db.kysely, session, pending, { code: totpCodeAt(secret, stepAt(clock.now())) }, office, clock);
+  if (!result.ok) throw new Error(`enrollment failed: ${result.reason}`);
+  return { secret, result, pending };
+}
+
+export async function auditActions(db: Db, action?: string): Promise<string[]> {
+  let query = db.kysely.selectFrom('audit_log').select('action').orderBy('id');
+  if (action) query = query.where('action', '=', action);
+  return (await query.execute()).map((r) => r.action);
+}
