@@ -18,4 +18,9 @@ export async function register(): Promise<void> {
     // NOTE: the server still starts; the gate answers 503 until the database is reachable.
     console.error('[portcullis] database not ready at start-up:', err instanceof Error ? err.message : err);
   }
+  // The mail worker (lib/mail/worker.ts); it waits for the database on its own.
+  if (process.env.PORTCULLIS_DISABLE_WORKER !== '1') {
+    const { startServerMailWorker } = await import('./lib/mail/worker');
+    startServerMailWorker(getDb);
+  }
 }

@@ -15,6 +15,7 @@ import { defaultEnrollmentDays, enrollmentPeriod, isValidEnrollmentDays, maxEnro
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { fromZod, NotFoundError } from './errors';
+import { enqueueEnrollmentStarted, enqueueFactorNotice } from '../mail/enqueue';
 
 /** Requiring MFA for individual users (R-B1, R-B2, R-B4) and resetting TOTP (R-F4). */
 
@@ -50,9 +51,9 @@ export function userIdList(min: 0 | 1) {
 
 const expectedObject = 'Expected an object.';
 
-const bulkRequireSchema = z.object({ userIds: userIdList(1), enrollmentDays: enrollmentDaysSchema }, expectedObject);
+export const bulkRequireSchema = z.object({ userIds: userIdList(1), enrollmentDays: enrollmentDaysSchema }, expectedObject);
 
-const setRequirementSchema = z.object(
+export const setRequirementSchema = z.object(
   {
     required: z.boolean('Say whether MFA is required: true or false.'),
     enrollmentDays: enrollmentDaysSchema,
@@ -60,7 +61,7 @@ const setRequirementSchema = z.object(
   expectedObject,
 );
 
-const resetSchema = z.object({ enrollmentDays: enrollmentDaysSchema }, expectedObject);
+export const resetSchema = z.object({ enrollmentDays: enrollmentDaysSchema }, expectedObject);
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const parsed = schema.safeParse(input);
@@ -130,6 +131,14 @@ export async function requireMfaForUsers(
     const periodStartedUserIds: string[] = [];
     const preEnrollmentUserIds: string[] = [];
     for (const id of userIds) (states.get(id) === 'staged' ? preEnrollmentUserIds : periodStartedUserIds).push(id);
+    // R-B5: the emails commit with the change (lib/mail/enqueue.ts).
+    await enqueueEnrollmentStarted(trx, {
+      userIds: periodStartedUserIds,
+      enrollmentDays,
+      periodStartsAt: period.startsAt,
+      periodEndsAt: period.endsAt,
+      reason: 'required',
+    });
     return {
       updated: written,
       enrollmentDays,
@@ -203,6 +212,7 @@ export async function setUserMfaRequirement(
       details: { enrollmentDays, periodStartsAt: result.periodStartsAt, periodEndsAt: result.periodEndsAt, ...(result.periodStarted ? {} : { preEnrollment: true }) },
       clientIp: actor.clientIp,
     });
+    if (result.periodStarted) await enqueuePeriodStarted(trx, userId, result, 'required'); // R-B5
     return result;
   });
 }
@@ -266,6 +276,23 @@ export async function resetTotpEnrollment(
       },
       clientIp: actor.clientIp,
     });
+    if (result.periodStarted) await enqueuePeriodStarted(trx, userId, result, 'reset'); // R-F4
+    if (removedFactors > 0) await enqueueFactorNotice(trx, { userId, kind: 'factor_removed', factorType: 'totp', at: now });
     return { ...result, removedFactors };
+  });
+}
+
+async function enqueuePeriodStarted(
+  trx: Kysely<Database>,
+  userId: string,
+  result: RequirementResult,
+  reason: 'required' | 'reset',
+): Promise<void> {
+  await enqueueEnrollmentStarted(trx, {
+    userIds: [userId],
+    enrollmentDays: result.enrollmentDays!,
+    periodStartsAt: result.periodStartsAt!,
+    periodEndsAt: result.periodEndsAt!,
+    reason,
   });
 }

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import type { FactorType, MailKind, MailStatus } from '../../db/schema';
+import { insertOutboxRows, recipientsOf, usersWithFactorOf, type NewOutboxRow, type Recipient } from '../../db/queries/mail';
+import { loadMfaSettings } from '../../db/queries/settings';
+import { isEnrolled, type Method, type MfaSettings } from '../policy';
+import { renderSubject, type EnrollmentReason, type MailMessage } from './templates';
+
+/**
+ * Putting messages on the queue. Every function here takes the transaction that made the
+ * change, so the change and its message commit (or roll back) together: nothing is lost
+ * between them, and a retried request cannot queue a second copy (the idempotency key is
+ * unique; a repeat insert is a no-op).
+ */
+
+/** The stable key of each message: one per user, kind and enrollment period (or factor event). */
+export const idempotencyKeys = {
+  enrollmentStarted: (userId: string, periodStartsAt: number) => `enrollment_started:${userId}:${periodStartsAt}`,
+  reminder: (userId: string, periodEndsAt: number, offsetMs: number) => `reminder:${userId}:${periodEndsAt}:${offsetMs}`,
+  enrollmentExpired: (userId: string, periodEndsAt: number) => `enrollment_expired:${userId}:${periodEndsAt}`,
+  factorNotice: (kind: FactorNoticeKind, userId: string, at: number, eventId: string) => `${kind}:${userId}:${eventId}:${at}`,
+};
+
+export const skipReasons = {
+  noAddress: 'skipped: the user has no email address',
+  notActive: 'skipped: the user is not active',
+  enrolled: 'skipped: the user has already set up MFA',
+  obsolete: 'skipped: no longer applies (the user enrolled, or the requirement or period changed)',
+} as const;
+
+/** Factor types whose factors make a user enrolled, as the gate counts them; null = everyone is (Duo only). */
+export function countingFactorTypes(settings: MfaSettings): FactorType[] | null {
+  if (isEnrolled([], settings)) return null;
+  return (['totp', 'webauthn', 'duo'] as const).filter((m: Method) => isEnrolled([m], settings));
+}
+
+export function displayName(r: Pick<Recipient, 'displayName' | 'username'>): string {
+  return r.displayName?.trim() || r.username;
+}
+
+interface RowInput {
+  userId: string | null;
+  key: string;
+  to: string | null;
+  message: MailMessage;
+  at: number;
+  /** Null: deliver; otherwise the reason it is recorded as skipped. */
+  skip: string | null;
+  /** The rendered subject when the caller has it already (the same for a whole batch). */
+  subject?: string;
+}
+
+export function outboxRow(input: RowInput): NewOutboxRow {
+  const status: MailStatus = input.skip ? 'skipped' : 'pending';
+  return {
+    id: randomUUID(),
+    user_id: input.userId,
+    kind: input.message.kind as MailKind,
+    idempotency_key: input.key,
+    to_address: input.to,
+    params: JSON.stringify(input.message.params),
+    subject: input.subject ?? renderSubject(input.message),
+    text_body: null,
+    html_body: null,
+    message_id: null,
+    status,
+    attempts: 0,
+    next_attempt_at: status === 'pending' ? input.at : null,
+    locked_by: null,
+    locked_until: null,
+    last_error: input.skip,
+    delivered_via: null,
+    created_at: input.at,
+    updated_at: input.at,
+    sent_at: null,
+  };
+}
+
+export interface EnrollmentStartedInput {
+  /** Users whose period began now; staged users are left out by the caller (R-B4: theirs starts on activation). */
+  userIds: readonly string[];
+  enrollmentDays: number;
+  periodStartsAt: number;
+  periodEndsAt: number;
+  reason: EnrollmentReason;
+}
+
+export interface EnqueueResult {
+  /** Messages that will be delivered. */
+  queued: number;
+  /** Recorded as skipped: no address, not active, or already enrolled (R-B6). */
+  skipped: number;
+}
+
+/**
+ * R-B5: "your enrollment period began" for each user, in the caller's transaction. A user
+ * without an email address, who is not active, or who has already set up MFA (R-B6: they
+ * see no prompt either) gets a row recorded as skipped instead, with the reason.
+ */
+export async function enqueueEnrollmentStarted(trx: Kysely<Database>, input: EnrollmentStartedInput): Promise<EnqueueResult> {
+  if (input.userIds.length === 0) return { queued: 0, skipped: 0 };
+  const recipients = await recipientsOf(trx, input.userIds);
+  const counting = countingFactorTypes(await loadMfaSettings(trx));
+  const enrolled = counting === null ? null : await usersWithFactorOf(trx, input.userIds, counting);
+  const rows: NewOutboxRow[] = [];
+  let subject: string | undefined;
+  for (const userId of input.userIds) {
+    const r = recipients.get(userId);
+    if (!r) continue;
+    const skip =
+      r.state !== 'active'
+        ? skipReasons.notActive
+        : enrolled === null || enrolled.has(userId)
+          ? skipReasons.enrolled
+          : r.email
+            ? null
+            : skipReasons.noAddress;
+    const message: MailMessage = {
+      kind: 'enrollment_started',
+      params: {
+        name: displayName(r),
+        enrollmentDays: input.enrollmentDays,
+        periodStartsAt: input.periodStartsAt,
+        periodEndsAt: input.periodEndsAt,
+        reason: input.reason,
+      },
+    };
+    // The subject does not name the user: one rendering serves the whole batch.
+    subject ??= renderSubject(message);
+    rows.push(
+      outboxRow({
+        userId,
+        key: idempotencyKeys.enrollmentStarted(userId, input.periodStartsAt),
+        to: r.email,
+        at: input.periodStartsAt,
+        skip,
+        subject,
+        message,
+      }),
+    );
+  }
+  await insertOutboxRows(trx, rows);
+  const skipped = rows.filter((row) => row.status === 'skipped').length;
+  return { queued: rows.length - skipped, skipped };
+}
+
+export type FactorNoticeKind = 'factor_added' | 'factor_removed' | 'recovery_code_used';
+
+export interface FactorNoticeInput {
+  userId: string;
+  kind: FactorNoticeKind;
+  factorType?: FactorType | null;
+  /** The name the user gave the factor ("Work phone"). */
+  factorName?: string | null;
+  /** The factor's id (or another id of the event); makes the idempotency key unique per factor. */
+  factorId?: string | null;
+  /** When it happened (the clock's now in the caller's transaction). */
+  at: number;
+}
+
+/**
+ * A notice on every change to a user's authenticators (NIST SP 800-63B): call it inside the
+ * transaction that added or removed the factor, or used the recovery code. Users without an
+ * email address get a row recorded as skipped. Calling it twice for the same event
+ * (same user, kind, factor id or type, and time) queues one message.
+ *
+ * @example await enqueueFactorNotice(trx, { userId, kind: 'factor_added', factorType: 'totp', factorName: 'Phone', factorId, at: now })
+ */
+export async function enqueueFactorNotice(trx: Kysely<Database>, input: FactorNoticeInput): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
+  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
+  if (!r) return { status: 'unknown_user' };
+  const eventId = input.factorId ?? input.factorType ?? 'event';
+  const row = outboxRow({
+    userId: input.userId,
+    key: idempotencyKeys.factorNotice(input.kind, input.userId, input.at, eventId),
+    to: r.email,
+    at: input.at,
+    skip: r.email ? null : skipReasons.noAddress,
+    message: {
+      kind: input.kind,
+      params: { name: displayName(r), at: input.at, factorType: input.factorType ?? null, factorName: input.factorName ?? null },
+    },
+  });
+  await insertOutboxRows(trx, [row]);
+  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
+}

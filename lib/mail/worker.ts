@@ -1,0 +1,327 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Db } from '../../db';
+import {
+  anyMessageDue,
+  claimNextMessage,
+  enrollmentPeriodOpen,
+  markMessageSent,
+  markMessageUnsent,
+  type OutboxRow,
+  type Rendered,
+} from '../../db/queries/mail';
+import { loadMfaSettings } from '../../db/queries/settings';
+import { oneHour, oneMinute, systemClock, type Clock } from '../clock';
+import { readMailConfig, type MailConfig } from './config';
+import { countingFactorTypes, skipReasons } from './enqueue';
+import { scheduleDueMessages, type ScheduleReport } from './scheduler';
+import { renderMail, storedMessage, type MailMessage } from './templates';
+import { messageIdFor, PermanentDeliveryError, transportFor, type MailTransport } from './transport';
+
+/**
+ * The worker: claims due messages one at a time with a lease, sends them, and marks the
+ * outcome; between rounds it runs the scheduler (reminders, expiry notices). It runs inside
+ * the server (instrumentation.ts) and as its own process (`npm run worker`); any number
+ * may run against one database.
+ *
+ * Delivery is at-least-once with a narrow duplicate window, never at-most-once:
+ * - A message is claimed by one conditional UPDATE (db/queries/mail.ts claimNextMessage),
+ *   so two workers never hold it at once.
+ * - NOTE: the duplicate window. SMTP has no idempotency. If a worker dies (or loses the
+ *   database) after the server answered 250 to DATA but before "sent" is written, the row
+ *   stays `sending` until its lease ends, and then another worker sends it again. The
+ *   window is kept small: "sent" is written right after the 250, by primary key, with a
+ *   few retries; the lease (5 min) outlasts every SMTP timeout, so a slow send fails
+ *   instead of overlapping a second one. A timeout after DATA was sent is the same window
+ *   seen from the other side. Every attempt carries the same Message-ID (derived from the
+ *   idempotency key), so receivers that de-duplicate by Message-ID drop the second copy.
+ * - Failures back off exponentially (30 s doubling, capped at 1 h). After `maxAttempts`
+ *   the message is `failed`: kept, shown to admins, resendable (lib/mail/outbox.ts).
+ *   A recipient the server refuses outright (5xx to RCPT TO) is `dead` at once.
+ */
+
+export const defaultLeaseMs = 5 * oneMinute;
+export const defaultMaxAttempts = 20;
+const firstRetryMs = 30_000;
+const maxRetryMs = oneHour;
+
+/** 30 s after the first failed attempt, doubling, at most an hour. */
+export function retryDelayMs(attempts: number): number {
+  const exponent = Math.min(Math.max(attempts - 1, 0), 20);
+  return Math.min(firstRetryMs * 2 ** exponent, maxRetryMs);
+}
+
+export function newWorkerId(): string {
+  return `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+export interface WorkerOptions {
+  db: Db;
+  transport: MailTransport;
+  clock: Clock;
+  config: Pick<MailConfig, 'origin' | 'from' | 'reminderOffsetsMs'>;
+  /** Names this worker in locked_by; unique per worker. */
+  workerId?: string;
+  leaseMs?: number;
+  maxAttempts?: number;
+  log?: (line: string) => void;
+}
+
+export type DeliveryOutcome = 'sent' | 'retry' | 'failed' | 'dead' | 'skipped' | 'lost_lease';
+
+export interface DeliveryReport {
+  sent: number;
+  retry: number;
+  failed: number;
+  dead: number;
+  skipped: number;
+  lost_lease: number;
+}
+
+const enrollmentKinds = new Set(['enrollment_started', 'enrollment_reminder', 'enrollment_expired']);
+
+/**
+ * Messages about an enrollment period are checked again just before sending: a reminder
+ * for a user who enrolled, or whose requirement was cleared or restarted, meanwhile is
+ * skipped; so is a "period started" or reminder sent after the period already ended.
+ */
+async function stillApplies(db: Db, row: OutboxRow, message: MailMessage, now: number): Promise<boolean> {
+  if (!enrollmentKinds.has(row.kind) || row.user_id === null) return true;
+  const periodEndsAt = (message.params as { periodEndsAt?: number }).periodEndsAt;
+  if (typeof periodEndsAt !== 'number') return true;
+  if (message.kind !== 'enrollment_expired' && now >= periodEndsAt) return false;
+  const counting = countingFactorTypes(await loadMfaSettings(db.kysely));
+  if (counting === null) return false;
+  return enrollmentPeriodOpen(db.kysely, row.user_id, periodEndsAt, counting);
+}
+
+async function withRetries<T>(fn: () => Promise<T>, tries = 3, pauseMs = 500): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, pauseMs * i));
+    }
+  }
+}
+
+/** Claims and delivers one due message; null when none is due. */
+export async function deliverOne(opts: WorkerOptions & { workerId: string }): Promise<DeliveryOutcome | null> {
+  const { db, clock, transport, workerId } = opts;
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const leaseMs = opts.leaseMs ?? defaultLeaseMs;
+  const maxAttempts = opts.maxAttempts ?? defaultMaxAttempts;
+  const claimedAt = clock.now();
+  const row = await claimNextMessage(db.kysely, db.dialect, { workerId, now: claimedAt, leaseUntil: claimedAt + leaseMs });
+  if (!row) return null;
+
+  const finish = async (
+    status: 'pending' | 'failed' | 'dead' | 'skipped',
+    error: string,
+    rendered: Rendered | null,
+  ): Promise<DeliveryOutcome> => {
+    const now = clock.now();
+    const kept = await withRetries(() =>
+      markMessageUnsent(db.kysely, {
+        id: row.id,
+        workerId,
+        now,
+        status,
+        nextAttemptAt: status === 'pending' ? now + retryDelayMs(row.attempts) : null,
+        error,
+        rendered,
+      }),
+    );
+    if (!kept) return 'lost_lease';
+    return status === 'pending' ? 'retry' : status;
+  };
+
+  // Claimed more often than allowed without an outcome: workers keep dying on it.
+  if (row.attempts > maxAttempts) return finish('failed', 'gave up: the workers holding it stopped before finishing', null);
+
+  let message: MailMessage;
+  try {
+    message = storedMessage(row.kind, row.params);
+  } catch (err) {
+    return finish('dead', `unreadable message: ${(err as Error).message}`, null);
+  }
+  if (!row.to_address) return finish('skipped', skipReasons.noAddress, null);
+  if (!(await stillApplies(db, row, message, claimedAt))) return finish('skipped', skipReasons.obsolete, null);
+
+  const body = renderMail(message, opts.config.origin);
+  const rendered: Rendered = { text: body.text, html: body.html, messageId: messageIdFor(row.idempotency_key, opts.config.origin) };
+  try {
+    await transport.send({
+      from: opts.config.from,
+      to: row.to_address,
+      subject: row.subject,
+      text: rendered.text,
+      html: rendered.html,
+      messageId: rendered.messageId,
+      kind: row.kind,
+    });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (err instanceof PermanentDeliveryError) {
+      log(`[portcullis] mail ${row.id} (${row.kind}) refused for good: ${reason}`);
+      return finish('dead', reason, rendered);
+    }
+    const giveUp = row.attempts >= maxAttempts;
+    log(
+      `[portcullis] mail ${row.id} (${row.kind}) attempt ${row.attempts} failed: ${reason}` +
+        (giveUp ? '; giving up (failed, an admin can resend it)' : `; retrying in ${Math.round(retryDelayMs(row.attempts) / 1000)} s`),
+    );
+    return finish(giveUp ? 'failed' : 'pending', reason, rendered);
+  }
+
+  // The duplicate window is from the server's 250 to this update committing: keep it short.
+  const marked = await withRetries(() =>
+    markMessageSent(db.kysely, { id: row.id, workerId, now: clock.now(), via: transport.via, rendered }),
+  );
+  if (!marked) {
+    log(`[portcullis] mail ${row.id}: sent, but the lease had passed to another worker (it may be sent twice)`);
+    return 'lost_lease';
+  }
+  return 'sent';
+}
+
+/** Delivers due messages until none is left (or `limit` were handled). */
+export async function deliverDueMessages(opts: WorkerOptions, limit = 1_000): Promise<DeliveryReport> {
+  const workerId = opts.workerId ?? newWorkerId();
+  const report: DeliveryReport = { sent: 0, retry: 0, failed: 0, dead: 0, skipped: 0, lost_lease: 0 };
+  for (let handled = 0; handled < limit; handled++) {
+    if (!(await anyMessageDue(opts.db.kysely, opts.clock.now()))) break;
+    const outcome = await deliverOne({ ...opts, workerId });
+    if (outcome === null) break;
+    report[outcome]++;
+  }
+  return report;
+}
+
+/** One round of the loop: schedule what is due, then deliver. */
+export async function runMailTick(opts: WorkerOptions): Promise<{ scheduled: ScheduleReport; delivered: DeliveryReport }> {
+  const scheduled = await scheduleDueMessages(opts.db.kysely, opts.clock, { reminderOffsetsMs: opts.config.reminderOffsetsMs });
+  const delivered = await deliverDueMessages(opts);
+  return { scheduled, delivered };
+}
+
+export interface RunningWorker {
+  readonly workerId: string;
+  /** Runs a round now instead of at the next poll. */
+  wake(): void;
+  /** Finishes the message in hand, then stops. */
+  stop(): Promise<void>;
+}
+
+export interface LoopOptions {
+  /** How often to look for due messages. */
+  pollMs?: number;
+  /** How often to run the scheduler. */
+  scheduleEveryMs?: number;
+}
+
+export const defaultPollMs = 2_000;
+export const defaultScheduleEveryMs = oneMinute;
+
+/**
+ * Runs the loop until stop(). `db` may be a function (the server's getDb): it is called each
+ * round, so a database that is down at start-up is picked up once it answers.
+ */
+export function startMailWorker(
+  opts: Omit<WorkerOptions, 'db'> & { db: Db | (() => Promise<Db>) },
+  loop: LoopOptions = {},
+): RunningWorker {
+  const workerId = opts.workerId ?? newWorkerId();
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const pollMs = loop.pollMs ?? defaultPollMs;
+  const scheduleEveryMs = loop.scheduleEveryMs ?? defaultScheduleEveryMs;
+  let stopped = false;
+  let lastScheduled = -Infinity;
+  let lastError = '';
+  let wakeUp: (() => void) | null = null;
+
+  const run = (async () => {
+    while (!stopped) {
+      try {
+        const db = typeof opts.db === 'function' ? await opts.db() : opts.db;
+        const options: WorkerOptions = { ...opts, db, workerId, log };
+        // NOTE: pacing uses the process's monotonic time, never the injected clock: the
+        // clock says what time it is for the data, not how long to sleep.
+        if (performance.now() - lastScheduled >= scheduleEveryMs) {
+          await scheduleDueMessages(db.kysely, opts.clock, { reminderOffsetsMs: opts.config.reminderOffsetsMs });
+          lastScheduled = performance.now();
+        }
+        await deliverDueMessages(options);
+        lastError = '';
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (message !== lastError) log(`[portcullis] mail worker: ${message}; trying again`);
+        lastError = message;
+      }
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        timer.unref?.();
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = null;
+    }
+  })();
+
+  return {
+    workerId,
+    wake: () => wakeUp?.(),
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await run;
+      opts.transport.close();
+    },
+  };
+}
+
+const serverWorkerKey = Symbol.for('portcullis.mailWorker');
+type ProcessGlobal = typeof globalThis & { [serverWorkerKey]?: RunningWorker };
+
+/**
+ * The worker the server starts (instrumentation.ts): one per process, on the server's own
+ * database, SMTP when SMTP_URL is set, else the outbox. PORTCULLIS_DISABLE_WORKER=1 turns it
+ * off (run `npm run worker` processes instead).
+ */
+export function startServerMailWorker(
+  getDb: () => Promise<Db>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RunningWorker | null {
+  if (env.PORTCULLIS_DISABLE_WORKER === '1') return null;
+  const g = globalThis as ProcessGlobal;
+  if (g[serverWorkerKey]) return g[serverWorkerKey]!;
+  const config = readMailConfig(env);
+  const transport = transportFor(config.smtpUrl, env);
+  const running = startMailWorker({ db: getDb, transport, clock: systemClock, config });
+  const worker: RunningWorker = {
+    workerId: running.workerId,
+    wake: running.wake,
+    async stop() {
+      if (g[serverWorkerKey] === worker) delete g[serverWorkerKey];
+      await running.stop();
+    },
+  };
+  g[serverWorkerKey] = worker;
+  console.log(`[portcullis] mail worker ${worker.workerId} started: ${describeDelivery(config.smtpUrl)}`);
+  return worker;
+}
+
+/** "SMTP mail.example.com:587" or the outbox; never the credentials in the URL. */
+export function describeDelivery(smtpUrl: string | undefined): string {
+  if (!smtpUrl) return 'no SMTP_URL, messages stay in the outbox table (admin console)';
+  try {
+    const url = new URL(smtpUrl);
+    return `${url.protocol.replace(':', '').toUpperCase()} ${url.hostname}${url.port ? `:${url.port}` : ''}`;
+  } catch {
+    return 'SMTP (unreadable SMTP_URL)';
+  }
+}

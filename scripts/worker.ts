@@ -1,0 +1,37 @@
+// `npm run worker`: the mail worker as its own process (lib/mail/worker.ts). Any number may
+// run next to the servers; set PORTCULLIS_DISABLE_WORKER=1 on the servers to leave sending
+// to these processes alone. Reads the same environment as the server (DATABASE_URL,
+// SMTP_URL, PORTCULLIS_ORIGIN, PORTCULLIS_MAIL_FROM, PORTCULLIS_REMINDER_OFFSETS).
+import { createDb, migrateToLatest } from '../db';
+import { readEnv } from '../lib/config/env';
+import { systemClock } from '../lib/clock';
+import { readMailConfig } from '../lib/mail/config';
+import { transportFor } from '../lib/mail/transport';
+import { describeDelivery, startMailWorker } from '../lib/mail/worker';
+
+async function main(): Promise<void> {
+  const db = createDb(readEnv().databaseUrl);
+  await migrateToLatest(db);
+  const config = readMailConfig();
+  const worker = startMailWorker({ db, transport: transportFor(config.smtpUrl), clock: systemClock, config });
+  console.log(`[portcullis] mail worker ${worker.workerId} running: ${describeDelivery(config.smtpUrl)}; links to ${config.origin}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[portcullis] mail worker: ${signal}, finishing the message in hand`);
+    await worker.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // The loop's timers are unref'd; this keeps the process alive until a signal.
+  setInterval(() => undefined, 1 << 30);
+}
+
+main().catch((err) => {
+  console.error('[portcullis] mail worker could not start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
