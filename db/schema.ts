@@ -150,6 +150,78 @@ export interface FactorsTable {
   transports: string | null;
 }
 
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  /** sha256 of the normalized code; codes carry 80 random bits (lib/factors/recovery-codes.ts). */
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+/** Second-factor guesses per user (lib/auth/mfa-throttle.ts). */
+export interface MfaThrottleTable {
+  user_id: string;
+  /** Every refused attempt: wrong, malformed, replayed, or sent while blocked. */
+  failures: number;
+  /** Attempts that were admitted and checked; the backoff grows with these. */
+  guesses: number;
+  last_attempt_at: number;
+  blocked_until: number;
+  /** 1 when the latest attempt was admitted: the admission statement's answer. */
+  admitted: number;
+}
+
+export type MailKind =
+  | 'enrollment_started'
+  | 'enrollment_reminder'
+  | 'enrollment_expired'
+  | 'factor_added'
+  | 'factor_removed'
+  | 'recovery_code_used';
+export type MailStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'dead' | 'skipped';
+
+/** The mail queue (lib/mail, db/queries/mail.ts). */
+export interface MailOutboxTable {
+  id: string;
+  user_id: string | null;
+  kind: MailKind;
+  /** Unique: `enrollment_started:<userId>:<periodStartsAt>`, `reminder:<userId>:<periodEndsAt>:<offsetMs>`, … */
+  idempotency_key: string;
+  /** Null when skipped for want of an address. */
+  to_address: string | null;
+  /** JSON: the facts the message states, frozen at enqueue time. */
+  params: string;
+  subject: string;
+  /** Rendered by the worker when it delivers (null until then). */
+  text_body: string | null;
+  html_body: string | null;
+  message_id: string | null;
+  status: MailStatus;
+  attempts: number;
+  /** Pending: due time; sending: lease end; otherwise null. */
+  next_attempt_at: number | null;
+  locked_by: string | null;
+  locked_until: number | null;
+  /** The last delivery error, or why the message was skipped. */
+  last_error: string | null;
+  delivered_via: 'smtp' | 'outbox' | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
+/** Spent single-use values of the WebAuthn and Duo ceremonies (lib/factors/webauthn.ts, duo.ts). */
+export interface SpentNoncesTable {
+  /** sha256 of purpose and value; the value itself is never stored. */
+  nonce_hash: string;
+  purpose: string;
+  user_id: string;
+  spent_at: number;
+  /** After this the value is refused anyway (expired), so the row may go. */
+  expires_at: number;
+}
+
 export interface Database {
   mfa_requirements: MfaRequirementsTable;
   policies: PoliciesTable;
@@ -163,4 +235,8 @@ export interface Database {
   audit_log: AuditLogTable;
   api_keys: ApiKeysTable;
   auth_throttle: AuthThrottleTable;
+  recovery_codes: RecoveryCodesTable;
+  mfa_throttle: MfaThrottleTable;
+  spent_nonces: SpentNoncesTable;
+  mail_outbox: MailOutboxTable;
 }

@@ -2,11 +2,19 @@ import type { Migration } from 'kysely';
 import type { DialectName } from '../url';
 import { foundation } from './001-foundation';
 import { mfaPolicy } from './002-mfa-policy';
+import { totp } from './003-totp';
+import { webauthnDuo } from './004-webauthn-duo';
+import { mail } from './005-mail';
+import { admin } from './006-admin';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '001-foundation': foundation(dialect),
     '002-mfa-policy': mfaPolicy(dialect),
+    '003-totp': totp(dialect),
+    '004-webauthn-duo': webauthnDuo(dialect),
+    '005-mail': mail(dialect),
+    '006-admin': admin(dialect),
   };
 }

@@ -32,11 +32,21 @@ export async function writeAudit(db: Kysely<Database>, entry: AuditEntry): Promi
 
 export async function listAuditEntries(
   db: Kysely<Database>,
-  filter: { action?: string; actorId?: string; targetId?: string; beforeId?: number; limit: number },
+  filter: {
+    action?: string;
+    actorId?: string;
+    actorLabel?: string;
+    targetType?: string;
+    targetId?: string;
+    beforeId?: number;
+    limit: number;
+  },
 ) {
   let query = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(filter.limit);
   if (filter.action) query = query.where('action', '=', filter.action);
   if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
+  if (filter.actorLabel) query = query.where('actor_label', '=', filter.actorLabel);
+  if (filter.targetType) query = query.where('target_type', '=', filter.targetType);
   if (filter.targetId) query = query.where('target_id', '=', filter.targetId);
   if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
   return query.execute();

@@ -28,7 +28,7 @@ export type { GroupSummary } from '../../db/queries/groups';
 
 export const maxGroupNameLength = 100;
 
-const nameSchema = z.object(
+export const nameSchema = z.object(
   {
     name: z
       .string('Name is required.')
@@ -39,7 +39,7 @@ const nameSchema = z.object(
   'Expected an object.',
 );
 
-const membersSchema = z.object({ userIds: userIdList(0) }, 'Expected an object.');
+export const membersSchema = z.object({ userIds: userIdList(0) }, 'Expected an object.');
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const parsed = schema.safeParse(input);

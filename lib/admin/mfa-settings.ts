@@ -89,7 +89,7 @@ const duoConfigSchema = z.strictObject(
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown Duo setting: ${issue.keys.join(', ')}.` : 'Duo settings must be an object.') },
 );
 
-const settingsSchema = z.strictObject(
+export const settingsSchema = z.strictObject(
   {
     totp: z.boolean('TOTP must be enabled (true) or disabled (false).'),
     webauthn: z.boolean('WebAuthn must be enabled (true) or disabled (false).'),

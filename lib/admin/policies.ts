@@ -144,7 +144,7 @@ function unknownKeys(issue: { code?: string; keys?: string[] }): string {
   return issue.code === 'unrecognized_keys' ? `Unknown field: ${(issue.keys ?? []).join(', ')}.` : 'Expected a policy object.';
 }
 
-const createSchema = z.strictObject(
+export const createSchema = z.strictObject(
   {
     name: fields.name,
     description: fields.description,
@@ -160,7 +160,7 @@ const createSchema = z.strictObject(
   { error: unknownKeys },
 );
 
-const patchSchema = z.strictObject(
+export const patchSchema = z.strictObject(
   {
     name: fields.name.optional(),
     description: fields.description.optional(),

@@ -1,0 +1,8 @@
+import { apiRoute } from '../../../../../lib/api/next';
+
+// Thin: the handlers live in lib/api (createApiHandlers), shared with the contract tests.
+export const dynamic = 'force-dynamic';
+
+export const GET = apiRoute('GET /policies/{id}');
+export const PATCH = apiRoute('PATCH /policies/{id}');
+export const DELETE = apiRoute('DELETE /policies/{id}');

@@ -1,0 +1,263 @@
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import type { UserRole, UserState } from '../../db/schema';
+import { listFactorsOfUser, type FactorSummary } from '../../db/queries/mfa';
+import { loadMfaSettings } from '../../db/queries/settings';
+import {
+  countUsersByStatusRows,
+  getUserListRow,
+  listGroupsOfUser,
+  listUserRows,
+  mfaStatusNames,
+  type EnrollmentRule,
+  type MfaStatusName,
+  type UserKeyset,
+  type UserListRow,
+} from '../../db/queries/user-directory';
+import { isEnrolled, mfaStatus, type Method } from '../policy';
+import type { Clock } from '../clock';
+import { decodeCursor, encodeCursor, invalidCursorMessage, maxCursorLength } from './cursor';
+import { fromZod, NotFoundError, ValidationError } from './errors';
+
+/**
+ * The admin users directory (R-F1..R-F3): the list with its MFA column and filters, one
+ * user's detail, and the per-status counts for the list header. Read-only; changes go
+ * through the services beside this one.
+ */
+
+export type { MfaStatusName } from '../../db/queries/user-directory';
+export { mfaStatusNames } from '../../db/queries/user-directory';
+
+export const defaultPageSize = 50;
+export const maxPageSize = 200;
+export const maxSearchLength = 100;
+export const userSorts = ['username', 'newest'] as const;
+
+/** Filters and sorts are allow-listed: anything else is refused, never passed through. */
+export const listUsersSchema = z.strictObject(
+  {
+    q: z
+      .string('Search must be text.')
+      .trim()
+      .max(maxSearchLength, `Search is at most ${maxSearchLength} characters.`)
+      .optional(),
+    required: z.boolean('MFA requirement filter must be true (required) or false (not required).').optional(),
+    mfaStatus: z
+      .enum(mfaStatusNames, `MFA status must be one of: ${mfaStatusNames.join(', ')}.`)
+      .optional(),
+    state: z.enum(['staged', 'active', 'suspended'], 'State must be staged, active or suspended.').optional(),
+    sort: z.enum(userSorts, `Sort must be one of: ${userSorts.join(', ')}.`).default('username'),
+    limit: z
+      .number('Limit must be a whole number.')
+      .int('Limit must be a whole number.')
+      .min(1, `Limit must be from 1 to ${maxPageSize}.`)
+      .max(maxPageSize, `Limit must be from 1 to ${maxPageSize}.`)
+      .default(defaultPageSize),
+    cursor: z.string('Cursor must be text.').max(maxCursorLength, invalidCursorMessage).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown filter: ${issue.keys.join(', ')}.` : 'Expected list options.') },
+);
+
+export type ListUsersInput = z.input<typeof listUsersSchema>;
+
+const userCursorSchema = z.discriminatedUnion('s', [
+  z.strictObject({ v: z.literal(1), s: z.literal('username'), k: z.tuple([z.string().max(300), z.string().max(200)]) }),
+  z.strictObject({
+    v: z.literal(1),
+    s: z.literal('newest'),
+    k: z.tuple([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().max(200)]),
+  }),
+]);
+
+export interface UserMfaSummary {
+  required: boolean;
+  status: MfaStatusName;
+  /** Days of the period; for a pre-enrollment user, the period they get on activation. */
+  enrollmentDays: number | null;
+  /** Set for "enrollment_period" and "expired" (ms since the epoch), as mfaStatus() gives them. */
+  enrollmentStartsAt: number | null;
+  enrollmentEndsAt: number | null;
+}
+
+export interface UserSummary {
+  id: string;
+  username: string;
+  email: string | null;
+  displayName: string | null;
+  state: UserState;
+  role: UserRole;
+  createdAt: number;
+  mfa: UserMfaSummary;
+}
+
+export interface UserDetail extends Omit<UserSummary, 'mfa'> {
+  mfa: UserMfaSummary & { factors: FactorSummary[] };
+  groups: { id: string; name: string }[];
+}
+
+export interface UserPage {
+  users: UserSummary[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** "Enrolled" under the org's settings, as isEnrolled() decides it for the gate. */
+export async function loadEnrollmentRule(db: Kysely<Database>): Promise<EnrollmentRule> {
+  const settings = await loadMfaSettings(db);
+  const methods: Method[] = ['totp', 'webauthn', 'duo'];
+  return {
+    countingMethods: methods.filter((m) => isEnrolled([m], settings)),
+    everyoneEnrolled: isEnrolled([], settings),
+  };
+}
+
+function summaryOf(row: UserListRow, now: number): UserSummary {
+  // enrollment_days is NOT NULL, so it is null only when there is no requirement row.
+  const requirement =
+    row.enrollmentDays === null
+      ? null
+      : { required: row.required, enrollmentDays: row.enrollmentDays, periodStartsAt: row.periodStartsAt, periodEndsAt: row.periodEndsAt };
+  const status = mfaStatus({ state: row.state }, requirement, row.enrolled, now);
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    displayName: row.displayName,
+    state: row.state,
+    role: row.role,
+    createdAt: row.createdAt,
+    mfa: {
+      required: row.required,
+      status: status.status,
+      enrollmentDays: row.required ? row.enrollmentDays : null,
+      enrollmentStartsAt: status.startsAt,
+      enrollmentEndsAt: status.endsAt,
+    },
+  };
+}
+
+/**
+ * One page of the users list, by username (default) or newest first.
+ *
+ * @param input filters: `q` (username, email or display name contains, case-insensitive),
+ *   `required`, `mfaStatus`, `state`; `sort`; `limit` 1–200 (default 50); `cursor` from
+ *   the previous page.
+ * @throws ValidationError for an unknown filter, a bad value or a cursor that is not ours.
+ * @example const page = await listUsers(db, { mfaStatus: 'expired', limit: 20 }, clock)
+ */
+export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clock: Clock): Promise<UserPage> {
+  const parsed = listUsersSchema.safeParse(input ?? {});
+  if (!parsed.success) throw fromZod(parsed.error);
+  const options = parsed.data;
+  let after: UserKeyset | null = null;
+  if (options.cursor !== undefined) {
+    const cursor = decodeCursor(options.cursor, userCursorSchema);
+    // A cursor from another sort order names a position in a different list.
+    if (cursor.s !== options.sort) throw new ValidationError({ cursor: [invalidCursorMessage] }, invalidCursorMessage);
+    after =
+      cursor.s === 'username'
+        ? { sort: 'username', usernameLower: cursor.k[0], id: cursor.k[1] }
+        : { sort: 'newest', createdAt: cursor.k[0], id: cursor.k[1] };
+  }
+  const now = clock.now();
+  const rule = await loadEnrollmentRule(db);
+  const rows = await listUserRows(db, {
+    filter: {
+      ...(options.q ? { q: options.q } : {}),
+      ...(options.required !== undefined ? { required: options.required } : {}),
+      ...(options.mfaStatus !== undefined ? { status: options.mfaStatus } : {}),
+      ...(options.state !== undefined ? { state: options.state } : {}),
+    },
+    rule,
+    now,
+    sort: options.sort,
+    after,
+    limit: options.limit + 1,
+  });
+  const page = rows.slice(0, options.limit);
+  const last = page[page.length - 1];
+  const nextCursor =
+    rows.length > options.limit && last
+      ? encodeCursor(
+          options.sort === 'username'
+            ? { v: 1, s: 'username', k: [last.usernameLower, last.id] }
+            : { v: 1, s: 'newest', k: [last.createdAt, last.id] },
+        )
+      : null;
+  return { users: page.map((row) => summaryOf(row, now)), nextCursor };
+}
+
+/**
+ * R-F3: one user with their MFA status, factors (never secrets) and groups.
+ * @throws NotFoundError('user')
+ */
+export async function getUserDetail(db: Kysely<Database>, id: string, clock: Clock): Promise<UserDetail> {
+  const rule = await loadEnrollmentRule(db);
+  const row = typeof id === 'string' && id.length <= 200 ? await getUserListRow(db, id, rule) : undefined;
+  if (!row) throw new NotFoundError('user', [String(id).slice(0, 200)]);
+  const summary = summaryOf(row, clock.now());
+  const [factors, groups] = await Promise.all([listFactorsOfUser(db, id), listGroupsOfUser(db, id)]);
+  return { ...summary, mfa: { ...summary.mfa, factors }, groups };
+}
+
+export interface UserCounts {
+  total: number;
+  byStatus: Record<MfaStatusName, number>;
+  required: number;
+  notRequired: number;
+  /** When these were counted (ms); they may be up to the cache age old. */
+  asOf: number;
+}
+
+/** How long one process reuses a count. */
+export const userCountsMaxAgeMs = 30_000;
+
+interface CountCacheEntry {
+  at: number;
+  value: Promise<UserCounts>;
+}
+
+const countCache = new WeakMap<Kysely<Database>, CountCacheEntry>();
+
+/**
+ * Users per MFA status for the list header. One grouped scan, cached per process and
+ * database for `maxAgeMs` (30 s): page views in between cost nothing, concurrent callers
+ * share one count, and a failed count is not kept. Statuses move with time alone (a period
+ * ends without a write), so a counter table updated on writes would drift; a short-lived
+ * cache of an exact count never does by more than its age, which `asOf` reports.
+ */
+export async function countUsersByStatus(
+  db: Kysely<Database>,
+  clock: Clock,
+  options: { maxAgeMs?: number } = {},
+): Promise<UserCounts> {
+  const maxAge = options.maxAgeMs ?? userCountsMaxAgeMs;
+  const now = clock.now();
+  const cached = countCache.get(db);
+  if (cached && now - cached.at < maxAge && now >= cached.at) return cached.value;
+  const value = (async (): Promise<UserCounts> => {
+    const rule = await loadEnrollmentRule(db);
+    const rows = await countUsersByStatusRows(db, rule, now);
+    const byStatus = Object.fromEntries(mfaStatusNames.map((s) => [s, 0])) as Record<MfaStatusName, number>;
+    let total = 0;
+    let required = 0;
+    for (const row of rows) {
+      byStatus[row.status] += row.count;
+      total += row.count;
+      if (row.required) required += row.count;
+    }
+    return { total, byStatus, required, notRequired: total - required, asOf: now };
+  })();
+  const entry = { at: now, value };
+  countCache.set(db, entry);
+  value.catch(() => {
+    if (countCache.get(db) === entry) countCache.delete(db);
+  });
+  return value;
+}
+
+/** Drops this process's cached count, e.g. after a change made here; other processes age out. */
+export function invalidateUserCounts(db: Kysely<Database>): void {
+  countCache.delete(db);
+}

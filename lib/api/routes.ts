@@ -1,0 +1,383 @@
+import type { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import type { ApiKeyRow } from '../../db/queries/api-keys';
+import type { Actor } from '../admin/actor';
+import { listAudit } from '../admin/audit-log';
+import { createGroup, listGroups, setGroupMembers } from '../admin/groups';
+import { requireMfaForUsers, resetTotpEnrollment, setUserMfaRequirement } from '../admin/mfa-requirements';
+import { getMfaSettings, saveMfaSettings } from '../admin/mfa-settings';
+import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } from '../admin/policies';
+import { getUserDetail, invalidateUserCounts, listUsers } from '../admin/user-directory';
+import { updateUserProfile } from '../admin/user-profile';
+import { setUserState } from '../admin/user-state';
+import { createUser } from '../admin/users';
+import { listOutbox } from '../mail/outbox';
+import type { Clock } from '../clock';
+import { bulkMaxBodyBytes } from './body';
+import {
+  bulkRequireBody,
+  createGroupBody,
+  createPolicyBody,
+  createUserBody,
+  groupMembersBody,
+  listAuditQuery,
+  listOutboxQuery,
+  listUsersQuery,
+  mfaSettingsBody,
+  patchPolicyBody,
+  patchUserBody,
+  resetBody,
+} from './schemas';
+import { jsonResponse } from './wire';
+
+/**
+ * The /api/v1 routes (SPEC G) as data: method, path, who may call, what they take, and a
+ * handler that calls the admin services (which validate, audit and use transactions; no
+ * SQL here). lib/api/handler.ts adds authentication, body and query parsing and error
+ * mapping around each; lib/api/openapi.ts documents the same table.
+ */
+
+export const apiBasePath = '/api/v1';
+
+/** Reads the outbox; lib/mail/outbox.ts listOutbox() unless a test passes its own. */
+export type OutboxLister = (
+  db: Kysely<Database>,
+  input: { status?: string; limit: number; cursor?: string },
+) => Promise<{ messages: unknown[]; nextCursor: string | null }>;
+
+export interface ApiDeps {
+  /** The database; the app passes getDb(), tests their own. */
+  db: () => Promise<Kysely<Database>>;
+  clock: Clock;
+  /** Seals a new Duo client secret for storage (PUT /settings/mfa). */
+  sealDuoSecret: (plain: string) => string | Promise<string>;
+  /** Defaults to lib/mail/outbox.ts listOutbox(). */
+  listOutbox?: OutboxLister;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** Who may call: "public" needs no key, "read" any live key, "admin" an admin key. */
+export type RouteRole = 'public' | 'read' | 'admin';
+
+export interface HandlerContext<B, Q> {
+  db: Kysely<Database>;
+  clock: Clock;
+  deps: ApiDeps;
+  request: Request;
+  /** null only on public routes. */
+  key: ApiKeyRow | null;
+  actor: Actor;
+  params: Record<string, string>;
+  /** The validated body (schema output); `raw` is what the client sent, for the services. */
+  body: B;
+  raw: unknown;
+  /** The query as typed input for the list services (already validated). */
+  query: Q;
+}
+
+export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefined, Q extends z.ZodObject | undefined = z.ZodObject | undefined> {
+  method: HttpMethod;
+  /** OpenAPI style: /users/{id}. */
+  path: string;
+  summary: string;
+  tag: string;
+  role: RouteRole;
+  body?: B;
+  /** An absent body counts as `{}`. */
+  bodyOptional?: boolean;
+  maxBodyBytes?: number;
+  query?: Q;
+  success: { status: number; description: string };
+  /** Problem statuses this route may answer with, besides 401/403/500/503. */
+  problems: number[];
+  handle(
+    ctx: HandlerContext<B extends z.ZodType ? z.output<B> : undefined, Q extends z.ZodObject ? z.input<Q> : undefined>,
+  ): Promise<Response>;
+}
+
+function route<B extends z.ZodType | undefined = undefined, Q extends z.ZodObject | undefined = undefined>(
+  spec: RouteSpec<B, Q>,
+): RouteSpec<B, Q> {
+  return spec;
+}
+
+function location(path: string): Record<string, string> {
+  return { location: `${apiBasePath}${path}` };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The fields of `raw` named in `keys` that the client actually sent. */
+function pick(raw: unknown, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (isObject(raw)) for (const key of keys) if (Object.hasOwn(raw, key)) out[key] = raw[key];
+  return out;
+}
+
+const bodyProblems = [400, 413, 415];
+
+export const routes = {
+  'GET /users': route({
+    method: 'GET',
+    path: '/users',
+    summary: 'List users with their MFA status (R-F1, R-F2); keyset pages',
+    tag: 'users',
+    role: 'read',
+    query: listUsersQuery,
+    success: { status: 200, description: 'A page of users and the cursor of the next one' },
+    problems: [400],
+    handle: async (ctx) => jsonResponse(200, await listUsers(ctx.db, ctx.query, ctx.clock)),
+  }),
+  'POST /users': route({
+    method: 'POST',
+    path: '/users',
+    summary: 'Create a user',
+    tag: 'users',
+    role: 'admin',
+    body: createUserBody,
+    success: { status: 201, description: 'The new user' },
+    problems: [...bodyProblems, 409],
+    handle: async (ctx) => {
+      const { id } = await createUser(ctx.db, ctx.raw, ctx.actor, ctx.clock);
+      invalidateUserCounts(ctx.db);
+      return jsonResponse(201, await getUserDetail(ctx.db, id, ctx.clock), location(`/users/${id}`));
+    },
+  }),
+  'GET /users/{id}': route({
+    method: 'GET',
+    path: '/users/{id}',
+    summary: 'One user with MFA status, factors and groups (R-F3)',
+    tag: 'users',
+    role: 'read',
+    success: { status: 200, description: 'The user' },
+    problems: [404],
+    handle: async (ctx) => jsonResponse(200, await getUserDetail(ctx.db, ctx.params.id!, ctx.clock)),
+  }),
+  'PATCH /users/{id}': route({
+    method: 'PATCH',
+    path: '/users/{id}',
+    summary: "Change a user's state, profile or MFA requirement (R-B1, R-B4)",
+    tag: 'users',
+    role: 'admin',
+    body: patchUserBody,
+    success: { status: 200, description: 'The user after the change' },
+    problems: [...bodyProblems, 404],
+    handle: async (ctx) => {
+      const id = ctx.params.id!;
+      const raw = ctx.raw as Record<string, unknown>;
+      // Whole body validated first. The state goes first: it is the one change a rule can
+      // refuse (never back to staged), so a refusal leaves everything else untouched.
+      const before = await getUserDetail(ctx.db, id, ctx.clock);
+      if (ctx.body.state !== undefined) await setUserState(ctx.db, id, raw.state, ctx.actor, ctx.clock);
+      if (ctx.body.mfa !== undefined) {
+        const daysGiven = isObject(raw.mfa) && Object.hasOwn(raw.mfa, 'enrollmentDays');
+        const current = before.mfa;
+        // Requiring again restarts the period; a PATCH that repeats the current requirement
+        // (same or unstated days) changes nothing. A new period is POST …/mfa/reset.
+        const unchanged =
+          ctx.body.mfa.required === current.required &&
+          (!ctx.body.mfa.required || !daysGiven || ctx.body.mfa.enrollmentDays === current.enrollmentDays);
+        if (!unchanged) await setUserMfaRequirement(ctx.db, id, raw.mfa, ctx.actor, ctx.clock);
+      }
+      const profile = pick(raw, ['email', 'displayName']);
+      if (Object.keys(profile).length > 0) await updateUserProfile(ctx.db, id, profile, ctx.actor, ctx.clock);
+      invalidateUserCounts(ctx.db);
+      return jsonResponse(200, await getUserDetail(ctx.db, id, ctx.clock));
+    },
+  }),
+  'POST /users/mfa/require': route({
+    method: 'POST',
+    path: '/users/mfa/require',
+    summary: 'Require MFA on the User Portal for many users (R-B2); all-or-nothing',
+    tag: 'users',
+    role: 'admin',
+    body: bulkRequireBody,
+    maxBodyBytes: bulkMaxBodyBytes,
+    success: { status: 200, description: 'What changed: the period, and whose period started' },
+    problems: [...bodyProblems, 404],
+    handle: async (ctx) => {
+      const result = await requireMfaForUsers(ctx.db, ctx.raw, ctx.actor, ctx.clock);
+      invalidateUserCounts(ctx.db);
+      return jsonResponse(200, result);
+    },
+  }),
+  'POST /users/{id}/mfa/reset': route({
+    method: 'POST',
+    path: '/users/{id}/mfa/reset',
+    summary: 'Reset TOTP: remove TOTP factors and start a new enrollment period (R-F4)',
+    tag: 'users',
+    role: 'admin',
+    body: resetBody,
+    bodyOptional: true,
+    success: { status: 200, description: 'The new period' },
+    problems: [...bodyProblems, 404],
+    handle: async (ctx) => {
+      const result = await resetTotpEnrollment(ctx.db, ctx.params.id!, ctx.raw ?? {}, ctx.actor, ctx.clock);
+      invalidateUserCounts(ctx.db);
+      return jsonResponse(200, result);
+    },
+  }),
+  'GET /groups': route({
+    method: 'GET',
+    path: '/groups',
+    summary: 'List groups with member counts',
+    tag: 'groups',
+    role: 'read',
+    success: { status: 200, description: 'Every group, by name' },
+    problems: [],
+    handle: async (ctx) => jsonResponse(200, { groups: await listGroups(ctx.db) }),
+  }),
+  'POST /groups': route({
+    method: 'POST',
+    path: '/groups',
+    summary: 'Create a group',
+    tag: 'groups',
+    role: 'admin',
+    body: createGroupBody,
+    success: { status: 201, description: 'The new group' },
+    problems: [...bodyProblems, 409],
+    handle: async (ctx) => {
+      const group = await createGroup(ctx.db, ctx.raw, ctx.actor, ctx.clock);
+      return jsonResponse(201, group, location(`/groups/${group.id}`));
+    },
+  }),
+  'PUT /groups/{id}/members': route({
+    method: 'PUT',
+    path: '/groups/{id}/members',
+    summary: "Replace a group's members; all-or-nothing",
+    tag: 'groups',
+    role: 'admin',
+    body: groupMembersBody,
+    maxBodyBytes: bulkMaxBodyBytes,
+    success: { status: 200, description: 'Member counts after the change' },
+    problems: [...bodyProblems, 404],
+    handle: async (ctx) => jsonResponse(200, await setGroupMembers(ctx.db, ctx.params.id!, ctx.raw, ctx.actor, ctx.clock)),
+  }),
+  'GET /policies': route({
+    method: 'GET',
+    path: '/policies',
+    summary: 'List conditional access policies',
+    tag: 'policies',
+    role: 'read',
+    success: { status: 200, description: 'Every policy, by priority then name' },
+    problems: [],
+    handle: async (ctx) => jsonResponse(200, { policies: await listPolicies(ctx.db) }),
+  }),
+  'POST /policies': route({
+    method: 'POST',
+    path: '/policies',
+    summary: 'Create a conditional access policy (R-C1..R-C5)',
+    tag: 'policies',
+    role: 'admin',
+    body: createPolicyBody,
+    success: { status: 201, description: 'The policy as stored' },
+    problems: [...bodyProblems, 409],
+    handle: async (ctx) => {
+      const policy = await createPolicy(ctx.db, ctx.raw, ctx.actor, ctx.clock);
+      return jsonResponse(201, policy, location(`/policies/${policy.id}`));
+    },
+  }),
+  'GET /policies/{id}': route({
+    method: 'GET',
+    path: '/policies/{id}',
+    summary: 'One policy',
+    tag: 'policies',
+    role: 'read',
+    success: { status: 200, description: 'The policy' },
+    problems: [404],
+    handle: async (ctx) => jsonResponse(200, await getPolicy(ctx.db, ctx.params.id!)),
+  }),
+  'PATCH /policies/{id}': route({
+    method: 'PATCH',
+    path: '/policies/{id}',
+    summary: 'Change fields of a policy, including switching it ON or OFF',
+    tag: 'policies',
+    role: 'admin',
+    body: patchPolicyBody,
+    success: { status: 200, description: 'The policy after the change' },
+    problems: [...bodyProblems, 404, 409],
+    handle: async (ctx) => jsonResponse(200, await updatePolicy(ctx.db, ctx.params.id!, ctx.raw, ctx.actor, ctx.clock)),
+  }),
+  'DELETE /policies/{id}': route({
+    method: 'DELETE',
+    path: '/policies/{id}',
+    summary: 'Delete a policy',
+    tag: 'policies',
+    role: 'admin',
+    success: { status: 204, description: 'Deleted' },
+    problems: [404],
+    handle: async (ctx) => {
+      await deletePolicy(ctx.db, ctx.params.id!, ctx.actor, ctx.clock);
+      return jsonResponse(204, null);
+    },
+  }),
+  'GET /settings/mfa': route({
+    method: 'GET',
+    path: '/settings/mfa',
+    summary: 'Org MFA settings (R-A1); never the Duo secret',
+    tag: 'settings',
+    role: 'read',
+    success: { status: 200, description: 'The settings' },
+    problems: [],
+    handle: async (ctx) => jsonResponse(200, await getMfaSettings(ctx.db)),
+  }),
+  'PUT /settings/mfa': route({
+    method: 'PUT',
+    path: '/settings/mfa',
+    summary: 'Save org MFA settings (R-A1, R-A2)',
+    tag: 'settings',
+    role: 'admin',
+    body: mfaSettingsBody,
+    success: { status: 200, description: 'The settings as saved' },
+    problems: bodyProblems,
+    handle: async (ctx) =>
+      jsonResponse(200, await saveMfaSettings(ctx.db, ctx.raw, ctx.actor, ctx.clock, { sealSecret: ctx.deps.sealDuoSecret })),
+  }),
+  'GET /audit': route({
+    method: 'GET',
+    path: '/audit',
+    summary: 'The audit log, newest first; filters by actor, action and target',
+    tag: 'audit',
+    role: 'read',
+    query: listAuditQuery,
+    success: { status: 200, description: 'A page of entries and the cursor of the next one' },
+    problems: [400],
+    handle: async (ctx) => jsonResponse(200, await listAudit(ctx.db, ctx.query)),
+  }),
+  'GET /outbox': route({
+    method: 'GET',
+    path: '/outbox',
+    summary: 'Emails queued or sent (R-B5)',
+    tag: 'outbox',
+    role: 'read',
+    query: listOutboxQuery,
+    success: { status: 200, description: 'A page of messages and the cursor of the next one' },
+    problems: [400],
+    handle: async (ctx) => {
+      const list = ctx.deps.listOutbox ?? listOutbox;
+      return jsonResponse(200, await list(ctx.db, listOutboxQuery.parse(ctx.query)));
+    },
+  }),
+  'GET /openapi.json': route({
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This API as an OpenAPI 3.1 document',
+    tag: 'meta',
+    role: 'public',
+    success: { status: 200, description: 'The document' },
+    problems: [],
+    handle: async () => {
+      // Imported here: the document is built from this table.
+      const { openApiDocument } = await import('./openapi');
+      return new Response(JSON.stringify(openApiDocument()), {
+        headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
+      });
+    },
+  }),
+} satisfies Record<string, RouteSpec<any, any>>;
+
+export type RouteKey = keyof typeof routes;
+export const routeKeys = Object.keys(routes) as RouteKey[];

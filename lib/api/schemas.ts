@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { listAuditSchema } from '../admin/audit-log';
+import { membersSchema, nameSchema } from '../admin/groups';
+import { bulkRequireSchema, enrollmentDaysSchema, resetSchema } from '../admin/mfa-requirements';
+import { settingsSchema } from '../admin/mfa-settings';
+import { createSchema as policyCreateSchema, patchSchema as policyPatchSchema } from '../admin/policies';
+import { listUsersSchema } from '../admin/user-directory';
+import { newUserSchema } from '../admin/users';
+import { invalidCursorMessage } from '../admin/cursor';
+import { defaultOutboxLimit, mailStatuses, maxOutboxLimit } from '../mail/outbox';
+
+/**
+ * What each route accepts, built from the services' own schemas so the two cannot drift.
+ * The API is stricter in one way: every object refuses unknown keys, so a field the caller
+ * may not set (a user's role, say) is an error rather than silently dropped or, worse, applied.
+ * The OpenAPI document is generated from these (lib/api/openapi.ts).
+ */
+
+function unknownField(issue: { code?: string; keys?: string[] }): string {
+  return issue.code === 'unrecognized_keys' ? `Unknown field: ${(issue.keys ?? []).join(', ')}.` : 'Expected a JSON object.';
+}
+
+const userFields = newUserSchema.shape;
+const stateSchema = z.enum(['staged', 'active', 'suspended'], 'State must be staged, active or suspended.');
+
+/** SPEC G: POST /users {username, email, displayName?, password?, state}. No role: roles change only by an explicit action. */
+export const createUserBody = z.strictObject(
+  {
+    username: userFields.username,
+    email: userFields.email.unwrap().unwrap(),
+    displayName: userFields.displayName,
+    password: userFields.password,
+    state: stateSchema,
+  },
+  { error: unknownField },
+);
+
+/** SPEC G: PATCH /users/{id}. `mfa.enrollmentDays` defaults to 7 when MFA becomes required. */
+export const patchUserBody = z.strictObject(
+  {
+    state: stateSchema.optional(),
+    displayName: userFields.displayName,
+    email: userFields.email,
+    mfa: z
+      .strictObject(
+        {
+          required: z.boolean('Say whether MFA is required: true or false.'),
+          enrollmentDays: enrollmentDaysSchema.optional(),
+        },
+        { error: unknownField },
+      )
+      .optional(),
+  },
+  { error: unknownField },
+);
+
+export const bulkRequireBody = bulkRequireSchema.strict();
+/** The body may be left out entirely: the default period is 7 days. */
+export const resetBody = resetSchema.strict();
+export const createGroupBody = nameSchema.strict();
+export const groupMembersBody = membersSchema.strict();
+export const createPolicyBody = policyCreateSchema;
+export const patchPolicyBody = policyPatchSchema;
+export const mfaSettingsBody = settingsSchema;
+
+/** Query strings: typed as the services take them; lib/api/query.ts converts the text. */
+export const listUsersQuery = listUsersSchema;
+export const listAuditQuery = listAuditSchema;
+
+export const listOutboxQuery = z.strictObject(
+  {
+    status: z.enum(mailStatuses, `Status must be one of: ${mailStatuses.join(', ')}.`).optional(),
+    limit: z
+      .number('Limit must be a whole number.')
+      .int('Limit must be a whole number.')
+      .min(1, `Limit must be from 1 to ${maxOutboxLimit}.`)
+      .max(maxOutboxLimit, `Limit must be from 1 to ${maxOutboxLimit}.`)
+      .default(defaultOutboxLimit),
+    cursor: z.string('Cursor must be text.').max(200, invalidCursorMessage).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown filter: ${issue.keys.join(', ')}.` : 'Expected list options.') },
+);
+
+/** Path ids: anything longer cannot be one of ours and is a 404 without a query. */
+export const maxIdLength = 200;
