@@ -7,6 +7,8 @@ const nextConfig = {
   // benches together), so the build itself doesn't repeat the check.
   typescript: { tsconfigPath: 'tsconfig.next.json', ignoreBuildErrors: true },
   reactStrictMode: true,
+  // forbidden() in the admin console answers 403 with app/admin/forbidden.tsx (lib/admin/console-guard.ts).
+  experimental: { authInterrupts: true },
   async headers() {
     return [
       {

@@ -2,11 +2,18 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import { getActiveApiKeyByHash, insertApiKey, markApiKeyUsed, type ApiKeyRow } from '../../db/queries/api-keys';
+import {
+  getActiveApiKeyByHash,
+  insertApiKey,
+  listApiKeyRows,
+  markApiKeyUsed,
+  revokeApiKeyRow,
+  type ApiKeyRow,
+} from '../../db/queries/api-keys';
 import { writeAudit } from '../../db/queries/audit';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { fromZod } from './errors';
+import { fromZod, NotFoundError } from './errors';
 
 const keyPrefix = 'pcl_';
 
@@ -63,4 +70,54 @@ export async function authenticateApiKey(db: Kysely<Database>, bearer: string, c
   const row = await getActiveApiKeyByHash(db, hashApiKey(bearer));
   if (row) await markApiKeyUsed(db, row.id, clock.now());
   return row;
+}
+
+/** An API key as the console lists it: never the key or its hash. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  /** The first characters of the key, to tell keys apart ("pcl_AbC123"). */
+  prefix: string;
+  role: 'admin' | 'read';
+  createdAt: number;
+  createdBy: string | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** Every key, newest first, revoked ones included. */
+export async function listApiKeys(db: Kysely<Database>): Promise<ApiKeyView[]> {
+  const rows = await listApiKeyRows(db);
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    role: r.role,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  }));
+}
+
+/**
+ * Revokes a key at once (the next request with it gets 401); audited in the same transaction.
+ * @throws NotFoundError('api key') for an unknown or already revoked key.
+ */
+export async function revokeApiKey(db: Kysely<Database>, id: string, actor: Actor, clock: Clock): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const now = clock.now();
+    const revoked = typeof id === 'string' && id.length <= 200 ? await revokeApiKeyRow(trx, id, now) : undefined;
+    if (!revoked) throw new NotFoundError('api key', [String(id).slice(0, 200)]);
+    await writeAudit(trx, {
+      at: now,
+      actorId: actor.id,
+      actorLabel: actor.label,
+      action: 'api_key.revoked',
+      targetType: 'api_key',
+      targetId: id,
+      details: { name: revoked.name },
+      clientIp: actor.clientIp,
+    });
+  });
 }

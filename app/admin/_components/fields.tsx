@@ -1,0 +1,53 @@
+import type { ReactNode } from 'react';
+
+/**
+ * Small form pieces shared by the console's server and client components (no hooks, no
+ * server imports). A field's messages sit right after it and are tied to it with
+ * aria-describedby; the input says aria-invalid.
+ */
+
+export function errorId(name: string): string {
+  return `${name.replace(/[^A-Za-z0-9_-]/g, '-')}-error`;
+}
+
+/** Props that mark an input invalid and point it at its messages. */
+export function invalidProps(name: string, errors: readonly string[]) {
+  return errors.length > 0 ? { 'aria-invalid': true as const, 'aria-describedby': errorId(name) } : {};
+}
+
+export function FieldErrors({ name, errors }: { name: string; errors: readonly string[] }) {
+  if (errors.length === 0) return null;
+  return (
+    <p className="field-error" id={errorId(name)}>
+      {errors.join(' ')}
+    </p>
+  );
+}
+
+/** The form's outcome: a status notice on success, an alert on refusal. */
+export function FormMessages({ ok, error }: { ok?: string | null; error?: string | null }) {
+  return (
+    <>
+      {ok ? (
+        <p className="notice" role="status">
+          {ok}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+/** A disclosure that asks once more before a destructive button (works without JavaScript). */
+export function Confirm({ summary, children }: { summary: string; children: ReactNode }) {
+  return (
+    <details className="confirm">
+      <summary>{summary}</summary>
+      {children}
+    </details>
+  );
+}

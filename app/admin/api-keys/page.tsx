@@ -1,0 +1,93 @@
+import { formatDateTime } from '../../../lib/format';
+import { requireAdmin } from '../../../lib/admin/console-guard';
+import { listApiKeys } from '../../../lib/admin/api-keys';
+import { Confirm } from '../_components/fields';
+import { AdminShell } from '../_components/shell';
+import { SimpleForm } from '../_components/simple-form';
+import { createApiKeyAction, revokeApiKeyAction } from './actions';
+
+export const dynamic = 'force-dynamic';
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+/** Bearer keys for the REST API (/api/v1): created here or with the CLI, stored hashed. */
+export default async function ApiKeysPage({ searchParams }: { searchParams: SearchParams }) {
+  const { session, db } = await requireAdmin('/admin/api-keys'); // R-D9
+  const query = await searchParams;
+  const keys = await listApiKeys(db);
+  return (
+    <AdminShell title="API keys" session={session} current="/admin/api-keys">
+      {query.done === 'revoked' && (
+        <p className="notice" role="status">
+          Key revoked: requests with it are refused from now on.
+        </p>
+      )}
+      <h2>New key</h2>
+      <SimpleForm
+        label="New API key"
+        action={createApiKeyAction}
+        submit="Create key"
+        secretLabel="Your new API key"
+        fields={[
+          { name: 'name', label: 'Key name', hint: 'What uses it, e.g. "provisioning".' },
+          {
+            name: 'role',
+            label: 'Access',
+            kind: 'select',
+            defaultValue: 'admin',
+            options: [
+              { value: 'admin', label: 'Admin (read and change)' },
+              { value: 'read', label: 'Read only' },
+            ],
+          },
+        ]}
+      />
+      <h2>Keys</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Key starts with</th>
+            <th scope="col">Access</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            <th scope="col">Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.length === 0 ? (
+            <tr>
+              <td colSpan={6}>No API keys.</td>
+            </tr>
+          ) : (
+            keys.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>
+                  <code>{k.prefix}…</code>
+                </td>
+                <td>{k.role}</td>
+                <td>{formatDateTime(k.createdAt)}</td>
+                <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : 'Never'}</td>
+                <td>
+                  {k.revokedAt ? (
+                    `Revoked ${formatDateTime(k.revokedAt)}`
+                  ) : (
+                    <Confirm summary="Revoke…">
+                      <form action={revokeApiKeyAction} className="inline">
+                        <input type="hidden" name="keyId" value={k.id} />
+                        <button type="submit" className="danger">
+                          Revoke key {k.name}
+                        </button>
+                      </form>
+                    </Confirm>
+                  )}
+                </td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </AdminShell>
+  );
+}

@@ -1,0 +1,12 @@
+/** 403 for anyone signed in without the admin role (forbidden() in lib/admin/console-guard.ts). */
+export default function AdminForbidden() {
+  return (
+    <main>
+      <h1>403 – Forbidden</h1>
+      <p>The admin console is for administrators. Your account does not have that role.</p>
+      <p>
+        <a href="/portal">Back to the User Portal</a>
+      </p>
+    </main>
+  );
+}

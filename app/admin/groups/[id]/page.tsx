@@ -1,0 +1,70 @@
+import { notFound } from 'next/navigation';
+import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { NotFoundError } from '../../../../lib/admin/errors';
+import { getGroupWithMembers, maxMembersShown, type GroupView } from '../../../../lib/admin/group-members';
+import { Confirm } from '../../_components/fields';
+import { AdminShell } from '../../_components/shell';
+import { SimpleForm } from '../../_components/simple-form';
+import { addMembersAction, deleteGroupAction, removeMembersAction, renameGroupAction } from './actions';
+import { MembersForm } from './members-form';
+
+export const dynamic = 'force-dynamic';
+
+type Params = Promise<{ id: string }>;
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function GroupPage({ params, searchParams }: { params: Params; searchParams: SearchParams }) {
+  const { id } = await params;
+  const query = await searchParams;
+  const { session, db } = await requireAdmin(`/admin/groups/${encodeURIComponent(id)}`); // R-D9
+  let group: GroupView;
+  try {
+    group = await getGroupWithMembers(db, id);
+  } catch (err) {
+    if (err instanceof NotFoundError) notFound();
+    throw err;
+  }
+  return (
+    <AdminShell title={`Group ${group.name}`} session={session} current="/admin/groups">
+      <p>
+        <a href="/admin/groups">Back to groups</a>
+      </p>
+      {query.done === 'created' && (
+        <p className="notice" role="status">
+          Group created. Add its members below.
+        </p>
+      )}
+      <h2>Rename</h2>
+      <SimpleForm
+        label="Rename group"
+        action={renameGroupAction}
+        submit="Rename group"
+        hidden={{ groupId: group.id }}
+        fields={[{ name: 'name', label: 'Group name', defaultValue: group.name }]}
+      />
+
+      <h2>Members</h2>
+      {group.truncated && <p className="hint">Showing the first {maxMembersShown.toLocaleString('en-US')} members by username.</p>}
+      <MembersForm groupId={group.id} members={group.members} action={removeMembersAction} />
+      <h3>Add members</h3>
+      <SimpleForm
+        label="Add members"
+        action={addMembersAction}
+        submit="Add members"
+        hidden={{ groupId: group.id }}
+        fields={[{ name: 'usernames', label: 'Usernames', kind: 'textarea', hint: 'One per line (or separated by commas).' }]}
+      />
+
+      <h2>Delete</h2>
+      <p className="hint">Policies that include or exclude this group stop naming it; an exclusion removed widens its policy.</p>
+      <Confirm summary="Delete this group…">
+        <form action={deleteGroupAction} className="inline">
+          <input type="hidden" name="groupId" value={group.id} />
+          <button type="submit" className="danger">
+            Delete group {group.name}
+          </button>
+        </form>
+      </Confirm>
+    </AdminShell>
+  );
+}

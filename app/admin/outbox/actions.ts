@@ -1,0 +1,29 @@
+'use server';
+
+import { redirect } from 'next/navigation';
+import { systemClock } from '../../../lib/clock';
+import { requireAdmin } from '../../../lib/admin/console-guard';
+import { ConflictError, NotFoundError } from '../../../lib/admin/errors';
+import { resendMessage } from '../../../lib/mail/outbox';
+import { text } from '../_lib/actions';
+
+const statusPattern = /^[a-z]{1,20}$/;
+
+/** "Resend" on a failed or undeliverable message: back in the queue, due now (audited). */
+export async function resendAction(formData: FormData): Promise<void> {
+  const { db, actor } = await requireAdmin('/admin/outbox'); // R-D9
+  const status = text(formData, 'status');
+  const back = (extra: Record<string, string>) => {
+    const params = new URLSearchParams(extra);
+    if (statusPattern.test(status)) params.set('status', status);
+    return `/admin/outbox?${params.toString()}`;
+  };
+  try {
+    await resendMessage(db, text(formData, 'messageId'), actor, systemClock);
+  } catch (err) {
+    if (err instanceof NotFoundError) redirect(back({ error: 'not_found' }));
+    if (err instanceof ConflictError) redirect(back({ error: err.field === 'to' ? 'no_address' : 'not_resendable' }));
+    throw err;
+  }
+  redirect(back({ done: 'resent' }));
+}

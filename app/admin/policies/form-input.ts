@@ -1,0 +1,64 @@
+import { lines, text, texts } from '../_lib/actions';
+import type { FormState } from '../_lib/form-state';
+
+/** The policy form's fields → the services' input (lib/admin/policies.ts validates it). */
+
+export interface PolicyFormData {
+  input: Record<string, unknown>;
+  values: NonNullable<FormState['values']>;
+}
+
+/** An integer as typed stays a number; anything else stays text for the service to refuse. */
+function integerInput(value: string): number | string {
+  const trimmed = value.trim();
+  if (trimmed === '') return 0;
+  return /^-?\d{1,9}$/.test(trimmed) ? Number(trimmed) : trimmed;
+}
+
+export function policyFormData(formData: FormData): PolicyFormData {
+  const values = {
+    name: text(formData, 'name'),
+    description: text(formData, 'description'),
+    enabled: text(formData, 'enabled'),
+    scope: text(formData, 'scope'),
+    includeGroupIds: texts(formData, 'includeGroupIds'),
+    excludeGroupIds: texts(formData, 'excludeGroupIds'),
+    ipIn: text(formData, 'ipIn'),
+    ipNotIn: text(formData, 'ipNotIn'),
+    osIn: texts(formData, 'osIn'),
+    browserIn: texts(formData, 'browserIn'),
+    resources: texts(formData, 'resources'),
+    action: text(formData, 'action'),
+    priority: text(formData, 'priority'),
+  };
+  const scope = values.scope || 'all';
+  const input = {
+    name: values.name,
+    description: values.description,
+    // A status that is neither goes through as text, for the service's message.
+    enabled: values.enabled === 'on' ? true : values.enabled === 'off' ? false : values.enabled,
+    scope,
+    // Boxes ticked under "Selected User Groups" mean nothing for All Users.
+    includeGroupIds: scope === 'all' ? [] : values.includeGroupIds,
+    excludeGroupIds: values.excludeGroupIds,
+    conditions: {
+      ipIn: lines(values.ipIn),
+      ipNotIn: lines(values.ipNotIn),
+      osIn: values.osIn,
+      browserIn: values.browserIn,
+    },
+    resources: values.resources,
+    action: values.action,
+    priority: integerInput(values.priority),
+  };
+  return { input, values };
+}
+
+/** Service field paths → form field names ("conditions.ipIn.3" → "ipIn"). */
+export const policyFieldNames: Record<string, string> = {
+  'conditions.ipIn': 'ipIn',
+  'conditions.ipNotIn': 'ipNotIn',
+  'conditions.osIn': 'osIn',
+  'conditions.browserIn': 'browserIn',
+  conditions: 'conditions',
+};

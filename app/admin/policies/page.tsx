@@ -1,0 +1,116 @@
+import { requireAdmin } from '../../../lib/admin/console-guard';
+import { listGroups } from '../../../lib/admin/groups';
+import { listPolicies } from '../../../lib/admin/policies';
+import type { PolicyRecord } from '../../../lib/policy';
+import { Confirm } from '../_components/fields';
+import { AdminShell } from '../_components/shell';
+import { deletePolicyAction, switchPolicyAction } from './actions';
+import { actionLabels, browserLabels, osLabels, resourceOptions } from './form-options';
+
+export const dynamic = 'force-dynamic';
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+const doneMessages: Record<string, string> = {
+  created: 'Policy created.',
+  saved: 'Policy saved.',
+  on: 'Policy switched ON: it applies from each user’s next request.',
+  off: 'Policy switched OFF: it no longer applies, from each user’s next request.',
+  deleted: 'Policy deleted.',
+};
+
+function conditionsText(p: PolicyRecord): string {
+  const parts: string[] = [];
+  if (p.conditions.ipIn?.length) parts.push(`IP in ${p.conditions.ipIn.join(', ')}`);
+  if (p.conditions.ipNotIn?.length) parts.push(`IP not in ${p.conditions.ipNotIn.join(', ')}`);
+  if (p.conditions.osIn?.length) parts.push(`OS: ${p.conditions.osIn.map((o) => osLabels[o]).join(', ')}`);
+  if (p.conditions.browserIn?.length) parts.push(`Browser: ${p.conditions.browserIn.map((b) => browserLabels[b]).join(', ')}`);
+  return parts.length > 0 ? parts.join('; ') : 'None';
+}
+
+/** R-C1..R-C6: the conditional access policies, with their ON/OFF switch. */
+export default async function PoliciesPage({ searchParams }: { searchParams: SearchParams }) {
+  const { session, db } = await requireAdmin('/admin/policies'); // R-D9
+  const query = await searchParams;
+  const [policies, groups] = await Promise.all([listPolicies(db), listGroups(db)]);
+  const groupName = new Map(groups.map((g) => [g.id, g.name]));
+  const resourceName = new Map(resourceOptions().map((r) => [r.value, r.label]));
+  const names = (ids: string[]) => ids.map((id) => groupName.get(id) ?? id).join(', ');
+  const done = typeof query.done === 'string' ? doneMessages[query.done] : undefined;
+  return (
+    <AdminShell title="Conditional access policies" session={session} current="/admin/policies">
+      <p>
+        <a href="/admin/policies/new">New policy</a>
+      </p>
+      {done && (
+        <p className="notice" role="status">
+          {done}
+        </p>
+      )}
+      {query.error === 'not_found' && (
+        <p className="error" role="alert">
+          That policy no longer exists.
+        </p>
+      )}
+      <p className="hint">When several policies match a request, the strictest action wins: deny, then require MFA, then allow.</p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Status</th>
+            <th scope="col">Users</th>
+            <th scope="col">Conditions</th>
+            <th scope="col">Resources</th>
+            <th scope="col">Action</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {policies.length === 0 ? (
+            <tr>
+              <td colSpan={7}>No policies yet.</td>
+            </tr>
+          ) : (
+            policies.map((p) => (
+              <tr key={p.id}>
+                <td>
+                  <a href={`/admin/policies/${encodeURIComponent(p.id)}`}>{p.name}</a>
+                  {p.description && <p className="hint">{p.description}</p>}
+                </td>
+                <td>
+                  <span data-testid="policy-status">{p.enabled ? 'ON' : 'OFF'}</span>
+                  <form action={switchPolicyAction} className="inline">
+                    <input type="hidden" name="policyId" value={p.id} />
+                    <input type="hidden" name="enabled" value={p.enabled ? 'off' : 'on'} />{' '}
+                    <button type="submit" className="secondary">
+                      {p.enabled ? 'Switch OFF' : 'Switch ON'}
+                    </button>
+                  </form>
+                </td>
+                <td>
+                  {p.scope === 'all' ? 'All Users' : `Groups: ${names(p.includeGroupIds)}`}
+                  {p.excludeGroupIds.length > 0 && <p className="hint">Excluding {names(p.excludeGroupIds)}</p>}
+                </td>
+                <td>{conditionsText(p)}</td>
+                <td>{p.resources.map((r) => resourceName.get(r) ?? r).join(', ')}</td>
+                <td>{actionLabels[p.action]}</td>
+                <td>
+                  <Confirm summary="Delete…">
+                    <form action={deletePolicyAction} className="inline">
+                      <input type="hidden" name="policyId" value={p.id} />
+                      <button type="submit" className="danger">
+                        Delete policy {p.name}
+                      </button>
+                    </form>
+                  </Confirm>
+                </td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </AdminShell>
+  );
+}

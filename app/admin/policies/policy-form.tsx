@@ -1,0 +1,165 @@
+'use client';
+
+import { useActionState } from 'react';
+import { useFormKey } from '../_components/use-form-key';
+import { errorsOf, initialFormState, valueOf, valuesOf, type FormState } from '../_lib/form-state';
+import { FieldErrors, FormMessages, invalidProps } from '../_components/fields';
+import { actionLabels, browserLabels, osLabels } from './form-options';
+
+export interface PolicyFormValues {
+  id: string | null;
+  name: string;
+  description: string;
+  enabled: boolean;
+  scope: 'all' | 'groups';
+  includeGroupIds: string[];
+  excludeGroupIds: string[];
+  ipIn: string[];
+  ipNotIn: string[];
+  osIn: string[];
+  browserIn: string[];
+  resources: string[];
+  action: string;
+  priority: number;
+}
+
+type Option = { value: string; label: string };
+
+/** Every field of R-C1..R-C5 in one plain form; works without JavaScript. */
+export function PolicyForm({
+  policy,
+  groups,
+  resources,
+  action,
+  submit,
+}: {
+  policy: PolicyFormValues;
+  groups: Option[];
+  resources: Option[];
+  action: (state: FormState, formData: FormData) => Promise<FormState>;
+  submit: string;
+}) {
+  const [state, formAction, pending] = useActionState(action, initialFormState);
+  const formKey = useFormKey(state);
+  const v = (name: string, fallback: string) => valueOf(state, name, fallback);
+  const vs = (name: string, fallback: string[]) => new Set(valuesOf(state, name, fallback));
+  const e = (name: string) => errorsOf(state, name);
+  const enabled = v('enabled', policy.enabled ? 'on' : 'off');
+  const scope = v('scope', policy.scope);
+  const act = v('action', policy.action);
+  const included = vs('includeGroupIds', policy.includeGroupIds);
+  const excluded = vs('excludeGroupIds', policy.excludeGroupIds);
+  const os = vs('osIn', policy.osIn);
+  const browsers = vs('browserIn', policy.browserIn);
+  const targets = vs('resources', policy.resources);
+
+  const checks = (name: string, options: Option[], checked: Set<string>) =>
+    options.map((o) => (
+      <label key={o.value} className="check">
+        <input type="checkbox" name={name} value={o.value} defaultChecked={checked.has(o.value)} /> {o.label}
+      </label>
+    ));
+
+  return (
+    <form key={formKey} action={formAction} aria-label="Policy">
+      {policy.id && <input type="hidden" name="policyId" value={policy.id} />}
+      <FormMessages ok={state.ok} error={state.error} />
+
+      <label htmlFor="name">Name</label>
+      <input id="name" name="name" type="text" autoComplete="off" maxLength={200} defaultValue={v('name', policy.name)} {...invalidProps('name', e('name'))} />
+      <FieldErrors name="name" errors={e('name')} />
+
+      <label htmlFor="description">Description</label>
+      <textarea id="description" name="description" rows={2} defaultValue={v('description', policy.description)} {...invalidProps('description', e('description'))} />
+      <FieldErrors name="description" errors={e('description')} />
+
+      <fieldset>
+        <legend>Status</legend>
+        <label className="check">
+          <input type="radio" name="enabled" value="on" defaultChecked={enabled === 'on'} /> ON
+        </label>
+        <label className="check">
+          <input type="radio" name="enabled" value="off" defaultChecked={enabled === 'off'} /> OFF
+        </label>
+        <FieldErrors name="enabled" errors={e('enabled')} />
+      </fieldset>
+
+      <fieldset>
+        <legend>Users</legend>
+        <label className="check">
+          <input type="radio" name="scope" value="all" defaultChecked={scope === 'all'} /> All Users
+        </label>
+        <label className="check">
+          <input type="radio" name="scope" value="groups" defaultChecked={scope === 'groups'} /> Selected User Groups
+        </label>
+        <FieldErrors name="scope" errors={e('scope')} />
+        <fieldset>
+          <legend>Selected User Groups</legend>
+          {groups.length === 0 ? <p className="hint">No groups yet: create them under Groups.</p> : checks('includeGroupIds', groups, included)}
+          <FieldErrors name="includeGroupIds" errors={e('includeGroupIds')} />
+        </fieldset>
+        <fieldset>
+          <legend>Excluded User Groups</legend>
+          <p className="hint">Always left out, even when a group above or All Users includes them.</p>
+          {groups.length === 0 ? <p className="hint">No groups yet.</p> : checks('excludeGroupIds', groups, excluded)}
+          <FieldErrors name="excludeGroupIds" errors={e('excludeGroupIds')} />
+        </fieldset>
+      </fieldset>
+
+      <fieldset>
+        <legend>Conditions</legend>
+        <p className="hint">Optional. The policy applies only when every condition given holds.</p>
+        <label htmlFor="ipIn">Source IP in (CIDR ranges, one per line)</label>
+        <textarea id="ipIn" name="ipIn" rows={3} defaultValue={v('ipIn', policy.ipIn.join('\n'))} {...invalidProps('ipIn', e('ipIn'))} />
+        <FieldErrors name="ipIn" errors={e('ipIn')} />
+        <label htmlFor="ipNotIn">Source IP not in (CIDR ranges, one per line)</label>
+        <textarea id="ipNotIn" name="ipNotIn" rows={3} defaultValue={v('ipNotIn', policy.ipNotIn.join('\n'))} {...invalidProps('ipNotIn', e('ipNotIn'))} />
+        <FieldErrors name="ipNotIn" errors={e('ipNotIn')} />
+        <fieldset>
+          <legend>Operating system</legend>
+          {checks('osIn', Object.entries(osLabels).map(([value, label]) => ({ value, label })), os)}
+          <FieldErrors name="osIn" errors={e('osIn')} />
+        </fieldset>
+        <fieldset>
+          <legend>Browser</legend>
+          {checks('browserIn', Object.entries(browserLabels).map(([value, label]) => ({ value, label })), browsers)}
+          <FieldErrors name="browserIn" errors={e('browserIn')} />
+        </fieldset>
+        <FieldErrors name="conditions" errors={e('conditions')} />
+      </fieldset>
+
+      <fieldset>
+        <legend>Target resources</legend>
+        {checks('resources', resources, targets)}
+        <FieldErrors name="resources" errors={e('resources')} />
+      </fieldset>
+
+      <fieldset>
+        <legend>Action</legend>
+        {Object.entries(actionLabels).map(([value, label]) => (
+          <label key={value} className="check">
+            <input type="radio" name="action" value={value} defaultChecked={act === value} /> {label}
+          </label>
+        ))}
+        <FieldErrors name="action" errors={e('action')} />
+      </fieldset>
+
+      <label htmlFor="priority">Priority</label>
+      <input
+        id="priority"
+        name="priority"
+        type="text"
+        inputMode="numeric"
+        autoComplete="off"
+        defaultValue={v('priority', String(policy.priority))}
+        {...invalidProps('priority', e('priority'))}
+      />
+      <FieldErrors name="priority" errors={e('priority')} />
+      <p className="hint">Among matching policies the strictest action wins (deny, then require MFA, then allow); lower priority first within one action.</p>
+
+      <button type="submit" disabled={pending}>
+        {submit}
+      </button>
+    </form>
+  );
+}

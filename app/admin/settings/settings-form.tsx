@@ -1,0 +1,75 @@
+'use client';
+
+import { useActionState } from 'react';
+import { useFormKey } from '../_components/use-form-key';
+import { errorsOf, initialFormState, valueOf, type FormState } from '../_lib/form-state';
+import { FieldErrors, FormMessages, invalidProps } from '../_components/fields';
+
+export interface SettingsValues {
+  totp: boolean;
+  webauthn: boolean;
+  duo: boolean;
+  duoClientId: string;
+  duoApiHost: string;
+  duoRedirectUri: string;
+  hasSecret: boolean;
+  suggestedRedirectUri: string;
+}
+
+export function SettingsForm({ settings, action }: { settings: SettingsValues; action: (s: FormState, f: FormData) => Promise<FormState> }) {
+  const [state, formAction, pending] = useActionState(action, initialFormState);
+  const formKey = useFormKey(state);
+  const checked = (name: 'totp' | 'webauthn' | 'duo') => (state.values ? valueOf(state, name) === 'on' : settings[name]);
+  const e = (name: string) => errorsOf(state, name);
+  const text = (name: string, label: string, fallback: string, hint?: string) => (
+    <>
+      <label htmlFor={name}>{label}</label>
+      <input id={name} name={name} type="text" autoComplete="off" defaultValue={valueOf(state, name, fallback)} {...invalidProps(name, e(name))} />
+      <FieldErrors name={name} errors={e(name)} />
+      {hint && <p className="hint">{hint}</p>}
+    </>
+  );
+  return (
+    <form key={formKey} action={formAction} aria-label="MFA settings">
+      <FormMessages ok={state.ok} error={state.error} />
+      <fieldset>
+        <legend>MFA methods</legend>
+        <label className="check">
+          <input type="checkbox" name="totp" defaultChecked={checked('totp')} {...invalidProps('totp', e('totp'))} /> TOTP (authenticator app)
+        </label>
+        <FieldErrors name="totp" errors={e('totp')} />
+        <label className="check">
+          <input type="checkbox" name="webauthn" defaultChecked={checked('webauthn')} {...invalidProps('webauthn', e('webauthn'))} /> WebAuthn (security key or passkey)
+        </label>
+        <FieldErrors name="webauthn" errors={e('webauthn')} />
+        <label className="check">
+          <input type="checkbox" name="duo" defaultChecked={checked('duo')} {...invalidProps('duo', e('duo'))} /> Duo (Universal Prompt)
+        </label>
+        <FieldErrors name="duo" errors={e('duo')} />
+        <p className="hint">WebAuthn cannot be the only method: enable TOTP or Duo with it.</p>
+      </fieldset>
+      <fieldset>
+        <legend>Duo</legend>
+        {text('duoClientId', 'Client ID', settings.duoClientId)}
+        <label htmlFor="duoClientSecret">Client secret</label>
+        <input
+          id="duoClientSecret"
+          name="duoClientSecret"
+          type="password"
+          autoComplete="new-password"
+          placeholder={settings.hasSecret ? '(stored: leave blank to keep it)' : ''}
+          {...invalidProps('duoClientSecret', e('duoClientSecret'))}
+        />
+        <FieldErrors name="duoClientSecret" errors={e('duoClientSecret')} />
+        <p className="hint" data-testid="duo-secret-state">
+          {settings.hasSecret ? 'A client secret is stored (encrypted). It is never shown; type a new one to replace it.' : 'No client secret stored.'}
+        </p>
+        {text('duoApiHost', 'API hostname', settings.duoApiHost)}
+        {text('duoRedirectUri', 'Redirect URI', settings.duoRedirectUri, `Register this in the Duo Admin Panel, e.g. ${settings.suggestedRedirectUri}`)}
+      </fieldset>
+      <button type="submit" disabled={pending}>
+        Save settings
+      </button>
+    </form>
+  );
+}

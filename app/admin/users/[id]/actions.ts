@@ -1,0 +1,174 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { redirect } from 'next/navigation';
+import { systemClock } from '../../../../lib/clock';
+import { formatDateTime } from '../../../../lib/format';
+import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { fromZod, NotFoundError, ValidationError } from '../../../../lib/admin/errors';
+import { resetSchema, resetTotpEnrollment, setRequirementSchema, setUserMfaRequirement } from '../../../../lib/admin/mfa-requirements';
+import { revokeUserSessions } from '../../../../lib/admin/sessions';
+import { unlockUser } from '../../../../lib/admin/unlock';
+import { getUserDetail, invalidateUserCounts } from '../../../../lib/admin/user-directory';
+import { removeUserFactor } from '../../../../lib/admin/user-factors';
+import { userProfileSchema, updateUserProfile } from '../../../../lib/admin/user-profile';
+import { changeUserRole } from '../../../../lib/admin/user-role';
+import { setUserState } from '../../../../lib/admin/user-state';
+import { daysInput, refusal, text } from '../../_lib/actions';
+import type { FormState } from '../../_lib/form-state';
+
+/** The user's page and its actions; every action checks requireAdmin() itself (R-D9). */
+
+const idPattern = /^[A-Za-z0-9_-]{1,200}$/;
+
+function userPath(id: string): string {
+  return `/admin/users/${encodeURIComponent(id)}`;
+}
+
+/** The user id from the form, and the admin check for this user's page. */
+async function adminForUser(formData: FormData) {
+  const raw = text(formData, 'userId');
+  const id = idPattern.test(raw) ? raw : '';
+  const admin = await requireAdmin(id ? userPath(id) : '/admin/users');
+  return { ...admin, id };
+}
+
+const stateMessages: Record<string, string> = {
+  staged: 'staged',
+  active: 'active',
+  suspended: 'suspended',
+};
+
+/**
+ * "Save changes": state, the R-B1 requirement and the profile. Everything is checked first,
+ * so a refused value changes nothing; then the state (the one change a rule may still
+ * refuse), the requirement (only when it changes: requiring again restarts the period), and
+ * the profile.
+ */
+export async function updateUserAction(_previous: FormState, formData: FormData): Promise<FormState> {
+  const { db, actor, id } = await adminForUser(formData);
+  const requireMfa = text(formData, 'requireMfa') === 'on';
+  const days = text(formData, 'enrollmentDays');
+  const state = text(formData, 'state');
+  const email = text(formData, 'email');
+  const displayName = text(formData, 'displayName');
+  const values = { state, requireMfa: requireMfa ? 'on' : '', enrollmentDays: days, email, displayName };
+  try {
+    if (!id) throw new NotFoundError('user');
+    const fieldErrors: Record<string, string[]> = {};
+    const profile = { email: email.trim() || null, displayName: displayName.trim() || null };
+    const profileCheck = userProfileSchema.safeParse(profile);
+    if (!profileCheck.success) Object.assign(fieldErrors, fromZod(profileCheck.error).fieldErrors);
+    if (!Object.hasOwn(stateMessages, state)) fieldErrors.state = ['State must be staged, active or suspended.'];
+    const requirement = requireMfa ? { required: true, enrollmentDays: daysInput(days) } : { required: false };
+    const requirementCheck = setRequirementSchema.safeParse(requirement);
+    if (!requirementCheck.success) Object.assign(fieldErrors, fromZod(requirementCheck.error).fieldErrors);
+    if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors);
+
+    const before = await getUserDetail(db, id, systemClock);
+    const changes: string[] = [];
+    if (state !== before.state) {
+      const result = await setUserState(db, id, state, actor, systemClock);
+      changes.push(
+        `state is now ${result.state}` +
+          (result.periodStarted ? ` (enrollment period until ${formatDateTime(result.periodStarted.endsAt)})` : '') +
+          (result.sessionsRevoked > 0 ? ` (${result.sessionsRevoked} session${result.sessionsRevoked === 1 ? '' : 's'} ended)` : ''),
+      );
+    }
+    const wantDays = requirementCheck.data!.enrollmentDays;
+    const unchanged = requireMfa === before.mfa.required && (!requireMfa || wantDays === before.mfa.enrollmentDays);
+    if (!unchanged) {
+      const result = await setUserMfaRequirement(db, id, requirement, actor, systemClock);
+      changes.push(
+        !result.required
+          ? 'MFA is no longer required'
+          : result.periodEndsAt !== null
+            ? `MFA required, enrollment period until ${formatDateTime(result.periodEndsAt)}`
+            : 'MFA required (pre-enrollment: the period starts on activation)',
+      );
+    }
+    const profileResult = await updateUserProfile(db, id, profile, actor, systemClock);
+    if (profileResult.changed.length > 0) changes.push(`${profileResult.changed.join(' and ')} updated`);
+    invalidateUserCounts(db);
+    revalidatePath(userPath(id));
+    return { ok: changes.length > 0 ? `Saved: ${changes.join('; ')}.` : 'Nothing to change.' };
+  } catch (err) {
+    return refusal(err, values);
+  }
+}
+
+/** Role changes only here: explicit and audited (no mass assignment). */
+export async function changeRoleAction(_previous: FormState, formData: FormData): Promise<FormState> {
+  const { db, actor, id, session } = await adminForUser(formData);
+  const role = text(formData, 'role');
+  try {
+    if (!id) throw new NotFoundError('user');
+    const result = await changeUserRole(db, id, role, actor, systemClock);
+    revalidatePath(userPath(id));
+    if (result.changed && id === session.userId && result.role !== 'admin') redirect('/portal');
+    return { ok: result.changed ? `Role is now ${result.role}.` : `Role was already ${result.role}.` };
+  } catch (err) {
+    return refusal(err, { role });
+  }
+}
+
+/** R-F4: "Reset TOTP MFA": TOTP factors go, a new enrollment period starts, the user is emailed. */
+export async function resetTotpAction(_previous: FormState, formData: FormData): Promise<FormState> {
+  const { db, actor, id } = await adminForUser(formData);
+  const days = text(formData, 'enrollmentDays');
+  try {
+    if (!id) throw new NotFoundError('user');
+    const input = { enrollmentDays: daysInput(days) };
+    const check = resetSchema.safeParse(input);
+    if (!check.success) throw fromZod(check.error);
+    const result = await resetTotpEnrollment(db, id, input, actor, systemClock);
+    invalidateUserCounts(db);
+    // The form goes away with the expired status, so the outcome is said by the page.
+    redirect(`${userPath(id)}?done=${result.periodEndsAt !== null ? 'reset' : 'reset_staged'}&removed=${result.removedFactors}`);
+  } catch (err) {
+    return refusal(err, { enrollmentDays: days }, { enrollmentDays: 'resetDays' });
+  }
+}
+
+function done(id: string, what: string): never {
+  redirect(`${userPath(id)}?done=${what}`);
+}
+
+function failed(id: string, err: unknown): never {
+  if (err instanceof NotFoundError) redirect(id ? `${userPath(id)}?error=${err.what === 'factor' ? 'factor_not_found' : 'not_found'}` : '/admin/users');
+  throw err;
+}
+
+/** R-I2: clears the user's password and second-factor guess throttles. */
+export async function unlockUserAction(formData: FormData): Promise<void> {
+  const { db, actor, id } = await adminForUser(formData);
+  try {
+    await unlockUser(db, id, actor, systemClock);
+  } catch (err) {
+    failed(id, err);
+  }
+  done(id, 'unlocked');
+}
+
+export async function revokeSessionsAction(formData: FormData): Promise<void> {
+  const { db, actor, id, session } = await adminForUser(formData);
+  try {
+    await revokeUserSessions(db, id, actor, systemClock);
+  } catch (err) {
+    failed(id, err);
+  }
+  // Revoking your own sessions signs you out too.
+  if (id === session.userId) redirect('/login');
+  done(id, 'sessions_revoked');
+}
+
+export async function removeFactorAction(formData: FormData): Promise<void> {
+  const { db, actor, id } = await adminForUser(formData);
+  try {
+    await removeUserFactor(db, id, text(formData, 'factorId'), actor, systemClock);
+    invalidateUserCounts(db);
+  } catch (err) {
+    failed(id, err);
+  }
+  done(id, 'factor_removed');
+}

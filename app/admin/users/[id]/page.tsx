@@ -1,0 +1,219 @@
+import { notFound } from 'next/navigation';
+import { systemClock } from '../../../../lib/clock';
+import { formatDateTime } from '../../../../lib/format';
+import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { NotFoundError } from '../../../../lib/admin/errors';
+import { userThrottleState } from '../../../../lib/admin/unlock';
+import { getUserDetail, type UserDetail } from '../../../../lib/admin/user-directory';
+import { factorTypeLabels } from '../../../../lib/factors/factors';
+import { defaultEnrollmentDays } from '../../../../lib/policy';
+import { Confirm } from '../../_components/fields';
+import { AdminShell } from '../../_components/shell';
+import { mfaStatusDetail, mfaStatusText } from '../../_lib/mfa-status';
+import {
+  changeRoleAction,
+  removeFactorAction,
+  resetTotpAction,
+  revokeSessionsAction,
+  unlockUserAction,
+  updateUserAction,
+} from './actions';
+import { EditUserForm, ResetTotpForm, RoleForm } from './forms';
+
+export const dynamic = 'force-dynamic';
+
+type Params = Promise<{ id: string }>;
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+const doneMessages: Record<string, string> = {
+  created: 'User created.',
+  unlocked: 'Unlocked: the user’s sign-in and second-factor attempt counts are cleared.',
+  sessions_revoked: 'All of the user’s sessions are revoked: they must sign in again everywhere.',
+  factor_removed: 'Factor removed. The user has been emailed.',
+  reset: 'TOTP reset: a new enrollment period has started and the user has been emailed.',
+  reset_staged: 'TOTP reset: the user is staged, so the new period starts when they are activated.',
+};
+
+const errorMessages: Record<string, string> = {
+  factor_not_found: 'That factor no longer exists.',
+  not_found: 'That user no longer exists.',
+};
+
+function waitText(ms: number): string {
+  if (ms <= 0) return 'may try now';
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 120 ? `must wait ${seconds} s` : `must wait ${Math.ceil(seconds / 60)} min`;
+}
+
+/** R-F3: one user's status and factors, and what an admin can do about them. */
+export default async function UserPage({ params, searchParams }: { params: Params; searchParams: SearchParams }) {
+  const { id } = await params;
+  const query = await searchParams;
+  const { session, db } = await requireAdmin(`/admin/users/${encodeURIComponent(id)}`); // R-D9
+  let user: UserDetail;
+  try {
+    user = await getUserDetail(db, id, systemClock);
+  } catch (err) {
+    if (err instanceof NotFoundError) notFound();
+    throw err;
+  }
+  const throttle = await userThrottleState(db, user, systemClock);
+  const removed = typeof query.removed === 'string' && /^\d{1,3}$/.test(query.removed) ? Number(query.removed) : 0;
+  const done =
+    typeof query.done === 'string' && doneMessages[query.done] !== undefined
+      ? doneMessages[query.done] + (query.done.startsWith('reset') && removed > 0 ? ` ${removed} authenticator app${removed === 1 ? '' : 's'} removed.` : '')
+      : undefined;
+  const error = typeof query.error === 'string' ? errorMessages[query.error] : undefined;
+  const hasTotp = user.mfa.factors.some((f) => f.type === 'totp');
+
+  return (
+    <AdminShell title={`User ${user.username}`} session={session} current="/admin/users">
+      <p>
+        <a href="/admin/users">Back to users</a>
+      </p>
+      {done && (
+        <p className="notice" role="status">
+          {done}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+
+      <section aria-labelledby="summary-heading">
+        <h2 id="summary-heading">Summary</h2>
+        <dl>
+          <dt>Username</dt>
+          <dd>{user.username}</dd>
+          <dt>Name</dt>
+          <dd>{user.displayName ?? '—'}</dd>
+          <dt>Email</dt>
+          <dd>{user.email ?? '—'}</dd>
+          <dt>State</dt>
+          <dd data-testid="user-state">{user.state}</dd>
+          <dt>Role</dt>
+          <dd>{user.role}</dd>
+          <dt>MFA</dt>
+          <dd>
+            <span className="mfa-status" title={mfaStatusDetail(user.mfa)} data-testid="mfa-status">
+              {mfaStatusText[user.mfa.status]}
+            </span>
+            <p className="hint" data-testid="mfa-detail">
+              {mfaStatusDetail(user.mfa)}
+            </p>
+          </dd>
+          <dt>Groups</dt>
+          <dd>
+            {user.groups.length === 0
+              ? 'None'
+              : user.groups.map((g, i) => (
+                  <span key={g.id}>
+                    {i > 0 ? ', ' : ''}
+                    <a href={`/admin/groups/${encodeURIComponent(g.id)}`}>{g.name}</a>
+                  </span>
+                ))}
+          </dd>
+        </dl>
+      </section>
+
+      <section aria-labelledby="factors-heading">
+        <h2 id="factors-heading">Factors</h2>
+        {user.mfa.factors.length === 0 ? (
+          <p>No second factor set up.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Method</th>
+                <th scope="col">Name</th>
+                <th scope="col">Added</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {user.mfa.factors.map((f) => (
+                <tr key={f.id}>
+                  <td>{factorTypeLabels[f.type]}</td>
+                  <td>{f.name}</td>
+                  <td>{formatDateTime(f.createdAt)}</td>
+                  <td>{f.lastUsedAt ? formatDateTime(f.lastUsedAt) : 'Never'}</td>
+                  <td>
+                    <Confirm summary={`Remove ${f.name}…`}>
+                      <form action={removeFactorAction} className="inline">
+                        <input type="hidden" name="userId" value={user.id} />
+                        <input type="hidden" name="factorId" value={f.id} />
+                        <button type="submit" className="danger">
+                          Remove factor {f.name}
+                        </button>
+                      </form>
+                    </Confirm>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {(user.mfa.status === 'expired' || hasTotp) && (
+          <>
+            <h3>Reset TOTP</h3>
+            <p className="hint">
+              {user.mfa.status === 'expired'
+                ? 'The enrollment period ended without TOTP set up, so the user is locked out of TOTP-protected resources. A reset starts a new period and emails the user.'
+                : 'Removes the user’s authenticator apps and starts a new enrollment period, for a lost or replaced phone.'}
+            </p>
+            <ResetTotpForm userId={user.id} defaultDays={defaultEnrollmentDays} action={resetTotpAction} />
+          </>
+        )}
+      </section>
+
+      <section aria-labelledby="edit-heading">
+        <h2 id="edit-heading">Edit</h2>
+        <EditUserForm
+          action={updateUserAction}
+          user={{
+            id: user.id,
+            state: user.state,
+            email: user.email ?? '',
+            displayName: user.displayName ?? '',
+            required: user.mfa.required,
+            enrollmentDays: user.mfa.enrollmentDays ?? defaultEnrollmentDays,
+            canStage: user.state === 'staged',
+          }}
+        />
+      </section>
+
+      <section aria-labelledby="access-heading">
+        <h2 id="access-heading">Sign-in and sessions</h2>
+        <p data-testid="throttle-state">
+          Password attempts: {throttle.signIn.failures} failed, {waitText(throttle.signIn.retryAfterMs)}. Second-factor attempts:{' '}
+          {throttle.mfa.failures} failed, {waitText(throttle.mfa.retryAfterMs)}.
+        </p>
+        <form action={unlockUserAction} className="inline">
+          <input type="hidden" name="userId" value={user.id} />
+          <button type="submit" className="secondary">
+            Unlock sign-in
+          </button>
+        </form>{' '}
+        <Confirm summary="Revoke all sessions…">
+          <form action={revokeSessionsAction} className="inline">
+            <input type="hidden" name="userId" value={user.id} />
+            <button type="submit" className="danger">
+              Revoke all sessions
+            </button>
+          </form>
+        </Confirm>
+      </section>
+
+      <section aria-labelledby="role-heading">
+        <h2 id="role-heading">Role</h2>
+        <p className="hint">Admins can open this console (after a second factor). Changing a role is audited.</p>
+        <RoleForm userId={user.id} role={user.role} action={changeRoleAction} />
+      </section>
+    </AdminShell>
+  );
+}

@@ -1,0 +1,19 @@
+import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { defaultEnrollmentDays } from '../../../../lib/policy';
+import { AdminShell } from '../../_components/shell';
+import { createUserAction } from './actions';
+import { NewUserForm } from './user-form';
+
+export const dynamic = 'force-dynamic';
+
+export default async function NewUserPage() {
+  const { session } = await requireAdmin('/admin/users/new'); // R-D9
+  return (
+    <AdminShell title="New user" session={session} current="/admin/users">
+      <p>
+        <a href="/admin/users">Back to users</a>
+      </p>
+      <NewUserForm action={createUserAction} defaultDays={defaultEnrollmentDays} />
+    </AdminShell>
+  );
+}

@@ -1,0 +1,77 @@
+import { forbidden, redirect } from 'next/navigation';
+import type { Kysely } from 'kysely';
+import { getDb, type Database } from '../../db';
+import { factorTypesOfUser } from '../../db/queries/factors';
+import { requestClient } from '../auth/current';
+import type { SessionContext } from '../auth/sessions';
+import { requireAccess } from '../gate/require-access';
+import type { Actor } from './actor';
+
+/**
+ * The admin console's own wall (R-D9): every /admin page and server action calls
+ * requireAdmin() itself, whatever the middleware already decided.
+ *
+ *   1. the gate's decision for the portal resource (sign in, deny, lock-out, set up, verify);
+ *   2. the admin role, else 403 (forbidden(): experimental.authInterrupts, app/admin/forbidden.tsx);
+ *   3. a session that passed a second factor (aal 2). An admin without any factor is sent to
+ *      set up TOTP first, with no skip; one with a factor confirms it on the verify page.
+ */
+
+export type AdminVerdict = 'ok' | 'forbidden' | 'enroll' | 'verify';
+
+/** Steps 2 and 3 as a pure function of the session and whether the admin has a factor. */
+export function adminVerdict(session: Pick<SessionContext, 'role' | 'aal'>, hasFactor: boolean): AdminVerdict {
+  if (session.role !== 'admin') return 'forbidden';
+  if (session.aal === 2) return 'ok';
+  return hasFactor ? 'verify' : 'enroll';
+}
+
+/**
+ * Where an admin without a factor goes: the TOTP setup page, back to `returnTo` once done.
+ * It has no "Skip for now" (only /mfa/setup offers one, for soft periods), and coming back
+ * without a factor lands here again.
+ */
+export function adminEnrollPath(returnTo: string): string {
+  return `/mfa/setup/totp?${new URLSearchParams({ returnTo, forced: '1' }).toString()}`;
+}
+
+/**
+ * Where an admin with a factor but a password-only session goes. `fresh=1`: the verify page
+ * otherwise answers only when the gate asks for a challenge, and for an admin whom no
+ * requirement or policy covers it would not.
+ */
+export function adminVerifyPath(returnTo: string): string {
+  return `/mfa/verify?${new URLSearchParams({ returnTo, fresh: '1' }).toString()}`;
+}
+
+export interface AdminContext {
+  session: SessionContext;
+  /** Who to name in the audit log for changes made in this request. */
+  actor: Actor;
+  db: Kysely<Database>;
+}
+
+/**
+ * For every admin page and server action. Returns only for an admin whose session passed
+ * a second factor; otherwise redirects (sign-in, set up, verify, locked, denied) or answers
+ * 403. `returnTo` is the page to come back to after a redirect (the page's own path).
+ * @example const { session, actor, db } = await requireAdmin('/admin/users');
+ */
+export async function requireAdmin(returnTo = '/admin'): Promise<AdminContext> {
+  const { session } = await requireAccess('portal', returnTo);
+  if (session.role !== 'admin') forbidden();
+  const db = (await getDb()).kysely;
+  const verdict = adminVerdict(session, session.aal === 2 || (await factorTypesOfUser(db, session.userId)).length > 0);
+  switch (verdict) {
+    case 'forbidden':
+      forbidden();
+    case 'enroll':
+      redirect(adminEnrollPath(returnTo));
+    case 'verify':
+      redirect(adminVerifyPath(returnTo));
+    case 'ok':
+      break;
+  }
+  const { ip } = await requestClient();
+  return { session, db, actor: { id: session.userId, label: session.username, clientIp: ip } };
+}
