@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Database } from './schema';
 import { migrations } from './migrations';
 import { parseDatabaseUrl, type DialectName } from './url';
+import { withStatementCache } from './statement-cache';
 import { readEnv } from '../lib/config/env';
 
 export type { Database } from './schema';
@@ -37,7 +38,7 @@ export function createDb(url: string | undefined, dataDir = readEnv().dataDir): 
     database.pragma('foreign_keys = ON');
     database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
     database.pragma('synchronous = NORMAL');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: postgresPoolSize });

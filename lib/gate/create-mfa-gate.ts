@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../clock';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { destinationFor, evaluateAccess } from './access';
-import { resourceForPath, type ResourceRoute } from './paths';
+import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableResponse } from './unavailable';
 
 export interface MfaGateOptions {
@@ -39,9 +39,10 @@ export function createMfaGate(options: MfaGateOptions) {
   const clock = options.clock ?? systemClock;
   const fallback = options.fallbackResource ?? 'portal';
   const cookieName = sessionCookieName();
+  const routes = normalizeRoutes(options.resources);
 
   return async function mfaGate(request: NextRequest): Promise<Response> {
-    const resource = resourceForPath(request.nextUrl.pathname, options.resources, fallback);
+    const resource = matchResource(request.nextUrl.pathname, routes, fallback);
     if (resource === null) return NextResponse.next();
     try {
       const db = await getDb();

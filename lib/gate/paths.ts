@@ -40,14 +40,22 @@ function underPrefix(path: string, prefix: string): boolean {
  * fallback resource for a path that can't be normalized (fail closed).
  */
 export function resourceForPath(pathname: string, routes: readonly ResourceRoute[], fallback: string): string | null {
+  return matchResource(pathname, normalizeRoutes(routes), fallback);
+}
+
+/** Routes with their prefixes normalized once, longest first, for matchResource(). */
+export function normalizeRoutes(routes: readonly ResourceRoute[]): ResourceRoute[] {
+  return routes
+    .map((route) => ({ prefix: normalizePath(route.prefix) ?? route.prefix, resource: route.resource }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+/** resourceForPath() for routes already passed through normalizeRoutes(). */
+export function matchResource(pathname: string, normalizedRoutes: readonly ResourceRoute[], fallback: string): string | null {
   const path = normalizePath(pathname);
   if (path === null) return fallback;
-  let best: ResourceRoute | null = null;
-  for (const route of routes) {
-    const prefix = normalizePath(route.prefix) ?? route.prefix;
-    if (underPrefix(path, prefix) && (!best || prefix.length > best.prefix.length)) {
-      best = { prefix, resource: route.resource };
-    }
+  for (const route of normalizedRoutes) {
+    if (underPrefix(path, route.prefix)) return route.resource;
   }
-  return best?.resource ?? null;
+  return null;
 }
