@@ -26,6 +26,8 @@ export interface UserListFilter {
   q?: string;
   required?: boolean;
   status?: MfaStatusName;
+  /** R-F2: MFA status active (enrolled) or inactive (not enrolled), whatever the requirement. */
+  enrolled?: boolean;
   state?: UserState;
 }
 
@@ -150,6 +152,13 @@ export async function listUserRows(
   if (filter.status !== undefined) {
     const status = filter.status;
     query = query.where((eb) => statusPredicate(eb as unknown as Eb, status, rule, now));
+  }
+  if (filter.enrolled !== undefined) {
+    const enrolled = filter.enrolled;
+    query = query.where((eb) => {
+      const has = hasCountingFactor(eb as unknown as Eb, rule);
+      return enrolled ? has : eb.not(has);
+    });
   }
   if (filter.q !== undefined && filter.q !== '') {
     const pattern = containsPattern(filter.q.toLowerCase());

@@ -46,6 +46,7 @@ export const listUsersSchema = z.strictObject(
     mfaStatus: z
       .enum(mfaStatusNames, `MFA status must be one of: ${mfaStatusNames.join(', ')}.`)
       .optional(),
+    enrolled: z.boolean('MFA active filter must be true (active: enrolled) or false (inactive: not enrolled).').optional(),
     state: z.enum(['staged', 'active', 'suspended'], 'State must be staged, active or suspended.').optional(),
     sort: z.enum(userSorts, `Sort must be one of: ${userSorts.join(', ')}.`).default('username'),
     limit: z
@@ -167,6 +168,7 @@ export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clo
       ...(options.q ? { q: options.q } : {}),
       ...(options.required !== undefined ? { required: options.required } : {}),
       ...(options.mfaStatus !== undefined ? { status: options.mfaStatus } : {}),
+      ...(options.enrolled !== undefined ? { enrolled: options.enrolled } : {}),
       ...(options.state !== undefined ? { state: options.state } : {}),
     },
     rule,

@@ -48,14 +48,7 @@ export function parseUserListQuery(params: Record<string, string | string[] | un
   };
 }
 
-export const inactiveNeedsNotRequired =
-  '“Inactive” can be listed for users whose MFA is not required; for required users choose “In enrollment period”, “Enrollment expired” or “Pre-enrollment”.';
-
-/**
- * The listUsers() input for a query, or a message when the console cannot ask for it.
- * NOTE: "inactive" for required (or any) users spans three statuses, and listUsers()
- * filters one status at a time; until it takes "inactive", only the not-required case maps.
- */
+/** The listUsers() input for a query, or a message when the console cannot ask for it. */
 export function directoryInput(query: UserListQuery, limit: number): { input: ListUsersInput } | { message: string } {
   const input: ListUsersInput = { sort: query.sort, limit };
   if (query.q.trim()) input.q = query.q.trim();
@@ -66,11 +59,10 @@ export function directoryInput(query: UserListQuery, limit: number): { input: Li
     case '':
       break;
     case 'active':
-      input.mfaStatus = 'enrolled';
+      input.enrolled = true;
       break;
     case 'inactive':
-      if (query.required !== 'not_required') return { message: inactiveNeedsNotRequired };
-      input.mfaStatus = 'not_enrolled';
+      input.enrolled = false;
       break;
     default:
       input.mfaStatus = query.status;

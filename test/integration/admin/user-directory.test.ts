@@ -189,6 +189,17 @@ describe.each(dialects)('the users directory (R-F1..R-F3) on %s', (dialect) => {
       const requiredInactive = await all({ required: true, mfaStatus: 'not_enrolled' });
       expect(requiredInactive).toEqual([]);
 
+      // R-F2: active = enrolled, inactive = every other status; with "required", inactive is
+      // the enrollment-period, expired and pre-enrollment users together.
+      const active = (await all({ enrolled: true })).map((u) => u.id).sort();
+      const inactive = (await all({ enrolled: false })).map((u) => u.id).sort();
+      expect(active).toEqual([...expected].filter(([, s]) => s === 'enrolled').map(([id]) => id).sort());
+      expect(inactive).toEqual([...expected].filter(([, s]) => s !== 'enrolled').map(([id]) => id).sort());
+      const requiredAndInactive = (await all({ required: true, enrolled: false })).map((u) => u.id).sort();
+      expect(requiredAndInactive).toEqual(
+        [...expected].filter(([, s]) => s === 'enrollment_period' || s === 'expired' || s === 'pre_enrollment').map(([id]) => id).sort(),
+      );
+
       // The header counts classify the same way.
       invalidateUserCounts(db.kysely);
       const counts = await countUsersByStatus(db.kysely, clock);
