@@ -11,6 +11,7 @@ import { compilePolicies, decide, parseUserAgent, type Method } from '../policy'
 import type { Clock } from '../clock';
 import type { SessionContext } from '../auth/sessions';
 import { portalResources } from '../../portcullis.config';
+import { enqueueFactorNotice } from '../mail/enqueue';
 import { auditFactorAction } from './audit';
 import { isFreshSecondFactor } from './setup-flow';
 import { factorNameSchema } from './totp';
@@ -158,6 +159,7 @@ export async function removeFactor(
         name: factor.name,
         lastFactor: remaining.length === 0,
       });
+      await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_removed', factorType: factor.type, factorName: factor.name, factorId, at: now });
       return { ok: true };
     });
   } catch (err) {

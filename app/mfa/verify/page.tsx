@@ -1,25 +1,29 @@
 import { redirect } from 'next/navigation';
 import { getDb } from '../../../db';
 import { factorTypesOfUser } from '../../../db/queries/factors';
+import { loadMfaSettings } from '../../../db/queries/settings';
 import { systemClock } from '../../../lib/clock';
 import { sessionAndDecisionFor } from '../../../lib/auth/page-guards';
 import { safeReturnPath } from '../../../lib/auth/return-path';
 import { mfaThrottleMessage, mfaThrottleState } from '../../../lib/auth/mfa-throttle';
 import { destinationFor } from '../../../lib/gate/access';
 import { verifyMessages } from '../../../lib/factors/totp';
+import { duoMessages } from '../../../lib/factors/duo';
+import { UseSecurityKeyButton } from '../webauthn/security-key';
 import { signOut } from '../../portal/actions';
 import { verifyRecoveryCode, verifyTotpCode } from './actions';
 
 export const dynamic = 'force-dynamic';
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
-type VerifyMethod = 'totp' | 'recovery';
+type VerifyMethod = 'totp' | 'recovery' | 'webauthn' | 'duo';
 
 /**
  * The second-factor challenge (R-D3), and the "confirm it's you" step before sensitive
  * changes (`fresh=1`, e.g. removing a factor). Other methods are offered as buttons that
- * reload this page with `method=…`; WebAuthn ("Use security key") and Duo ("Use Duo")
- * join the list in `otherMethods` when their issues land.
+ * reload this page with `method=…`. "Use security key" runs the WebAuthn ceremony at once
+ * (it needs JavaScript); "Use Duo" posts to /mfa/duo/start, which sends the browser to
+ * Duo (R-E5: Duo needs no setup here, it is offered whenever it is enabled).
  */
 export default async function VerifyPage({ searchParams }: { searchParams: SearchParams }) {
   const params = await searchParams;
@@ -30,10 +34,24 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   if (!fresh && decision.kind !== 'challenge') redirect(destinationFor(decision, returnTo) ?? returnTo);
 
   const db = await getDb();
-  const factorTypes = await factorTypesOfUser(db.kysely, session.userId);
-  if (factorTypes.length === 0) redirect(destinationFor(decision, returnTo) ?? returnTo);
+  const [factorTypes, settings] = await Promise.all([factorTypesOfUser(db.kysely, session.userId), loadMfaSettings(db.kysely)]);
   const hasTotp = factorTypes.includes('totp');
-  const method: VerifyMethod = params.method === 'recovery' || !hasTotp ? 'recovery' : 'totp';
+  const hasKey = factorTypes.includes('webauthn') && settings.webauthn;
+  const duoOffered = decision.kind === 'challenge' ? decision.methods.includes('duo') : fresh && settings.duo;
+  // Duo-only organizations have users without factors here: Duo is their way through.
+  if (factorTypes.length === 0 && !duoOffered) redirect(destinationFor(decision, returnTo) ?? returnTo);
+  const method: VerifyMethod =
+    params.method === 'recovery' && factorTypes.length > 0
+      ? 'recovery'
+      : params.method === 'webauthn' && hasKey
+        ? 'webauthn'
+        : hasTotp
+          ? 'totp'
+          : hasKey
+            ? 'webauthn'
+            : duoOffered
+              ? 'duo'
+              : 'recovery';
 
   let message: string | null = null;
   if (params.error === 'throttled') {
@@ -43,53 +61,70 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
     message = method === 'recovery' ? verifyMessages.recovery_invalid : verifyMessages.invalid;
   } else if (params.error === 'no_factor') {
     message = verifyMessages.no_factor;
+  } else if (params.error === 'duo_refused') {
+    message = duoMessages.refused;
   }
 
   const otherMethods: { method: VerifyMethod; label: string }[] = [];
   if (method !== 'totp' && hasTotp) otherMethods.push({ method: 'totp', label: 'Use your authenticator app' });
-  if (method !== 'recovery') otherMethods.push({ method: 'recovery', label: 'Use a recovery code' });
+  if (method !== 'webauthn' && hasKey) otherMethods.push({ method: 'webauthn', label: 'Use security key' });
+  if (method !== 'duo' && duoOffered) otherMethods.push({ method: 'duo', label: 'Use Duo' });
+  if (method !== 'recovery' && factorTypes.length > 0) otherMethods.push({ method: 'recovery', label: 'Use a recovery code' });
+
+  const intro: Record<VerifyMethod, string> = {
+    totp: 'Enter the 6-digit code from your authenticator app.',
+    recovery: 'Enter one of the recovery codes you saved when you set up your first sign-in method. Each code works once.',
+    webauthn: 'Use your security key or passkey: select the button, then touch the key or confirm on your device.',
+    duo: 'Continue with Duo to confirm it’s you.',
+  };
 
   return (
     <main>
       <h1>{fresh ? 'Confirm it’s you' : 'Verify it’s you'}</h1>
-      <p>
-        {method === 'totp'
-          ? 'Enter the 6-digit code from your authenticator app.'
-          : 'Enter one of the recovery codes you saved when you set up your authenticator app. Each code works once.'}
-      </p>
+      <p>{intro[method]}</p>
       {message && (
         <p className="error" role="alert">
           {message}
         </p>
       )}
-      <form action={method === 'totp' ? verifyTotpCode : verifyRecoveryCode}>
-        <input type="hidden" name="returnTo" value={returnTo} />
-        {fresh && <input type="hidden" name="fresh" value="1" />}
-        {method === 'totp' ? (
-          <>
-            <label htmlFor="code">Verification code</label>
-            <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus />
-          </>
-        ) : (
-          <>
-            <label htmlFor="code">Recovery code</label>
-            <input id="code" name="code" type="text" autoComplete="off" spellCheck={false} maxLength={64} autoFocus />
-          </>
-        )}
-        <button type="submit">Verify</button>
-      </form>
+      {method === 'webauthn' && <UseSecurityKeyButton returnTo={returnTo} fresh={fresh} />}
+      {method === 'duo' && <DuoButton returnTo={returnTo} fresh={fresh} />}
+      {(method === 'totp' || method === 'recovery') && (
+        <form action={method === 'totp' ? verifyTotpCode : verifyRecoveryCode}>
+          <input type="hidden" name="returnTo" value={returnTo} />
+          {fresh && <input type="hidden" name="fresh" value="1" />}
+          {method === 'totp' ? (
+            <>
+              <label htmlFor="code">Verification code</label>
+              <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus />
+            </>
+          ) : (
+            <>
+              <label htmlFor="code">Recovery code</label>
+              <input id="code" name="code" type="text" autoComplete="off" spellCheck={false} maxLength={64} autoFocus />
+            </>
+          )}
+          <button type="submit">Verify</button>
+        </form>
+      )}
       {otherMethods.length > 0 && (
         <section aria-label="Other ways to verify">
-          {otherMethods.map((other) => (
-            <form key={other.method} method="get" action="/mfa/verify">
-              <input type="hidden" name="returnTo" value={returnTo} />
-              {fresh && <input type="hidden" name="fresh" value="1" />}
-              {other.method !== 'totp' && <input type="hidden" name="method" value={other.method} />}
-              <button type="submit" className="secondary">
-                {other.label}
-              </button>
-            </form>
-          ))}
+          {otherMethods.map((other) =>
+            other.method === 'webauthn' ? (
+              <UseSecurityKeyButton key={other.method} returnTo={returnTo} fresh={fresh} label={other.label} className="secondary" />
+            ) : other.method === 'duo' ? (
+              <DuoButton key={other.method} returnTo={returnTo} fresh={fresh} className="secondary" />
+            ) : (
+              <form key={other.method} method="get" action="/mfa/verify">
+                <input type="hidden" name="returnTo" value={returnTo} />
+                {fresh && <input type="hidden" name="fresh" value="1" />}
+                {other.method !== 'totp' && <input type="hidden" name="method" value={other.method} />}
+                <button type="submit" className="secondary">
+                  {other.label}
+                </button>
+              </form>
+            ),
+          )}
         </section>
       )}
       {!fresh && (
@@ -100,5 +135,18 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
         </form>
       )}
     </main>
+  );
+}
+
+/** "Use Duo": a plain form to the route handler that health-checks Duo and redirects there. */
+function DuoButton({ returnTo, fresh, className }: { returnTo: string; fresh: boolean; className?: string }) {
+  return (
+    <form method="post" action="/mfa/duo/start">
+      <input type="hidden" name="returnTo" value={returnTo} />
+      {fresh && <input type="hidden" name="fresh" value="1" />}
+      <button type="submit" className={className}>
+        Use Duo
+      </button>
+    </form>
   );
 }

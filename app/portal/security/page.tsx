@@ -1,4 +1,5 @@
 import { getDb } from '../../../db';
+import { loadMfaSettings } from '../../../db/queries/settings';
 import { formatDateTime } from '../../../lib/format';
 import { requireAccess } from '../../../lib/gate/require-access';
 import { factorChangeMessages, factorTypeLabels, securityOverview } from '../../../lib/factors/factors';
@@ -25,7 +26,7 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
   const { session } = await requireAccess('portal', '/portal/security');
   const params = await searchParams;
   const db = await getDb();
-  const { factors, recoveryCodes } = await securityOverview(db.kysely, session.userId);
+  const [{ factors, recoveryCodes }, settings] = await Promise.all([securityOverview(db.kysely, session.userId), loadMfaSettings(db.kysely)]);
   const notice = typeof params.notice === 'string' ? notices[params.notice] : undefined;
   const error = typeof params.error === 'string' ? errors[params.error] : undefined;
   const confirmRemove = typeof params.remove === 'string' ? factors.find((f) => f.id === params.remove) : undefined;
@@ -122,6 +123,14 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
         <input type="hidden" name="returnTo" value="/portal/security" />
         <button type="submit">{hasTotp ? 'Add another authenticator app' : 'Set up authenticator app'}</button>
       </form>
+      {settings.webauthn && (
+        <form method="get" action="/mfa/setup/webauthn">
+          <input type="hidden" name="returnTo" value="/portal/security" />
+          <button type="submit" className={hasTotp ? 'secondary' : undefined}>
+            Add a security key
+          </button>
+        </form>
+      )}
 
       <h2>Recovery codes</h2>
       {factors.length === 0 ? (

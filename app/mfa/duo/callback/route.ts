@@ -1,0 +1,53 @@
+import type { NextRequest } from 'next/server';
+import { getDb } from '../../../../db';
+import { systemClock } from '../../../../lib/clock';
+import { currentSession, requestClient } from '../../../../lib/auth/current';
+import { safeReturnPath } from '../../../../lib/auth/return-path';
+import { clearPendingDuo, readPendingDuo } from '../../../../lib/factors/ceremony-cookies';
+import { setSessionCookie } from '../../../../lib/factors/cookies';
+import { completeDuo } from '../../../../lib/factors/duo';
+import { unavailableResponse } from '../../../../lib/gate/unavailable';
+import { verifyPath } from '../../verify/paths';
+import { duoUnavailablePath } from '../paths';
+
+export const dynamic = 'force-dynamic';
+
+function seeOther(location: string): Response {
+  return new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store' } });
+}
+
+/**
+ * Duo sends the browser back here with `state` and `duo_code` (or `error`). The pending
+ * state cookie is read once and cleared whatever happens; completeDuo() checks the state
+ * and exchanges the code with the session's username.
+ */
+export async function GET(request: NextRequest): Promise<Response> {
+  const query = request.nextUrl.searchParams;
+  try {
+    const session = await currentSession();
+    const pending = await readPendingDuo();
+    await clearPendingDuo();
+    const returnTo = safeReturnPath(pending?.returnTo);
+    const fresh = pending?.fresh === true;
+    if (!session) return seeOther(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+    const db = await getDb();
+    const result = await completeDuo(
+      db.kysely,
+      session,
+      pending,
+      { state: query.get('state'), code: query.get('duo_code') ?? query.get('code'), error: query.get('error') ?? undefined },
+      await requestClient(),
+      systemClock,
+    );
+    if (result.ok) {
+      await setSessionCookie(result.token);
+      return seeOther(returnTo);
+    }
+    if (result.reason === 'session_gone') return seeOther(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+    if (result.reason === 'unavailable') return seeOther(duoUnavailablePath(returnTo, fresh));
+    return seeOther(verifyPath({ returnTo, fresh, error: 'duo_refused' }));
+  } catch (err) {
+    console.error('[portcullis] Duo callback failed; failing closed', err instanceof Error ? err.message : err);
+    return unavailableResponse();
+  }
+}

@@ -1,0 +1,51 @@
+import { getDb } from '../../../../db';
+import { listFactors } from '../../../../db/queries/factors';
+import { loadMfaSettings } from '../../../../db/queries/settings';
+import { systemClock } from '../../../../lib/clock';
+import { accessFor, resourceOfPath } from '../../../../lib/gate/require-access';
+import { destinationFor } from '../../../../lib/gate/access';
+import type { SessionContext } from '../../../../lib/auth/sessions';
+import type { SetupContext } from '../../../../lib/factors/setup-flow';
+import { webauthnSetupAccess } from '../../../../lib/factors/webauthn';
+import type { MfaSettings } from '../../../../lib/policy';
+import { verifyPath } from '../../verify/paths';
+
+export type WebauthnSetupGuard =
+  | { ok: true; session: SessionContext; mode: 'enroll' | 'add'; context: SetupContext; settings: MfaSettings }
+  | { ok: false; redirectTo: string };
+
+/**
+ * The one access check of the WebAuthn setup page and its route handlers (R-D9): signed in,
+ * WebAuthn enabled, and either the gate wants this user enrolled with WebAuthn among the
+ * methods (R-E3, R-E4), or they reach the portal and add a key (with a fresh second factor
+ * if they already have one). `here` is where to come back to after sign-in or verification.
+ */
+export async function guardWebauthnSetup(returnTo: string, here: string): Promise<WebauthnSetupGuard> {
+  const { session, decision } = await accessFor(resourceOfPath(returnTo));
+  if (!session) return { ok: false, redirectTo: `/login?returnTo=${encodeURIComponent(here)}` };
+  const db = await getDb();
+  const [factors, settings] = await Promise.all([listFactors(db.kysely, session.userId), loadMfaSettings(db.kysely)]);
+  const access = webauthnSetupAccess({
+    decision,
+    webauthnEnabled: settings.webauthn,
+    hasFactors: factors.length > 0,
+    secondFactorAt: session.secondFactorAt,
+    now: systemClock.now(),
+  });
+  switch (access.mode) {
+    case 'elsewhere':
+      return { ok: false, redirectTo: destinationFor(decision, returnTo) ?? returnTo };
+    case 'verify_first':
+      return { ok: false, redirectTo: verifyPath({ returnTo: here, fresh: true }) };
+    case 'enroll':
+    case 'add': {
+      const context: SetupContext =
+        decision.kind === 'enroll' ? { forced: decision.forced, methods: decision.methods } : { forced: false, methods: ['webauthn'] };
+      return { ok: true, session, mode: access.mode, context, settings };
+    }
+  }
+}
+
+export function webauthnSetupPath(returnTo: string): string {
+  return `/mfa/setup/webauthn?${new URLSearchParams({ returnTo }).toString()}`;
+}

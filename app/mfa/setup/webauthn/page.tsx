@@ -1,0 +1,37 @@
+import { redirect } from 'next/navigation';
+import { safeReturnPath } from '../../../../lib/auth/return-path';
+import { defaultWebauthnName } from '../../../../lib/factors/webauthn';
+import { RegisterSecurityKey } from '../../webauthn/security-key';
+import { guardWebauthnSetup, webauthnSetupPath } from './guard';
+
+export const dynamic = 'force-dynamic';
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+/**
+ * Register a security key or passkey: the Set Up step for WebAuthn (R-E3, R-E4), and
+ * "Add a security key" from the Security page. Nothing is stored until the key answers the
+ * challenge.
+ */
+export default async function WebauthnSetupPage({ searchParams }: { searchParams: SearchParams }) {
+  const returnTo = safeReturnPath((await searchParams).returnTo);
+  const guard = await guardWebauthnSetup(returnTo, webauthnSetupPath(returnTo));
+  if (!guard.ok) redirect(guard.redirectTo);
+  const alsoTotp = guard.mode === 'enroll' && guard.context.methods.includes('totp');
+  const cancelTo = guard.mode === 'enroll' ? `/mfa/setup?returnTo=${encodeURIComponent(returnTo)}` : returnTo;
+
+  return (
+    <main>
+      <h1>Register a security key or passkey</h1>
+      <ol>
+        <li>Give the key a name, so you can tell your keys apart later.</li>
+        <li>Select “Register security key”, then touch your key or confirm with your device (fingerprint, face or PIN).</li>
+      </ol>
+      {alsoTotp && <p className="notice">After the key, you will also set up an authenticator app.</p>}
+      <RegisterSecurityKey returnTo={returnTo} defaultName={defaultWebauthnName} />
+      <p>
+        <a href={cancelTo}>Cancel</a>
+      </p>
+    </main>
+  );
+}

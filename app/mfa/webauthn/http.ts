@@ -1,0 +1,39 @@
+import { isSameOriginPost } from '../../../lib/http/same-origin';
+
+/** JSON plumbing of the /mfa/webauthn/* route handlers (the browser part is security-key.tsx). */
+
+const maxJsonBytes = 64 * 1024;
+
+export function json(status: number, body: Record<string, unknown>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  });
+}
+
+/**
+ * The request's JSON object, or a Response refusing it: cross-site posts (CSRF), other
+ * content types (a plain form cannot send JSON, so this is a second CSRF fence), bodies
+ * over 64 KiB, and anything that is not a JSON object.
+ */
+export async function readJsonPost(request: Request): Promise<{ body: Record<string, unknown> } | { response: Response }> {
+  if (!isSameOriginPost(request)) return { response: json(403, { message: 'Cross-origin requests are not accepted.' }) };
+  if (!(request.headers.get('content-type') ?? '').toLowerCase().startsWith('application/json')) {
+    return { response: json(415, { message: 'Expected JSON.' }) };
+  }
+  if (Number(request.headers.get('content-length') ?? 0) > maxJsonBytes) return { response: json(413, { message: 'Too large.' }) };
+  try {
+    const text = await request.text();
+    if (text.length > maxJsonBytes) return { response: json(413, { message: 'Too large.' }) };
+    const body: unknown = JSON.parse(text);
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return { response: json(400, { message: 'Expected a JSON object.' }) };
+    return { body: body as Record<string, unknown> };
+  } catch {
+    return { response: json(400, { message: 'Expected JSON.' }) };
+  }
+}
+
+export function failClosed(what: string, err: unknown): Response {
+  console.error(`[portcullis] ${what} failed; failing closed`, err instanceof Error ? err.message : err);
+  return json(503, { message: 'Sign-in is temporarily unavailable. Please try again in a few minutes.' });
+}
