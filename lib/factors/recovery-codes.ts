@@ -9,6 +9,7 @@ import { elevateSession, type SessionContext } from '../auth/sessions';
 import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } from '../auth/mfa-throttle';
 import { auditFactorAction, type FactorActor } from './audit';
 import { isFreshSecondFactor } from './setup-flow';
+import { enqueueFactorNotice } from '../mail/enqueue';
 
 /**
  * Recovery codes: a fallback for a lost device, never an enrollment. Ten per set, each 80
@@ -120,9 +121,13 @@ export async function verifyRecoveryCodeSignIn(
     await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'recovery', reason: 'wrong_or_used' });
     return { ok: false, reason: 'invalid' };
   }
+  // NOTE: the spend is one atomic statement and stays outside a transaction: a SQLite
+  // transaction held across awaits would stall a second connection in the same process.
+  // The code is spent either way; its use is on record, and the user is told (NIST asks
+  // for a notice on every change to a user's authenticators), before anything can fail.
   const { unused } = await recoveryCodeCounts(db, session.userId);
-  // The code is spent either way; its use is on record before anything else can fail.
   await auditFactorAction(db, actor, now, 'mfa.recovery_code_used', { remaining: unused });
+  await enqueueFactorNotice(db, { userId: session.userId, kind: 'recovery_code_used', at: now, factorId: `recovery-${unused}` });
   const token = await elevateSession(db, session, 'recovery', clock);
   if (!token) return { ok: false, reason: 'session_gone' };
   await mfaGuessSucceeded(db, session.userId);

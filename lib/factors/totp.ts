@@ -22,6 +22,7 @@ import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } fro
 import type { PendingTotpSetup } from '../auth/pending-setup';
 import { auditFactorAction, type FactorActor } from './audit';
 import { newRecoveryCodeSet } from './recovery-codes';
+import { enqueueFactorNotice } from '../mail/enqueue';
 
 /**
  * TOTP (RFC 6238) as authenticator apps expect it: HMAC-SHA-1, 6 digits, 30-second steps,
@@ -225,11 +226,13 @@ export async function confirmTotpSetup(
       });
       const firstFactor = (await countFactors(trx, session.userId)) === 1;
       await auditFactorAction(trx, actor, now, 'mfa.factor_enrolled', { type: 'totp', factorId: pending.id, name });
+      await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_added', factorType: 'totp', factorName: name, factorId: pending.id, at: now });
       if (pending.replaces !== null) {
         const old = await getFactorOfUser(trx, session.userId, pending.replaces);
         if (!old || old.type !== 'totp') throw new Refused('replaced_missing');
         await deleteFactorRow(trx, session.userId, pending.replaces);
         await auditFactorAction(trx, actor, now, 'mfa.factor_removed', { factorId: pending.replaces, replacedBy: pending.id });
+        await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_removed', factorType: 'totp', factorName: old.name, factorId: old.id, at: now });
       }
       let recoveryCodes: string[] | null = null;
       if (firstFactor) {

@@ -37,6 +37,8 @@ describe.each(dialects)('recovery codes on %s', (dialect) => {
     expect(await verifyRecoveryCodeSignIn(db.kysely, second.session, codes[0], office, clock)).toEqual({ ok: false, reason: 'invalid' });
     const used = await db.kysely.selectFrom('audit_log').select(['details', 'actor_id']).where('action', '=', 'mfa.recovery_code_used').execute();
     expect(used).toEqual([{ details: JSON.stringify({ remaining: 9 }), actor_id: alice }]);
+    const notices = await db.kysely.selectFrom('mail_outbox').select(['kind', 'user_id']).where('kind', '=', 'recovery_code_used').execute();
+    expect(notices).toEqual([{ kind: 'recovery_code_used', user_id: alice }]);
   });
 
   it('20 parallel uses of one code, on two instances, give exactly one sign-in (R-I3)', async () => {

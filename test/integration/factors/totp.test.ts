@@ -66,6 +66,9 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
       expect(await validateSession(db.kysely, token, clock)).toBeNull();
       expect(await validateSession(db.kysely, result.token, clock)).toMatchObject({ aal: 2, amr: ['pwd', 'totp'], secondFactorAt: clock.now() });
       expect(await auditActions(db, 'mfa.factor_enrolled')).toHaveLength(1);
+      // NIST: the user is told about the new authenticator, queued with the change itself.
+      const notices = await db.kysely.selectFrom('mail_outbox').select(['kind', 'user_id']).where('kind', '=', 'factor_added').execute();
+      expect(notices).toEqual([{ kind: 'factor_added', user_id: alice }]);
     });
 
     it('a pending setup that expired, or belongs to someone else, stores nothing', async () => {
