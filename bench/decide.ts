@@ -8,8 +8,7 @@
  * absolute rate is noisy on shared machines; the section also records the ratio to
  * decide() with no policies, measured in the same run.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { writeResultsSection } from './support/results';
 import { compilePolicies, decide, type DecisionInput, type PolicyAction, type PolicyRecord } from '../lib/policy';
 
 const GOAL = 200_000;
@@ -87,23 +86,6 @@ function measure(inputs: DecisionInput[]): { rate: number; checksum: number } {
   return { rate: Math.round(done / (elapsedMs / 1000)), checksum };
 }
 
-function writeResults(section: string): void {
-  const file = path.join(__dirname, 'RESULTS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const lines = current.split('\n');
-  const start = lines.findIndex((l) => l.trim() === '## decide');
-  let next: string;
-  if (start === -1) {
-    next = `${current.replace(/\n*$/, '\n\n')}${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
-    if (end === -1) end = lines.length;
-    const tail = lines.slice(end).join('\n');
-    next = [...lines.slice(0, start), section.replace(/\n*$/, ''), ...(tail ? ['', tail] : [''])].join('\n');
-  }
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
-}
-
 function main(): void {
   const policies = compilePolicies(buildPolicies());
   const inputs = buildInputs(policies);
@@ -119,7 +101,8 @@ function main(): void {
   console.log(JSON.stringify({ bench: 'decide', decisionsPerSecond: full.rate, goal: GOAL, pass }));
 
   const mix = [...kinds].map(([k, v]) => `${k} ${v}`).join(', ');
-  writeResults(
+  writeResultsSection(
+    'decide',
     [
       '## decide',
       '',

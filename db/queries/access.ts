@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, DialectName } from '..';
+import { sessionWithUserColumns } from './sessions';
 
 /**
  * Everything one access decision needs about a session, in ONE round trip: the session,
@@ -14,21 +15,7 @@ export async function getAccessFacts(db: Kysely<Database>, dialect: DialectName,
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .leftJoin('mfa_requirements', 'mfa_requirements.user_id', 'sessions.user_id')
     .select([
-      'sessions.id as session_id',
-      'sessions.user_id',
-      'sessions.created_at',
-      'sessions.last_seen_at',
-      'sessions.idle_expires_at',
-      'sessions.absolute_expires_at',
-      'sessions.aal',
-      'sessions.amr',
-      'sessions.mfa_skipped',
-      'sessions.second_factor_at',
-      'users.username',
-      'users.display_name',
-      'users.email',
-      'users.state',
-      'users.role',
+      ...sessionWithUserColumns,
       'mfa_requirements.required',
       'mfa_requirements.enrollment_days',
       'mfa_requirements.period_starts_at',

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { listFactors, type FactorListItem } from './factors';
 import type { Database, FactorsTable, UserState } from '../schema';
 import type { MfaRequirement, Method } from '../../lib/policy/types';
 
@@ -171,24 +172,10 @@ export async function setRequirementPeriod(
 export type FactorRow = Selectable<FactorsTable>;
 
 /** A factor as the admin sees it (R-F3): never the secret or the public key. */
-export interface FactorSummary {
-  id: string;
-  type: Method;
-  name: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-}
+export type FactorSummary = FactorListItem;
 
-export async function listFactorsOfUser(db: Kysely<Database>, userId: string): Promise<FactorSummary[]> {
-  const rows = await db
-    .selectFrom('factors')
-    .select(['id', 'type', 'name', 'created_at', 'last_used_at'])
-    .where('user_id', '=', userId)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
-  return rows.map((r) => ({ id: r.id, type: r.type, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at }));
-}
+/** The user's factors without secrets; the same list the user sees (db/queries/factors.ts). */
+export const listFactorsOfUser = listFactors;
 
 /** Distinct methods with at least one stored factor, in canonical order (TOTP first). */
 export async function enrolledMethodsOfUser(db: Kysely<Database>, userId: string): Promise<Method[]> {

@@ -7,28 +7,31 @@ export async function insertSession(db: Kysely<Database>, row: SessionRow): Prom
   await db.insertInto('sessions').values(row).execute();
 }
 
-/** The session with its user, in one round trip: the gate's only lookup. */
+/** The session and user columns every session check reads (db/queries/access.ts adds more). */
+export const sessionWithUserColumns = [
+  'sessions.id as session_id',
+  'sessions.user_id',
+  'sessions.created_at',
+  'sessions.last_seen_at',
+  'sessions.idle_expires_at',
+  'sessions.absolute_expires_at',
+  'sessions.aal',
+  'sessions.amr',
+  'sessions.mfa_skipped',
+  'sessions.second_factor_at',
+  'users.username',
+  'users.display_name',
+  'users.email',
+  'users.state',
+  'users.role',
+] as const;
+
+/** The session with its user, in one round trip. */
 export async function getSessionWithUser(db: Kysely<Database>, id: string) {
   return db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select([
-      'sessions.id as session_id',
-      'sessions.user_id',
-      'sessions.created_at',
-      'sessions.last_seen_at',
-      'sessions.idle_expires_at',
-      'sessions.absolute_expires_at',
-      'sessions.aal',
-      'sessions.amr',
-      'sessions.mfa_skipped',
-      'sessions.second_factor_at',
-      'users.username',
-      'users.display_name',
-      'users.email',
-      'users.state',
-      'users.role',
-    ])
+    .select(sessionWithUserColumns)
     .where('sessions.id', '=', id)
     .executeTakeFirst();
 }
