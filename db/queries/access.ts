@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type { Database, DialectName } from '..';
 import { sessionWithUserColumns } from './sessions';
 
@@ -7,7 +7,7 @@ import { sessionWithUserColumns } from './sessions';
  * its user, the user's MFA requirement, the factor types they have, their groups, and the
  * policy configuration version (so a changed policy set is reloaded at the next request).
  */
-export async function getAccessFacts(db: Kysely<Database>, dialect: DialectName, sessionId: string) {
+function accessFactsQuery(db: Kysely<Database>, dialect: DialectName, sessionId: string) {
   const aggregate = (column: string) =>
     dialect === 'postgres' ? sql.raw(`string_agg(distinct ${column}, ',')`) : sql.raw(`group_concat(distinct ${column})`);
   return db
@@ -26,8 +26,23 @@ export async function getAccessFacts(db: Kysely<Database>, dialect: DialectName,
       sql<string | null>`(select ${aggregate('group_members.group_id')} from group_members where group_members.user_id = sessions.user_id)`.as('group_ids'),
       sql<number>`(select version from config_version where id = 1)`.as('config_version'),
     ])
-    .where('sessions.id', '=', sessionId)
-    .executeTakeFirst();
+    .where('sessions.id', '=', sessionId);
 }
 
-export type AccessFactsRow = NonNullable<Awaited<ReturnType<typeof getAccessFacts>>>;
+export type AccessFactsRow = Awaited<ReturnType<ReturnType<typeof accessFactsQuery>['executeTakeFirstOrThrow']>>;
+
+// NOTE: this runs on every request, twice (gate and page); building and compiling the
+// query costs more than running it, so it is compiled once per database handle.
+const compiled = new WeakMap<Kysely<Database>, CompiledQuery<AccessFactsRow>>();
+
+export async function getAccessFacts(db: Kysely<Database>, dialect: DialectName, sessionId: string): Promise<AccessFactsRow | undefined> {
+  let query = compiled.get(db);
+  if (!query) {
+    query = accessFactsQuery(db, dialect, '').compile();
+    // The session id must be the statement's only parameter for the swap below to be right.
+    if (query.parameters.length !== 1) throw new Error('access facts query: expected exactly one parameter');
+    compiled.set(db, query);
+  }
+  const result = await db.executeQuery<AccessFactsRow>({ ...query, parameters: [sessionId] });
+  return result.rows[0];
+}
