@@ -2,6 +2,7 @@ import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database, MailOutboxTable, MailStatus, FactorType, UserState } from '../schema';
 import type { DialectName } from '../url';
 import { chunksOf } from './mfa';
+import { inIdList } from './id-list';
 
 /** The mail queue (lib/mail). */
 
@@ -19,14 +20,12 @@ export interface Recipient {
 /** Address, name and state of each listed user that exists. */
 export async function recipientsOf(db: Kysely<Database>, userIds: readonly string[]): Promise<Map<string, Recipient>> {
   const out = new Map<string, Recipient>();
-  for (const chunk of chunksOf(userIds)) {
-    const rows = await db
-      .selectFrom('users')
-      .select(['id', 'email', 'username', 'display_name', 'state'])
-      .where('id', 'in', chunk)
-      .execute();
-    for (const r of rows) out.set(r.id, { id: r.id, email: r.email, username: r.username, displayName: r.display_name, state: r.state });
-  }
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'email', 'username', 'display_name', 'state'])
+    .where(inIdList(db, 'users.id', userIds))
+    .execute();
+  for (const r of rows) out.set(r.id, { id: r.id, email: r.email, username: r.username, displayName: r.display_name, state: r.state });
   return out;
 }
 
@@ -38,16 +37,14 @@ export async function usersWithFactorOf(
 ): Promise<Set<string>> {
   const out = new Set<string>();
   if (types.length === 0) return out;
-  for (const chunk of chunksOf(userIds)) {
-    const rows = await db
-      .selectFrom('factors')
-      .select('user_id')
-      .distinct()
-      .where('user_id', 'in', chunk)
-      .where('type', 'in', types)
-      .execute();
-    for (const r of rows) out.add(r.user_id);
-  }
+  const rows = await db
+    .selectFrom('factors')
+    .select('user_id')
+    .distinct()
+    .where(inIdList(db, 'factors.user_id', userIds))
+    .where('type', 'in', types)
+    .execute();
+  for (const r of rows) out.add(r.user_id);
   return out;
 }
 

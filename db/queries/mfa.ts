@@ -1,12 +1,13 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { listFactors, type FactorListItem } from './factors';
+import { inIdList } from './id-list';
 import type { Database, FactorsTable, UserState } from '../schema';
 import type { MfaRequirement, Method } from '../../lib/policy/types';
 
 /** Per-user MFA requirements (R-B) and the factors that decide "enrolled". */
 
-// NOTE: both dialects take far more bound parameters than this, but long IN lists plan
-// badly and SQLite builds older than 3.32 stop at 999; 10,000 ids are ten statements.
+// NOTE: for lists built into IN (…) elsewhere; SQLite builds older than 3.32 stop at 999
+// bound parameters. The bulk paths below pass the whole list as one parameter (id-list.ts).
 export const idChunkSize = 900;
 
 export function chunksOf<T>(items: readonly T[], size = idChunkSize): T[][] {
@@ -18,20 +19,15 @@ export function chunksOf<T>(items: readonly T[], size = idChunkSize): T[][] {
 /** The state of each listed user that exists. */
 export async function userStatesOf(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, UserState>> {
   const states = new Map<string, UserState>();
-  for (const chunk of chunksOf(ids)) {
-    const rows = await db.selectFrom('users').select(['id', 'state']).where('id', 'in', chunk).execute();
-    for (const row of rows) states.set(row.id, row.state);
-  }
+  const rows = await db.selectFrom('users').select(['id', 'state']).where(inIdList(db, 'users.id', ids)).execute();
+  for (const row of rows) states.set(row.id, row.state);
   return states;
 }
 
 /** The ids in `ids` that name no user, in input order. */
 export async function findUnknownUserIds(db: Kysely<Database>, ids: readonly string[]): Promise<string[]> {
-  const found = new Set<string>();
-  for (const chunk of chunksOf(ids)) {
-    const rows = await db.selectFrom('users').select('id').where('id', 'in', chunk).execute();
-    for (const row of rows) found.add(row.id);
-  }
+  const rows = await db.selectFrom('users').select('id').where(inIdList(db, 'users.id', ids)).execute();
+  const found = new Set(rows.map((row) => row.id));
   return ids.filter((id) => !found.has(id));
 }
 
@@ -61,49 +57,45 @@ export interface RequirementUpsert {
 
 /**
  * Requires MFA for every listed user that exists, with a fresh period: one
- * `insert … select … on conflict do update` per chunk of ids. Returns how many rows it wrote.
+ * one `insert … select … on conflict do update` for the whole list. Returns how many rows it wrote.
  * Staged users get a null period (pre-enrollment); it starts on activation.
  */
 export async function upsertRequirements(db: Kysely<Database>, input: RequirementUpsert): Promise<number> {
-  let written = 0;
-  for (const chunk of chunksOf(input.userIds)) {
-    // NOTE: PostgreSQL types a bare parameter in a select list as text; the casts make the
-    // values integers (bigint for times) on both dialects.
-    const notStaged = sql<boolean>`users.state <> 'staged'`;
-    const result = await db
-      .insertInto('mfa_requirements')
-      .columns(['user_id', 'required', 'enrollment_days', 'period_starts_at', 'period_ends_at', 'set_by', 'set_at'])
-      .expression((eb) =>
-        eb
-          .selectFrom('users')
-          .select([
-            'users.id',
-            sql<number>`1`.as('required'),
-            sql<number>`cast(${input.enrollmentDays} as integer)`.as('enrollment_days'),
-            sql<number | null>`case when ${notStaged} then cast(${input.now} as bigint) else null end`.as('period_starts_at'),
-            sql<number | null>`case when ${notStaged} then cast(${input.periodEndsAt} as bigint) else null end`.as(
-              'period_ends_at',
-            ),
-            sql<string | null>`cast(${input.setBy} as text)`.as('set_by'),
-            sql<number>`cast(${input.now} as bigint)`.as('set_at'),
-          ])
-          // SQLite needs a WHERE in `insert … select … on conflict`; this one is never empty.
-          .where('users.id', 'in', chunk),
-      )
-      .onConflict((oc) =>
-        oc.column('user_id').doUpdateSet((eb) => ({
-          required: eb.ref('excluded.required'),
-          enrollment_days: eb.ref('excluded.enrollment_days'),
-          period_starts_at: eb.ref('excluded.period_starts_at'),
-          period_ends_at: eb.ref('excluded.period_ends_at'),
-          set_by: eb.ref('excluded.set_by'),
-          set_at: eb.ref('excluded.set_at'),
-        })),
-      )
-      .executeTakeFirst();
-    written += Number(result.numInsertedOrUpdatedRows ?? 0n);
-  }
-  return written;
+  // NOTE: PostgreSQL types a bare parameter in a select list as text; the casts make the
+  // values integers (bigint for times) on both dialects.
+  const notStaged = sql<boolean>`users.state <> 'staged'`;
+  const result = await db
+    .insertInto('mfa_requirements')
+    .columns(['user_id', 'required', 'enrollment_days', 'period_starts_at', 'period_ends_at', 'set_by', 'set_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('users')
+        .select([
+          'users.id',
+          sql<number>`1`.as('required'),
+          sql<number>`cast(${input.enrollmentDays} as integer)`.as('enrollment_days'),
+          sql<number | null>`case when ${notStaged} then cast(${input.now} as bigint) else null end`.as('period_starts_at'),
+          sql<number | null>`case when ${notStaged} then cast(${input.periodEndsAt} as bigint) else null end`.as(
+            'period_ends_at',
+          ),
+          sql<string | null>`cast(${input.setBy} as text)`.as('set_by'),
+          sql<number>`cast(${input.now} as bigint)`.as('set_at'),
+        ])
+        // SQLite needs a WHERE in `insert … select … on conflict`; this one is never empty.
+        .where(inIdList(db, 'users.id', input.userIds)),
+    )
+    .onConflict((oc) =>
+      oc.column('user_id').doUpdateSet((eb) => ({
+        required: eb.ref('excluded.required'),
+        enrollment_days: eb.ref('excluded.enrollment_days'),
+        period_starts_at: eb.ref('excluded.period_starts_at'),
+        period_ends_at: eb.ref('excluded.period_ends_at'),
+        set_by: eb.ref('excluded.set_by'),
+        set_at: eb.ref('excluded.set_at'),
+      })),
+    )
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
 
 export interface RequirementAuditInput {
@@ -122,32 +114,28 @@ export interface RequirementAuditInput {
 export async function insertRequirementAudit(db: Kysely<Database>, input: RequirementAuditInput): Promise<number> {
   const active = JSON.stringify(input.detailsActive);
   const staged = JSON.stringify(input.detailsStaged);
-  let written = 0;
-  for (const chunk of chunksOf(input.userIds)) {
-    const result = await db
-      .insertInto('audit_log')
-      .columns(['at', 'actor_id', 'actor_label', 'action', 'target_type', 'target_id', 'details', 'client_ip'])
-      .expression((eb) =>
-        eb
-          .selectFrom('users')
-          .select([
-            sql<number>`cast(${input.at} as bigint)`.as('at'),
-            sql<string | null>`cast(${input.actorId} as text)`.as('actor_id'),
-            sql<string>`cast(${input.actorLabel} as text)`.as('actor_label'),
-            sql<string>`cast(${input.action} as text)`.as('action'),
-            sql<string>`'user'`.as('target_type'),
-            'users.id',
-            sql<string>`case when users.state = 'staged' then cast(${staged} as text) else cast(${active} as text) end`.as(
-              'details',
-            ),
-            sql<string | null>`cast(${input.clientIp} as text)`.as('client_ip'),
-          ])
-          .where('users.id', 'in', chunk),
-      )
-      .executeTakeFirst();
-    written += Number(result.numInsertedOrUpdatedRows ?? 0n);
-  }
-  return written;
+  const result = await db
+    .insertInto('audit_log')
+    .columns(['at', 'actor_id', 'actor_label', 'action', 'target_type', 'target_id', 'details', 'client_ip'])
+    .expression((eb) =>
+      eb
+        .selectFrom('users')
+        .select([
+          sql<number>`cast(${input.at} as bigint)`.as('at'),
+          sql<string | null>`cast(${input.actorId} as text)`.as('actor_id'),
+          sql<string>`cast(${input.actorLabel} as text)`.as('actor_label'),
+          sql<string>`cast(${input.action} as text)`.as('action'),
+          sql<string>`'user'`.as('target_type'),
+          'users.id',
+          sql<string>`case when users.state = 'staged' then cast(${staged} as text) else cast(${active} as text) end`.as(
+            'details',
+          ),
+          sql<string | null>`cast(${input.clientIp} as text)`.as('client_ip'),
+        ])
+        .where(inIdList(db, 'users.id', input.userIds)),
+    )
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
 
 /** Returns whether there was a requirement to remove. */
