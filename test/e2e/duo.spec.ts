@@ -11,7 +11,7 @@ import { requireMfaForUsers } from '../../lib/admin/mfa-requirements';
 import { saveMfaSettings } from '../../lib/admin/mfa-settings';
 import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
 import { insertTotpFactor } from '../../db/queries/factors';
-import { sealDuoClientSecret } from '../../lib/factors/duo';
+import { duoTimeoutMs, sealDuoClientSecret } from '../../lib/factors/duo';
 import { newTotpSecret, stepAt, totpSecretContext } from '../../lib/factors/totp';
 import { startFakeDuo, type FakeDuo } from '../fakes/duo/server';
 
@@ -162,7 +162,8 @@ test('Mallory’s Duo code is refused for Dana', async ({ page }) => {
 });
 
 async function expectDuoUnavailable(page: Page, username: string, reason: string) {
-  await expect(page.getByRole('heading', { name: 'Duo is unavailable' })).toBeVisible();
+  // A hanging Duo holds the navigation for the whole client deadline (duoTimeoutMs) first.
+  await expect(page.getByRole('heading', { name: 'Duo is unavailable' })).toBeVisible({ timeout: duoTimeoutMs + 10_000 });
   await expect(page).toHaveURL(/\/mfa\/duo\/unavailable\?/);
   expect((await audits('mfa.duo_unavailable', username)).at(-1)).toMatchObject({ method: 'duo', reason });
   // Her other factors are offered; the authenticator app gets her in.
