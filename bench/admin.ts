@@ -8,9 +8,10 @@
  * Options: --users N (default 1,000,000), --dialects sqlite,postgres, --runs (timed calls per
  * page and filter, default 50), --bulk-runs (default 5), --postgres-url URL (else
  * $BENCH_POSTGRES_URL, else a throwaway cluster from scripts/pg-cluster.sh, stopped at the
- * end), --reseed (rebuild the cached SQLite file), --sqlite-pragmas "cache_size=-131072,…" (try
- * a setting; such a run leaves RESULTS.md alone), --write / --no-write, --results FILE (write the
- * section there instead).
+ * end), --reseed (rebuild the cached SQLite file), --write / --no-write, --results FILE (write
+ * the section there instead). For checking a fix quickly (such runs leave RESULTS.md alone):
+ * --only "expired,q=" (list filters whose names contain one of these), --skip counts,bulk,
+ * --sqlite-pragmas "cache_size=-131072,…", --pg-options="-c max_parallel_workers_per_gather=0".
  *
  * Seeds N users with a realistic mix of MFA statuses (bench/support/admin-seed.ts; the
  * SQLite file is cached in the OS temp dir between runs) and measures, calling the services
@@ -73,6 +74,8 @@ const { values: args } = parseArgs({
     // Extra SQLite pragmas, comma-separated ("cache_size=-131072,mmap_size=268435456"): to
     // try a proposed setting; such a run never rewrites RESULTS.md.
     'sqlite-pragmas': { type: 'string' },
+    // libpq options for the PostgreSQL pool (--pg-options="-c max_parallel_workers_per_gather=0"): likewise.
+    'pg-options': { type: 'string' },
     write: { type: 'boolean' },
     // Only the list filters whose names contain one of these (comma-separated), e.g.
     // "expired,enrollment_period"; and parts to leave out: "counts,bulk". Such runs never
@@ -91,7 +94,8 @@ const DIALECTS = args.dialects.split(',').map((d) => d.trim()) as DialectName[];
 const SQLITE_PRAGMAS = (args['sqlite-pragmas'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
 const ONLY = (args.only ?? '').split(',').map((f) => f.trim()).filter(Boolean);
 const SKIP = new Set((args.skip ?? '').split(',').map((f) => f.trim()).filter(Boolean));
-const PARTIAL = SQLITE_PRAGMAS.length > 0 || ONLY.length > 0 || SKIP.size > 0;
+const PG_OPTIONS = args['pg-options'];
+const PARTIAL = SQLITE_PRAGMAS.length > 0 || PG_OPTIONS !== undefined || ONLY.length > 0 || SKIP.size > 0;
 const WRITE = args['no-write'] || PARTIAL ? false : (args.write ?? (USERS === FULL_SIZE && DIALECTS.length === 2));
 
 if (!Number.isInteger(USERS) || USERS < 1_000) throw new Error('--users must be a whole number ≥ 1000');
@@ -433,7 +437,7 @@ async function measureBulk(db: BenchDb): Promise<{ runs: BulkRun[]; warmupMs: nu
   const warm = await runOnce(sets[0]!, 'new requirements');
   const runs: BulkRun[] = [];
   for (let k = 1; k <= BULK_RUNS; k++) runs.push(await runOnce(sets[k]!, 'new requirements'));
-  for (let k = 1; k <= 2; k++) runs.push(await runOnce(sets[k]!, 'again (update path)'));
+  for (let k = 1; k <= Math.min(2, BULK_RUNS); k++) runs.push(await runOnce(sets[k]!, 'again (update path)'));
   pgPool?.off('acquire', onAcquire);
   return { runs, warmupMs: warm.ms, size: sets[0]!.length };
 }
@@ -460,7 +464,7 @@ const loadNow = () => Math.round(os.loadavg()[0]! * 100) / 100;
 
 async function runDialect(dialect: DialectName, postgresUrl: string | null): Promise<DialectResult> {
   const started = performance.now();
-  const db = dialect === 'sqlite' ? await openSqliteBench(USERS, { reseed: args.reseed, pragmas: SQLITE_PRAGMAS }) : await openPostgresBench(postgresUrl!, USERS);
+  const db = dialect === 'sqlite' ? await openSqliteBench(USERS, { reseed: args.reseed, pragmas: SQLITE_PRAGMAS }) : await openPostgresBench(postgresUrl!, USERS, { pgOptions: PG_OPTIONS });
   try {
     const seed = db.seed;
     emit('admin', 'seed', { dialect, users: USERS, cached: db.seedCached, ms: Math.round(seed.ms), vacuumAnalyzeMs: seed.vacuumAnalyzeMs === undefined ? undefined : Math.round(seed.vacuumAnalyzeMs), byStatus: seed.byStatus, required: seed.required, suspended: seed.suspended, staged: seed.staged, requirements: seed.requirements, factors: seed.factors });
@@ -528,7 +532,7 @@ async function main(): Promise<void> {
   }
   const full = results.filter(isFull);
   if (PARTIAL || full.length !== results.length) {
-    console.error('a partial run (--only, --skip, --sqlite-pragmas) writes no results');
+    console.error('a partial run (--only, --skip, --sqlite-pragmas, --pg-options) writes no results');
     return;
   }
   if (args.results) writeResultsSection('admin', renderSection(full, machine, date), path.resolve(args.results));

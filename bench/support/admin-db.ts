@@ -143,7 +143,11 @@ export async function openSqliteBench(users: number, options: { reseed?: boolean
   };
 }
 
-export async function openPostgresBench(serverUrl: string, users: number): Promise<BenchDb> {
+/**
+ * @param options.pgOptions libpq `options` for the pool (e.g. `-c max_parallel_workers_per_gather=0`):
+ *   for trying a proposed setting, never for the recorded results.
+ */
+export async function openPostgresBench(serverUrl: string, users: number, options: { pgOptions?: string } = {}): Promise<BenchDb> {
   const name = `bench_admin_${process.pid}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -168,7 +172,7 @@ export async function openPostgresBench(serverUrl: string, users: number): Promi
     await client.end();
   }
 
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 10 });
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 10, ...(options.pgOptions ? { options: options.pgOptions } : {}) });
   const recorder = new StatementRecorder();
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: recorder.log });
   return {
