@@ -51,3 +51,32 @@ export function Confirm({ summary, children }: { summary: string; children: Reac
     </details>
   );
 }
+
+/**
+ * A destructive one-button form behind Confirm: the server action, the ids it needs as
+ * hidden fields, and the button's label (its accessible name).
+ */
+export function ConfirmAction({
+  summary,
+  action,
+  fields,
+  label,
+}: {
+  summary: string;
+  action: (formData: FormData) => void | Promise<void>;
+  fields: Record<string, string>;
+  label: string;
+}) {
+  return (
+    <Confirm summary={summary}>
+      <form action={action} className="inline">
+        {Object.entries(fields).map(([name, value]) => (
+          <input key={name} type="hidden" name={name} value={value} />
+        ))}
+        <button type="submit" className="danger">
+          {label}
+        </button>
+      </form>
+    </Confirm>
+  );
+}

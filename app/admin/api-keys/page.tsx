@@ -1,7 +1,7 @@
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
 import { listApiKeys } from '../../../lib/admin/api-keys';
-import { Confirm } from '../_components/fields';
+import { ConfirmAction } from '../_components/fields';
 import { AdminShell } from '../_components/shell';
 import { SimpleForm } from '../_components/simple-form';
 import { createApiKeyAction, revokeApiKeyAction } from './actions';
@@ -73,14 +73,12 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
                   {k.revokedAt ? (
                     `Revoked ${formatDateTime(k.revokedAt)}`
                   ) : (
-                    <Confirm summary="Revoke…">
-                      <form action={revokeApiKeyAction} className="inline">
-                        <input type="hidden" name="keyId" value={k.id} />
-                        <button type="submit" className="danger">
-                          Revoke key {k.name}
-                        </button>
-                      </form>
-                    </Confirm>
+                    <ConfirmAction
+                      summary="Revoke…"
+                      action={revokeApiKeyAction}
+                      fields={{ keyId: k.id }}
+                      label={`Revoke key ${k.name}`}
+                    />
                   )}
                 </td>
               </tr>

@@ -2,7 +2,7 @@ import { requireAdmin } from '../../../lib/admin/console-guard';
 import { listGroups } from '../../../lib/admin/groups';
 import { listPolicies } from '../../../lib/admin/policies';
 import type { PolicyRecord } from '../../../lib/policy';
-import { Confirm } from '../_components/fields';
+import { ConfirmAction } from '../_components/fields';
 import { AdminShell } from '../_components/shell';
 import { deletePolicyAction, switchPolicyAction } from './actions';
 import { actionLabels, browserLabels, osLabels, resourceOptions } from './form-options';
@@ -97,14 +97,12 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                 <td>{p.resources.map((r) => resourceName.get(r) ?? r).join(', ')}</td>
                 <td>{actionLabels[p.action]}</td>
                 <td>
-                  <Confirm summary="Delete…">
-                    <form action={deletePolicyAction} className="inline">
-                      <input type="hidden" name="policyId" value={p.id} />
-                      <button type="submit" className="danger">
-                        Delete policy {p.name}
-                      </button>
-                    </form>
-                  </Confirm>
+                  <ConfirmAction
+                    summary="Delete…"
+                    action={deletePolicyAction}
+                    fields={{ policyId: p.id }}
+                    label={`Delete policy ${p.name}`}
+                  />
                 </td>
               </tr>
             ))

@@ -2,7 +2,7 @@ import { notFound } from 'next/navigation';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { NotFoundError } from '../../../../lib/admin/errors';
 import { getGroupWithMembers, maxMembersShown, type GroupView } from '../../../../lib/admin/group-members';
-import { Confirm } from '../../_components/fields';
+import { ConfirmAction } from '../../_components/fields';
 import { AdminShell } from '../../_components/shell';
 import { SimpleForm } from '../../_components/simple-form';
 import { addMembersAction, deleteGroupAction, removeMembersAction, renameGroupAction } from './actions';
@@ -57,14 +57,12 @@ export default async function GroupPage({ params, searchParams }: { params: Para
 
       <h2>Delete</h2>
       <p className="hint">Policies that include or exclude this group stop naming it; an exclusion removed widens its policy.</p>
-      <Confirm summary="Delete this group…">
-        <form action={deleteGroupAction} className="inline">
-          <input type="hidden" name="groupId" value={group.id} />
-          <button type="submit" className="danger">
-            Delete group {group.name}
-          </button>
-        </form>
-      </Confirm>
+      <ConfirmAction
+        summary="Delete this group…"
+        action={deleteGroupAction}
+        fields={{ groupId: group.id }}
+        label={`Delete group ${group.name}`}
+      />
     </AdminShell>
   );
 }

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../../../lib/admin/errors';
 import { listGroups } from '../../../../lib/admin/groups';
 import { getPolicy } from '../../../../lib/admin/policies';
 import type { PolicyRecord } from '../../../../lib/policy';
-import { Confirm } from '../../_components/fields';
+import { ConfirmAction } from '../../_components/fields';
 import { AdminShell } from '../../_components/shell';
 import { deletePolicyAction, updatePolicyAction } from '../actions';
 import { resourceOptions } from '../form-options';
@@ -56,14 +56,12 @@ export default async function EditPolicyPage({ params }: { params: Params }) {
         }}
       />
       <h2>Delete</h2>
-      <Confirm summary="Delete this policy…">
-        <form action={deletePolicyAction} className="inline">
-          <input type="hidden" name="policyId" value={policy.id} />
-          <button type="submit" className="danger">
-            Delete policy {policy.name}
-          </button>
-        </form>
-      </Confirm>
+      <ConfirmAction
+        summary="Delete this policy…"
+        action={deletePolicyAction}
+        fields={{ policyId: policy.id }}
+        label={`Delete policy ${policy.name}`}
+      />
     </AdminShell>
   );
 }

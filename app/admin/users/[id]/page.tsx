@@ -7,7 +7,7 @@ import { userThrottleState } from '../../../../lib/admin/unlock';
 import { getUserDetail, type UserDetail } from '../../../../lib/admin/user-directory';
 import { factorTypeLabels } from '../../../../lib/factors/factors';
 import { defaultEnrollmentDays } from '../../../../lib/policy';
-import { Confirm } from '../../_components/fields';
+import { ConfirmAction } from '../../_components/fields';
 import { AdminShell } from '../../_components/shell';
 import { mfaStatusDetail, mfaStatusText } from '../../_lib/mfa-status';
 import {
@@ -143,15 +143,12 @@ export default async function UserPage({ params, searchParams }: { params: Param
                   <td>{formatDateTime(f.createdAt)}</td>
                   <td>{f.lastUsedAt ? formatDateTime(f.lastUsedAt) : 'Never'}</td>
                   <td>
-                    <Confirm summary={`Remove ${f.name}…`}>
-                      <form action={removeFactorAction} className="inline">
-                        <input type="hidden" name="userId" value={user.id} />
-                        <input type="hidden" name="factorId" value={f.id} />
-                        <button type="submit" className="danger">
-                          Remove factor {f.name}
-                        </button>
-                      </form>
-                    </Confirm>
+                    <ConfirmAction
+                      summary={`Remove ${f.name}…`}
+                      action={removeFactorAction}
+                      fields={{ userId: user.id, factorId: f.id }}
+                      label={`Remove factor ${f.name}`}
+                    />
                   </td>
                 </tr>
               ))}
@@ -199,14 +196,12 @@ export default async function UserPage({ params, searchParams }: { params: Param
             Unlock sign-in
           </button>
         </form>{' '}
-        <Confirm summary="Revoke all sessions…">
-          <form action={revokeSessionsAction} className="inline">
-            <input type="hidden" name="userId" value={user.id} />
-            <button type="submit" className="danger">
-              Revoke all sessions
-            </button>
-          </form>
-        </Confirm>
+        <ConfirmAction
+          summary="Revoke all sessions…"
+          action={revokeSessionsAction}
+          fields={{ userId: user.id }}
+          label="Revoke all sessions"
+        />
       </section>
 
       <section aria-labelledby="role-heading">
