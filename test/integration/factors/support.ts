@@ -1,9 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { createDb, migrateToLatest, type Db, type DialectName } from '../../../db';
+import { freshDatabase } from '../support/dialects';
 import { createUser } from '../../../lib/admin/users';
 import { cliActor } from '../../../lib/admin/actor';
 import type { Clock } from '../../../lib/clock';
@@ -21,27 +17,10 @@ export const office = { ip: '198.51.100.7', userAgent: 'Mozilla/5.0 (X11; Linux 
  * connections to one file, or two PostgreSQL pools.
  */
 export async function freshDbPair(dialect: DialectName): Promise<[Db, Db]> {
-  if (dialect === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-factors-'));
-    const url = `file:${path.join(dir, 'test.db')}`;
-    const a = createDb(url, dir);
-    await migrateToLatest(a);
-    return [a, createDb(url, dir)];
-  }
-  const adminUrl = process.env.TEST_POSTGRES_URL!;
-  const name = `pc_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const a = createDb(url.toString());
-  await migrateToLatest(a);
-  return [a, createDb(url.toString())];
+  const { url, dataDir } = await freshDatabase(dialect);
+  const first = createDb(url, dataDir);
+  await migrateToLatest(first);
+  return [first, createDb(url, dataDir)];
 }
 
 export async function newUser(db: Db, username: string, clock: Clock): Promise<string> {

@@ -16,14 +16,14 @@ if (!process.env.TEST_POSTGRES_URL && !(globalThis as { __pgNote?: boolean }).__
   console.warn('TEST_POSTGRES_URL is not set: PostgreSQL runs of the contract suites are skipped');
 }
 
-export async function freshDb(dialect: DialectName): Promise<Db> {
+/**
+ * A new, empty database of the dialect: a SQLite file in a temp dir of its own, or a new
+ * PostgreSQL database on the TEST_POSTGRES_URL server. Not yet migrated.
+ */
+export async function freshDatabase(dialect: DialectName): Promise<{ url: string; dataDir?: string }> {
   if (dialect === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-test-'));
-    const db = createDb(`file:${path.join(dir, 'test.db')}`, dir);
-    await migrateToLatest(db);
-    const close = db.close;
-    // The file is the test's alone: closing the database removes it.
-    return { ...db, close: async () => { await close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-test-'));
+    return { url: `file:${path.join(dataDir, 'test.db')}`, dataDir };
   }
   const adminUrl = process.env.TEST_POSTGRES_URL!;
   const name = `pc_${randomBytes(6).toString('hex')}`;
@@ -36,7 +36,15 @@ export async function freshDb(dialect: DialectName): Promise<Db> {
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const db = createDb(url.toString());
+  return { url: url.toString() };
+}
+
+export async function freshDb(dialect: DialectName): Promise<Db> {
+  const { url, dataDir } = await freshDatabase(dialect);
+  const db = createDb(url, dataDir);
   await migrateToLatest(db);
-  return db;
+  if (!dataDir) return db;
+  const close = db.close;
+  // The file is the test's alone: closing the database removes it.
+  return { ...db, close: async () => { await close(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
 }
