@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { Database } from './schema';
 import { migrations } from './migrations';
 import { parseDatabaseUrl, type DialectName } from './url';
 import { withStatementCache } from './statement-cache';
+import { FileLockedSqliteDialect } from './sqlite-file-lock';
 import { readEnv } from '../lib/config/env';
 
 export type { Database } from './schema';
@@ -38,7 +39,7 @@ export function createDb(url: string | undefined, dataDir = readEnv().dataDir): 
     database.pragma('foreign_keys = ON');
     database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
     database.pragma('synchronous = NORMAL');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    const kysely = new Kysely<Database>({ dialect: new FileLockedSqliteDialect(parsed.file, { database: withStatementCache(database) }) });
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: postgresPoolSize });

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, SessionsTable } from '../schema';
+import { compiledPerHandle } from '../statement-cache';
 
 export type SessionRow = Selectable<SessionsTable>;
 
@@ -65,6 +66,34 @@ export async function rotateSession(
     .where('id', '=', oldId)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+export interface SecondFactorChanges {
+  aal: number;
+  amr: string;
+  second_factor_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+}
+
+const rotateToSecondFactorQuery = compiledPerHandle(
+  7,
+  (db: Kysely<Database>, oldId: string, newId: string, aal: number, amr: string, secondFactorAt: number, lastSeenAt: number, idleExpiresAt: number) =>
+    db
+      .updateTable('sessions')
+      .set({ aal, amr, second_factor_at: secondFactorAt, last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt, id: newId })
+      .where('id', '=', oldId),
+);
+
+/**
+ * rotateSession() with a passed second factor's changes: the same single statement,
+ * compiled once per handle (it is on the path of every second-factor sign-in).
+ */
+export async function rotateSessionToSecondFactor(db: Kysely<Database>, oldId: string, newId: string, changes: SecondFactorChanges): Promise<boolean> {
+  const result = await db.executeQuery(
+    rotateToSecondFactorQuery(db, oldId, newId, changes.aal, changes.amr, changes.second_factor_at, changes.last_seen_at, changes.idle_expires_at),
+  );
+  return (result.numAffectedRows ?? 0n) > 0n;
 }
 
 export async function setSessionFields(

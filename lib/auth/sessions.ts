@@ -4,7 +4,7 @@ import {
   deleteSession,
   getSessionWithUser,
   insertSession,
-  rotateSession,
+  rotateSessionToSecondFactor,
   touchSession,
   type SessionRow,
 } from '../../db/queries/sessions';
@@ -126,7 +126,7 @@ export async function elevateSession(
   const token = newSessionToken();
   const now = clock.now();
   const amr = Array.from(new Set([...session.amr, method]));
-  const ok = await rotateSession(db, session.sessionId, sessionIdOf(token), {
+  const ok = await rotateSessionToSecondFactor(db, session.sessionId, sessionIdOf(token), {
     aal: 2,
     amr: JSON.stringify(amr),
     second_factor_at: now,

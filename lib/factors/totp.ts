@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import { hotp } from 'otplib';
@@ -7,18 +7,20 @@ import QRCode from 'qrcode';
 import type { Database } from '../../db';
 import {
   claimTotpStep,
+  claimTotpStepIfOpen,
   countFactors,
   deleteFactorRow,
   getFactorOfUser,
-  getTotpFactorSecrets,
+  getTotpSignInFactors,
   insertTotpFactor,
   isDuplicateKey,
+  type TotpFactorSecret,
 } from '../../db/queries/factors';
 import { replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import type { Clock } from '../clock';
 import { openSecret, sealSecret } from '../crypto/secret-box';
 import { elevateSession, type SessionContext } from '../auth/sessions';
-import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } from '../auth/mfa-throttle';
+import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused, quietResetMs } from '../auth/mfa-throttle';
 import type { PendingTotpSetup } from '../auth/pending-setup';
 import { auditFactorAction, type FactorActor } from './audit';
 import { newRecoveryCodeSet } from './recovery-codes';
@@ -100,16 +102,31 @@ export function totpCodeAt(secret: string, step: number): string {
 }
 
 /**
+ * RFC 4226 HOTP with HMAC-SHA-1 and 6 digits, on node:crypto: what `totpCodeAt()` (otplib)
+ * computes, without its hex round trips. The unit tests hold the two (and the RFC's test
+ * vectors) equal.
+ */
+export function hotpCode(key: Buffer, counter: number): string {
+  const message = Buffer.alloc(8);
+  message.writeUInt32BE(Math.floor(counter / 2 ** 32), 0);
+  message.writeUInt32BE(counter >>> 0, 4);
+  const mac = createHmac('sha1', key).update(message).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const binary = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
+  return String(binary % 10 ** totpDigits).padStart(totpDigits, '0');
+}
+
+/**
  * The step (within ±1 of now) whose code is `code`, or null. Every candidate is computed
  * and compared in constant time, so timing tells nothing about which one matched.
  */
 export function matchTotpStep(secret: string, code: string, now: number): number | null {
   const current = stepAt(now);
-  const key = base32Decode(secret).toString('hex');
+  const key = base32Decode(secret);
   const given = Buffer.from(code, 'utf8');
   let matched: number | null = null;
   for (let step = current - totpWindowSteps; step <= current + totpWindowSteps; step++) {
-    const expected = Buffer.from(generator.generate(key, step), 'utf8');
+    const expected = Buffer.from(hotpCode(key, step), 'utf8');
     if (expected.length === given.length && timingSafeEqual(expected, given) && matched === null) matched = step;
   }
   return matched;
@@ -285,10 +302,31 @@ export const verifyMessages = {
   session_gone: 'Your sign-in has ended. Sign in again.',
 } as const;
 
+/** The first of the user's devices whose code `code` is (±1 step), or null. */
+function matchDevice(factors: TotpFactorSecret[], userId: string, code: string, now: number): { id: string; step: number } | null {
+  for (const factor of factors) {
+    const secret = openFactorSecret(factor.id, factor.secretSealed, userId);
+    const step = secret === null ? null : matchTotpStep(secret, code, now);
+    if (step !== null) return { id: factor.id, step };
+  }
+  return null;
+}
+
 /**
- * Sign-in with a TOTP code, as a flat guard sequence: parse → admit (per-user budget) →
- * match against the user's devices → claim the step (once, atomically) → elevate the
- * session (new id) → clear the budget. Every failure is counted and audited.
+ * Sign-in with a TOTP code, as a flat guard sequence: parse → read the user's devices →
+ * match → claim the step (once, atomically) → elevate the session (new id) → audit.
+ *
+ * The per-user budget (lib/auth/mfa-throttle.ts) bounds the guesses that are checked:
+ * - A code that matches a device's unused step is claimed by one statement that also
+ *   checks the budget lets guesses in (claimTotpStepIfOpen). It counts no guess: the
+ *   success clears the budget anyway, and the budget is cleared only when the read saw a
+ *   row. This is the whole path of a normal sign-in: after the session lookup, one read
+ *   and one transaction of three writes (claim, rotation, audit).
+ * - Everything else — a wrong code, a used step, a user held back, a claim lost to a
+ *   parallel request — goes through the atomic admission first, exactly as a guess always
+ *   did: counted, backed off, and refused without a check while the user is held back.
+ *   An admitted matching code is then claimed as before (a wait that ended meanwhile).
+ * Every failure is counted and audited.
  */
 export async function verifyTotpSignIn(
   db: Kysely<Database>,
@@ -306,34 +344,54 @@ export async function verifyTotpSignIn(
     return { ok: false, reason: 'invalid' };
   }
 
+  const now = clock.now();
+  const { factors, throttleRow } = await getTotpSignInFactors(db, session.userId);
+  const matched = matchDevice(factors, session.userId, code, now);
+  if (matched !== null) {
+    const claim = { factorId: matched.id, userId: session.userId, step: matched.step, now, quietSince: now - quietResetMs };
+    const signedIn = await db
+      .transaction()
+      .execute(async (trx) => ((await claimTotpStepIfOpen(trx, claim)) ? signedInWithTotp(trx, session, actor, matched.id, throttleRow, now, clock) : null));
+    if (signedIn) return signedIn;
+  }
+
   const admission = await admitMfaGuess(db, session.userId, clock.now());
   if (!admission.admitted) {
     await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'totp', reason: 'throttled' });
     return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
   }
-
-  const now = clock.now();
-  const factors = await getTotpFactorSecrets(db, session.userId);
-  let matched: { id: string; step: number } | null = null;
-  for (const factor of factors) {
-    const secret = openFactorSecret(factor.id, factor.secretSealed, session.userId);
-    const step = secret === null ? null : matchTotpStep(secret, code, now);
-    if (step !== null) {
-      matched = { id: factor.id, step };
-      break;
-    }
-  }
-  const claimed = matched !== null && (await claimTotpStep(db, matched.id, matched.step, now));
-  if (!claimed) {
+  const signedIn =
+    matched === null
+      ? null
+      : await db
+          .transaction()
+          .execute(async (trx) => ((await claimTotpStep(trx, matched.id, matched.step, now)) ? signedInWithTotp(trx, session, actor, matched.id, true, now, clock) : null));
+  if (!signedIn) {
     await mfaGuessFailed(db, session.userId, now);
     const reason = factors.length === 0 ? 'no_factor' : matched ? 'replayed' : 'wrong';
     await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason, factorId: matched?.id ?? null });
     return { ok: false, reason: factors.length === 0 ? 'no_factor' : 'invalid' };
   }
+  return signedIn;
+}
 
+/**
+ * After a claimed step, in the claim's transaction: the session records the factor under a
+ * new id, the budget is cleared, the success audited — all of it or none. A session that
+ * vanished meanwhile still spends the step.
+ */
+async function signedInWithTotp(
+  db: Kysely<Database>,
+  session: SessionContext,
+  actor: FactorActor,
+  factorId: string,
+  clearBudget: boolean,
+  now: number,
+  clock: Clock,
+): Promise<SecondFactorResult> {
   const token = await elevateSession(db, session, 'totp', clock);
   if (!token) return { ok: false, reason: 'session_gone' };
-  await mfaGuessSucceeded(db, session.userId);
-  await auditFactorAction(db, actor, now, 'mfa.verify_succeeded', { method: 'totp', factorId: matched!.id });
-  return { ok: true, token, factorId: matched!.id };
+  if (clearBudget) await mfaGuessSucceeded(db, session.userId);
+  await auditFactorAction(db, actor, now, 'mfa.verify_succeeded', { method: 'totp', factorId });
+  return { ok: true, token, factorId };
 }
