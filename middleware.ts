@@ -10,7 +10,9 @@ export default createMfaGate({ resources: portalResources });
 
 export const config = {
   // Everything but static assets passes through the gate; it ignores paths that belong to
-  // no declared resource, so the sign-in page and the API stay reachable.
-  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+  // no declared resource, so the sign-in page and the API stay reachable. The sign-in form's
+  // POST target (exactly /login/submit) belongs to no resource and skips the gate's request
+  // setup entirely; the route checks origin and size itself (test/unit/gate/matcher.test.ts).
+  matcher: ['/((?!_next/static|_next/image|favicon.ico|login/submit$).*)'],
   runtime: 'nodejs',
 };

@@ -1,5 +1,6 @@
 import { safeReturnPath } from '../../lib/auth/return-path';
 import { signInMessages } from '../../lib/auth/sign-in';
+import { passwordPool } from '../../lib/auth/password';
 
 export const dynamic = 'force-dynamic';
 
@@ -10,6 +11,8 @@ function messageFor(error: unknown): string | null {
 }
 
 export default async function LoginPage({ searchParams }: { searchParams: SearchParams }) {
+  // Starts the password threads (once per process) while the user types, not on their post.
+  void passwordPool();
   const params = await searchParams;
   const returnTo = safeReturnPath(params.returnTo);
   const message = messageFor(params.error);

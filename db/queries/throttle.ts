@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { sql } from 'kysely';
-import type { AuthThrottleTable, Database } from '../schema';
+import type { AuthThrottleTable, Database, UserState } from '../schema';
 
 export type ThrottleRow = Selectable<AuthThrottleTable>;
 
@@ -43,4 +43,47 @@ export async function setThrottleBlockedUntil(db: Kysely<Database>, key: string,
 
 export async function clearThrottle(db: Kysely<Database>, key: string): Promise<void> {
   await db.deleteFrom('auth_throttle').where('key', '=', key).execute();
+}
+
+export interface SignInCandidate {
+  /** The account named at sign-in, if any (looked up case-insensitively). */
+  user: { id: string; username: string; password_hash: string | null; state: UserState } | undefined;
+  /** The throttle rows' blocked_until for the account key and the address key; null when there is no row. */
+  accountBlockedUntil: number | null;
+  addressBlockedUntil: number | null;
+}
+
+/**
+ * Everything a password sign-in reads before it verifies, in one statement: the account's
+ * and the address's throttle state, and the user by lowercase username. The user is read
+ * whether or not a throttle applies, so the statement costs the same either way.
+ */
+export async function getSignInCandidate(
+  db: Kysely<Database>,
+  usernameLower: string,
+  accountKey: string,
+  addressKey: string,
+): Promise<SignInCandidate> {
+  const { rows } = await sql<{
+    id: string | null;
+    username: string | null;
+    password_hash: string | null;
+    state: UserState | null;
+    account_blocked_until: number | string | null;
+    address_blocked_until: number | string | null;
+  }>`select u.id, u.username, u.password_hash, u.state,
+  (select t.blocked_until from auth_throttle t where t.key = ${accountKey}) as account_blocked_until,
+  (select t.blocked_until from auth_throttle t where t.key = ${addressKey}) as address_blocked_until
+from (select 1 as one) probe left join users u on u.username_lower = ${usernameLower}`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('sign-in candidate query returned no row');
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return {
+    user:
+      row.id !== null && row.username !== null && row.state !== null
+        ? { id: row.id, username: row.username, password_hash: row.password_hash, state: row.state }
+        : undefined,
+    accountBlockedUntil: num(row.account_blocked_until),
+    addressBlockedUntil: num(row.address_blocked_until),
+  };
 }

@@ -1,8 +1,10 @@
-import { hash, verify } from '@node-rs/argon2';
+import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { hashLimits, PasswordPool } from './password-pool';
 
 /**
- * argon2id with OWASP's minimum parameters (19 MiB, t=2, p=1). @node-rs/argon2 runs the
- * work on libuv's thread pool, so the event loop keeps serving while a hash is computed.
+ * argon2id with OWASP's minimum parameters (19 MiB, t=2, p=1). Hashing runs on libuv's
+ * thread pool (@node-rs/argon2); verifying, the hot path of every sign-in, runs on a small
+ * pool of low-priority worker threads (password-pool.ts). Neither blocks the event loop.
  */
 const argon2id = 2; // Algorithm.Argon2id; the enum is `const` and can't cross isolatedModules.
 export const passwordHashOptions = { algorithm: argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -13,11 +15,61 @@ export async function hashPassword(password: string): Promise<string> {
   return hash(password, passwordHashOptions);
 }
 
+interface PoolState {
+  /** Set once the pool's threads are up; null when it could not start (then libuv verifies). */
+  pool: PasswordPool | null | undefined;
+  starting: Promise<PasswordPool | null> | undefined;
+}
+
+// One pool per process: Next.js bundles middleware, pages and route handlers separately, so
+// a module-level variable would start a pool per bundle.
+const poolKey = Symbol.for('portcullis.passwordPool');
+type PoolGlobal = typeof globalThis & { [poolKey]?: PoolState };
+
+function poolState(): PoolState {
+  const g = globalThis as PoolGlobal;
+  return (g[poolKey] ??= { pool: undefined, starting: undefined });
+}
+
+function poolWanted(): boolean {
+  return process.env.PORTCULLIS_PASSWORD_THREADS !== '0';
+}
+
+/** The shared verify pool, started on first use; null when disabled or when it cannot start. */
+export function passwordPool(): PasswordPool | null | Promise<PasswordPool | null> {
+  const state = poolState();
+  if (state.pool !== undefined) return state.pool;
+  if (!poolWanted()) return (state.pool = null);
+  state.starting ??= (async () => {
+    let pool: PasswordPool | undefined;
+    try {
+      pool = new PasswordPool();
+      await pool.whenReady();
+      state.pool = pool;
+    } catch (err) {
+      console.error('[portcullis] password worker threads unavailable; verifying on libuv', err instanceof Error ? err.message : err);
+      await pool?.close().catch(() => undefined);
+      state.pool = null;
+    }
+    return state.pool;
+  })();
+  return state.starting;
+}
+
+/**
+ * True when `password` matches `passwordHash`. A malformed stored hash reads as "wrong
+ * password", never as a 500; only a broken verifier (a worker thread that died) rejects,
+ * and the caller fails closed.
+ */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  const state = poolState();
+  const pool = state.pool !== undefined ? state.pool : await passwordPool();
+  if (pool) return pool.verify(passwordHash, password);
   try {
+    const o = parseOptions(passwordHash);
+    if (o.memoryCost > hashLimits.memoryCost || o.timeCost > hashLimits.timeCost || o.parallelism > hashLimits.parallelism) return false;
     return await verify(passwordHash, password);
   } catch {
-    // NOTE: a malformed stored hash must read as "wrong password", never as a 500.
     return false;
   }
 }
@@ -30,6 +82,6 @@ let dummyHash: Promise<string> | undefined;
  */
 export async function verifyAgainstDummy(password: string): Promise<false> {
   dummyHash ??= hashPassword('portcullis-dummy-password-for-timing');
-  await verify(await dummyHash, password).catch(() => false);
+  await verifyPassword(await dummyHash, password);
   return false;
 }

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import { getUserByUsername } from '../../db/queries/users';
+import { getSignInCandidate } from '../../db/queries/throttle';
 import { writeAudit } from '../../db/queries/audit';
 import type { Clock } from '../clock';
 import { maxPasswordLength, verifyAgainstDummy, verifyPassword } from './password';
-import { accountKey, accountThrottle, addressKey, addressThrottle, countFailure, resetThrottle, throttleWait } from './throttle';
+import { accountKey, accountThrottle, addressKey, addressThrottle, countFailure, resetThrottle, waitUntil } from './throttle';
 import { createSession } from './sessions';
 
 export const credentialsSchema = z.object({
@@ -26,6 +26,10 @@ export const signInMessages = {
 /**
  * Password sign-in as a flat guard sequence: parse → throttle → look up → verify →
  * state → session. Unknown user and wrong password take the same path and message.
+ *
+ * SQL on the success path: one read (both throttle rows and the user, before the verify),
+ * then one transaction with the session row, the audit entry and, only when the account had
+ * a throttle row, its reset. Failures are counted by atomic upserts as before.
  */
 export async function signInWithPassword(
   db: Kysely<Database>,
@@ -40,10 +44,11 @@ export async function signInWithPassword(
   const ipKey = addressKey(client.ip);
 
   const now = clock.now();
-  const wait = Math.max(await throttleWait(db, userKey, now), await throttleWait(db, ipKey, now));
+  const candidate = await getSignInCandidate(db, username.toLowerCase(), userKey, ipKey);
+  const wait = Math.max(waitUntil(candidate.accountBlockedUntil, now), waitUntil(candidate.addressBlockedUntil, now));
   if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
 
-  const user = await getUserByUsername(db, username);
+  const user = candidate.user;
   const passwordOk = user?.password_hash
     ? await verifyPassword(user.password_hash, password)
     : await verifyAgainstDummy(password);
@@ -79,17 +84,23 @@ export async function signInWithPassword(
     return { ok: false, reason: 'not_allowed' };
   }
 
-  const token = await createSession(db, user.id, { ip: client.ip, userAgent: client.userAgent }, clock);
-  await resetThrottle(db, userKey);
-  await writeAudit(db, {
-    at: clock.now(),
-    actorId: user.id,
-    actorLabel: user.username,
-    action: 'auth.signed_in',
-    targetType: 'user',
-    targetId: user.id,
-    details: { method: 'pwd' },
-    clientIp: client.ip,
+  const hadAccountThrottle = candidate.accountBlockedUntil !== null;
+  const token = await db.transaction().execute(async (trx) => {
+    const created = await createSession(trx, user.id, { ip: client.ip, userAgent: client.userAgent }, clock);
+    // The account's row, if the read before the verify saw one, is cleared as it always was;
+    // with no row then, there is nothing to clear (a concurrent failure's new row stays).
+    if (hadAccountThrottle) await resetThrottle(trx, userKey);
+    await writeAudit(trx, {
+      at: clock.now(),
+      actorId: user.id,
+      actorLabel: user.username,
+      action: 'auth.signed_in',
+      targetType: 'user',
+      targetId: user.id,
+      details: { method: 'pwd' },
+      clientIp: client.ip,
+    });
+    return created;
   });
   return { ok: true, token, userId: user.id };
 }

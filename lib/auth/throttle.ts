@@ -32,6 +32,11 @@ export async function throttleWait(db: Kysely<Database>, key: string, now: numbe
   return row && row.blocked_until > now ? row.blocked_until - now : 0;
 }
 
+/** Milliseconds until a key blocked until `blockedUntil` (null: no row) may try again; 0 when it may now. */
+export function waitUntil(blockedUntil: number | null, now: number): number {
+  return blockedUntil !== null && blockedUntil > now ? blockedUntil - now : 0;
+}
+
 export async function countFailure(db: Kysely<Database>, key: string, rule: ThrottleRule, now: number): Promise<number> {
   const row = await recordThrottleFailure(db, key, now, rule.windowMs);
   const delay = throttleDelay(rule, row.failures);

@@ -6,10 +6,9 @@ import { safeReturnPath } from '../../../lib/auth/return-path';
 import { signInWithPassword } from '../../../lib/auth/sign-in';
 import { isSameOriginPost } from '../../../lib/http/same-origin';
 import { unavailableResponse } from '../../../lib/gate/unavailable';
+import { readSignInForm } from './form';
 
 export const dynamic = 'force-dynamic';
-
-const maxFormBytes = 8 * 1024;
 
 function seeOther(location: string, setCookie?: string): Response {
   const headers = new Headers({ location, 'cache-control': 'no-store' });
@@ -24,19 +23,19 @@ function seeOther(location: string, setCookie?: string): Response {
  */
 export async function POST(request: Request): Promise<Response> {
   if (!isSameOriginPost(request)) return new Response('Cross-origin form posts are not accepted.', { status: 403 });
-  if (Number(request.headers.get('content-length') ?? 0) > maxFormBytes) return new Response('Too large.', { status: 413 });
-  let form: FormData;
-  try {
-    form = await request.formData();
-  } catch {
+  // At most 8 KiB, whatever Content-Length says (a chunked body is cut off at the limit).
+  const form = await readSignInForm(request);
+  if (!form.ok) {
+    if (form.reason === 'too_large') return new Response('Too large.', { status: 413 });
     return seeOther('/login?error=invalid');
   }
-  const returnTo = safeReturnPath(form.get('returnTo'));
+  const { username, password } = form.fields;
+  const returnTo = safeReturnPath(form.fields.returnTo);
   try {
     const db = await getDb();
     const result = await signInWithPassword(
       db.kysely,
-      { username: form.get('username'), password: form.get('password') },
+      { username, password },
       { ip: clientIpFromHeaders(request.headers), userAgent: request.headers.get('user-agent') },
       systemClock,
     );
