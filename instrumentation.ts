@@ -18,6 +18,10 @@ export async function register(): Promise<void> {
     // NOTE: the server still starts; the gate answers 503 until the database is reachable.
     console.error('[portcullis] database not ready at start-up:', err instanceof Error ? err.message : err);
   }
+  // The sign-in post, served by scripts/server.mjs without Next.js's pipeline (same handler).
+  const { registerDirectRoute } = await import('./lib/http/direct-routes');
+  const { POST: signInPost } = await import('./app/login/submit/route');
+  registerDirectRoute('POST', '/login/submit', signInPost);
   // The mail worker (lib/mail/worker.ts); it waits for the database on its own.
   if (process.env.PORTCULLIS_DISABLE_WORKER !== '1') {
     const { startServerMailWorker } = await import('./lib/mail/worker');

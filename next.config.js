@@ -1,3 +1,5 @@
+const securityHeaders = require('./lib/http/security-headers.cjs');
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // Native and server-only packages stay out of the bundles (middleware included).
@@ -13,12 +15,7 @@ const nextConfig = {
     return [
       {
         source: '/:path*',
-        headers: [
-          { key: 'X-Frame-Options', value: 'DENY' },
-          { key: 'X-Content-Type-Options', value: 'nosniff' },
-          { key: 'Referrer-Policy', value: 'same-origin' },
-          { key: 'Cache-Control', value: 'no-store' },
-        ],
+        headers: securityHeaders.map((h) => ({ ...h })),
       },
     ];
   },

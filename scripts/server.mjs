@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
 import { clientAddress, parseTrustedProxies } from './client-address.mjs';
+import { directHandlerFor, serveDirect } from './direct-route.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT || 3000);
@@ -25,7 +26,10 @@ const server = http.createServer((req, res) => {
   req.headers['x-portcullis-entry'] = entryToken;
   // Next.js fills X-Forwarded-For only when absent; make it say what we decided.
   req.headers['x-forwarded-for'] = ip;
-  handle(req, res);
+  // A few public routes are served without Next.js's pipeline (lib/http/direct-routes.ts).
+  const direct = directHandlerFor(req);
+  if (direct) serveDirect(direct, req, res);
+  else handle(req, res);
 });
 server.requestTimeout = 30_000;
 server.headersTimeout = 20_000;

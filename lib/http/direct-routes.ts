@@ -1,0 +1,27 @@
+/**
+ * Route handlers that `scripts/server.mjs` (the `npm start` entry) may serve itself, ahead
+ * of Next.js. Next's request pipeline costs about 0.75 ms of CPU per request; for the
+ * sign-in post, whose own work is one argon2 verify, that is most of what it adds (issue 2,
+ * "Performance"). The handler is the very function Next serves at the same path, so both
+ * ways answer alike; under plain `next start` nothing is registered and Next serves it.
+ *
+ * Only public, unguarded routes belong here: server.mjs does not run middleware.ts for
+ * them. Matching is exact (method and pathname); anything else goes to Next.js.
+ */
+export type DirectHandler = (request: Request) => Promise<Response>;
+
+const registryKey = Symbol.for('portcullis.direct-routes');
+type RegistryGlobal = typeof globalThis & { [registryKey]?: Map<string, DirectHandler> };
+
+export const directRouteKey = (method: string, pathname: string) => `${method.toUpperCase()} ${pathname}`;
+
+// NOTE: on globalThis because instrumentation.ts (which registers) is bundled apart from
+// server.mjs (which looks up), and they meet only in the process.
+export function registerDirectRoute(method: string, pathname: string, handler: DirectHandler): void {
+  const g = globalThis as RegistryGlobal;
+  (g[registryKey] ??= new Map()).set(directRouteKey(method, pathname), handler);
+}
+
+export function directRoute(method: string, pathname: string): DirectHandler | undefined {
+  return (globalThis as RegistryGlobal)[registryKey]?.get(directRouteKey(method, pathname));
+}
