@@ -22,8 +22,8 @@
  *   interleaved so drift hits all three alike; the plan of each list statement;
  * - requireMfaForUsers() for 10,000 users: wall time and every statement it runs (Kysely's
  *   `log`), whether they all ran in one transaction on one connection, and the rows written;
- * - countUsersByStatus(): the first call (which counts) against the calls a page view makes
- *   within the cache age.
+ * - countUsersByStatus(): the first call (which counts), the calls a page view makes within the
+ *   cache age, and after it: the view served the previous count and the recount behind it.
  *
  * Prints one JSON line per measurement and, for a full-size run, rewrites the "## admin"
  * section of bench/RESULTS.md.
@@ -40,6 +40,7 @@ import {
   listUsers,
   mfaStatusNames,
   userCountsMaxAgeMs,
+  userCountsRefresh,
   type ListUsersInput,
   type UserSummary,
 } from '../lib/admin/user-directory';
@@ -300,6 +301,12 @@ interface CountResult {
   cachedP50Us: number;
   cachedP95Us: number;
   cachedStatements: number;
+  /** The view after the cache age: served the previous count at once (µs). */
+  staleViewUs: number;
+  /** The views while the recount runs: p95 (µs), and how many recounts they started between them. */
+  duringRefreshP95Us: number;
+  recountsStarted: number;
+  /** The recount in the background, from its start to its end. */
   recountMs: number;
   maxAgeMs: number;
   counts: Record<string, number>;
@@ -326,10 +333,31 @@ async function measureCounts(db: BenchDb, seed: SeedSummary): Promise<CountResul
   }
   const cachedStatements = db.recorder.stop().length;
 
+  // After the cache age: the view gets the previous count at once; one recount runs behind it.
   clock.advance(userCountsMaxAgeMs);
   started = performance.now();
-  await countUsersByStatus(db.kysely, clock);
+  const stale = await countUsersByStatus(db.kysely, clock);
+  const staleViewUs = (performance.now() - started) * 1000;
+  const refresh = userCountsRefresh(db.kysely);
+  if (stale !== first || refresh === null) throw new Error('a view after the cache age should get the previous count and start one recount');
+  // Views while it runs (one every 20 ms of real time) share that one recount.
+  const during: number[] = [];
+  const refreshes = new Set<Promise<unknown>>([refresh]);
+  let done = false;
+  const finished = refresh.then(() => {
+    done = true;
+  });
+  while (!done) {
+    const t = performance.now();
+    await countUsersByStatus(db.kysely, clock);
+    during.push((performance.now() - t) * 1000);
+    const running = userCountsRefresh(db.kysely);
+    if (running) refreshes.add(running);
+    await Promise.race([finished, new Promise((r) => setTimeout(r, 20))]);
+  }
+  const recounted = await refresh;
   const recountMs = performance.now() - started;
+  if ((await countUsersByStatus(db.kysely, clock)) !== recounted) throw new Error('the view after the recount should get it');
 
   const matchesSeed =
     first.total === seed.users && mfaStatusNames.every((s) => first.byStatus[s] === seed.byStatus[s]) && first.required === seed.required;
@@ -340,11 +368,14 @@ async function measureCounts(db: BenchDb, seed: SeedSummary): Promise<CountResul
     cachedP50Us: round(median(cached), 2),
     cachedP95Us: round(percentile(cached, 95), 2),
     cachedStatements,
+    staleViewUs: round(staleViewUs, 1),
+    duringRefreshP95Us: round(during.length ? percentile(during, 95) : 0, 1),
+    recountsStarted: refreshes.size,
     recountMs: round(recountMs, 1),
     maxAgeMs: userCountsMaxAgeMs,
     counts: { total: first.total, ...first.byStatus, required: first.required },
     matchesSeed,
-    pass: cachedStatements === 0 && firstStatements <= 2,
+    pass: cachedStatements === 0 && firstStatements <= 2 && refreshes.size === 1 && staleViewUs < 5_000,
   };
 }
 
@@ -467,7 +498,7 @@ async function runDialect(dialect: DialectName, postgresUrl: string | null): Pro
   const db = dialect === 'sqlite' ? await openSqliteBench(USERS, { reseed: args.reseed, pragmas: SQLITE_PRAGMAS }) : await openPostgresBench(postgresUrl!, USERS, { pgOptions: PG_OPTIONS });
   try {
     const seed = db.seed;
-    emit('admin', 'seed', { dialect, users: USERS, cached: db.seedCached, ms: Math.round(seed.ms), vacuumAnalyzeMs: seed.vacuumAnalyzeMs === undefined ? undefined : Math.round(seed.vacuumAnalyzeMs), byStatus: seed.byStatus, required: seed.required, suspended: seed.suspended, staged: seed.staged, requirements: seed.requirements, factors: seed.factors });
+    emit('admin', 'seed', { dialect, users: USERS, cached: db.seedCached, ms: Math.round(seed.ms), vacuumAnalyzeMs: seed.vacuumAnalyzeMs === undefined ? undefined : Math.round(seed.vacuumAnalyzeMs), byStatus: seed.byStatus, required: seed.required, suspended: seed.suspended, staged: seed.staged, requirements: seed.requirements, factors: seed.factors, allVisible: db.allVisible });
 
     const loadAtStart = loadNow();
     const counts = SKIP.has('counts') ? null : await measureCounts(db, seed);
@@ -600,8 +631,8 @@ function renderSection(results: FullResult[], machine: ReturnType<typeof machine
   row('… in one transaction', (x) => passFail(x.v.oneTransaction));
   row('… one set-based statement plus its audit entries', (x) =>
     `${passFail(x.v.requirementStatements === 1)}: ${x.v.requirementStatements} requirement + ${x.v.auditStatements} audit statements (each set-based)`);
-  row('counts per status without an exact count on every page view', (x) =>
-    `${passFail(x.v.countsPass)}: cached ${x.r.counts.maxAgeMs / 1000} s, but the count itself takes ${fmt(x.r.counts.firstMs / 1000, 1)} s`);
+  row('counts per status without an exact count on every page view; no view waits for a recount', (x) =>
+    `${passFail(x.v.countsPass)}: a view after the cache age took ${fmt(x.r.counts.staleViewUs / 1000, 2)} ms; the recount (${fmt(x.r.counts.recountMs / 1000, 1)} s) ran behind it`);
   lines.push('');
 
   for (const { r } of v) {
@@ -611,7 +642,7 @@ function renderSection(results: FullResult[], machine: ReturnType<typeof machine
     lines.push(
       `Seeded ${int(s.users)} users (${int(s.requirements)} requirements, ${int(s.factors)} TOTP factors) in ${fmt(s.ms / 1000, 1)} s` +
         (r.seedCached ? ' (the cached file of an earlier run)' : '') +
-        (s.vacuumAnalyzeMs !== undefined ? `, then VACUUM ANALYZE in ${fmt(s.vacuumAnalyzeMs / 1000, 1)} s` : '') +
+        (s.vacuumAnalyzeMs !== undefined ? `, then CHECKPOINT and VACUUM ANALYZE in ${fmt(s.vacuumAnalyzeMs / 1000, 1)} s` : '') +
         `: not enrolled ${pct(s.byStatus.not_enrolled)}, enrolled ${pct(s.byStatus.enrolled)}, in enrollment period ${pct(s.byStatus.enrollment_period)}, expired ${pct(s.byStatus.expired)}, pre-enrollment ${pct(s.byStatus.pre_enrollment)}; required ${pct(s.required)}, suspended ${pct(s.suspended)}, staged ${pct(s.staged)}. ` +
         `Load average ${r.load[0]} when the measurements began, ${r.load[1]} when they ended.`,
       '',
@@ -663,13 +694,15 @@ function renderSection(results: FullResult[], machine: ReturnType<typeof machine
 
     const k = r.counts;
     lines.push(
-      `**Counts per status** — \`countUsersByStatus()\`, called by every users-list and console-home view. Strategy: one exact grouped count over users ⟕ requirements with a factor check per user, cached per process and database for ${k.maxAgeMs / 1000} s (concurrent callers share it; \`asOf\` gives its age).`,
+      `**Counts per status** — \`countUsersByStatus()\`, called by every users-list and console-home view. Strategy: one exact count of users grouped by the four facts the status depends on (staged, required, period running, enrolled: one factor probe per user), classified by mfaStatus(); cached per process and database, stale-while-refresh: only the first view waits; after ${k.maxAgeMs / 1000} s (or a change made in the process) views get the previous count at once while ONE recount runs in the background (\`asOf\` gives the count's time).`,
       '',
       '| measure | value |',
       '| --- | --- |',
       `| first call: the count | ${fmt(k.firstMs, 0)} ms, ${k.firstStatements} statements |`,
       `| the next ${k.cachedCalls} calls within ${k.maxAgeMs / 1000} s | p50 ${fmt(k.cachedP50Us, 1)} µs / p95 ${fmt(k.cachedP95Us, 1)} µs; ${k.cachedStatements} statements in all |`,
-      `| after ${k.maxAgeMs / 1000} s: the recount | ${fmt(k.recountMs, 0)} ms |`,
+      `| after ${k.maxAgeMs / 1000} s: the view | ${fmt(k.staleViewUs, 1)} µs (the previous count) |`,
+      `| … views while the recount runs | p95 ${fmt(k.duringRefreshP95Us, 1)} µs; recounts started: ${k.recountsStarted} |`,
+      `| … the recount in the background | ${fmt(k.recountMs, 0)} ms |`,
       `| the counts agree with the seeded mix | ${k.matchesSeed ? 'yes' : 'NO'} |`,
       '',
     );
@@ -689,7 +722,7 @@ function renderSection(results: FullResult[], machine: ReturnType<typeof machine
     '### Method',
     '',
     `Every user row is a pure function of its number (bench/support/admin-seed.ts): name-based usernames (\`first.last<n>\`, so a first name is one block of the username order), emails (5% none), display names, creation times over three years, and an MFA status drawn from a hash of the number so that no status clusters in username order. ` +
-      'SQLite is seeded in one transaction of prepared 1,000-row inserts, and the file is cached in the OS temp dir (keyed by the migrations and the generator) and copied for each run; PostgreSQL gets a fresh database, seeded in one transaction of `insert … select * from unnest(…)` over 25,000-row column arrays, then `VACUUM ANALYZE` (as autovacuum would soon do). ' +
+      'SQLite is seeded in one transaction of prepared 1,000-row inserts, and the file is cached in the OS temp dir (keyed by the migrations and the generator) and copied for each run; PostgreSQL gets a fresh database, seeded in one transaction of `insert … select * from unnest(…)` over 25,000-row column arrays, then `CHECKPOINT` (the throwaway cluster commits asynchronously; see admin-db.ts) and `VACUUM ANALYZE` (as autovacuum would soon do). ' +
       'The bench calls the services the console page and the REST API call — `listUsers()`, `requireMfaForUsers()`, `countUsersByStatus()` — on a Kysely opened like db/index.ts createDb() (same pragmas; a pg pool of 10) with Kysely\'s `log` recording every statement. ' +
       `List pages: for each filter three pages (first, deep, far) are timed in rotating order, ${RUNS} times each after warm-up (a filter whose warm-up calls take over ${SLOW_CALL_MS} ms is timed ${SLOW_RUNS} times); times are wall-clock per call, in process. ` +
       'Bulk: each run takes 10,000 other users without a requirement (by id, so spread over the table); the transaction is checked from the statement log (one begin, one commit, nothing outside) and, on PostgreSQL, by counting pool checkouts during the call; the rows written are counted afterwards. ' +

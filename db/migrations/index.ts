@@ -6,6 +6,7 @@ import { totp } from './003-totp';
 import { webauthnDuo } from './004-webauthn-duo';
 import { mail } from './005-mail';
 import { admin } from './006-admin';
+import { userSearch } from './007-user-search';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '004-webauthn-duo': webauthnDuo(dialect),
     '005-mail': mail(dialect),
     '006-admin': admin(dialect),
+    '007-user-search': userSearch(dialect),
   };
 }

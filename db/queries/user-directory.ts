@@ -1,7 +1,8 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { Database, UserRole, UserState } from '../schema';
 import type { Method } from '../../lib/policy/types';
 import { containsPattern } from './like';
+import { pgSearchDocumentSql } from '../migrations/007-user-search';
 
 /**
  * The admin users list (R-F1, R-F2): one keyset-paginated statement per page, its filters
@@ -55,14 +56,14 @@ export interface UserListRow {
 
 type Eb = ExpressionBuilder<Database & { r: Database['mfa_requirements'] }, 'users' | 'r'>;
 
-function hasCountingFactor(eb: Eb, rule: EnrollmentRule): Expression<SqlBool> {
+function hasCountingFactor(eb: Eb, rule: EnrollmentRule, owner: 'users.id' | 'r.user_id' = 'users.id'): Expression<SqlBool> {
   if (rule.everyoneEnrolled) return sql<SqlBool>`1 = 1`;
   if (rule.countingMethods.length === 0) return sql<SqlBool>`1 = 0`;
   return eb.exists(
     eb
       .selectFrom('factors')
       .select(sql<number>`1`.as('one'))
-      .whereRef('factors.user_id', '=', 'users.id')
+      .whereRef('factors.user_id', '=', owner)
       .where('factors.type', 'in', [...rule.countingMethods]),
   );
 }
@@ -93,7 +94,11 @@ function requirementOnly(filter: UserListFilter): boolean {
 export function statusPredicate(eb: Eb, status: MfaStatusName, rule: EnrollmentRule, now: number): Expression<SqlBool> {
   const enrolled = hasCountingFactor(eb, rule);
   if (status === 'enrolled') return enrolled;
-  const notEnrolled = eb.not(enrolled);
+  // NOTE: the statuses that need a requirement row look for factors by r.user_id (equal to
+  // users.id there): a term naming r is checked after the requirement's own cheap terms, so
+  // SQLite walking the username order probes factors only for the few users whose
+  // requirement matches, not for every user it passes (5–9 ms → ~1 ms a page, bench/admin.ts).
+  const notEnrolled = eb.not(status === 'not_enrolled' ? enrolled : hasCountingFactor(eb, rule, 'r.user_id'));
   switch (status) {
     case 'not_enrolled':
       return eb.and([notEnrolled, notRequired]);
@@ -111,21 +116,83 @@ export function statusPredicate(eb: Eb, status: MfaStatusName, rule: EnrollmentR
   }
 }
 
-function usersWithRequirements(db: Kysely<Database>, requirementRowOnly: boolean) {
+/** Search terms at least this long (in characters) are looked up in the trigram index. */
+export const minIndexedSearchLength = 3;
+
+/** An FTS5 phrase of the term's trigrams; inside double quotes only `"` needs escaping. */
+function ftsPhrase(q: string): string {
+  return `"${q.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The users a search term can match, from the trigram index (migration 007): a superset of
+ * the exact contains-matches, which the list re-checks row by row. Null for a term too short
+ * to have a trigram: such a term is matched by LIKE alone while walking the list's order.
+ */
+function searchCandidates(db: Kysely<Database>, q: string) {
+  if ([...q].length < minIndexedSearchLength) return null;
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // `offset 0` keeps PostgreSQL from folding the candidates back into a walk of the
+    // username order (its estimate of a LIKE's rows is too rough to choose well).
+    return sql`(select * from users where ${sql.raw(pgSearchDocumentSql)} like ${containsPattern(q)} escape '\\' offset 0)`;
+  }
+  const phrase = ftsPhrase(q);
+  // NOTE: CROSS JOIN fixes SQLite's order: index matches first, then their keys, then users.
+  return sql`(select users.* from users_search cross join user_search_keys k cross join users
+    where users_search match ${phrase} and k.key = users_search.rowid and users.id = k.user_id)`;
+}
+
+/** Where the list's rows come from: all users, the search index's candidates, or a page of ids chosen already. */
+type Source =
+  | { kind: 'users' }
+  | { kind: 'candidates'; q: string }
+  | { kind: 'window'; sort: UserSort; after: UserKeyset | null; rows: number }
+  | { kind: 'page'; ids: Expression<any> };
+
+/**
+ * The first `rows` users after `after` in the sort's order, whatever the filters, with the
+ * columns the filters read: by username, all of them are in users_list_walk_idx, so the
+ * window is read from that index alone (PostgreSQL: an index-only scan).
+ */
+function usersWindow(db: Kysely<Database>, source: Extract<Source, { kind: 'window' }>) {
+  const { after } = source;
+  if (source.sort === 'username') {
+    let query = db.selectFrom('users').select(['users.id', 'users.username_lower', 'users.state', 'users.email', 'users.display_name']);
+    if (after?.sort === 'username') {
+      query = query.where((eb) => eb(eb.refTuple('users.username_lower', 'users.id'), '>', eb.tuple(after.usernameLower, after.id)));
+    }
+    return query.orderBy('users.username_lower').orderBy('users.id').limit(source.rows);
+  }
+  let query = db.selectFrom('users').select(['users.id', 'users.created_at', 'users.username_lower', 'users.state', 'users.email', 'users.display_name']);
+  if (after?.sort === 'newest') {
+    query = query.where((eb) => eb(eb.refTuple('users.created_at', 'users.id'), '<', eb.tuple(after.createdAt, after.id)));
+  }
+  return query.orderBy('users.created_at', 'desc').orderBy('users.id', 'desc').limit(source.rows);
+}
+
+function usersWithRequirements(db: Kysely<Database>, requirementRowOnly: boolean, source: Source = { kind: 'users' }) {
+  const candidates = source.kind === 'candidates' ? searchCandidates(db, source.q) : null;
+  // The candidates keep the name `users`, so every predicate below reads the same either way.
+  // NOTE: a chosen page joins users by id from its ids (CROSS JOIN: SQLite keeps that order).
+  const from = (): any =>
+    source.kind === 'page'
+      ? (db as Kysely<any>).selectFrom((source.ids as any).as('p')).crossJoin('users').whereRef('users.id', '=', 'p.id')
+      : source.kind === 'window'
+        ? (db as Kysely<any>).selectFrom(usersWindow(db, source).as('users'))
+        : candidates
+        ? (db as Kysely<any>).selectFrom(candidates.as('users'))
+        : db.selectFrom('users');
   const left = db.selectFrom('users').leftJoin('mfa_requirements as r', 'r.user_id', 'users.id');
-  if (!requirementRowOnly) return left;
+  if (!requirementRowOnly) return from().leftJoin('mfa_requirements as r', 'r.user_id', 'users.id') as typeof left;
   // NOTE: a cross join with the join condition, not an inner join: SQLite never reorders a
   // CROSS JOIN, so it keeps walking users in the list's order. Given an inner join (and no
   // ANALYZE statistics) it starts from mfa_requirements_required_idx and sorts every
   // required user instead: 0.5 ms → 2 s a page at 1,000,000 users.
-  return db
-    .selectFrom('users')
-    .crossJoin('mfa_requirements as r')
-    .whereRef('r.user_id', '=', 'users.id') as unknown as typeof left;
+  return from().crossJoin('mfa_requirements as r').whereRef('r.user_id', '=', 'users.id') as typeof left;
 }
 
-function baseQuery(db: Kysely<Database>, rule: EnrollmentRule, requirementRowOnly = false) {
-  return usersWithRequirements(db, requirementRowOnly)
+function baseQuery(db: Kysely<Database>, rule: EnrollmentRule, requirementRowOnly = false, source?: Source) {
+  return usersWithRequirements(db, requirementRowOnly, source)
     .select((eb) => [
       'users.id',
       'users.username',
@@ -163,16 +230,46 @@ function toRow(r: BaseRow): UserListRow {
   };
 }
 
+export interface ListInput {
+  filter: UserListFilter;
+  rule: EnrollmentRule;
+  now: number;
+  sort: UserSort;
+  after: UserKeyset | null;
+  limit: number;
+  /** The search strategy's thresholds (tests make them small to reach every path). */
+  search?: { candidateCap?: number; walkRows?: number };
+}
+
+/** How many index candidates a term may have for the list to start from them (and sort them). */
+export const searchCandidateCap = 500;
 /**
- * One page of users, `limit` rows after `after` in the sort's order. Never OFFSET: a deep
- * page costs what the first one does. Every value reaches SQL as a bound parameter.
+ * The same on PostgreSQL, smaller: counting pg_trgm's candidates reads the posting lists of
+ * the term's trigrams and then each candidate's row (it re-checks them), so the count stops
+ * early. (Skipping the count and walking first makes a rare term pay a walk of
+ * searchWalkRows users with three LIKEs each: 6–9 ms at 1,000,000, bench/admin.ts.)
  */
-export async function listUserRows(
+export const pgSearchCandidateCap = 100;
+/** A common term first walks this many users of the list's order before sorting candidates. */
+export const searchWalkRows = 10_000;
+
+/**
+ * The filters as predicates over `users` ⟕ `r` and the keyset after `after`; ordered and
+ * limited. `from`: 'walk' walks `users` in the sort's order; 'candidates' starts from the
+ * search index's candidates; 'window' walks only the next searchWalkRows users.
+ */
+function pageQuery(
   db: Kysely<Database>,
-  input: { filter: UserListFilter; rule: EnrollmentRule; now: number; sort: UserSort; after: UserKeyset | null; limit: number },
-): Promise<UserListRow[]> {
-  const { filter, rule, now, sort, after, limit } = input;
-  let query = baseQuery(db, rule, requirementOnly(filter));
+  input: ListInput & { q: string | undefined; from: 'walk' | 'candidates' | 'window' },
+) {
+  const { filter, rule, now, sort, after, limit, q } = input;
+  const source: Source | undefined =
+    input.from === 'candidates' && q !== undefined
+      ? { kind: 'candidates', q }
+      : input.from === 'window'
+        ? { kind: 'window', sort, after, rows: input.search?.walkRows ?? searchWalkRows }
+        : undefined;
+  let query = baseQuery(db, rule, requirementOnly(filter), source);
   if (filter.state !== undefined) query = query.where('users.state', '=', filter.state);
   if (filter.required !== undefined) query = query.where(filter.required ? isRequired : notRequired);
   if (filter.status !== undefined) {
@@ -186,8 +283,9 @@ export async function listUserRows(
       return enrolled ? has : eb.not(has);
     });
   }
-  if (filter.q !== undefined && filter.q !== '') {
-    const pattern = containsPattern(filter.q.toLowerCase());
+  if (q !== undefined) {
+    // The exact contains-match, also on the index's candidates (see searchCandidates()).
+    const pattern = containsPattern(q);
     query = query.where((eb) =>
       eb.or([
         sql<SqlBool>`${eb.ref('users.username_lower')} like ${pattern} escape '\\'`,
@@ -207,8 +305,83 @@ export async function listUserRows(
     }
     query = query.orderBy('users.created_at', 'desc').orderBy('users.id', 'desc');
   }
-  const rows = await query.limit(limit).execute();
-  return rows.map(toRow);
+  return query.limit(limit);
+}
+
+/**
+ * A page in two steps: the page's ids by the filters alone, then their rows with
+ * requirement and enrollment for those ids only. A walk of the username order reads
+ * users_list_walk_idx (username, id, state, email, display name) without touching the
+ * table: the search and state predicates are checked on the index, the requirement on its
+ * covering index, the factors last, and only the page's own rows are read in full.
+ */
+async function twoStepPage(db: Kysely<Database>, input: Parameters<typeof pageQuery>[1]): Promise<UserListRow[]> {
+  const ids = pageQuery(db, input).clearSelect().select(['users.id as id']);
+  let query = baseQuery(db, input.rule, false, { kind: 'page', ids });
+  query =
+    input.sort === 'username'
+      ? query.orderBy('users.username_lower').orderBy('users.id')
+      : query.orderBy('users.created_at', 'desc').orderBy('users.id', 'desc');
+  return (await query.execute()).map(toRow);
+}
+
+/**
+ * The key of the `rows`-th user after `after` in the sort's order (any filter), or null if
+ * the list ends sooner: where a bounded walk stops. An OFFSET over the sort's index, bounded
+ * by `rows`; the pages themselves stay keyset-paginated.
+ */
+async function keyAhead(db: Kysely<Database>, sort: UserSort, after: UserKeyset | null, rows: number): Promise<UserKeyset | null> {
+  if (sort === 'username') {
+    let query = db.selectFrom('users').select(['username_lower', 'id']);
+    if (after?.sort === 'username') query = query.where((eb) => eb(eb.refTuple('username_lower', 'id'), '>', eb.tuple(after.usernameLower, after.id)));
+    const row = await query.orderBy('username_lower').orderBy('id').limit(1).offset(rows - 1).executeTakeFirst();
+    return row ? { sort: 'username', usernameLower: row.username_lower, id: row.id } : null;
+  }
+  let query = db.selectFrom('users').select(['created_at', 'id']);
+  if (after?.sort === 'newest') query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
+  const row = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).offset(rows - 1).executeTakeFirst();
+  return row ? { sort: 'newest', createdAt: Number(row.created_at), id: row.id } : null;
+}
+
+/** How many index candidates `q` has, counted up to `cap` (the index is read only that far). */
+export async function countSearchCandidates(db: Kysely<Database>, q: string, cap: number): Promise<number> {
+  const term = q.toLowerCase();
+  const candidates = searchCandidates(db, term);
+  if (!candidates) return Number.POSITIVE_INFINITY;
+  // SQLite: the FTS index alone (its matches are a superset); PostgreSQL re-checks each
+  // candidate row against the index expression anyway.
+  const source = db.getExecutor().adapter instanceof PostgresAdapter ? sql`${candidates}` : sql`(select rowid from users_search where users_search match ${ftsPhrase(term)})`;
+  const row = await sql<{ n: number | string }>`select count(*) as n from (select 1 from ${source} as c limit ${cap}) as t`.execute(db);
+  return Number(row.rows[0]?.n ?? 0);
+}
+
+/**
+ * One page of users, `limit` rows after `after` in the sort's order. Never OFFSET: a deep
+ * page costs what the first one does. Every value reaches SQL as a bound parameter.
+ *
+ * A search term of 3 or more characters uses the trigram index (migration 007): a term with
+ * at most searchCandidateCap candidates (pgSearchCandidateCap on PostgreSQL) is answered
+ * from them, sorted: a rare term costs a millisecond or two instead of a scan of every user
+ * (2 s at 1,000,000). A common term walks the next searchWalkRows users of the list's order
+ * first (by username that window is read from users_list_walk_idx alone; its page is
+ * usually there), and only if they hold less than a page are the candidates beyond the
+ * window sorted (a term whose matches cluster elsewhere in the order, e.g. a first name:
+ * tens of ms). Shorter terms walk the order with LIKE, as before the index. Every path
+ * re-checks the exact predicate, so all give the same rows
+ * (test/integration/admin/user-search.test.ts).
+ */
+export async function listUserRows(db: Kysely<Database>, input: ListInput): Promise<UserListRow[]> {
+  const q = input.filter.q !== undefined && input.filter.q !== '' ? input.filter.q.toLowerCase() : undefined;
+  if (q === undefined || searchCandidates(db, q) === null) return twoStepPage(db, { ...input, q, from: 'walk' });
+  const cap = input.search?.candidateCap ?? (db.getExecutor().adapter instanceof PostgresAdapter ? pgSearchCandidateCap : searchCandidateCap);
+  if ((await countSearchCandidates(db, q, cap + 1)) <= cap) return twoStepPage(db, { ...input, q, from: 'candidates' });
+  const walked = await twoStepPage(db, { ...input, q, from: 'window' });
+  if (walked.length >= input.limit) return walked;
+  // Fewer than a page in the window: the rest comes from the candidates after its end.
+  const upTo = await keyAhead(db, input.sort, input.after, input.search?.walkRows ?? searchWalkRows);
+  if (upTo === null) return walked;
+  const rest = await twoStepPage(db, { ...input, q, from: 'candidates', after: upTo, limit: input.limit - walked.length });
+  return [...walked, ...rest];
 }
 
 export async function getUserListRow(db: Kysely<Database>, id: string, rule: EnrollmentRule): Promise<UserListRow | undefined> {
@@ -216,40 +389,45 @@ export async function getUserListRow(db: Kysely<Database>, id: string, rule: Enr
   return row ? toRow(row) : undefined;
 }
 
-export interface StatusCountRow {
-  status: MfaStatusName;
+export interface UserFacetCount {
+  staged: boolean;
+  /** A requirement row with required = 1. */
   required: boolean;
+  /** Its period's end is after `now`. */
+  periodRunning: boolean;
+  /** A factor of a counting method (or Duo-only settings). */
+  enrolled: boolean;
   count: number;
 }
 
 /**
- * Users per (status, required), classified by the same predicates as the filters. A full
- * scan: callers cache it (lib/admin/user-directory.ts countUsersByStatus()).
+ * Users grouped by the four facts their MFA status depends on (at most 16 groups): one pass
+ * over users ⟕ requirements with ONE factor probe per user, classified by the caller with
+ * mfaStatus() itself. A full scan: callers cache it (lib/admin/user-directory.ts
+ * countUsersByStatus()).
  */
-export async function countUsersByStatusRows(db: Kysely<Database>, rule: EnrollmentRule, now: number): Promise<StatusCountRow[]> {
-  // NOTE: grouped in an outer query: PostgreSQL would not see a CASE with bound parameters
-  // in the select list and the same CASE in GROUP BY as one expression.
-  const classified = db
+export async function countUserFacets(db: Kysely<Database>, rule: EnrollmentRule, now: number): Promise<UserFacetCount[]> {
+  // NOTE: grouped by position: PostgreSQL would not see an expression with bound parameters
+  // in the select list and the same expression in GROUP BY as one.
+  const rows = await db
     .selectFrom('users')
     .leftJoin('mfa_requirements as r', 'r.user_id', 'users.id')
-    .select((eb) => {
-      const e = eb as unknown as Eb;
-      let status = eb.case().when(statusPredicate(e, 'enrolled', rule, now)).then('enrolled');
-      for (const name of ['not_enrolled', 'pre_enrollment', 'enrollment_period'] as const) {
-        status = status.when(statusPredicate(e, name, rule, now)).then(name);
-      }
-      return [
-        status.else('expired').end().as('status'),
-        eb.case().when(isRequired).then(1).else(0).end().as('required'),
-      ];
-    })
-    .as('c');
-  const rows = await db
-    .selectFrom(classified)
-    .select((eb) => ['c.status', 'c.required', eb.fn.countAll<number>().as('n')])
-    .groupBy(['c.status', 'c.required'])
+    .select((eb) => [
+      sql<number>`case when users.state = 'staged' then 1 else 0 end`.as('staged'),
+      sql<number>`case when r.required = 1 then 1 else 0 end`.as('required'),
+      sql<number>`case when r.period_ends_at > ${now} then 1 else 0 end`.as('running'),
+      eb.case().when(hasCountingFactor(eb as unknown as Eb, rule)).then(1).else(0).end().as('enrolled'),
+      eb.fn.countAll<number>().as('n'),
+    ])
+    .groupBy(sql.raw('1, 2, 3, 4') as any)
     .execute();
-  return rows.map((r) => ({ status: r.status as MfaStatusName, required: Number(r.required) === 1, count: Number(r.n) }));
+  return rows.map((r) => ({
+    staged: Number(r.staged) === 1,
+    required: Number(r.required) === 1,
+    periodRunning: Number(r.running) === 1,
+    enrolled: Number(r.enrolled) === 1,
+    count: Number(r.n),
+  }));
 }
 
 /** The groups a user belongs to, by name. */

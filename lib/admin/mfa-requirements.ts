@@ -8,14 +8,13 @@ import {
   getMfaRequirement,
   insertRequirementAudit,
   upsertRequirements,
-  userStatesOf,
 } from '../../db/queries/mfa';
 import { getUserById } from '../../db/queries/users';
 import { defaultEnrollmentDays, enrollmentPeriod, isValidEnrollmentDays, maxEnrollmentDays, minEnrollmentDays } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { fromZod, NotFoundError } from './errors';
-import { enqueueEnrollmentStarted, enqueueFactorNotice } from '../mail/enqueue';
+import { enqueueEnrollmentStarted, enqueueFactorNotice, enrollmentRecipientsFor } from '../mail/enqueue';
 
 /** Requiring MFA for individual users (R-B1, R-B2, R-B4) and resetting TOTP (R-F4). */
 
@@ -100,8 +99,9 @@ export async function requireMfaForUsers(
   return db.transaction().execute(async (trx) => {
     const now = clock.now();
     const period = enrollmentPeriod(now, enrollmentDays);
-    const states = await userStatesOf(trx, userIds);
-    const unknown = userIds.filter((id) => !states.has(id));
+    // The users are read once: for the all-or-nothing check, the staged/active split and the emails.
+    const users = await enrollmentRecipientsFor(trx, userIds);
+    const unknown = userIds.filter((id) => !users.has(id));
     if (unknown.length > 0) throw new NotFoundError('user', unknown);
 
     const written = await upsertRequirements(trx, {
@@ -114,7 +114,7 @@ export async function requireMfaForUsers(
     // NOTE: a user deleted between the check and the upsert (PostgreSQL, read committed)
     // would be skipped silently; refusing keeps the change all-or-nothing.
     if (written !== userIds.length) {
-      const still = await userStatesOf(trx, userIds);
+      const still = await enrollmentRecipientsFor(trx, userIds);
       throw new NotFoundError('user', userIds.filter((id) => !still.has(id)));
     }
     await insertRequirementAudit(trx, {
@@ -130,15 +130,13 @@ export async function requireMfaForUsers(
 
     const periodStartedUserIds: string[] = [];
     const preEnrollmentUserIds: string[] = [];
-    for (const id of userIds) (states.get(id) === 'staged' ? preEnrollmentUserIds : periodStartedUserIds).push(id);
-    // R-B5: the emails commit with the change (lib/mail/enqueue.ts).
-    await enqueueEnrollmentStarted(trx, {
-      userIds: periodStartedUserIds,
-      enrollmentDays,
-      periodStartsAt: period.startsAt,
-      periodEndsAt: period.endsAt,
-      reason: 'required',
-    });
+    for (const id of userIds) (users.get(id)!.state === 'staged' ? preEnrollmentUserIds : periodStartedUserIds).push(id);
+    // R-B5: the emails commit with the change (lib/mail/enqueue.ts), one set-based statement.
+    await enqueueEnrollmentStarted(
+      trx,
+      { userIds: periodStartedUserIds, enrollmentDays, periodStartsAt: period.startsAt, periodEndsAt: period.endsAt, reason: 'required' },
+      users,
+    );
     return {
       updated: written,
       enrollmentDays,

@@ -5,7 +5,7 @@ import type { UserRole, UserState } from '../../db/schema';
 import { listFactorsOfUser, type FactorSummary } from '../../db/queries/mfa';
 import { loadMfaSettings } from '../../db/queries/settings';
 import {
-  countUsersByStatusRows,
+  countUserFacets,
   getUserListRow,
   listGroupsOfUser,
   listUserRows,
@@ -15,7 +15,7 @@ import {
   type UserKeyset,
   type UserListRow,
 } from '../../db/queries/user-directory';
-import { isEnrolled, mfaStatus, type Method } from '../policy';
+import { isEnrolled, mfaStatus, type Method, type MfaRequirement } from '../policy';
 import type { Clock } from '../clock';
 import { decodeCursor, encodeCursor, invalidCursorMessage, maxCursorLength } from './cursor';
 import { fromZod, NotFoundError, ValidationError } from './errors';
@@ -208,26 +208,75 @@ export interface UserCounts {
   byStatus: Record<MfaStatusName, number>;
   required: number;
   notRequired: number;
-  /** When these were counted (ms); they may be up to the cache age old. */
+  /** When these were counted (ms): exact as of then. */
   asOf: number;
 }
 
-/** How long one process reuses a count. */
+/** How long one process serves a count before it counts again (in the background). */
 export const userCountsMaxAgeMs = 30_000;
 
 interface CountCacheEntry {
-  at: number;
-  value: Promise<UserCounts>;
+  /** The latest finished count, if any. */
+  value: UserCounts | null;
+  /** A change made here since `value` was counted: it is stale whatever its age. */
+  stale: boolean;
+  /** The count in progress, if any: at most one per process and database. */
+  running: Promise<UserCounts> | null;
 }
 
 const countCache = new WeakMap<Kysely<Database>, CountCacheEntry>();
 
+/** One exact count, as of `now`: users grouped by the facts mfaStatus() reads, classified by mfaStatus() itself. */
+async function countNow(db: Kysely<Database>, now: number): Promise<UserCounts> {
+  const rule = await loadEnrollmentRule(db);
+  const facets = await countUserFacets(db, rule, now);
+  const byStatus = Object.fromEntries(mfaStatusNames.map((s) => [s, 0])) as Record<MfaStatusName, number>;
+  let total = 0;
+  let required = 0;
+  for (const f of facets) {
+    // Only what mfaStatus() reads is real here: the period's end is "still running" or not.
+    const requirement: MfaRequirement | null = f.required
+      ? { required: true, enrollmentDays: 1, periodStartsAt: null, periodEndsAt: f.periodRunning ? now + 1 : null }
+      : null;
+    const status = mfaStatus({ state: f.staged ? 'staged' : 'active' }, requirement, f.enrolled, now).status;
+    byStatus[status] += f.count;
+    total += f.count;
+    if (f.required) required += f.count;
+  }
+  return { total, byStatus, required, notRequired: total - required, asOf: now };
+}
+
+function startCount(db: Kysely<Database>, entry: CountCacheEntry, clock: Clock): Promise<UserCounts> {
+  const staleBefore = entry.stale;
+  entry.stale = false;
+  const running = countNow(db, clock.now());
+  entry.running = running;
+  running.then(
+    (value) => {
+      if (entry.running === running) entry.running = null;
+      // A newer count (or a change noted meanwhile) wins over this one.
+      if (!entry.value || entry.value.asOf <= value.asOf) entry.value = value;
+    },
+    () => {
+      if (entry.running === running) entry.running = null;
+      entry.stale ||= staleBefore; // try again at the next view
+    },
+  );
+  return running;
+}
+
 /**
- * Users per MFA status for the list header. One grouped scan, cached per process and
- * database for `maxAgeMs` (30 s): page views in between cost nothing, concurrent callers
- * share one count, and a failed count is not kept. Statuses move with time alone (a period
- * ends without a write), so a counter table updated on writes would drift; a short-lived
- * cache of an exact count never does by more than its age, which `asOf` reports.
+ * Users per MFA status for the list header and the console home: an exact grouped count
+ * (one statement, a factor probe per user), cached per process and database.
+ *
+ * Stale-while-refresh: only the very first call (per process and database) waits for a
+ * count. After that, a count older than `maxAgeMs` (30 s), or one made stale by a change in
+ * this process (invalidateUserCounts()), is still returned at once while ONE count runs in
+ * the background; the views after it finishes get the new one. Counts are always exact as
+ * of their `asOf`; a failed count keeps the previous one and is retried at the next view.
+ *
+ * NOTE: statuses move with time alone (a period ends without a write), so counters updated
+ * on writes would drift; a recent exact count never does by more than its age.
  */
 export async function countUsersByStatus(
   db: Kysely<Database>,
@@ -235,31 +284,34 @@ export async function countUsersByStatus(
   options: { maxAgeMs?: number } = {},
 ): Promise<UserCounts> {
   const maxAge = options.maxAgeMs ?? userCountsMaxAgeMs;
+  let entry = countCache.get(db);
+  if (!entry) {
+    entry = { value: null, stale: false, running: null };
+    countCache.set(db, entry);
+  }
+  const value = entry.value;
+  if (!value) return entry.running ?? startCount(db, entry, clock);
   const now = clock.now();
-  const cached = countCache.get(db);
-  if (cached && now - cached.at < maxAge && now >= cached.at) return cached.value;
-  const value = (async (): Promise<UserCounts> => {
-    const rule = await loadEnrollmentRule(db);
-    const rows = await countUsersByStatusRows(db, rule, now);
-    const byStatus = Object.fromEntries(mfaStatusNames.map((s) => [s, 0])) as Record<MfaStatusName, number>;
-    let total = 0;
-    let required = 0;
-    for (const row of rows) {
-      byStatus[row.status] += row.count;
-      total += row.count;
-      if (row.required) required += row.count;
-    }
-    return { total, byStatus, required, notRequired: total - required, asOf: now };
-  })();
-  const entry = { at: now, value };
-  countCache.set(db, entry);
-  value.catch(() => {
-    if (countCache.get(db) === entry) countCache.delete(db);
-  });
+  const fresh = !entry.stale && now >= value.asOf && now - value.asOf < maxAge;
+  if (!fresh && !entry.running) {
+    // Errors are handled in startCount(); this view does not wait for it.
+    startCount(db, entry, clock).catch(() => undefined);
+  }
   return value;
 }
 
-/** Drops this process's cached count, e.g. after a change made here; other processes age out. */
+/**
+ * The count running in the background for `db`, if any (tests and bench/admin.ts await it).
+ */
+export function userCountsRefresh(db: Kysely<Database>): Promise<UserCounts> | null {
+  return countCache.get(db)?.running ?? null;
+}
+
+/**
+ * After a change made in this process: the next view starts a new count (and is served the
+ * previous one meanwhile). Other processes catch up within their cache age.
+ */
 export function invalidateUserCounts(db: Kysely<Database>): void {
-  countCache.delete(db);
+  const entry = countCache.get(db);
+  if (entry) entry.stale = true;
 }

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import type { FactorType, MailKind, MailStatus } from '../../db/schema';
-import { insertOutboxRows, recipientsOf, usersWithFactorOf, type NewOutboxRow, type Recipient } from '../../db/queries/mail';
+import {
+  enrollmentRecipientsOf,
+  insertOutboxRows,
+  recipientsOf,
+  type EnrollmentRecipient,
+  type NewOutboxRow,
+  type Recipient,
+} from '../../db/queries/mail';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { isEnrolled, type Method, type MfaSettings } from '../policy';
 import { renderSubject, type EnrollmentReason, type MailMessage } from './templates';
@@ -98,20 +105,23 @@ export interface EnqueueResult {
  * without an email address, who is not active, or who has already set up MFA (R-B6: they
  * see no prompt either) gets a row recorded as skipped instead, with the reason.
  */
-export async function enqueueEnrollmentStarted(trx: Kysely<Database>, input: EnrollmentStartedInput): Promise<EnqueueResult> {
+export async function enqueueEnrollmentStarted(
+  trx: Kysely<Database>,
+  input: EnrollmentStartedInput,
+  /** The users as read earlier in this transaction by enrollmentRecipientsFor(): spares reading them again. */
+  recipients?: ReadonlyMap<string, EnrollmentRecipient>,
+): Promise<EnqueueResult> {
   if (input.userIds.length === 0) return { queued: 0, skipped: 0 };
-  const recipients = await recipientsOf(trx, input.userIds);
-  const counting = countingFactorTypes(await loadMfaSettings(trx));
-  const enrolled = counting === null ? null : await usersWithFactorOf(trx, input.userIds, counting);
+  const users = recipients ?? (await enrollmentRecipientsFor(trx, input.userIds));
   const rows: NewOutboxRow[] = [];
   let subject: string | undefined;
   for (const userId of input.userIds) {
-    const r = recipients.get(userId);
+    const r = users.get(userId);
     if (!r) continue;
     const skip =
       r.state !== 'active'
         ? skipReasons.notActive
-        : enrolled === null || enrolled.has(userId)
+        : r.enrolled
           ? skipReasons.enrolled
           : r.email
             ? null
@@ -143,6 +153,15 @@ export async function enqueueEnrollmentStarted(trx: Kysely<Database>, input: Enr
   await insertOutboxRows(trx, rows);
   const skipped = rows.filter((row) => row.status === 'skipped').length;
   return { queued: rows.length - skipped, skipped };
+}
+
+/**
+ * The listed users with what an enrollment email needs (address, name, state) and whether
+ * they count as enrolled under the current settings: one read, in the caller's transaction.
+ */
+export async function enrollmentRecipientsFor(trx: Kysely<Database>, userIds: readonly string[]): Promise<Map<string, EnrollmentRecipient>> {
+  const counting = countingFactorTypes(await loadMfaSettings(trx));
+  return enrollmentRecipientsOf(trx, userIds, counting);
 }
 
 export type FactorNoticeKind = 'factor_added' | 'factor_removed' | 'recovery_code_used';

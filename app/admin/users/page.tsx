@@ -65,7 +65,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
             </li>
           ))}
         </ul>
-        <p className="hint">Counted {formatDateTime(counts.asOf)}; counts may be up to 30 seconds old.</p>
+        <p className="hint">Counted {formatDateTime(counts.asOf)}; counted again in the background every 30 seconds and after changes.</p>
       </section>
 
       <form method="get" action="/admin/users" role="search" aria-label="Find users">

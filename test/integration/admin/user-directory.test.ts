@@ -14,6 +14,7 @@ import {
   getUserDetail,
   invalidateUserCounts,
   listUsers,
+  userCountsRefresh,
   mfaStatusNames,
   type MfaStatusName,
   type UserSummary,
@@ -350,19 +351,62 @@ describe.each(dialects)('the users directory (R-F1..R-F3) on %s', (dialect) => {
       await expect(getUserDetail(db.kysely, randomUUID(), clock)).rejects.toBeInstanceOf(NotFoundError);
     });
 
-    it('counts per status are cached for 30 s, then counted again', async () => {
+    it('counts per status: only the first view waits; then stale-while-refresh, one count at a time', async () => {
       const first = await countUsersByStatus(db.kysely, clock);
       expect(first).toMatchObject({ total: 5, required: 3, notRequired: 2, asOf: clock.now() });
       expect(first.byStatus).toEqual({ enrolled: 1, not_enrolled: 1, enrollment_period: 1, expired: 1, pre_enrollment: 1 });
+      expect(userCountsRefresh(db.kysely)).toBeNull();
+
+      // Within 30 s: the same count, nothing running.
       await user('fay');
       clock.advance(29_000);
-      expect((await countUsersByStatus(db.kysely, clock)).total).toBe(5);
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(first);
+      expect(userCountsRefresh(db.kysely)).toBeNull();
+
+      // At 30 s the view still gets the old count at once, and ONE recount starts behind it.
       clock.advance(1_000);
-      const fresh = await countUsersByStatus(db.kysely, clock);
-      expect(fresh).toMatchObject({ total: 6, asOf: clock.now() });
+      const recountAt = clock.now();
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(first);
+      const refresh = userCountsRefresh(db.kysely);
+      expect(refresh).not.toBeNull();
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(first);
+      expect(userCountsRefresh(db.kysely)).toBe(refresh);
+      const fresh = await refresh!;
+      expect(fresh).toMatchObject({ total: 6, asOf: recountAt });
+      expect(userCountsRefresh(db.kysely)).toBeNull();
+      clock.advance(5_000);
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(fresh);
+
+      // A change made here marks the count stale at once, whatever its age: same dance.
       await user('gus');
       invalidateUserCounts(db.kysely);
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(fresh);
+      expect((await userCountsRefresh(db.kysely)!).total).toBe(7);
       expect((await countUsersByStatus(db.kysely, clock)).total).toBe(7);
+    });
+
+    it('counts are exact as of their time: the recount after Bob\'s period ended has him expired', async () => {
+      const end = start + 7 * oneDay;
+      clock.set(end - 1);
+      const before = await countUsersByStatus(db.kysely, clock);
+      expect(before.byStatus).toMatchObject({ enrollment_period: 1, expired: 1 });
+      clock.set(end - 1 + 30_000);
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(before);
+      const after = await userCountsRefresh(db.kysely)!;
+      expect(after).toMatchObject({ asOf: end - 1 + 30_000, total: 5 });
+      expect(after.byStatus).toMatchObject({ enrollment_period: 0, expired: 2 });
+    });
+
+    it('a failed recount keeps serving the last count and is tried again at the next view', async () => {
+      const first = await countUsersByStatus(db.kysely, clock);
+      await db.kysely.schema.alterTable('mfa_requirements').renameTo('mfa_requirements_away').execute();
+      clock.advance(30_000);
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(first);
+      await expect(userCountsRefresh(db.kysely)!).rejects.toThrow();
+      expect(userCountsRefresh(db.kysely)).toBeNull();
+      await db.kysely.schema.alterTable('mfa_requirements_away').renameTo('mfa_requirements').execute();
+      expect(await countUsersByStatus(db.kysely, clock)).toBe(first);
+      expect((await userCountsRefresh(db.kysely)!).asOf).toBe(clock.now());
     });
   });
 });
