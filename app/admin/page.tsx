@@ -40,7 +40,7 @@ export default async function AdminHome() {
           </tr>
         </tbody>
       </table>
-      <p className="hint">Counted {formatDateTime(counts.asOf)}; counts may be up to 30 seconds old.</p>
+      <p className="hint">Counted {formatDateTime(counts.asOf)}; counted again in the background every 30 seconds and after changes.</p>
     </AdminShell>
   );
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { listFactors, type FactorListItem } from './factors';
 import { inIdList } from './id-list';
-import type { Database, FactorsTable, UserState } from '../schema';
+import type { Database, FactorsTable } from '../schema';
 import type { MfaRequirement, Method } from '../../lib/policy/types';
 
 /** Per-user MFA requirements (R-B) and the factors that decide "enrolled". */
@@ -14,14 +14,6 @@ export function chunksOf<T>(items: readonly T[], size = idChunkSize): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-/** The state of each listed user that exists. */
-export async function userStatesOf(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, UserState>> {
-  const states = new Map<string, UserState>();
-  const rows = await db.selectFrom('users').select(['id', 'state']).where(inIdList(db, 'users.id', ids)).execute();
-  for (const row of rows) states.set(row.id, row.state);
-  return states;
 }
 
 /** The ids in `ids` that name no user, in input order. */
