@@ -486,9 +486,10 @@ async function main(): Promise<void> {
           'session cookie; each uses its own seeded user, since a time step signs a factor in only once.',
         '',
         'What a verification does beyond the no-op: one read (the user’s TOTP devices, and whether a throttle row ' +
-          'exists), then three single-statement writes — the step claim, which also checks the per-user budget lets ' +
+          'exists), then one transaction of three writes — the step claim, which also checks the per-user budget lets ' +
           'guesses in (so a valid code counts no guess and leaves no throttle row to clear), the session-id rotation, ' +
-          'the audit row — plus opening the secret (AES-GCM), three HMACs, decoding a cookie it has not seen and ' +
+          'the audit row; a CPU profile of the server puts its commit alone at about 0.14 ms per verification, WAL ' +
+          'checkpoints included — plus opening the secret (AES-GCM), three HMACs, decoding a cookie it has not seen and ' +
           'encoding the new one. Wrong, replayed or held-back codes still go through the atomic admission first. The ' +
           'cookie key is derived once per secret, and the hot statements are compiled once per database handle.',
         '',
