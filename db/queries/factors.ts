@@ -41,21 +41,6 @@ export interface TotpFactorSecret {
   lastUsedStep: number | null;
 }
 
-/** The user's TOTP factors with their sealed secrets, oldest first. */
-export async function getTotpFactorSecrets(db: Kysely<Database>, userId: string): Promise<TotpFactorSecret[]> {
-  const rows = await db
-    .selectFrom('factors')
-    .select(['id', 'name', 'secret_enc', 'last_used_step'])
-    .where('user_id', '=', userId)
-    .where('type', '=', 'totp')
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
-  return rows
-    .filter((r) => r.secret_enc !== null)
-    .map((r) => ({ id: r.id, name: r.name, secretSealed: r.secret_enc!, lastUsedStep: r.last_used_step }));
-}
-
 /**
  * R-I3: claims a time step for a factor. One conditional UPDATE, so of any number of
  * requests carrying the same code (on any number of app instances) exactly one sees a row
@@ -162,10 +147,10 @@ const totpSignInFactorsQuery = compiledPerHandle(1, (db: Kysely<Database>, userI
 );
 
 /**
- * getTotpFactorSecrets() and, in the same read, whether the user has a throttle row: a
- * sign-in that succeeds without one has no budget to clear. (Without factors, the flag is
- * false: that sign-in fails and goes through the counted admission anyway.) Compiled once
- * per handle: it is on the path of every TOTP sign-in.
+ * The user's TOTP factors with their sealed secrets, oldest first, and, in the same read,
+ * whether the user has a throttle row: a sign-in that succeeds without one has no budget to
+ * clear. (Without factors, the flag is false: that sign-in fails and goes through the counted
+ * admission anyway.) Compiled once per handle: it is on the path of every TOTP sign-in.
  */
 export async function getTotpSignInFactors(db: Kysely<Database>, userId: string): Promise<TotpSignInFactors> {
   const { rows } = await db.executeQuery(totpSignInFactorsQuery(db, userId));

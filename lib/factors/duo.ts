@@ -7,7 +7,7 @@ import { spendNonce } from '../../db/queries/webauthn';
 import type { Clock } from '../clock';
 import { openSecret, sealSecret, type Keyring } from '../crypto/secret-box';
 import { elevateSession, type SessionContext } from '../auth/sessions';
-import { auditFactorAction, type FactorActor } from './audit';
+import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
 import { duoStateTtlMs, nonceHash, sameBinding, sessionBinding, type PendingDuo } from './ceremony';
 
 /**
@@ -125,10 +125,6 @@ export function duoErrorDetail(err: unknown): string {
   return 'error';
 }
 
-function actorOf(session: SessionContext, client: { ip: string | null }): FactorActor {
-  return { userId: session.userId, username: session.username, clientIp: client.ip };
-}
-
 async function auditUnavailable(db: Kysely<Database>, actor: FactorActor, clock: Clock, stage: string, detail: string): Promise<void> {
   await auditFactorAction(db, actor, clock.now(), 'mfa.duo_unavailable', { method: 'duo', stage, reason: detail });
 }
@@ -149,7 +145,7 @@ export async function startDuo(
   clock: Clock,
   options: DuoOptions = {},
 ): Promise<DuoStartResult> {
-  const actor = actorOf(session, client);
+  const actor = factorActorOf(session, client);
   const timeoutMs = options.timeoutMs ?? duoTimeoutMs;
   let duo: DuoClient;
   try {
@@ -221,7 +217,7 @@ export async function completeDuo(
   clock: Clock,
   options: DuoOptions = {},
 ): Promise<DuoCallbackResult> {
-  const actor = actorOf(session, client);
+  const actor = factorActorOf(session, client);
   const refuse = async (detail: string): Promise<DuoCallbackResult> => {
     await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'duo', reason: detail });
     return { ok: false, reason: 'refused', detail };

@@ -7,7 +7,7 @@ import { consumeRecoveryCode, recoveryCodeCounts, replaceRecoveryCodes } from '.
 import type { Clock } from '../clock';
 import { elevateSession, type SessionContext } from '../auth/sessions';
 import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } from '../auth/mfa-throttle';
-import { auditFactorAction, type FactorActor } from './audit';
+import { auditFactorAction, factorActorOf } from './audit';
 import { isFreshSecondFactor } from './setup-flow';
 import { enqueueFactorNotice } from '../mail/enqueue';
 
@@ -82,10 +82,6 @@ export function newRecoveryCodeSet(userId: string): { codes: string[]; rows: { i
   };
 }
 
-function actorOf(session: SessionContext, client: { ip: string | null }): FactorActor {
-  return { userId: session.userId, username: session.username, clientIp: client.ip };
-}
-
 export type RecoverySignInResult =
   | { ok: true; token: string; remaining: number }
   | { ok: false; reason: 'invalid' | 'throttled' | 'session_gone'; retryAfterMs?: number };
@@ -102,7 +98,7 @@ export async function verifyRecoveryCodeSignIn(
   client: { ip: string | null },
   clock: Clock,
 ): Promise<RecoverySignInResult> {
-  const actor = actorOf(session, client);
+  const actor = factorActorOf(session, client);
   const code = normalizeRecoveryCode(input);
   if (code === null) {
     const now = clock.now();
@@ -153,7 +149,7 @@ export async function regenerateRecoveryCodes(
   return db.transaction().execute(async (trx): Promise<RegenerateResult> => {
     const set = newRecoveryCodeSet(session.userId);
     await replaceRecoveryCodes(trx, session.userId, set.rows, now);
-    await auditFactorAction(trx, actorOf(session, client), now, 'mfa.recovery_codes_regenerated', { count: set.codes.length });
+    await auditFactorAction(trx, factorActorOf(session, client), now, 'mfa.recovery_codes_regenerated', { count: set.codes.length });
     return { ok: true, codes: set.codes };
   });
 }

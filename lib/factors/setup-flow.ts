@@ -84,8 +84,9 @@ export function isFreshSecondFactor(secondFactorAt: number | null, now: number):
   return secondFactorAt !== null && now - secondFactorAt >= 0 && now - secondFactorAt <= freshSecondFactorMs;
 }
 
-export type TotpSetupAccess =
-  /** Set Up MFA: the gate wants this user enrolled (R-D4, R-D5). */
+/** Who may open a method's setup page (TOTP, a WebAuthn key), and in which role. */
+export type SetupAccess =
+  /** Set Up MFA: the gate wants this user enrolled, with this method among the offered ones (R-D4, R-D5). */
   | { mode: 'enroll'; forced: boolean }
   /** Self-service: another device, or a first one for a user who skipped or is not required. */
   | { mode: 'add' }
@@ -94,24 +95,38 @@ export type TotpSetupAccess =
   /** Somewhere else entirely: follow the decision (sign in, verify, locked, denied). */
   | { mode: 'elsewhere' };
 
-/**
- * Who may open the TOTP setup page, from the gate's decision for where they are going.
- * Adding a device to an account that already has one needs a fresh second factor, or a
- * stolen password would be enough to plant an attacker's device.
- */
-export function totpSetupAccess(input: {
+export type TotpSetupAccess = SetupAccess;
+
+export interface SetupAccessInput {
   decision: Decision;
   hasFactors: boolean;
   secondFactorAt: number | null;
   now: number;
-}): TotpSetupAccess {
+}
+
+/**
+ * Who may set up `method`, from the gate's decision for where they are going. Adding a
+ * factor to an account that already has one needs a fresh second factor, or a stolen
+ * password would be enough to plant an attacker's device or key.
+ */
+export function setupAccess(method: Method, input: SetupAccessInput): SetupAccess {
   const { decision } = input;
   if (decision.kind === 'enroll') {
-    if (!decision.methods.includes('totp')) return { mode: 'elsewhere' };
+    if (!decision.methods.includes(method)) return { mode: 'elsewhere' };
     if (input.hasFactors && !isFreshSecondFactor(input.secondFactorAt, input.now)) return { mode: 'verify_first' };
     return { mode: 'enroll', forced: decision.forced };
   }
   if (decision.kind !== 'allow') return { mode: 'elsewhere' };
   if (input.hasFactors && !isFreshSecondFactor(input.secondFactorAt, input.now)) return { mode: 'verify_first' };
   return { mode: 'add' };
+}
+
+/** Who may open the TOTP setup page. */
+export function totpSetupAccess(input: SetupAccessInput): TotpSetupAccess {
+  return setupAccess('totp', input);
+}
+
+/** What a setup page offers: the gate's enrollment (forced or not, its methods), or self-service of one method. */
+export function setupContextFor(decision: Decision, method: Method): SetupContext {
+  return decision.kind === 'enroll' ? { forced: decision.forced, methods: decision.methods } : { forced: false, methods: [method] };
 }

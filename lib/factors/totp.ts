@@ -22,7 +22,7 @@ import { openSecret, sealSecret } from '../crypto/secret-box';
 import { elevateSession, type SessionContext } from '../auth/sessions';
 import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused, quietResetMs } from '../auth/mfa-throttle';
 import type { PendingTotpSetup } from '../auth/pending-setup';
-import { auditFactorAction, type FactorActor } from './audit';
+import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
 
@@ -189,10 +189,6 @@ const setupInputSchema = z.object({
   name: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), factorNameSchema.optional()),
 });
 
-function actorOf(session: SessionContext, client: { ip: string | null }): FactorActor {
-  return { userId: session.userId, username: session.username, clientIp: client.ip };
-}
-
 export type TotpSetupResult =
   | {
       ok: true;
@@ -227,7 +223,7 @@ export async function confirmTotpSetup(
   if (step === null) return { ok: false, reason: 'invalid_code' };
 
   const name = parsed.data.name ?? defaultTotpName;
-  const actor = actorOf(session, client);
+  const actor = factorActorOf(session, client);
   try {
     // NOTE: every transaction here writes first. A SQLite transaction that reads before it
     // writes cannot wait for another instance's write lock (SQLITE_BUSY at once); one that
@@ -335,7 +331,7 @@ export async function verifyTotpSignIn(
   client: { ip: string | null },
   clock: Clock,
 ): Promise<SecondFactorResult> {
-  const actor = actorOf(session, client);
+  const actor = factorActorOf(session, client);
   const code = parseTotpCode(input);
   if (code === null) {
     const now = clock.now();

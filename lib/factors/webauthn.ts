@@ -28,10 +28,10 @@ import { elevateSession, type SessionContext } from '../auth/sessions';
 import type { Decision, MfaSettings } from '../policy';
 import { setupMethods } from '../policy';
 import { enqueueFactorNotice } from '../mail/enqueue';
-import { auditFactorAction, type FactorActor } from './audit';
+import { auditFactorAction, factorActorOf } from './audit';
 import { nonceHash, sameBinding, sessionBinding, webauthnChallengeTtlMs, type Ceremony, type PendingWebauthn } from './ceremony';
 import { newRecoveryCodeSet } from './recovery-codes';
-import { isFreshSecondFactor } from './setup-flow';
+import { setupAccess, type SetupAccess, type SetupAccessInput } from './setup-flow';
 import { factorNameSchema } from './totp';
 
 /**
@@ -86,10 +86,6 @@ export function userHandleOf(userId: string): string {
   return isoBase64URL.fromUTF8String(userId);
 }
 
-function actorOf(session: SessionContext, client: { ip: string | null }): FactorActor {
-  return { userId: session.userId, username: session.username, clientIp: client.ip };
-}
-
 function asTransports(list: readonly string[] | undefined): string[] {
   return (list ?? []).filter((t) => knownTransports.has(t));
 }
@@ -97,36 +93,11 @@ function asTransports(list: readonly string[] | undefined): string[] {
 // ---------------------------------------------------------------------------------------
 // Who may register a key
 
-export type WebauthnSetupAccess =
-  /** Set Up MFA: the gate wants this user enrolled and WebAuthn is one of the methods. */
-  | { mode: 'enroll'; forced: boolean }
-  /** Self-service: another key, or a first one for someone who may reach the portal. */
-  | { mode: 'add' }
-  /** Has factors but no recent second factor: prove it first. */
-  | { mode: 'verify_first' }
-  | { mode: 'elsewhere' };
+export type WebauthnSetupAccess = SetupAccess;
 
-/**
- * Mirrors totpSetupAccess(): adding a key to an account that already has a factor needs
- * a fresh second factor, or a stolen password would be enough to plant an attacker's key.
- */
-export function webauthnSetupAccess(input: {
-  decision: Decision;
-  webauthnEnabled: boolean;
-  hasFactors: boolean;
-  secondFactorAt: number | null;
-  now: number;
-}): WebauthnSetupAccess {
-  const { decision } = input;
-  if (!input.webauthnEnabled) return { mode: 'elsewhere' };
-  if (decision.kind === 'enroll') {
-    if (!decision.methods.includes('webauthn')) return { mode: 'elsewhere' };
-    if (input.hasFactors && !isFreshSecondFactor(input.secondFactorAt, input.now)) return { mode: 'verify_first' };
-    return { mode: 'enroll', forced: decision.forced };
-  }
-  if (decision.kind !== 'allow') return { mode: 'elsewhere' };
-  if (input.hasFactors && !isFreshSecondFactor(input.secondFactorAt, input.now)) return { mode: 'verify_first' };
-  return { mode: 'add' };
+/** setupAccess() for WebAuthn, which the admin may have switched off (R-A1). */
+export function webauthnSetupAccess(input: SetupAccessInput & { webauthnEnabled: boolean }): WebauthnSetupAccess {
+  return input.webauthnEnabled ? setupAccess('webauthn', input) : { mode: 'elsewhere' };
 }
 
 /**
@@ -294,7 +265,7 @@ export async function confirmWebauthnRegistration(
   rp: RelyingParty,
   clock: Clock,
 ): Promise<WebauthnRegistrationResult> {
-  const actor = actorOf(session, client);
+  const actor = factorActorOf(session, client);
   const refuse = async (reason: Exclude<WebauthnRegistrationResult, { ok: true }>['reason'], detail: string, message?: string) => {
     await auditFactorAction(db, actor, clock.now(), 'mfa.factor_enroll_failed', { type: 'webauthn', reason, detail });
     return { ok: false as const, reason, detail, ...(message ? { message } : {}) };
@@ -426,7 +397,7 @@ export async function verifyWebauthnSignIn(
   rp: RelyingParty,
   clock: Clock,
 ): Promise<WebauthnSignInResult> {
-  const actor = actorOf(session, client);
+  const actor = factorActorOf(session, client);
   const refuse = async (
     reason: Exclude<WebauthnSignInResult, { ok: true }>['reason'],
     detail: string,

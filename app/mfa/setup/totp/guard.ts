@@ -2,10 +2,9 @@ import { getDb } from '../../../../db';
 import { listFactors } from '../../../../db/queries/factors';
 import { systemClock } from '../../../../lib/clock';
 import { accessFor, resourceOfPath } from '../../../../lib/gate/require-access';
-import { destinationFor } from '../../../../lib/gate/access';
 import type { SessionContext } from '../../../../lib/auth/sessions';
-import { totpSetupAccess, type SetupContext } from '../../../../lib/factors/setup-flow';
-import { verifyPath } from '../../verify/paths';
+import { setupContextFor, totpSetupAccess, type SetupContext } from '../../../../lib/factors/setup-flow';
+import { setupRedirect } from '../guard-redirect';
 
 export type TotpSetupGuard =
   | { ok: true; session: SessionContext; context: SetupContext; mode: 'enroll' | 'add'; factorIds: Map<string, string> }
@@ -19,7 +18,7 @@ export type TotpSetupGuard =
  */
 export async function guardTotpSetup(returnTo: string, here: string): Promise<TotpSetupGuard> {
   const { session, decision } = await accessFor(resourceOfPath(returnTo));
-  if (!session) return { ok: false, redirectTo: `/login?returnTo=${encodeURIComponent(here)}` };
+  if (!session) return { ok: false, redirectTo: setupRedirect('signed_out', null, returnTo, here) };
   const db = await getDb();
   const factors = await listFactors(db.kysely, session.userId);
   const access = totpSetupAccess({
@@ -28,19 +27,9 @@ export async function guardTotpSetup(returnTo: string, here: string): Promise<To
     secondFactorAt: session.secondFactorAt,
     now: systemClock.now(),
   });
-  switch (access.mode) {
-    case 'elsewhere':
-      return { ok: false, redirectTo: destinationFor(decision, returnTo) ?? returnTo };
-    case 'verify_first':
-      return { ok: false, redirectTo: verifyPath({ returnTo: here, fresh: true }) };
-    case 'enroll':
-    case 'add': {
-      const context: SetupContext =
-        decision.kind === 'enroll' ? { forced: decision.forced, methods: decision.methods } : { forced: false, methods: ['totp'] };
-      const totpFactors = new Map(factors.filter((f) => f.type === 'totp').map((f) => [f.id, f.name]));
-      return { ok: true, session, context, mode: access.mode, factorIds: totpFactors };
-    }
-  }
+  if (access.mode === 'elsewhere' || access.mode === 'verify_first') return { ok: false, redirectTo: setupRedirect(access.mode, decision, returnTo, here) };
+  const totpFactors = new Map(factors.filter((f) => f.type === 'totp').map((f) => [f.id, f.name]));
+  return { ok: true, session, context: setupContextFor(decision, 'totp'), mode: access.mode, factorIds: totpFactors };
 }
 
 export function setupPagePath(returnTo: string, extra: Record<string, string> = {}): string {

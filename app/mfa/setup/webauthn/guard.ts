@@ -3,12 +3,11 @@ import { listFactors } from '../../../../db/queries/factors';
 import { loadMfaSettings } from '../../../../db/queries/settings';
 import { systemClock } from '../../../../lib/clock';
 import { accessFor, resourceOfPath } from '../../../../lib/gate/require-access';
-import { destinationFor } from '../../../../lib/gate/access';
 import type { SessionContext } from '../../../../lib/auth/sessions';
-import type { SetupContext } from '../../../../lib/factors/setup-flow';
+import { setupContextFor, type SetupContext } from '../../../../lib/factors/setup-flow';
 import { webauthnSetupAccess } from '../../../../lib/factors/webauthn';
 import type { MfaSettings } from '../../../../lib/policy';
-import { verifyPath } from '../../verify/paths';
+import { setupRedirect } from '../guard-redirect';
 
 export type WebauthnSetupGuard =
   | { ok: true; session: SessionContext; mode: 'enroll' | 'add'; context: SetupContext; settings: MfaSettings }
@@ -22,7 +21,7 @@ export type WebauthnSetupGuard =
  */
 export async function guardWebauthnSetup(returnTo: string, here: string): Promise<WebauthnSetupGuard> {
   const { session, decision } = await accessFor(resourceOfPath(returnTo));
-  if (!session) return { ok: false, redirectTo: `/login?returnTo=${encodeURIComponent(here)}` };
+  if (!session) return { ok: false, redirectTo: setupRedirect('signed_out', null, returnTo, here) };
   const db = await getDb();
   const [factors, settings] = await Promise.all([listFactors(db.kysely, session.userId), loadMfaSettings(db.kysely)]);
   const access = webauthnSetupAccess({
@@ -32,18 +31,8 @@ export async function guardWebauthnSetup(returnTo: string, here: string): Promis
     secondFactorAt: session.secondFactorAt,
     now: systemClock.now(),
   });
-  switch (access.mode) {
-    case 'elsewhere':
-      return { ok: false, redirectTo: destinationFor(decision, returnTo) ?? returnTo };
-    case 'verify_first':
-      return { ok: false, redirectTo: verifyPath({ returnTo: here, fresh: true }) };
-    case 'enroll':
-    case 'add': {
-      const context: SetupContext =
-        decision.kind === 'enroll' ? { forced: decision.forced, methods: decision.methods } : { forced: false, methods: ['webauthn'] };
-      return { ok: true, session, mode: access.mode, context, settings };
-    }
-  }
+  if (access.mode === 'elsewhere' || access.mode === 'verify_first') return { ok: false, redirectTo: setupRedirect(access.mode, decision, returnTo, here) };
+  return { ok: true, session, mode: access.mode, context: setupContextFor(decision, 'webauthn'), settings };
 }
 
 export function webauthnSetupPath(returnTo: string): string {
