@@ -1,3 +1,4 @@
+import { readBodyUpTo } from '../http/bounded-body';
 import { HttpProblem } from './problem';
 
 /** JSON request bodies with a size limit (413) and a media type check (415). */
@@ -32,23 +33,12 @@ export async function readJsonBody(request: Request, maxBytes = defaultMaxBodyBy
     await request.body.cancel().catch(() => undefined);
     throw new HttpProblem(415, 'unsupported-media-type', 'Send the body as application/json (UTF-8).', {}, { 'accept-post': 'application/json' });
   }
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  if (total === 0) return undefined;
+  const body = await readBodyUpTo(request, maxBytes);
+  if (body === null) throw tooLarge();
+  if (body.length === 0) return undefined;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
   } catch {
     throw new HttpProblem(400, 'malformed-json', 'The request body is not valid UTF-8.');
   }

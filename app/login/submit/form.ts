@@ -1,3 +1,5 @@
+import { readBodyUpTo } from '../../../lib/http/bounded-body';
+
 /**
  * The sign-in form's fields, read from the request body with a hard size limit. The login
  * page posts `application/x-www-form-urlencoded`; that is parsed directly (the WHATWG
@@ -28,7 +30,7 @@ export async function readSignInForm(request: Request, limit = maxFormBytes): Pr
   if (!isUrlencoded && type !== 'multipart/form-data') return { ok: false, reason: 'unreadable' };
   let body: Buffer | null;
   try {
-    body = await readBounded(request, limit);
+    body = await readBodyUpTo(request, limit);
   } catch {
     return { ok: false, reason: 'unreadable' };
   }
@@ -49,23 +51,4 @@ function pick(form: { getAll(name: string): unknown[] }): SignInFormFields {
 function single(form: { getAll(name: string): unknown[] }, name: string): string | null {
   const values = form.getAll(name);
   return values.length === 1 && typeof values[0] === 'string' ? values[0] : null;
-}
-
-/** The whole body, or null as soon as it passes `limit` bytes (whatever Content-Length said). */
-async function readBounded(request: Request, limit: number): Promise<Buffer | null> {
-  if (!request.body) return Buffer.alloc(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  return chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength) : Buffer.concat(chunks);
 }

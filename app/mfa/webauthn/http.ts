@@ -1,3 +1,4 @@
+import { readBodyUpTo } from '../../../lib/http/bounded-body';
 import { isSameOriginPost } from '../../../lib/http/same-origin';
 
 /** JSON plumbing of the /mfa/webauthn/* route handlers (the browser part is security-key.tsx). */
@@ -23,9 +24,9 @@ export async function readJsonPost(request: Request): Promise<{ body: Record<str
   }
   if (Number(request.headers.get('content-length') ?? 0) > maxJsonBytes) return { response: json(413, { message: 'Too large.' }) };
   try {
-    const text = await request.text();
-    if (text.length > maxJsonBytes) return { response: json(413, { message: 'Too large.' }) };
-    const body: unknown = JSON.parse(text);
+    const raw = await readBodyUpTo(request, maxJsonBytes);
+    if (raw === null) return { response: json(413, { message: 'Too large.' }) };
+    const body: unknown = JSON.parse(raw.toString('utf8'));
     if (!body || typeof body !== 'object' || Array.isArray(body)) return { response: json(400, { message: 'Expected a JSON object.' }) };
     return { body: body as Record<string, unknown> };
   } catch {
