@@ -24,6 +24,41 @@ export function FieldErrors({ name, errors }: { name: string; errors: readonly s
   );
 }
 
+/**
+ * The "enrollment period (days)" input of every form that starts a period (R-B1, R-F4). It
+ * is a text field so that a bad value ("seven", 7.5) comes back as typed with its message.
+ */
+export function EnrollmentDaysField({
+  id,
+  label,
+  defaultValue,
+  errors,
+  hint,
+}: {
+  id: string;
+  label: string;
+  defaultValue: string;
+  errors: readonly string[];
+  hint?: ReactNode;
+}) {
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        name="enrollmentDays"
+        type="text"
+        inputMode="numeric"
+        autoComplete="off"
+        defaultValue={defaultValue}
+        {...invalidProps(id, errors)}
+      />
+      <FieldErrors name={id} errors={errors} />
+      {hint ? <p className="hint">{hint}</p> : null}
+    </>
+  );
+}
+
 /** The form's outcome: a status notice on success, an alert on refusal. */
 export function FormMessages({ ok, error }: { ok?: string | null; error?: string | null }) {
   return (

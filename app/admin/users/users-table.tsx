@@ -3,7 +3,7 @@
 import { useActionState } from 'react';
 import { useFormKey } from '../_components/use-form-key';
 import { errorsOf, initialFormState, valueOf, valuesOf, type FormState } from '../_lib/form-state';
-import { FieldErrors, FormMessages, invalidProps } from '../_components/fields';
+import { EnrollmentDaysField, FieldErrors, FormMessages } from '../_components/fields';
 
 export interface UserRowView {
   id: string;
@@ -48,18 +48,13 @@ export function UsersTable({
           <fieldset>
             <legend>Require MFA on User Portal</legend>
             <p className="hint">For the selected users: each gets an enrollment period to set up TOTP, starting now (staged users: on activation).</p>
-            <label htmlFor="enrollmentDays">Enrollment period (days)</label>
-            <input
+            <EnrollmentDaysField
               id="enrollmentDays"
-              name="enrollmentDays"
-              type="text"
-              inputMode="numeric"
-              autoComplete="off"
+              label="Enrollment period (days)"
               defaultValue={valueOf(state, 'enrollmentDays', String(defaultDays))}
-              {...invalidProps('enrollmentDays', dayErrors)}
+              errors={dayErrors}
+              hint="A whole number of days from 1 to 365."
             />
-            <FieldErrors name="enrollmentDays" errors={dayErrors} />
-            <p className="hint">A whole number of days from 1 to 365.</p>
             <button type="submit" disabled={pending}>
               Require MFA on User Portal
             </button>

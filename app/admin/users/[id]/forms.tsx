@@ -3,7 +3,7 @@
 import { useActionState } from 'react';
 import { useFormKey } from '../../_components/use-form-key';
 import { errorsOf, initialFormState, valueOf, type FormState } from '../../_lib/form-state';
-import { FieldErrors, FormMessages, invalidProps } from '../../_components/fields';
+import { EnrollmentDaysField, FieldErrors, FormMessages, invalidProps } from '../../_components/fields';
 
 type Action = (state: FormState, formData: FormData) => Promise<FormState>;
 
@@ -42,18 +42,13 @@ export function EditUserForm({ user, action }: { user: EditableUser; action: Act
         <label className="check">
           <input type="checkbox" name="requireMfa" defaultChecked={requireChecked} /> Require Multi-factor Authentication for User Portal
         </label>
-        <label htmlFor="enrollmentDays">Enrollment period (days)</label>
-        <input
+        <EnrollmentDaysField
           id="enrollmentDays"
-          name="enrollmentDays"
-          type="text"
-          inputMode="numeric"
-          autoComplete="off"
+          label="Enrollment period (days)"
           defaultValue={v('enrollmentDays', String(user.enrollmentDays))}
-          {...invalidProps('enrollmentDays', e('enrollmentDays'))}
+          errors={e('enrollmentDays')}
+          hint="1 to 365 days to set up TOTP. Requiring MFA, or changing the days, starts a new period now."
         />
-        <FieldErrors name="enrollmentDays" errors={e('enrollmentDays')} />
-        <p className="hint">1 to 365 days to set up TOTP. Requiring MFA, or changing the days, starts a new period now.</p>
       </fieldset>
 
       <label htmlFor="email">Email</label>
@@ -100,17 +95,12 @@ export function ResetTotpForm({ userId, defaultDays, action }: { userId: string;
     <form key={formKey} action={formAction} aria-label="Reset TOTP">
       <input type="hidden" name="userId" value={userId} />
       <FormMessages ok={state.ok} error={state.error} />
-      <label htmlFor="resetDays">New enrollment period (days)</label>
-      <input
+      <EnrollmentDaysField
         id="resetDays"
-        name="enrollmentDays"
-        type="text"
-        inputMode="numeric"
-        autoComplete="off"
+        label="New enrollment period (days)"
         defaultValue={valueOf(state, 'enrollmentDays', String(defaultDays))}
-        {...invalidProps('resetDays', errors)}
+        errors={errors}
       />
-      <FieldErrors name="resetDays" errors={errors} />
       <button type="submit" disabled={pending}>
         Reset TOTP MFA
       </button>

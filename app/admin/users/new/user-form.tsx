@@ -3,7 +3,7 @@
 import { useActionState } from 'react';
 import { useFormKey } from '../../_components/use-form-key';
 import { errorsOf, initialFormState, valueOf, type FormState } from '../../_lib/form-state';
-import { FieldErrors, FormMessages, invalidProps } from '../../_components/fields';
+import { EnrollmentDaysField, FieldErrors, FormMessages, invalidProps } from '../../_components/fields';
 
 type Action = (state: FormState, formData: FormData) => Promise<FormState>;
 
@@ -51,18 +51,13 @@ export function NewUserForm({ action, defaultDays }: { action: Action; defaultDa
         <label className="check">
           <input type="checkbox" name="requireMfa" defaultChecked={requireChecked} /> Require Multi-factor Authentication for User Portal
         </label>
-        <label htmlFor="enrollmentDays">Enrollment period (days)</label>
-        <input
+        <EnrollmentDaysField
           id="enrollmentDays"
-          name="enrollmentDays"
-          type="text"
-          inputMode="numeric"
-          autoComplete="off"
+          label="Enrollment period (days)"
           defaultValue={valueOf(state, 'enrollmentDays', String(defaultDays))}
-          {...invalidProps('enrollmentDays', days.errors)}
+          errors={days.errors}
+          hint="1 to 365 days to set up TOTP. A staged user's period starts when they are activated."
         />
-        <FieldErrors name="enrollmentDays" errors={days.errors} />
-        <p className="hint">1 to 365 days to set up TOTP. A staged user&apos;s period starts when they are activated.</p>
       </fieldset>
       <button type="submit" disabled={pending}>
         Create user
