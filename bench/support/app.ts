@@ -13,13 +13,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createDb, migrateToLatest } from '../../db';
 import { cliActor } from '../../lib/admin/actor';
 import { createUser } from '../../lib/admin/users';
 import { systemClock } from '../../lib/clock';
+import { freePort, tailOfLog } from '../../test/support/local-processes';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const benchRoot = path.join(os.tmpdir(), 'portcullis-bench');
@@ -93,7 +93,7 @@ export async function buildVariant(variant: string, opts: BuildOptions = {}): Pr
   log(`${variant}: building ${hash} in ${dir}`);
   const buildLog = path.join(dir, 'build.log');
   const code = await run(process.execPath, [path.join(dir, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], dir, buildLog);
-  if (code !== 0) throw new Error(`next build of ${variant} failed (exit ${code}); ${buildLog}:\n${tail(buildLog, 40)}`);
+  if (code !== 0) throw new Error(`next build of ${variant} failed (exit ${code}); ${buildLog}:\n${tailOfLog(buildLog, 40)}`);
   fs.writeFileSync(stamp, hash);
   return { variant, dir, hash, reused: false, buildMs: Date.now() - started };
 }
@@ -118,10 +118,6 @@ function readText(file: string): string | null {
   } catch {
     return null;
   }
-}
-
-function tail(file: string, lines = 60): string {
-  return (readText(file) ?? '(no log)').split('\n').slice(-lines).join('\n');
 }
 
 /** The middleware.ts of `dir` replaced by one that only continues, keeping its `config` (matcher, runtime). */
@@ -149,19 +145,6 @@ export function replaceWithEmptyMiddleware(dir: string): void {
 
 export function removeMiddleware(dir: string): void {
   for (const name of ['middleware.ts', 'proxy.ts']) fs.rmSync(path.join(dir, name), { force: true });
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningApp {
@@ -271,7 +254,7 @@ export async function startApp(name: string, dir: string, opts: StartAppOptions 
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       live.delete(pid);
-      throw new Error(`${name} server exited before it answered; ${logFile}:\n${tail(logFile)}`);
+      throw new Error(`${name} server exited before it answered; ${logFile}:\n${tailOfLog(logFile)}`);
     }
     try {
       const status = await probeStatus(`${url}/login`);
@@ -283,7 +266,7 @@ export async function startApp(name: string, dir: string, opts: StartAppOptions 
     await sleep(200);
   }
   await app.stop();
-  throw new Error(`${name} server did not answer within 60 s (${last}); ${logFile}:\n${tail(logFile)}`);
+  throw new Error(`${name} server did not answer within 60 s (${last}); ${logFile}:\n${tailOfLog(logFile)}`);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { freePort, startPortal, type Portal } from './support/server';
+import { freePort } from '../support/local-processes';
+import { startPortal, type Portal } from './support/server';
 
 // R-D10: a portal whose database cannot answer lets nobody through and shows no internals.
 let portal: Portal;

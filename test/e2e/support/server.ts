@@ -21,9 +21,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, tailOfLog } from '../../support/local-processes';
 
 export interface StartOptions {
   /** Extra environment for the server; wins over the harness's defaults (DATABASE_URL too). */
@@ -51,19 +51,6 @@ const appDir = process.env.PORTCULLIS_APP_DIR
 const START_TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STOP_GRACE_MS = 5_000;
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
@@ -128,14 +115,6 @@ async function groupGone(child: ChildProcess, deadline: number): Promise<boolean
     await sleep(50);
   }
   return child.exitCode !== null || child.signalCode !== null;
-}
-
-function tail(file: string, lines = 60): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 
@@ -261,7 +240,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
         live.delete(c);
         child = undefined;
         const why = spawnError ? `could not spawn ${cmd}: ${spawnError.message}` : `exited (code ${c.exitCode}, signal ${c.signalCode})`;
-        throw new Error(`portal ${why} before it answered; ${logFile}:\n${tail(logFile)}`);
+        throw new Error(`portal ${why} before it answered; ${logFile}:\n${tailOfLog(logFile)}`);
       }
       try {
         const status = await probe(`${url}/login`);
@@ -273,7 +252,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
       await sleep(250);
     }
     await portal.stop();
-    throw new Error(`portal did not answer GET /login within ${START_TIMEOUT_MS / 1000} s (${lastError}); ${logFile}:\n${tail(logFile)}`);
+    throw new Error(`portal did not answer GET /login within ${START_TIMEOUT_MS / 1000} s (${lastError}); ${logFile}:\n${tailOfLog(logFile)}`);
   }
 
   await launch();
