@@ -1,5 +1,5 @@
-import { createCipheriv, createSecretKey, hkdfSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { jwtDecrypt } from 'jose';
+import { createSecretKey, hkdfSync, randomUUID, type KeyObject } from 'node:crypto';
+import { EncryptJWT, jwtDecrypt } from 'jose';
 import { appSecret } from '../config/secret';
 import { readEnv } from '../config/env';
 import { sessionAbsoluteTimeoutMs } from './sessions';
@@ -15,7 +15,7 @@ import { systemClock } from '../clock';
  * secret (HKDF-SHA256, empty salt, info "NextAuth.js Generated Encryption Key", 32 bytes),
  * with `iat`, `exp` and a random `jti`; decoding allows next-auth's 15 s of clock skew.
  * The only difference: next-auth derives that key again on every call, here it is derived
- * once per secret (sessionCookieKey).
+ * once per secret (sessionCookieKey). Both directions go through jose, as next-auth's do.
  */
 export function sessionCookieName(origin = readEnv().origin): string {
   return isHttpsOrigin(origin) ? '__Host-portcullis.session' : 'portcullis.session';
@@ -63,24 +63,18 @@ const cookieMaxAgeSeconds = Math.floor(sessionAbsoluteTimeoutMs / 1000);
 /** next-auth/jwt's decode() tolerance for `exp`/`iat`/`nbf`. */
 const clockToleranceSeconds = 15;
 
-/** The JWE protected header, base64url: also the AES-GCM associated data (RFC 7516 §5.1). */
-const protectedHeader = Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM' })).toString('base64url');
-const protectedHeaderAad = Buffer.from(protectedHeader, 'ascii');
-
 /**
- * A new cookie value for a session token: the compact JWE next-auth's encode() makes
- * (`header..iv.ciphertext.tag`, no encrypted key with "dir"), written here with node:crypto
- * so that nothing is derived or re-imported per call. Decoding goes through jose, as
- * next-auth's decode() does.
+ * A new cookie value for a session token: what next-auth's encode() makes (jose's
+ * EncryptJWT, "dir" + A256GCM, iat/exp/jti), under the key derived once per secret.
  */
 export async function encodeSessionCookie(token: string): Promise<string> {
   const iat = Math.floor(systemClock.now() / 1000);
-  const claims = JSON.stringify({ sid: token, iat, exp: iat + cookieMaxAgeSeconds, jti: randomUUID() });
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', currentKey(), iv, { authTagLength: 16 });
-  cipher.setAAD(protectedHeaderAad);
-  const body = Buffer.concat([cipher.update(claims, 'utf8'), cipher.final()]);
-  return `${protectedHeader}..${iv.toString('base64url')}.${body.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
+  return new EncryptJWT({ sid: token })
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + cookieMaxAgeSeconds)
+    .setJti(randomUUID())
+    .encrypt(currentKey());
 }
 
 const decodedCapacity = 10_000;
