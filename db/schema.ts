@@ -94,7 +94,11 @@ export interface MfaRequirementsTable {
   period_ends_at: number | null;
   set_by: string | null;
   set_at: number;
+  /** A period began and its "period started" message is not queued yet: why it began (008-start-notice.ts). */
+  start_notice: StartNoticeReason | null;
 }
+
+export type StartNoticeReason = 'required' | 'activated' | 'reset';
 
 export interface PoliciesTable {
   id: string;

@@ -7,6 +7,7 @@ import { webauthnDuo } from './004-webauthn-duo';
 import { mail } from './005-mail';
 import { admin } from './006-admin';
 import { userSearch } from './007-user-search';
+import { startNotice } from './008-start-notice';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '005-mail': mail(dialect),
     '006-admin': admin(dialect),
     '007-user-search': userSearch(dialect),
+    '008-start-notice': startNotice(dialect),
   };
 }

@@ -1,5 +1,5 @@
 import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
-import type { Database, MailOutboxTable, MailStatus, FactorType, UserState } from '../schema';
+import type { Database, MailOutboxTable, MailStatus, FactorType, StartNoticeReason, UserState } from '../schema';
 import type { DialectName } from '../url';
 import { inIdList } from './id-list';
 
@@ -28,52 +28,80 @@ export async function recipientsOf(db: Kysely<Database>, userIds: readonly strin
   return out;
 }
 
-export interface EnrollmentRecipient extends Recipient {
-  /** Has a factor of a counting type (always true when `types` is null: Duo-only settings). */
+/** Whether the user (aliased `u`) has a factor of a counting type; every user counts when `types` is null (Duo only). */
+function enrolledColumn(types: readonly FactorType[] | null) {
+  return types === null
+    ? sql<number>`1`
+    : types.length === 0
+      ? sql<number>`0`
+      : sql<number>`case when exists (select 1 from factors f where f.user_id = u.id and f.type in (${sql.join([...types])})) then 1 else 0 end`;
+}
+
+/** A requirement whose period began and whose "period started" message is not queued yet (008-start-notice.ts). */
+export interface StartNotice extends Recipient {
+  reason: StartNoticeReason;
+  enrollmentDays: number;
+  periodStartsAt: number;
+  periodEndsAt: number;
+  /** Has a factor of a counting type under the settings passed in. */
   enrolled: boolean;
 }
 
 /**
- * Each listed user that exists, with address, name, state and whether they are enrolled:
- * one statement for the whole list (the bulk paths read their users once, through this).
+ * Up to `limit` marked requirements with what their message needs, oldest user id first:
+ * one seek of the partial index when none is marked.
  *
  * @param types the factor types that count as enrolled; null = everyone counts (Duo only).
  */
-export async function enrollmentRecipientsOf(
-  db: Kysely<Database>,
-  userIds: readonly string[],
-  types: readonly FactorType[] | null,
-): Promise<Map<string, EnrollmentRecipient>> {
-  const out = new Map<string, EnrollmentRecipient>();
-  if (userIds.length === 0) return out;
+export async function markedStartNotices(db: Kysely<Database>, types: readonly FactorType[] | null, limit: number): Promise<StartNotice[]> {
   const rows = await db
-    .selectFrom('users')
+    .selectFrom('mfa_requirements as r')
+    .innerJoin('users as u', 'u.id', 'r.user_id')
     .select([
-      'users.id',
-      'users.email',
-      'users.username',
-      'users.display_name',
-      'users.state',
-      (types === null
-        ? sql<number>`1`
-        : types.length === 0
-          ? sql<number>`0`
-          : sql<number>`case when exists (select 1 from factors where factors.user_id = users.id and factors.type in (${sql.join([...types])})) then 1 else 0 end`
-      ).as('enrolled'),
+      'u.id',
+      'u.email',
+      'u.username',
+      'u.display_name',
+      'u.state',
+      'r.start_notice',
+      'r.enrollment_days',
+      'r.period_starts_at',
+      'r.period_ends_at',
+      enrolledColumn(types).as('enrolled'),
     ])
-    .where(inIdList(db, 'users.id', userIds))
+    .where('r.start_notice', 'is not', null)
+    .where('r.period_starts_at', 'is not', null)
+    .where('r.period_ends_at', 'is not', null)
+    .orderBy('r.user_id')
+    .limit(limit)
     .execute();
-  for (const r of rows) {
-    out.set(r.id, {
-      id: r.id,
-      email: r.email,
-      username: r.username,
-      displayName: r.display_name,
-      state: r.state,
-      enrolled: Number(r.enrolled) === 1,
-    });
-  }
-  return out;
+  return rows.map((r) => ({
+    id: r.id,
+    email: r.email,
+    username: r.username,
+    displayName: r.display_name,
+    state: r.state,
+    reason: r.start_notice!,
+    enrollmentDays: r.enrollment_days,
+    periodStartsAt: r.period_starts_at!,
+    periodEndsAt: r.period_ends_at!,
+    enrolled: Number(r.enrolled) === 1,
+  }));
+}
+
+/**
+ * Clears the marks of these periods. A mark whose period was restarted since it was read
+ * (another start time) stays, so the new period still gets its message.
+ */
+export async function clearStartNotices(db: Kysely<Database>, notices: readonly Pick<StartNotice, 'id' | 'periodStartsAt'>[]): Promise<number> {
+  if (notices.length === 0) return 0;
+  const periods =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? sql`select * from unnest(cast(${notices.map((n) => n.id)} as text[]), cast(${notices.map((n) => n.periodStartsAt)} as bigint[]))`
+      : sql`select value ->> 0, value ->> 1 from json_each(${JSON.stringify(notices.map((n) => [n.id, n.periodStartsAt]))})`;
+  const result = await sql`update mfa_requirements set start_notice = null
+    where start_notice is not null and (user_id, period_starts_at) in (${periods})`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }
 
 const outboxColumns = [

@@ -1,7 +1,7 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely';
 import { listFactors, type FactorListItem } from './factors';
 import { inIdList } from './id-list';
-import type { Database, FactorsTable } from '../schema';
+import type { Database, FactorsTable, StartNoticeReason } from '../schema';
 import type { MfaRequirement, Method } from '../../lib/policy/types';
 
 /** Per-user MFA requirements (R-B) and the factors that decide "enrolled". */
@@ -45,20 +45,29 @@ export interface RequirementUpsert {
   now: number;
   periodEndsAt: number;
   setBy: string | null;
+  /** Why the period starts: marks the row for the "period started" message (008-start-notice.ts). */
+  reason: Exclude<StartNoticeReason, 'activated'>;
+}
+
+export interface WrittenRequirement {
+  userId: string;
+  /** Null for a staged user: pre-enrollment, the period starts on activation (R-B4). */
+  periodStartsAt: number | null;
 }
 
 /**
  * Requires MFA for every listed user that exists, with a fresh period: one
- * one `insert … select … on conflict do update` for the whole list. Returns how many rows it wrote.
- * Staged users get a null period (pre-enrollment); it starts on activation.
+ * `insert … select … on conflict do update … returning` for the whole list. Returns the
+ * rows it wrote; an id that names no user is simply not among them.
+ * Staged users get a null period (pre-enrollment) and no message mark; both come on activation.
  */
-export async function upsertRequirements(db: Kysely<Database>, input: RequirementUpsert): Promise<number> {
+export async function upsertRequirements(db: Kysely<Database>, input: RequirementUpsert): Promise<WrittenRequirement[]> {
   // NOTE: PostgreSQL types a bare parameter in a select list as text; the casts make the
   // values integers (bigint for times) on both dialects.
   const notStaged = sql<boolean>`users.state <> 'staged'`;
-  const result = await db
+  const rows = await db
     .insertInto('mfa_requirements')
-    .columns(['user_id', 'required', 'enrollment_days', 'period_starts_at', 'period_ends_at', 'set_by', 'set_at'])
+    .columns(['user_id', 'required', 'enrollment_days', 'period_starts_at', 'period_ends_at', 'set_by', 'set_at', 'start_notice'])
     .expression((eb) =>
       eb
         .selectFrom('users')
@@ -72,6 +81,7 @@ export async function upsertRequirements(db: Kysely<Database>, input: Requiremen
           ),
           sql<string | null>`cast(${input.setBy} as text)`.as('set_by'),
           sql<number>`cast(${input.now} as bigint)`.as('set_at'),
+          sql<StartNoticeReason | null>`case when ${notStaged} then cast(${input.reason} as text) else null end`.as('start_notice'),
         ])
         // SQLite needs a WHERE in `insert … select … on conflict`; this one is never empty.
         .where(inIdList(db, 'users.id', input.userIds)),
@@ -84,14 +94,17 @@ export async function upsertRequirements(db: Kysely<Database>, input: Requiremen
         period_ends_at: eb.ref('excluded.period_ends_at'),
         set_by: eb.ref('excluded.set_by'),
         set_at: eb.ref('excluded.set_at'),
+        start_notice: eb.ref('excluded.start_notice'),
       })),
     )
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+    .returning(['user_id', 'period_starts_at'])
+    .execute();
+  return rows.map((r) => ({ userId: r.user_id, periodStartsAt: r.period_starts_at }));
 }
 
 export interface RequirementAuditInput {
-  userIds: readonly string[];
+  /** The rows upsertRequirements() wrote: one entry each, no second read of the users. */
+  written: readonly WrittenRequirement[];
   at: number;
   actorId: string | null;
   actorLabel: string;
@@ -102,32 +115,28 @@ export interface RequirementAuditInput {
   detailsStaged: Record<string, unknown>;
 }
 
-/** One audit row per listed user, written set-based alongside upsertRequirements(). */
+/**
+ * One audit row per written requirement, in one statement: the targets travel as one
+ * parameter (a JSON array on SQLite, two arrays on PostgreSQL), like inIdList().
+ */
 export async function insertRequirementAudit(db: Kysely<Database>, input: RequirementAuditInput): Promise<number> {
+  if (input.written.length === 0) return 0;
   const active = JSON.stringify(input.detailsActive);
   const staged = JSON.stringify(input.detailsStaged);
-  const result = await db
-    .insertInto('audit_log')
-    .columns(['at', 'actor_id', 'actor_label', 'action', 'target_type', 'target_id', 'details', 'client_ip'])
-    .expression((eb) =>
-      eb
-        .selectFrom('users')
-        .select([
-          sql<number>`cast(${input.at} as bigint)`.as('at'),
-          sql<string | null>`cast(${input.actorId} as text)`.as('actor_id'),
-          sql<string>`cast(${input.actorLabel} as text)`.as('actor_label'),
-          sql<string>`cast(${input.action} as text)`.as('action'),
-          sql<string>`'user'`.as('target_type'),
-          'users.id',
-          sql<string>`case when users.state = 'staged' then cast(${staged} as text) else cast(${active} as text) end`.as(
-            'details',
-          ),
-          sql<string | null>`cast(${input.clientIp} as text)`.as('client_ip'),
-        ])
-        .where(inIdList(db, 'users.id', input.userIds)),
-    )
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+  const columns = sql`(at, actor_id, actor_label, action, target_type, target_id, details, client_ip)`;
+  const fixed = sql`cast(${input.at} as bigint), cast(${input.actorId} as text), cast(${input.actorLabel} as text), cast(${input.action} as text), 'user'`;
+  const ip = sql`cast(${input.clientIp} as text)`;
+  const result =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? await sql`insert into audit_log ${columns}
+          select ${fixed}, t.id, case when t.staged then ${staged} else ${active} end, ${ip}
+          from unnest(cast(${input.written.map((w) => w.userId)} as text[]), cast(${input.written.map((w) => w.periodStartsAt === null)} as boolean[])) as t(id, staged)`.execute(
+          db,
+        )
+      : await sql`insert into audit_log ${columns}
+          select ${fixed}, value ->> 0, case when value ->> 1 then ${staged} else ${active} end, ${ip}
+          from json_each(${JSON.stringify(input.written.map((w) => [w.userId, w.periodStartsAt === null ? 1 : 0]))})`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }
 
 /** Returns whether there was a requirement to remove. */
@@ -144,7 +153,8 @@ export async function setRequirementPeriod(
 ): Promise<void> {
   await db
     .updateTable('mfa_requirements')
-    .set({ period_starts_at: period.startsAt, period_ends_at: period.endsAt })
+    // The mark queues its "period started" message (008-start-notice.ts).
+    .set({ period_starts_at: period.startsAt, period_ends_at: period.endsAt, start_notice: 'activated' })
     .where('user_id', '=', userId)
     .execute();
 }

@@ -5,6 +5,7 @@ import { writeAudit } from '../../db/queries/audit';
 import {
   deleteRequirement,
   deleteTotpFactorsOfUser,
+  findUnknownUserIds,
   getMfaRequirement,
   insertRequirementAudit,
   upsertRequirements,
@@ -14,7 +15,7 @@ import { defaultEnrollmentDays, enrollmentPeriod, isValidEnrollmentDays, maxEnro
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { fromZod, NotFoundError } from './errors';
-import { enqueueEnrollmentStarted, enqueueFactorNotice, enrollmentRecipientsFor } from '../mail/enqueue';
+import { enqueueFactorNotice } from '../mail/enqueue';
 
 /** Requiring MFA for individual users (R-B1, R-B2, R-B4) and resetting TOTP (R-F4). */
 
@@ -83,8 +84,9 @@ export interface BulkRequireResult {
 /**
  * R-B2: requires MFA for the User Portal for many users at once, each with a fresh
  * enrollment period of `enrollmentDays` (default 7). All-or-nothing: one unknown id and
- * nothing is written. The requirements and their audit entries are set-based statements in
- * one transaction.
+ * nothing is written. One transaction: one set-based statement writes the requirements
+ * (and marks each started period for its R-B5 message, which the mail worker queues:
+ * lib/mail/start-notices.ts), one more writes their audit entries.
  *
  * @throws ValidationError for bad days or ids, NotFoundError('user', unknownIds).
  * @example await requireMfaForUsers(db, { userIds: [ada.id, bob.id], enrollmentDays: 14 }, actor, clock)
@@ -99,26 +101,18 @@ export async function requireMfaForUsers(
   return db.transaction().execute(async (trx) => {
     const now = clock.now();
     const period = enrollmentPeriod(now, enrollmentDays);
-    // The users are read once: for the all-or-nothing check, the staged/active split and the emails.
-    const users = await enrollmentRecipientsFor(trx, userIds);
-    const unknown = userIds.filter((id) => !users.has(id));
-    if (unknown.length > 0) throw new NotFoundError('user', unknown);
-
     const written = await upsertRequirements(trx, {
       userIds,
       enrollmentDays,
       now,
       periodEndsAt: period.endsAt,
       setBy: actor.id,
+      reason: 'required',
     });
-    // NOTE: a user deleted between the check and the upsert (PostgreSQL, read committed)
-    // would be skipped silently; refusing keeps the change all-or-nothing.
-    if (written !== userIds.length) {
-      const still = await enrollmentRecipientsFor(trx, userIds);
-      throw new NotFoundError('user', userIds.filter((id) => !still.has(id)));
-    }
+    // An id that names no user wrote nothing: throwing rolls the rest back.
+    if (written.length !== userIds.length) throw new NotFoundError('user', await findUnknownUserIds(trx, userIds));
     await insertRequirementAudit(trx, {
-      userIds,
+      written,
       at: now,
       actorId: actor.id,
       actorLabel: actor.label,
@@ -128,17 +122,12 @@ export async function requireMfaForUsers(
       detailsStaged: { enrollmentDays, periodStartsAt: null, periodEndsAt: null, preEnrollment: true, bulk: true },
     });
 
+    const stagedIds = new Set(written.filter((w) => w.periodStartsAt === null).map((w) => w.userId));
     const periodStartedUserIds: string[] = [];
     const preEnrollmentUserIds: string[] = [];
-    for (const id of userIds) (users.get(id)!.state === 'staged' ? preEnrollmentUserIds : periodStartedUserIds).push(id);
-    // R-B5: the emails commit with the change (lib/mail/enqueue.ts), one set-based statement.
-    await enqueueEnrollmentStarted(
-      trx,
-      { userIds: periodStartedUserIds, enrollmentDays, periodStartsAt: period.startsAt, periodEndsAt: period.endsAt, reason: 'required' },
-      users,
-    );
+    for (const id of userIds) (stagedIds.has(id) ? preEnrollmentUserIds : periodStartedUserIds).push(id);
     return {
-      updated: written,
+      updated: written.length,
       enrollmentDays,
       periodStartsAt: period.startsAt,
       periodEndsAt: period.endsAt,
@@ -199,7 +188,7 @@ export async function setUserMfaRequirement(
       }
       return notRequired;
     }
-    const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now);
+    const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now, 'required');
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,
@@ -210,7 +199,6 @@ export async function setUserMfaRequirement(
       details: { enrollmentDays, periodStartsAt: result.periodStartsAt, periodEndsAt: result.periodEndsAt, ...(result.periodStarted ? {} : { preEnrollment: true }) },
       clientIp: actor.clientIp,
     });
-    if (result.periodStarted) await enqueuePeriodStarted(trx, userId, result, 'required'); // R-B5
     return result;
   });
 }
@@ -222,9 +210,11 @@ async function requireOne(
   enrollmentDays: number,
   actor: Actor,
   now: number,
+  /** Marks the started period for its message (R-B5, R-F4), which the mail worker queues. */
+  reason: 'required' | 'reset',
 ): Promise<RequirementResult> {
   const period = enrollmentPeriod(now, enrollmentDays);
-  await upsertRequirements(trx, { userIds: [userId], enrollmentDays, now, periodEndsAt: period.endsAt, setBy: actor.id });
+  await upsertRequirements(trx, { userIds: [userId], enrollmentDays, now, periodEndsAt: period.endsAt, setBy: actor.id, reason });
   return {
     required: true,
     enrollmentDays,
@@ -257,7 +247,7 @@ export async function resetTotpEnrollment(
     const now = clock.now();
     const previous = await getMfaRequirement(trx, userId);
     const removedFactors = await deleteTotpFactorsOfUser(trx, userId);
-    const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now);
+    const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now, 'reset');
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,
@@ -274,23 +264,7 @@ export async function resetTotpEnrollment(
       },
       clientIp: actor.clientIp,
     });
-    if (result.periodStarted) await enqueuePeriodStarted(trx, userId, result, 'reset'); // R-F4
     if (removedFactors > 0) await enqueueFactorNotice(trx, { userId, kind: 'factor_removed', factorType: 'totp', at: now });
     return { ...result, removedFactors };
-  });
-}
-
-async function enqueuePeriodStarted(
-  trx: Kysely<Database>,
-  userId: string,
-  result: RequirementResult,
-  reason: 'required' | 'reset',
-): Promise<void> {
-  await enqueueEnrollmentStarted(trx, {
-    userIds: [userId],
-    enrollmentDays: result.enrollmentDays!,
-    periodStartsAt: result.periodStartsAt!,
-    periodEndsAt: result.periodEndsAt!,
-    reason,
   });
 }

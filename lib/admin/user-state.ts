@@ -10,7 +10,6 @@ import { enrollmentPeriod } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { NotFoundError, ValidationError } from './errors';
-import { enqueueEnrollmentStarted } from '../mail/enqueue';
 
 /** User lifecycle: staged → active ⇄ suspended (R-B4, R-D7). */
 
@@ -65,15 +64,8 @@ export async function setUserState(
       // suspended user coming back) keeps its dates.
       if (requirement?.required && requirement.periodStartsAt === null) {
         periodStarted = enrollmentPeriod(now, requirement.enrollmentDays);
+        // R-B4, R-B5: the period's message is marked in the same update; the mail worker queues it.
         await setRequirementPeriod(trx, userId, periodStarted);
-        // R-B4, R-B5: the email commits with the activation.
-        await enqueueEnrollmentStarted(trx, {
-          userIds: [userId],
-          enrollmentDays: requirement.enrollmentDays,
-          periodStartsAt: periodStarted.startsAt,
-          periodEndsAt: periodStarted.endsAt,
-          reason: 'activated',
-        });
       }
     }
     const sessionsRevoked = next === 'suspended' ? await deleteSessionsOfUser(trx, userId) : 0;

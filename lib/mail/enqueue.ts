@@ -2,23 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import type { FactorType, MailKind, MailStatus } from '../../db/schema';
-import {
-  enrollmentRecipientsOf,
-  insertOutboxRows,
-  recipientsOf,
-  type EnrollmentRecipient,
-  type NewOutboxRow,
-  type Recipient,
-} from '../../db/queries/mail';
-import { loadMfaSettings } from '../../db/queries/settings';
+import { insertOutboxRows, recipientsOf, type NewOutboxRow, type Recipient } from '../../db/queries/mail';
 import { isEnrolled, type Method, type MfaSettings } from '../policy';
-import { renderSubject, type EnrollmentReason, type MailMessage } from './templates';
+import { renderSubject, type MailMessage } from './templates';
 
 /**
  * Putting messages on the queue. Every function here takes the transaction that made the
  * change, so the change and its message commit (or roll back) together: nothing is lost
  * between them, and a retried request cannot queue a second copy (the idempotency key is
- * unique; a repeat insert is a no-op).
+ * unique; a repeat insert is a no-op). The "period started" message is the exception: the
+ * change marks its requirement row and the worker queues it (start-notices.ts).
  */
 
 /** The stable key of each message: one per user, kind and enrollment period (or factor event). */
@@ -82,86 +75,6 @@ export function outboxRow(input: RowInput): NewOutboxRow {
     updated_at: input.at,
     sent_at: null,
   };
-}
-
-export interface EnrollmentStartedInput {
-  /** Users whose period began now; staged users are left out by the caller (R-B4: theirs starts on activation). */
-  userIds: readonly string[];
-  enrollmentDays: number;
-  periodStartsAt: number;
-  periodEndsAt: number;
-  reason: EnrollmentReason;
-}
-
-export interface EnqueueResult {
-  /** Messages that will be delivered. */
-  queued: number;
-  /** Recorded as skipped: no address, not active, or already enrolled (R-B6). */
-  skipped: number;
-}
-
-/**
- * R-B5: "your enrollment period began" for each user, in the caller's transaction. A user
- * without an email address, who is not active, or who has already set up MFA (R-B6: they
- * see no prompt either) gets a row recorded as skipped instead, with the reason.
- */
-export async function enqueueEnrollmentStarted(
-  trx: Kysely<Database>,
-  input: EnrollmentStartedInput,
-  /** The users as read earlier in this transaction by enrollmentRecipientsFor(): spares reading them again. */
-  recipients?: ReadonlyMap<string, EnrollmentRecipient>,
-): Promise<EnqueueResult> {
-  if (input.userIds.length === 0) return { queued: 0, skipped: 0 };
-  const users = recipients ?? (await enrollmentRecipientsFor(trx, input.userIds));
-  const rows: NewOutboxRow[] = [];
-  let subject: string | undefined;
-  for (const userId of input.userIds) {
-    const r = users.get(userId);
-    if (!r) continue;
-    const skip =
-      r.state !== 'active'
-        ? skipReasons.notActive
-        : r.enrolled
-          ? skipReasons.enrolled
-          : r.email
-            ? null
-            : skipReasons.noAddress;
-    const message: MailMessage = {
-      kind: 'enrollment_started',
-      params: {
-        name: displayName(r),
-        enrollmentDays: input.enrollmentDays,
-        periodStartsAt: input.periodStartsAt,
-        periodEndsAt: input.periodEndsAt,
-        reason: input.reason,
-      },
-    };
-    // The subject does not name the user: one rendering serves the whole batch.
-    subject ??= renderSubject(message);
-    rows.push(
-      outboxRow({
-        userId,
-        key: idempotencyKeys.enrollmentStarted(userId, input.periodStartsAt),
-        to: r.email,
-        at: input.periodStartsAt,
-        skip,
-        subject,
-        message,
-      }),
-    );
-  }
-  await insertOutboxRows(trx, rows);
-  const skipped = rows.filter((row) => row.status === 'skipped').length;
-  return { queued: rows.length - skipped, skipped };
-}
-
-/**
- * The listed users with what an enrollment email needs (address, name, state) and whether
- * they count as enrolled under the current settings: one read, in the caller's transaction.
- */
-export async function enrollmentRecipientsFor(trx: Kysely<Database>, userIds: readonly string[]): Promise<Map<string, EnrollmentRecipient>> {
-  const counting = countingFactorTypes(await loadMfaSettings(trx));
-  return enrollmentRecipientsOf(trx, userIds, counting);
 }
 
 export type FactorNoticeKind = 'factor_added' | 'factor_removed' | 'recovery_code_used';

@@ -4,11 +4,13 @@ import { dueExpiredCandidates, dueReminderCandidates, insertOutboxRows, type Enr
 import { loadMfaSettings } from '../../db/queries/settings';
 import { oneDay, type Clock } from '../clock';
 import { countingFactorTypes, displayName, idempotencyKeys, outboxRow, skipReasons } from './enqueue';
+import { queueEnrollmentStartedMessages } from './start-notices';
 import type { MailMessage } from './templates';
 
 /**
- * Time-driven messages, run by the worker loop: reminders before a period ends and the
- * notice once it ended without enrollment. Idempotent: every message has its key (user,
+ * Messages no request queues itself, run by the worker loop: "period started" for marked
+ * requirements (start-notices.ts), reminders before a period ends and the notice once it
+ * ended without enrollment. Idempotent: every message has its key (user,
  * period end, offset), so any number of workers may run this at once, and a missed run is
  * made up at the next one.
  */
@@ -24,6 +26,8 @@ export interface ScheduleOptions {
 }
 
 export interface ScheduleReport {
+  /** "Period started" messages queued from marked requirements (start-notices.ts), skipped ones included. */
+  started: number;
   reminders: number;
   expired: number;
 }
@@ -35,9 +39,10 @@ export interface ScheduleReport {
  * active get none.
  */
 export async function scheduleDueMessages(db: Kysely<Database>, clock: Clock, options: ScheduleOptions): Promise<ScheduleReport> {
+  const started = await queueEnrollmentStartedMessages(db, clock);
   const now = clock.now();
   const countingTypes = countingFactorTypes(await loadMfaSettings(db));
-  const report: ScheduleReport = { reminders: 0, expired: 0 };
+  const report: ScheduleReport = { started: started.queued + started.skipped, reminders: 0, expired: 0 };
   if (countingTypes === null) return report; // Duo only: nobody has anything to set up (R-E5).
 
   const offsets = [...options.reminderOffsetsMs].sort((a, b) => b - a);

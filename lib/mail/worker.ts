@@ -15,14 +15,15 @@ import { oneHour, oneMinute, systemClock, type Clock } from '../clock';
 import { readMailConfig, type MailConfig } from './config';
 import { countingFactorTypes, skipReasons } from './enqueue';
 import { scheduleDueMessages, type ScheduleReport } from './scheduler';
+import { queueEnrollmentStartedMessages } from './start-notices';
 import { renderMail, storedMessage, type MailMessage } from './templates';
 import { messageIdFor, PermanentDeliveryError, transportFor, type MailTransport } from './transport';
 
 /**
  * The worker: claims due messages one at a time with a lease, sends them, and marks the
- * outcome; between rounds it runs the scheduler (reminders, expiry notices). It runs inside
- * the server (instrumentation.ts) and as its own process (`npm run worker`); any number
- * may run against one database.
+ * outcome; between rounds it queues "period started" messages (start-notices.ts) and runs the
+ * scheduler (reminders, expiry notices). It runs inside the server (instrumentation.ts) and
+ * as its own process (`npm run worker`); any number may run against one database.
  *
  * Delivery is at-least-once with a narrow duplicate window, never at-most-once:
  * - A message is claimed by one conditional UPDATE (db/queries/mail.ts claimNextMessage),
@@ -186,8 +187,13 @@ export async function deliverOne(opts: WorkerOptions & { workerId: string }): Pr
   return 'sent';
 }
 
-/** Delivers due messages until none is left (or `limit` were handled). */
+/**
+ * Delivers due messages until none is left (or `limit` were handled). "Period started"
+ * messages still held as marks on their requirements are queued first: every round (2 s),
+ * not with the minutely scheduler, since a user told to set up MFA now should hear of it now.
+ */
 export async function deliverDueMessages(opts: WorkerOptions, limit = 1_000): Promise<DeliveryReport> {
+  await queueEnrollmentStartedMessages(opts.db.kysely, opts.clock);
   const workerId = opts.workerId ?? newWorkerId();
   const report: DeliveryReport = { sent: 0, retry: 0, failed: 0, dead: 0, skipped: 0, lost_lease: 0 };
   for (let handled = 0; handled < limit; handled++) {

@@ -7,12 +7,14 @@ import type { Actor } from '../../../lib/admin/actor';
 import { NotFoundError } from '../../../lib/admin/errors';
 import { requireMfaForUsers } from '../../../lib/admin/mfa-requirements';
 import { idempotencyKeys, skipReasons } from '../../../lib/mail/enqueue';
+import { queueEnrollmentStartedMessages } from '../../../lib/mail/start-notices';
 import { dialects, freshDb } from '../support/dialects';
 
 /**
- * Bulk "Require MFA" (R-B2, R-B5) at the statement level: all-or-nothing, exactly one
- * "enrollment period began" message per user whose period started, and a fixed number of
- * set-based statements whatever the number of users.
+ * Bulk "Require MFA" (R-B2, R-B5) at the statement level: all-or-nothing, two set-based
+ * statements whatever the number of users (the requirements, marked for their message, and
+ * their audit entries), and at the mail worker's next round exactly one "enrollment period
+ * began" message per user whose period started.
  */
 
 const start = Date.UTC(2026, 10, 2, 9, 0, 0);
@@ -98,7 +100,7 @@ describe.each(dialects)('bulk Require MFA on %s', (dialect) => {
     return db.kysely.selectFrom('mail_outbox').selectAll().orderBy('idempotency_key').execute();
   }
 
-  it('queues exactly one message per user whose period began, each with its skip reason, in a fixed set of statements', async () => {
+  it('writes requirements and audit entries in two statements; the next worker round queues one message per started period, each with its skip reason', async () => {
     const users = await population(240);
     const everyone = Object.values(users).flat();
     const recorder = new StatementNames();
@@ -106,8 +108,22 @@ describe.each(dialects)('bulk Require MFA on %s', (dialect) => {
     expect(result.updated).toBe(everyone.length);
     expect(result.preEnrollmentUserIds.sort()).toEqual([...users.staged].sort());
 
-    // One read of the users (with their factors), one statement per table written.
-    expect(recorder.names).toEqual(['select mfa_settings', 'select users', 'insert mfa_requirements', 'insert audit_log', 'insert mail_outbox']);
+    // One statement per table written, nothing read first.
+    expect(recorder.names).toEqual(['insert mfa_requirements', 'insert audit_log']);
+    const audit = await db.kysely.selectFrom('audit_log').select(['target_id', 'details', 'actor_label', 'client_ip']).where('action', '=', 'mfa.required').execute();
+    expect(audit.map((a) => a.target_id).sort()).toEqual([...everyone].sort());
+    const auditOf = new Map(audit.map((a) => [a.target_id, a]));
+    expect(JSON.parse(auditOf.get(users.staged[0]!)!.details!)).toEqual({ enrollmentDays: 7, periodStartsAt: null, periodEndsAt: null, preEnrollment: true, bulk: true });
+    expect(JSON.parse(auditOf.get(users.suspended[0]!)!.details!)).toEqual({ enrollmentDays: 7, periodStartsAt: start, periodEndsAt: start + 7 * oneDay, bulk: true });
+    expect(auditOf.get(users.active[0]!)).toMatchObject({ actor_label: 'ada.admin', client_ip: '198.51.100.7' });
+    expect(await outbox()).toEqual([]);
+
+    clock.advance(1_500);
+    const round = new StatementNames();
+    expect(await queueEnrollmentStartedMessages(db.kysely.withPlugin(round), clock)).toEqual({ queued: 240, skipped: 4 * 240 - 240 });
+    // 960 marks in batches of 500: each one read, then the messages and the cleared marks in one transaction.
+    expect(round.names).toEqual(['select mfa_settings', ...Array(2).fill(['select mfa_requirements', 'insert mail_outbox', 'update mfa_requirements']).flat()]);
+    expect(await db.kysely.selectFrom('mfa_requirements').select('user_id').where('start_notice', 'is not', null).execute()).toEqual([]);
 
     const rows = await outbox();
     const byUser = new Map(rows.map((r) => [r.user_id, r]));
@@ -132,8 +148,8 @@ describe.each(dialects)('bulk Require MFA on %s', (dialect) => {
     expect(JSON.parse(byUser.get(users.active[0]!)!.params).name).toBe('active-0000');
     expect(ada.to_address).toBe('active-0001@example.org');
 
-    // The same request again for the same period queues nothing more.
-    await requireMfaForUsers(db.kysely, { userIds: everyone, enrollmentDays: 7 }, admin, clock);
+    // A second round finds no mark and queues nothing more.
+    expect(await queueEnrollmentStartedMessages(db.kysely, clock)).toEqual({ queued: 0, skipped: 0 });
     expect(await outbox()).toHaveLength(rows.length);
   });
 
@@ -146,13 +162,17 @@ describe.each(dialects)('bulk Require MFA on %s', (dialect) => {
     expect(await db.kysely.selectFrom('mfa_requirements').selectAll().execute()).toEqual([]);
     expect(await db.kysely.selectFrom('audit_log').selectAll().where('action', '=', 'mfa.required').execute()).toEqual([]);
     expect(await outbox()).toEqual([]);
+    expect(await queueEnrollmentStartedMessages(db.kysely, clock)).toEqual({ queued: 0, skipped: 0 });
   });
 
   it('a later period queues a new message next to the old one, never a second copy of one', async () => {
     const users = await population(20);
     await requireMfaForUsers(db.kysely, { userIds: users.active, enrollmentDays: 7 }, admin, clock);
+    await queueEnrollmentStartedMessages(db.kysely, clock);
     clock.advance(oneDay);
     await requireMfaForUsers(db.kysely, { userIds: users.active, enrollmentDays: 3 }, admin, clock);
+    await queueEnrollmentStartedMessages(db.kysely, clock);
+    await queueEnrollmentStartedMessages(db.kysely, clock);
     const rows = await outbox();
     expect(rows).toHaveLength(40);
     for (const id of users.active) {

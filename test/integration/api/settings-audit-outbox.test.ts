@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { oneMinute } from '../../../lib/clock';
+import { queueEnrollmentStartedMessages } from '../../../lib/mail/start-notices';
 import type { OutboxLister } from '../../../lib/api/routes';
 import { dialects } from '../support/dialects';
 import { apiWorld, expectJson, expectProblem, iso, start, type ApiWorld } from './support';
@@ -95,6 +96,9 @@ describe.each(dialects)('settings, audit and outbox over the API on %s', (dialec
       const ada = await world.user('ada', 'active', { email: 'ada@example.org' });
       const bob = await world.user('bob', 'active', { email: 'bob@example.org' });
       await expectJson(await world.call('POST', '/users/mfa/require', { body: { userIds: [ada, bob] } }), 200);
+      // The change marks the two periods; the mail worker's next round queues their messages.
+      expect((await expectJson(await world.call('GET', '/outbox'), 200)).messages).toEqual([]);
+      await queueEnrollmentStartedMessages(world.db.kysely, world.clock);
       const all = await expectJson(await world.call('GET', '/outbox'), 200);
       expect(all.messages).toHaveLength(2);
       expect(all.messages.map((m: any) => m.to).sort()).toEqual(['ada@example.org', 'bob@example.org']);

@@ -12,6 +12,7 @@ import { requireMfaForUsers } from '../../../lib/admin/mfa-requirements';
 import { scheduleDueMessages } from '../../../lib/mail/scheduler';
 import { messageIdFor, smtpTransport, type MailTransport } from '../../../lib/mail/transport';
 import { defaultLeaseMs, deliverDueMessages, startMailWorker } from '../../../lib/mail/worker';
+import { queueEnrollmentStartedMessages } from '../../../lib/mail/start-notices';
 import { dialects } from '../support/dialects';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink';
 import { admin, origin, outbox, seed, workerOptions, type Persona } from './support/world';
@@ -92,9 +93,11 @@ describe.each(dialects)('several workers on one %s database', (dialect) => {
     return t;
   };
 
-  async function requireEveryone(n: number, on: Clock = clock): Promise<string[]> {
+  /** Requires MFA for `n` new users; their messages are queued too unless `marksOnly` (the workers queue them). */
+  async function requireEveryone(n: number, on: Clock = clock, marksOnly = false): Promise<string[]> {
     const ids = Object.values(await seed(db1, on, people(n)));
     await requireMfaForUsers(db1.kysely, { userIds: ids }, admin, on);
+    if (!marksOnly) await queueEnrollmentStartedMessages(db1.kysely, on);
     return ids;
   }
 
@@ -140,11 +143,22 @@ describe.each(dialects)('several workers on one %s database', (dialect) => {
     expect(new Set(rows.map((r) => r.message_id)).size).toBe(40);
   });
 
+  it('two workers turning the same 600 marks into messages at once queue each message once', async () => {
+    await requireEveryone(600, clock, true);
+    const [a, b] = await Promise.all([queueEnrollmentStartedMessages(db1.kysely, clock), queueEnrollmentStartedMessages(db2.kysely, clock)]);
+    const rows = await outbox(db1);
+    expect(rows).toHaveLength(600);
+    expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(600);
+    // Each counted what it inserted or found queued by the other; together at least every mark.
+    expect(a.queued + b.queued).toBeGreaterThanOrEqual(600);
+    expect(await db1.kysely.selectFrom('mfa_requirements').select('user_id').where('start_notice', 'is not', null).execute()).toEqual([]);
+  });
+
   it('two running worker loops, polling every 20 ms, send each message once and nothing more', async () => {
     const w1 = startMailWorker({ ...workerOptions(db1, smtp(), clock), workerId: 'loop-a' }, { pollMs: 20 });
     const w2 = startMailWorker({ ...workerOptions(db2, smtp(), clock), workerId: 'loop-b' }, { pollMs: 20 });
     try {
-      await requireEveryone(25);
+      await requireEveryone(25, clock, true);
       await sink.waitFor(() => sink.received.length >= 25, 20_000).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 300)); // time enough for any second copy to show up
       expectEachOnce(25);

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../../lib/admi
 import { listOutbox, resendMessage } from '../../../lib/mail/outbox';
 import { messageIdFor, outboxTransport, smtpTransport, type MailTransport } from '../../../lib/mail/transport';
 import { deliverDueMessages, retryDelayMs } from '../../../lib/mail/worker';
+import { queueEnrollmentStartedMessages } from '../../../lib/mail/start-notices';
 import { dialects, freshDb } from '../support/dialects';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink';
 import { admin, origin, outbox, seed, workerOptions } from './support/world';
@@ -164,6 +165,7 @@ describe.each(dialects)('delivering mail on %s', (dialect) => {
   it('listOutbox: newest first, keyset pages that neither skip nor repeat, a status filter, and refused input', async () => {
     for (let i = 0; i < 5; i++) {
       await requireMfaForUsers(db.kysely, { userIds: [ids.ada, ids.bob] }, admin, clock);
+      await queueEnrollmentStartedMessages(db.kysely, clock);
       clock.advance(60_000);
     }
     const seen: string[] = [];

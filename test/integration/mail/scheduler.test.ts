@@ -54,9 +54,9 @@ describe.each(dialects)('scheduling reminders on %s', (dialect) => {
     expect(await kinds(ids.ada!)).toEqual(['enrollment_started@0h:sent']);
 
     clock.set(ends - days3);
-    expect((await tick()).scheduled).toEqual({ reminders: 1, expired: 0 });
+    expect((await tick()).scheduled).toEqual({ started: 0, reminders: 1, expired: 0 });
     clock.advance(oneHour);
-    expect((await tick()).scheduled).toEqual({ reminders: 0, expired: 0 });
+    expect((await tick()).scheduled).toEqual({ started: 0, reminders: 0, expired: 0 });
     clock.set(ends - oneDay);
     await tick();
     await tick();
@@ -107,14 +107,25 @@ describe.each(dialects)('scheduling reminders on %s', (dialect) => {
     expect(await kinds(ids.dev!)).toEqual(['enrollment_started@0h:sent', 'enrollment_reminder@96h:skipped']);
   });
 
-  it('Cleo, whose requirement was cleared: nothing more', async () => {
+  it('Cleo, whose requirement was cleared after her "period started" went out: nothing more', async () => {
     await requireMfaForUsers(db.kysely, { userIds: [ids.cleo] }, admin, clock);
+    await tick();
     await setUserMfaRequirement(db.kysely, ids.cleo!, { required: false }, admin, clock);
     for (const at of [ends - days3, ends - oneDay, ends]) {
       clock.set(at);
       await tick();
     }
-    expect(await kinds(ids.cleo!)).toEqual(['enrollment_started@0h:skipped']);
+    expect(await kinds(ids.cleo!)).toEqual(['enrollment_started@0h:sent']);
+  });
+
+  it('Cleo, whose requirement was cleared before any worker round: no message at all', async () => {
+    await requireMfaForUsers(db.kysely, { userIds: [ids.cleo] }, admin, clock);
+    await setUserMfaRequirement(db.kysely, ids.cleo!, { required: false }, admin, clock);
+    for (const at of [start, ends - days3, ends]) {
+      clock.set(at);
+      await tick();
+    }
+    expect(await kinds(ids.cleo!)).toEqual([]);
   });
 
   it('a worker that was down for days sends only the closest reminder due, not every missed one', async () => {
