@@ -48,7 +48,7 @@ export interface StartNotice extends Recipient {
 }
 
 /**
- * Up to `limit` marked requirements with what their message needs, oldest user id first:
+ * Up to `limit` marked requirements with what their message needs, oldest period first:
  * one seek of the partial index when none is marked.
  *
  * @param types the factor types that count as enrolled; null = everyone counts (Duo only).
@@ -72,7 +72,8 @@ export async function markedStartNotices(db: Kysely<Database>, types: readonly F
     .where('r.start_notice', 'is not', null)
     .where('r.period_starts_at', 'is not', null)
     .where('r.period_ends_at', 'is not', null)
-    .orderBy('r.user_id')
+    // The partial index's order (008-start-notice.ts): oldest periods first.
+    .orderBy('r.period_starts_at')
     .limit(limit)
     .execute();
   return rows.map((r) => ({
