@@ -1,6 +1,6 @@
 import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely';
 import { listFactors, type FactorListItem } from './factors';
-import { inIdList } from './id-list';
+import { idTable, inIdList } from './id-list';
 import type { Database, FactorsTable, StartNoticeReason } from '../schema';
 import type { MfaRequirement, Method } from '../../lib/policy/types';
 
@@ -57,8 +57,9 @@ export interface WrittenRequirement {
 
 /**
  * Requires MFA for every listed user that exists, with a fresh period: one
- * `insert … select … on conflict do update … returning` for the whole list. Returns the
- * rows it wrote; an id that names no user is simply not among them.
+ * `insert … select … on conflict do update … returning` for the whole list, in the order
+ * given (sorted ids write fastest: idTable()). Returns the rows it wrote; an id that names
+ * no user is simply not among them.
  * Staged users get a null period (pre-enrollment) and no message mark; both come on activation.
  */
 export async function upsertRequirements(db: Kysely<Database>, input: RequirementUpsert): Promise<WrittenRequirement[]> {
@@ -70,7 +71,8 @@ export async function upsertRequirements(db: Kysely<Database>, input: Requiremen
     .columns(['user_id', 'required', 'enrollment_days', 'period_starts_at', 'period_ends_at', 'set_by', 'set_at', 'start_notice'])
     .expression((eb) =>
       eb
-        .selectFrom('users')
+        .selectFrom(idTable(db, input.userIds))
+        .innerJoin('users', 'users.id', 't.id')
         .select([
           'users.id',
           sql<number>`1`.as('required'),
@@ -83,8 +85,9 @@ export async function upsertRequirements(db: Kysely<Database>, input: Requiremen
           sql<number>`cast(${input.now} as bigint)`.as('set_at'),
           sql<StartNoticeReason | null>`case when ${notStaged} then cast(${input.reason} as text) else null end`.as('start_notice'),
         ])
-        // SQLite needs a WHERE in `insert … select … on conflict`; this one is never empty.
-        .where(inIdList(db, 'users.id', input.userIds)),
+        // SQLite needs a WHERE in `insert … select … on conflict`.
+        .where(sql<boolean>`true`)
+        .orderBy('t.n'),
     )
     .onConflict((oc) =>
       oc.column('user_id').doUpdateSet((eb) => ({

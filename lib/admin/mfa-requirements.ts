@@ -102,7 +102,8 @@ export async function requireMfaForUsers(
     const now = clock.now();
     const period = enrollmentPeriod(now, enrollmentDays);
     const written = await upsertRequirements(trx, {
-      userIds,
+      // Sorted: the writes then walk each index in key order (db/queries/id-list.ts idTable).
+      userIds: [...userIds].sort(),
       enrollmentDays,
       now,
       periodEndsAt: period.endsAt,
