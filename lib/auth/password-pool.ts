@@ -71,17 +71,28 @@ if (workerData.nice > 0) {
 }
 const limits = workerData.limits;
 parentPort.on('message', (m) => {
-  let ok = false;
+  let o;
   try {
-    // A hash demanding absurd resources can only be a corrupt or planted row: argon2 would try
-    // to allocate it (m=4294967295 is 4 TiB) and abort the whole process. Judge it wrong instead.
-    const o = argon2.parseOptions(m.h);
-    ok =
-      o.memoryCost <= limits.memoryCost && o.timeCost <= limits.timeCost && o.parallelism <= limits.parallelism &&
-      argon2.verifySync(m.h, m.p) === true;
+    o = argon2.parseOptions(m.h);
   } catch {
     // A malformed or unsupported stored hash reads as "wrong password".
-    ok = false;
+    parentPort.postMessage(false);
+    return;
+  }
+  // A hash demanding absurd resources can only be a corrupt or planted row: argon2 would try
+  // to allocate it (m=4294967295 is 4 TiB) and abort the whole process. Judge it wrong instead.
+  if (o.memoryCost > limits.memoryCost || o.timeCost > limits.timeCost || o.parallelism > limits.parallelism) {
+    parentPort.postMessage(false);
+    return;
+  }
+  let ok;
+  try {
+    ok = argon2.verifySync(m.h, m.p) === true;
+  } catch (err) {
+    // Not a verdict: the verify itself failed (a thread being stopped fails its native call).
+    // Answering false here would tell a user with the right password that it is wrong.
+    parentPort.postMessage({ error: String((err && err.message) || err) });
+    return;
   }
   parentPort.postMessage(ok);
 });
@@ -161,7 +172,9 @@ export class PasswordPool {
           this.fill(slot);
           return;
         }
-        slot.tasks.shift()?.resolve(m === true);
+        const task = slot.tasks.shift();
+        if (typeof m === 'object' && m !== null && 'error' in m) task?.reject(new Error(`password verify failed: ${String((m as { error: unknown }).error)}`));
+        else task?.resolve(m === true);
         this.fill(slot);
       });
       let failed = false;

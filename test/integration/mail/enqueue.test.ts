@@ -107,6 +107,20 @@ describe.each(dialects)('queueing enrollment messages on %s', (dialect) => {
     expect(await queued()).toMatchObject([{ user_id: ids.wes, status: 'pending' }]);
   });
 
+  it('with Duo as the only method everyone counts as enrolled (R-E5): the period is recorded as skipped and its mark cleared', async () => {
+    const duoConfig = {
+      clientId: 'DIWJ8X6AEYOR5OMC6TQ1',
+      clientSecret: 'S'.repeat(40),
+      apiHost: 'API-1234abcd.duosecurity.com',
+      redirectUri: 'https://portal.example.com/mfa/duo/callback',
+    };
+    await saveMfaSettings(db.kysely, { totp: false, webauthn: false, duo: true, duoConfig }, admin, clock, { sealSecret: async (s) => s });
+    await requireMfaForUsers(db.kysely, { userIds: [ids.ada] }, admin, clock);
+    expect(await workerRound()).toEqual({ queued: 0, skipped: 1 });
+    expect(await outbox(db)).toMatchObject([{ user_id: ids.ada, status: 'skipped', last_error: skipReasons.enrolled }]);
+    expect(await marks()).toEqual([]);
+  });
+
   it('a refused change marks nothing: the mark rolls back with it', async () => {
     await expect(requireMfaForUsers(db.kysely, { userIds: [ids.ada, 'ghost'] }, admin, clock)).rejects.toBeInstanceOf(NotFoundError);
     expect(await marks()).toEqual([]);
