@@ -8,6 +8,7 @@ import { mail } from './005-mail';
 import { admin } from './006-admin';
 import { userSearch } from './007-user-search';
 import { startNotice } from './008-start-notice';
+import { searchKeyOrder } from './009-search-key-order';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -20,5 +21,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '006-admin': admin(dialect),
     '007-user-search': userSearch(dialect),
     '008-start-notice': startNotice(dialect),
+    '009-search-key-order': searchKeyOrder(dialect),
   };
 }

@@ -38,6 +38,10 @@ const strategies: { name: string; search: ListInput['search'] }[] = [
   { name: 'a common term: walk 7 users, then sort the candidates after them', search: { candidateCap: 0, walkRows: 7 } },
   { name: 'a common term: the walk reaches the end of the list', search: { candidateCap: 0, walkRows: 10_000 } },
   { name: 'a walk of 1 user at a time', search: { candidateCap: 2, walkRows: 1 } },
+  {
+    name: 'a common term: walk 7 users, then its candidates in username order, 2 at a time (SQLite)',
+    search: { candidateCap: 0, walkRows: 7, rankedChunk: 2 },
+  },
 ];
 
 const firstNames = ['ada', 'Grace', 'LINUS', 'margaret', 'Ken', 'radia', 'Bjarne', 'anna'];
@@ -181,6 +185,11 @@ describe.each(dialects)('searching users on %s', (dialect) => {
     await db.kysely.updateTable('users').set({ username: 'Hedwig', username_lower: 'hedwig' }).where('id', '=', id).execute();
     expect(await found('hedy')).toEqual([]);
     expect(await found('hedwig')).toEqual(['Hedwig']);
+    if (dialect === 'sqlite') {
+      // The keys' copy of the username (009) follows the rename.
+      const key = await sql<{ username_lower: string }>`select username_lower from user_search_keys where user_id = ${id}`.execute(db.kysely);
+      expect(key.rows).toEqual([{ username_lower: 'hedwig' }]);
+    }
     await db.kysely.deleteFrom('users').where('id', '=', id).execute();
     expect(await found('hedwig')).toEqual([]);
     expect(await candidates('hedwig')).toBe(0);
@@ -203,6 +212,8 @@ describe.each(dialects)('searching users on %s', (dialect) => {
         sql<{ n: number }>`select count(*) as n from user_search_keys`.execute(db.kysely),
       ]);
       expect(Number(keys.rows[0]!.n)).toBe(Number(users.rows[0]!.n));
+      const stale = await sql<{ n: number }>`select count(*) as n from user_search_keys k join users u on u.id = k.user_id where k.username_lower is not u.username_lower`.execute(db.kysely);
+      expect(Number(stale.rows[0]!.n)).toBe(0);
     }
   });
 
@@ -214,9 +225,13 @@ describe.each(dialects)('searching users on %s', (dialect) => {
     const to006 = await migrator.migrateTo('006-admin');
     expect(to006.error).toBeUndefined();
     await createUser(old.kysely, { username: 'Katherine', state: 'active', email: 'kj@nasa.example', displayName: 'Katherine Johnson' }, seed, clock);
-    expect(await migrateToLatest(old)).toEqual(['007-user-search', '008-start-notice']);
+    expect(await migrateToLatest(old)).toEqual(['007-user-search', '008-start-notice', '009-search-key-order']);
     db = { ...old, close: async () => { await old.close(); if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true }); } };
     expect((await listUsers(db.kysely, { q: 'johnson' }, clock)).users.map((u) => u.username)).toEqual(['Katherine']);
     expect(await countSearchCandidates(db.kysely, 'nasa.ex', 10)).toBe(1);
+    if (dialect === 'sqlite') {
+      const keys = await sql<{ username_lower: string }>`select username_lower from user_search_keys`.execute(db.kysely);
+      expect(keys.rows).toEqual([{ username_lower: 'katherine' }]);
+    }
   });
 });
