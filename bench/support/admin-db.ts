@@ -16,7 +16,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
-import { createDb, migrateToLatest, type Database, type DialectName } from '../../db';
+import { configureSqlite, createDb, migrateToLatest, type Database, type DialectName } from '../../db';
 import { seedPostgres, seedSqlite, type SeedSummary } from './admin-seed';
 
 export const adminBenchDir = path.join(os.tmpdir(), 'portcullis-bench', 'admin');
@@ -74,12 +74,7 @@ function sourceHash(): string {
 
 /** Same pragmas as db/index.ts createDb(). */
 function openSqlite(file: string): SQLite.Database {
-  const database = new SQLite(file);
-  database.pragma('journal_mode = WAL');
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  database.pragma('synchronous = NORMAL');
-  return database;
+  return configureSqlite(new SQLite(file));
 }
 
 async function sqliteFile(users: number, reseed: boolean): Promise<{ file: string; seed: SeedSummary; cached: boolean }> {
