@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createDb, migrateToLatest, type Db, type DialectName } from '../../../db';
 import { freshDatabase } from '../support/dialects';
 import { createUser } from '../../../lib/admin/users';
@@ -20,7 +21,17 @@ export async function freshDbPair(dialect: DialectName): Promise<[Db, Db]> {
   const { url, dataDir } = await freshDatabase(dialect);
   const first = createDb(url, dataDir);
   await migrateToLatest(first);
-  return [first, createDb(url, dataDir)];
+  const pair: [Db, Db] = [first, createDb(url, dataDir)];
+  if (!dataDir) return pair;
+  // The file is the test's alone: closing the second of the two handles removes it.
+  let open = pair.length;
+  return pair.map((db) => ({
+    ...db,
+    close: async () => {
+      await db.close();
+      if (--open === 0) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  })) as [Db, Db];
 }
 
 export async function newUser(db: Db, username: string, clock: Clock): Promise<string> {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -44,19 +45,22 @@ describe.each(dialects)('TOTP sign-in, statement by statement, on %s', (dialect)
   let db: Db;
   let recorded: ReturnType<typeof recordingHandle>;
   let alice: string;
+  let dataDir: string | undefined;
   const clock = manualClock(start);
 
   beforeEach(async () => {
     clock.set(start);
-    const { url, dataDir } = await freshDatabase(dialect);
-    db = createDb(url, dataDir);
+    const fresh = await freshDatabase(dialect);
+    dataDir = fresh.dataDir;
+    db = createDb(fresh.url, dataDir);
     await migrateToLatest(db);
-    recorded = recordingHandle(url, dataDir);
+    recorded = recordingHandle(fresh.url, dataDir);
     alice = await newUser(db, 'alice', clock);
   });
   afterEach(async () => {
     await recorded.close();
     await db.close();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   const verify = async (code: string) => {
