@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
 
 /** A FIFO async mutex: waiters get the lock in the order they asked for it. */
 class AsyncMutex {
@@ -89,8 +89,16 @@ class FileLockedDriver implements Driver {
     }
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.inner.beginTransaction(connection, settings);
+  /**
+   * BEGIN IMMEDIATE, not SQLite's default deferred BEGIN: a deferred transaction reads under
+   * a snapshot and takes the write lock at its first write, and if another process (the CLI,
+   * a test seeding the server's file) committed in between, that upgrade fails at once with
+   * "database is locked": the busy timeout does not apply to it. Taking the write lock at
+   * BEGIN waits out the other writer instead. Within this process the lock above already
+   * serializes transactions, so this costs nothing here.
+   */
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
+import SQLite from 'better-sqlite3';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { freshDatabase } from '../support/dialects';
 
@@ -77,5 +78,32 @@ describe('SQLite handles on the same file share one lock', () => {
     await grace.kysely.insertInto('auth_throttle').values(row('grace')).execute();
     const keys = await grace.kysely.selectFrom('auth_throttle').select('key').execute();
     expect(keys).toHaveLength(1);
+  });
+  it('a transaction that reads, then writes, survives another process committing in between (BEGIN IMMEDIATE)', async () => {
+    const [ada] = await twoInstances();
+    const file = (await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(ada.kysely)).rows[0]!.file;
+    // Another process (the CLI, say): its own connection, outside this process's lock.
+    const cli = new SQLite(file);
+    cli.pragma('busy_timeout = 50');
+    let cliError: unknown = null;
+    try {
+      await ada.kysely.transaction().execute(async (trx) => {
+        await trx.selectFrom('auth_throttle').selectAll().execute();
+        try {
+          cli.prepare(`insert into auth_throttle (key, failures, window_started_at, blocked_until) values ('cli', 1, 0, 0)`).run();
+        } catch (err) {
+          cliError = err;
+        }
+        await trx.insertInto('auth_throttle').values(row('ada')).execute();
+      });
+    } finally {
+      cli.close();
+    }
+    // Ada's transaction held the write lock from its BEGIN: the other process waited (here,
+    // 50 ms, then gave up), and Ada's read-then-write committed. With a deferred BEGIN the CLI
+    // would have committed first and Ada's write failed with "database is locked".
+    expect(String(cliError)).toMatch(/database is locked/);
+    const keys = await ada.kysely.selectFrom('auth_throttle').select('key').execute();
+    expect(keys.map((k) => k.key)).toEqual(['ada']);
   });
 });
