@@ -32,6 +32,20 @@ import type { DialectName } from '../url';
 /** Joins the searchable fields; a newline never occurs in a search term, so no match spans two fields. */
 export const pgSearchDocumentSql = `(username_lower || chr(10) || coalesce(lower(email), '') || chr(10) || coalesce(lower(display_name), ''))`;
 
+/** SQLite: 007's insert and update triggers; 009-search-key-order.ts replaces them and puts them back on rollback. */
+export const userSearchTriggers = {
+  insert: `create trigger users_search_insert after insert on users begin
+          insert into user_search_keys (user_id) values (new.id);
+          insert into users_search (rowid, username_lower, email, display_name)
+            values ((select key from user_search_keys where user_id = new.id), new.username_lower, new.email, new.display_name);
+        end`,
+  update: `create trigger users_search_update after update of username_lower, email, display_name on users begin
+          delete from users_search where rowid = (select key from user_search_keys where user_id = old.id);
+          insert into users_search (rowid, username_lower, email, display_name)
+            values ((select key from user_search_keys where user_id = new.id), new.username_lower, new.email, new.display_name);
+        end`,
+} as const;
+
 export function userSearch(dialect: DialectName) {
   return {
     async up(db: Kysely<any>): Promise<void> {
@@ -58,16 +72,8 @@ export function userSearch(dialect: DialectName) {
         )`.execute(db);
         // The triggers run inside the statement that changed `users`, so the index commits or
         // rolls back with it.
-        await sql`create trigger users_search_insert after insert on users begin
-          insert into user_search_keys (user_id) values (new.id);
-          insert into users_search (rowid, username_lower, email, display_name)
-            values ((select key from user_search_keys where user_id = new.id), new.username_lower, new.email, new.display_name);
-        end`.execute(db);
-        await sql`create trigger users_search_update after update of username_lower, email, display_name on users begin
-          delete from users_search where rowid = (select key from user_search_keys where user_id = old.id);
-          insert into users_search (rowid, username_lower, email, display_name)
-            values ((select key from user_search_keys where user_id = new.id), new.username_lower, new.email, new.display_name);
-        end`.execute(db);
+        await sql.raw(userSearchTriggers.insert).execute(db);
+        await sql.raw(userSearchTriggers.update).execute(db);
         await sql`create trigger users_search_delete after delete on users begin
           delete from users_search where rowid = (select key from user_search_keys where user_id = old.id);
           delete from user_search_keys where user_id = old.id;

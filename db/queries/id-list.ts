@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../schema';
 
 /**
@@ -29,4 +29,22 @@ export function idTable(db: Kysely<Database>, ids: readonly string[]) {
       ? sql<{ id: string; n: number }>`(select id, n from unnest(cast(${[...ids]} as text[])) with ordinality as u(id, n))`
       : sql<{ id: string; n: number }>`(select value as id, key as n from json_each(${JSON.stringify(ids)}))`
   ).as('t');
+}
+
+/**
+ * Pairs (a text id and one value per id) as a subquery of columns `(id, v)`, from one bound
+ * parameter per column, like inIdList(): a JSON array of pairs on SQLite, two arrays on
+ * PostgreSQL (`pgType` the second one's element type). The caller names it: `${pairs} as t`.
+ */
+export function pairTable(
+  db: Kysely<Database>,
+  pairs: readonly (readonly [string, number | boolean])[],
+  pgType: 'bigint' | 'boolean',
+): RawBuilder<{ id: string; v: number | boolean }> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    const ids = pairs.map((p) => p[0]);
+    const values = pairs.map((p) => p[1]);
+    return sql`(select id, v from unnest(cast(${ids} as text[]), cast(${values} as ${sql.raw(pgType)}[])) as u(id, v))`;
+  }
+  return sql`(select value ->> 0 as id, value ->> 1 as v from json_each(${JSON.stringify(pairs)}))`;
 }

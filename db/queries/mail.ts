@@ -1,7 +1,7 @@
 import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database, MailOutboxTable, MailStatus, FactorType, StartNoticeReason, UserState } from '../schema';
 import type { DialectName } from '../url';
-import { inIdList } from './id-list';
+import { inIdList, pairTable } from './id-list';
 
 /** The mail queue (lib/mail). */
 
@@ -28,13 +28,14 @@ export async function recipientsOf(db: Kysely<Database>, userIds: readonly strin
   return out;
 }
 
-/** Whether the user (aliased `u`) has a factor of a counting type; every user counts when `types` is null (Duo only). */
+/** The user (aliased `u`) has a factor of one of these types. */
+function hasFactorOf(types: readonly FactorType[]) {
+  return sql<boolean>`exists (select 1 from factors f where f.user_id = u.id and f.type in (${sql.join([...types])}))`;
+}
+
+/** 1 when the user (aliased `u`) counts as enrolled, else 0; every user counts when `types` is null (Duo only). */
 function enrolledColumn(types: readonly FactorType[] | null) {
-  return types === null
-    ? sql<number>`1`
-    : types.length === 0
-      ? sql<number>`0`
-      : sql<number>`case when exists (select 1 from factors f where f.user_id = u.id and f.type in (${sql.join([...types])})) then 1 else 0 end`;
+  return types === null ? sql<number>`1` : types.length === 0 ? sql<number>`0` : sql<number>`case when ${hasFactorOf(types)} then 1 else 0 end`;
 }
 
 /** A requirement whose period began and whose "period started" message is not queued yet (008-start-notice.ts). */
@@ -96,12 +97,9 @@ export async function markedStartNotices(db: Kysely<Database>, types: readonly F
  */
 export async function clearStartNotices(db: Kysely<Database>, notices: readonly Pick<StartNotice, 'id' | 'periodStartsAt'>[]): Promise<number> {
   if (notices.length === 0) return 0;
-  const periods =
-    db.getExecutor().adapter instanceof PostgresAdapter
-      ? sql`select * from unnest(cast(${notices.map((n) => n.id)} as text[]), cast(${notices.map((n) => n.periodStartsAt)} as bigint[]))`
-      : sql`select value ->> 0, value ->> 1 from json_each(${JSON.stringify(notices.map((n) => [n.id, n.periodStartsAt]))})`;
+  const periods = pairTable(db, notices.map((n) => [n.id, n.periodStartsAt] as const), 'bigint');
   const result = await sql`update mfa_requirements set start_notice = null
-    where start_notice is not null and (user_id, period_starts_at) in (${periods})`.execute(db);
+    where start_notice is not null and (user_id, period_starts_at) in (select id, v from ${periods} as t)`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
 
@@ -168,7 +166,7 @@ export interface EnrollmentCandidate {
 }
 
 function enrolledFilter(types: readonly FactorType[]) {
-  return sql<boolean>`not exists (select 1 from factors f where f.user_id = u.id and f.type in (${sql.join(types)}))`;
+  return sql<boolean>`not ${hasFactorOf(types)}`;
 }
 
 export interface ReminderQuery {

@@ -1,6 +1,6 @@
 import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely';
 import { listFactors, type FactorListItem } from './factors';
-import { idTable, inIdList } from './id-list';
+import { idTable, inIdList, pairTable } from './id-list';
 import type { Database, FactorsTable, StartNoticeReason } from '../schema';
 import type { MfaRequirement, Method } from '../../lib/policy/types';
 
@@ -118,27 +118,16 @@ export interface RequirementAuditInput {
   detailsStaged: Record<string, unknown>;
 }
 
-/**
- * One audit row per written requirement, in one statement: the targets travel as one
- * parameter (a JSON array on SQLite, two arrays on PostgreSQL), like inIdList().
- */
+/** One audit row per written requirement, in one statement: the targets travel as one parameter (pairTable()). */
 export async function insertRequirementAudit(db: Kysely<Database>, input: RequirementAuditInput): Promise<number> {
   if (input.written.length === 0) return 0;
   const active = JSON.stringify(input.detailsActive);
   const staged = JSON.stringify(input.detailsStaged);
-  const columns = sql`(at, actor_id, actor_label, action, target_type, target_id, details, client_ip)`;
-  const fixed = sql`cast(${input.at} as bigint), cast(${input.actorId} as text), cast(${input.actorLabel} as text), cast(${input.action} as text), 'user'`;
-  const ip = sql`cast(${input.clientIp} as text)`;
-  const result =
-    db.getExecutor().adapter instanceof PostgresAdapter
-      ? await sql`insert into audit_log ${columns}
-          select ${fixed}, t.id, case when t.staged then ${staged} else ${active} end, ${ip}
-          from unnest(cast(${input.written.map((w) => w.userId)} as text[]), cast(${input.written.map((w) => w.periodStartsAt === null)} as boolean[])) as t(id, staged)`.execute(
-          db,
-        )
-      : await sql`insert into audit_log ${columns}
-          select ${fixed}, value ->> 0, case when value ->> 1 then ${staged} else ${active} end, ${ip}
-          from json_each(${JSON.stringify(input.written.map((w) => [w.userId, w.periodStartsAt === null ? 1 : 0]))})`.execute(db);
+  const targets = pairTable(db, input.written.map((w) => [w.userId, w.periodStartsAt === null] as const), 'boolean');
+  const result = await sql`insert into audit_log (at, actor_id, actor_label, action, target_type, target_id, details, client_ip)
+    select cast(${input.at} as bigint), cast(${input.actorId} as text), cast(${input.actorLabel} as text), cast(${input.action} as text), 'user',
+      t.id, case when t.v then ${staged} else ${active} end, cast(${input.clientIp} as text)
+    from ${targets} as t`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
 

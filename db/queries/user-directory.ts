@@ -2,6 +2,7 @@ import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type Kys
 import type { Database, UserRole, UserState } from '../schema';
 import type { Method } from '../../lib/policy/types';
 import { containsPattern } from './like';
+import { idTable } from './id-list';
 import { pgSearchDocumentSql } from '../migrations/007-user-search';
 
 /**
@@ -142,11 +143,6 @@ function searchCandidates(db: Kysely<Database>, q: string) {
     where users_search match ${phrase} and k.key = users_search.rowid and users.id = k.user_id)`;
 }
 
-/** The ids as a one-column table `(id)`, from one bound parameter. */
-function idList(db: Kysely<Database>, ids: readonly string[]) {
-  return (db as Kysely<any>).selectFrom(sql`json_each(${JSON.stringify(ids)})`.as('j')).select(sql<string>`j.value`.as('id'));
-}
-
 /**
  * SQLite: the next `count` index candidates of `q` after `after` in username order, by the
  * keys' copy of the username (009-search-key-order.ts) without reading a user row. A
@@ -284,7 +280,7 @@ function pageQuery(
   const { filter, rule, now, sort, after, limit, q } = input;
   const source: Source | undefined =
     input.from === 'ranked'
-      ? { kind: 'page', ids: idList(db, input.ids) }
+      ? { kind: 'page', ids: db.selectFrom(idTable(db, input.ids)).select('t.id') }
       : input.from === 'candidates' && q !== undefined
         ? { kind: 'candidates', q }
         : input.from === 'window'
@@ -388,7 +384,7 @@ export async function countSearchCandidates(db: Kysely<Database>, q: string, cap
  * usually there), and only if they hold less than a page are the candidates beyond the
  * window sorted (a term whose matches cluster elsewhere in the order, e.g. a first name:
  * 25 ms on PostgreSQL; on SQLite, by username, they are taken in username order from the
- * index's keys a chunk at a time, rankedPage(): 23 ms instead of 58). Shorter terms walk
+ * index's keys a chunk at a time, rankedPage(): 17–19 ms instead of 58). Shorter terms walk
  * the order with LIKE, as before the index. Every path
  * re-checks the exact predicate, so all give the same rows
  * (test/integration/admin/user-search.test.ts).
@@ -396,7 +392,8 @@ export async function countSearchCandidates(db: Kysely<Database>, q: string, cap
 export async function listUserRows(db: Kysely<Database>, input: ListInput): Promise<UserListRow[]> {
   const q = input.filter.q !== undefined && input.filter.q !== '' ? input.filter.q.toLowerCase() : undefined;
   if (q === undefined || searchCandidates(db, q) === null) return twoStepPage(db, { ...input, q, from: 'walk' });
-  const cap = input.search?.candidateCap ?? (db.getExecutor().adapter instanceof PostgresAdapter ? pgSearchCandidateCap : searchCandidateCap);
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const cap = input.search?.candidateCap ?? (postgres ? pgSearchCandidateCap : searchCandidateCap);
   if ((await countSearchCandidates(db, q, cap + 1)) <= cap) return twoStepPage(db, { ...input, q, from: 'candidates' });
   const walked = await twoStepPage(db, { ...input, q, from: 'window' });
   if (walked.length >= input.limit) return walked;
@@ -405,7 +402,7 @@ export async function listUserRows(db: Kysely<Database>, input: ListInput): Prom
   if (upTo === null) return walked;
   const need = input.limit - walked.length;
   const rest =
-    upTo.sort === 'username' && !(db.getExecutor().adapter instanceof PostgresAdapter)
+    upTo.sort === 'username' && !postgres
       ? await rankedPage(db, { ...input, after: upTo, limit: need }, q)
       : await twoStepPage(db, { ...input, q, from: 'candidates', after: upTo, limit: need });
   return [...walked, ...rest];
@@ -415,7 +412,7 @@ export async function listUserRows(db: Kysely<Database>, input: ListInput): Prom
  * SQLite, by username: the page from the candidates after `input.after`, taken in username
  * order a chunk at a time (rankedCandidates()); each chunk's users are re-checked with every
  * filter, and the next chunk is read only if the page is not full yet. A first name with
- * 8,775 matches: 58 ms by sorting the candidates' rows, 23 ms this way (bench/admin.ts).
+ * 8,775 matches: 58 ms by sorting the candidates' rows, 17–19 ms this way (bench/admin.ts).
  */
 async function rankedPage(db: Kysely<Database>, input: ListInput & { after: Extract<UserKeyset, { sort: 'username' }> }, q: string): Promise<UserListRow[]> {
   const chunk = input.search?.rankedChunk ?? Math.max(4 * input.limit, 200);

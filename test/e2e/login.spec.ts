@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type APIRequestContext } from '@playwright/test';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers } from './support/seed';
 import { expectPortal, pageAlert, signIn } from './support/pages';
@@ -19,32 +19,28 @@ test.afterAll(async () => {
 
 const credentials = 'username=alice&password=correct+horse+battery&returnTo=%2Fportal';
 
-test('a form post from another site is refused without signing anyone in', async ({ request }) => {
-  const res = await request.post(`${portal.url}/login/submit`, {
-    headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
-    data: credentials,
+/** The sign-in form's post, sent as a browser would from `origin`, without following the redirect. */
+const postForm = (request: APIRequestContext, origin: string, data: string) =>
+  request.post(`${portal.url}/login/submit`, {
+    headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+    data,
     maxRedirects: 0,
   });
+
+test('a form post from another site is refused without signing anyone in', async ({ request }) => {
+  const res = await postForm(request, 'http://evil.example', credentials);
   expect(res.status()).toBe(403);
   expect(res.headers()['set-cookie']).toBeUndefined();
 });
 
 test('a form larger than 8 KiB is refused', async ({ request }) => {
-  const res = await request.post(`${portal.url}/login/submit`, {
-    headers: { origin: portal.url, 'content-type': 'application/x-www-form-urlencoded' },
-    data: `${credentials}&padding=${'x'.repeat(9000)}`,
-    maxRedirects: 0,
-  });
+  const res = await postForm(request, portal.url, `${credentials}&padding=${'x'.repeat(9000)}`);
   expect(res.status()).toBe(413);
   expect(res.headers()['set-cookie']).toBeUndefined();
 });
 
 test('the same post from the portal’s own origin signs Alice in', async ({ request }) => {
-  const res = await request.post(`${portal.url}/login/submit`, {
-    headers: { origin: portal.url, 'content-type': 'application/x-www-form-urlencoded' },
-    data: credentials,
-    maxRedirects: 0,
-  });
+  const res = await postForm(request, portal.url, credentials);
   expect(res.status()).toBe(303);
   expect(res.headers()['location']).toBe('/portal');
   expect(res.headers()['set-cookie']).toMatch(/^portcullis\.session=.+HttpOnly; SameSite=Lax/);

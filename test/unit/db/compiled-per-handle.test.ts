@@ -4,24 +4,19 @@ import type { Database } from '@/db';
 import { compiledPerHandle } from '@/db/statement-cache';
 
 /** Handles that compile but never run (Kysely's DummyDriver). */
-const sqlite = () =>
-  new Kysely<Database>({
-    dialect: {
-      createAdapter: () => new SqliteAdapter(),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (db) => new SqliteIntrospector(db),
-      createQueryCompiler: () => new SqliteQueryCompiler(),
-    },
-  });
-const postgres = () =>
-  new Kysely<Database>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (db) => new PostgresIntrospector(db),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-  });
+function compileOnly(adapter: () => SqliteAdapter | PostgresAdapter, introspector: typeof SqliteIntrospector | typeof PostgresIntrospector, compiler: () => SqliteQueryCompiler | PostgresQueryCompiler) {
+  return () =>
+    new Kysely<Database>({
+      dialect: {
+        createAdapter: adapter,
+        createDriver: () => new DummyDriver(),
+        createIntrospector: (db) => new introspector(db),
+        createQueryCompiler: compiler,
+      },
+    });
+}
+const sqlite = compileOnly(() => new SqliteAdapter(), SqliteIntrospector, () => new SqliteQueryCompiler());
+const postgres = compileOnly(() => new PostgresAdapter(), PostgresIntrospector, () => new PostgresQueryCompiler());
 
 describe('compiledPerHandle: a query compiled once per database handle', () => {
   it('builds once per handle and puts each call’s values where the arguments were', () => {
