@@ -8,10 +8,12 @@ import { migrations } from './migrations';
 import { parseDatabaseUrl, type DialectName } from './url';
 import { withStatementCache } from './statement-cache';
 import { FileLockedSqliteDialect } from './sqlite-file-lock';
+import { tagDialect } from './dialect';
 import { readEnv } from '../lib/config/env';
 
 export type { Database } from './schema';
 export type { DialectName } from './url';
+export { dialectOf, tagDialect } from './dialect';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -54,11 +56,11 @@ export function createDb(url: string | undefined, dataDir = readEnv().dataDir): 
   if (parsed.dialect === 'sqlite') {
     fs.mkdirSync(path.dirname(parsed.file), { recursive: true, mode: 0o700 });
     const database = configureSqlite(new SQLite(parsed.file));
-    const kysely = new Kysely<Database>({ dialect: new FileLockedSqliteDialect(parsed.file, { database: withStatementCache(database) }) });
+    const kysely = tagDialect(new Kysely<Database>({ dialect: new FileLockedSqliteDialect(parsed.file, { database: withStatementCache(database) }) }), 'sqlite');
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: postgresPoolSize });
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = tagDialect(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
 }
 

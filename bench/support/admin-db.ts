@@ -16,7 +16,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
-import { configureSqlite, createDb, migrateToLatest, type Database, type DialectName } from '../../db';
+import { configureSqlite, createDb, tagDialect, migrateToLatest, type Database, type DialectName } from '../../db';
 import { seedPostgres, seedSqlite, type SeedSummary } from './admin-seed';
 
 export const adminBenchDir = path.join(os.tmpdir(), 'portcullis-bench', 'admin');
@@ -114,7 +114,7 @@ export async function openSqliteBench(users: number, options: { reseed?: boolean
   const database = openSqlite(file);
   for (const p of options.pragmas ?? []) database.pragma(p);
   const recorder = new StatementRecorder();
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: recorder.log });
+  const kysely = tagDialect(new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: recorder.log }), 'sqlite');
   return {
     dialect: 'sqlite',
     kysely,
@@ -188,7 +188,7 @@ export async function openPostgresBench(serverUrl: string, users: number, option
 
   const pool = new pg.Pool({ connectionString: url.toString(), max: 10, ...(options.pgOptions ? { options: options.pgOptions } : {}) });
   const recorder = new StatementRecorder();
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: recorder.log });
+  const kysely = tagDialect(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: recorder.log }), 'postgres');
   return {
     dialect: 'postgres',
     kysely,

@@ -1,4 +1,5 @@
-import { PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { isPostgres } from '../dialect';
 import type { Database } from '../schema';
 
 /**
@@ -8,7 +9,7 @@ import type { Database } from '../schema';
  */
 export function inIdList(db: Kysely<Database>, column: string, ids: readonly string[]): Expression<SqlBool> {
   const ref = sql.ref(column);
-  return db.getExecutor().adapter instanceof PostgresAdapter
+  return isPostgres(db)
     ? // NOTE: `in (select unnest(…))`, not `= any(…)`: with thousands of ids PostgreSQL plans
       // `= any` as a parallel scan of the whole table (160 ms at 1,000,000 users, bench/admin.ts);
       // the unnest gives it a row count to plan index lookups from (40 ms).
@@ -25,7 +26,7 @@ export function inIdList(db: Kysely<Database>, column: string, ids: readonly str
  */
 export function idTable(db: Kysely<Database>, ids: readonly string[]) {
   return (
-    db.getExecutor().adapter instanceof PostgresAdapter
+    isPostgres(db)
       ? sql<{ id: string; n: number }>`(select id, n from unnest(cast(${[...ids]} as text[])) with ordinality as u(id, n))`
       : sql<{ id: string; n: number }>`(select value as id, key as n from json_each(${JSON.stringify(ids)}))`
   ).as('t');
@@ -41,7 +42,7 @@ export function pairTable(
   pairs: readonly (readonly [string, number | boolean])[],
   pgType: 'bigint' | 'boolean',
 ): RawBuilder<{ id: string; v: number | boolean }> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  if (isPostgres(db)) {
     const ids = pairs.map((p) => p[0]);
     const values = pairs.map((p) => p[1]);
     return sql`(select id, v from unnest(cast(${ids} as text[]), cast(${values} as ${sql.raw(pgType)}[])) as u(id, v))`;

@@ -1,4 +1,5 @@
-import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { isPostgres } from '../dialect';
 import type { Database, MailOutboxTable, MailStatus, FactorType, StartNoticeReason, UserState } from '../schema';
 import type { DialectName } from '../url';
 import { inIdList, pairTable } from './id-list';
@@ -139,7 +140,7 @@ export async function insertOutboxRows(db: Kysely<Database>, rows: readonly NewO
   if (rows.length === 0) return 0;
   const columns = sql.raw(outboxColumns.join(', '));
   let result;
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  if (isPostgres(db)) {
     const json = JSON.stringify(rows.map((row) => Object.fromEntries(outboxColumns.map((c) => [c, row[c] ?? null]))));
     result = await sql`insert into mail_outbox (${columns})
       select ${columns} from json_populate_recordset(null::mail_outbox, cast(${json} as json))

@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { listFactors, type FactorListItem } from './factors';
 import { idTable, inIdList, pairTable } from './id-list';
 import type { Database, FactorsTable, StartNoticeReason } from '../schema';

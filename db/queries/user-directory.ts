@@ -1,4 +1,5 @@
-import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { isPostgres } from '../dialect';
 import type { Database, UserRole, UserState } from '../schema';
 import type { Method } from '../../lib/policy/types';
 import { containsPattern } from './like';
@@ -132,7 +133,7 @@ function ftsPhrase(q: string): string {
  */
 function searchCandidates(db: Kysely<Database>, q: string) {
   if ([...q].length < minIndexedSearchLength) return null;
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  if (isPostgres(db)) {
     // `offset 0` keeps PostgreSQL from folding the candidates back into a walk of the
     // username order (its estimate of a LIKE's rows is too rough to choose well).
     return sql`(select * from users where ${sql.raw(pgSearchDocumentSql)} like ${containsPattern(q)} escape '\\' offset 0)`;
@@ -367,7 +368,7 @@ export async function countSearchCandidates(db: Kysely<Database>, q: string, cap
   if (!candidates) return Number.POSITIVE_INFINITY;
   // SQLite: the FTS index alone (its matches are a superset); PostgreSQL re-checks each
   // candidate row against the index expression anyway.
-  const source = db.getExecutor().adapter instanceof PostgresAdapter ? sql`${candidates}` : sql`(select rowid from users_search where users_search match ${ftsPhrase(term)})`;
+  const source = isPostgres(db) ? sql`${candidates}` : sql`(select rowid from users_search where users_search match ${ftsPhrase(term)})`;
   const row = await sql<{ n: number | string }>`select count(*) as n from (select 1 from ${source} as c limit ${cap}) as t`.execute(db);
   return Number(row.rows[0]?.n ?? 0);
 }
@@ -392,7 +393,7 @@ export async function countSearchCandidates(db: Kysely<Database>, q: string, cap
 export async function listUserRows(db: Kysely<Database>, input: ListInput): Promise<UserListRow[]> {
   const q = input.filter.q !== undefined && input.filter.q !== '' ? input.filter.q.toLowerCase() : undefined;
   if (q === undefined || searchCandidates(db, q) === null) return twoStepPage(db, { ...input, q, from: 'walk' });
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const postgres = isPostgres(db);
   const cap = input.search?.candidateCap ?? (postgres ? pgSearchCandidateCap : searchCandidateCap);
   if ((await countSearchCandidates(db, q, cap + 1)) <= cap) return twoStepPage(db, { ...input, q, from: 'candidates' });
   const walked = await twoStepPage(db, { ...input, q, from: 'window' });

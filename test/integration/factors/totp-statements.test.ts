@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { createDb, migrateToLatest, type Database, type Db } from '../../../db';
 import { parseDatabaseUrl } from '../../../db/url';
+import { tagDialect } from '../../../db/dialect';
 import { manualClock } from '../../../lib/clock';
 import { mfaThrottleState } from '../../../lib/auth/mfa-throttle';
 import { stepAt, totpCodeAt, verifyTotpSignIn } from '../../../lib/factors/totp';
@@ -34,10 +35,12 @@ function recordingHandle(url: string, dataDir: string | undefined) {
     const table = /^\s*(?:select .*? from|update|insert into|delete from)\s+"?(\w+)"?/.exec(sql)?.[1] ?? '?';
     statements.push(`${verb} ${table}`);
   };
-  const kysely =
+  const kysely = tagDialect(
     parsed.dialect === 'sqlite'
       ? new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(parsed.file) }), log })
-      : new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.connectionString, max: 2 }) }), log });
+      : new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.connectionString, max: 2 }) }), log }),
+    parsed.dialect,
+  );
   return { kysely, statements, close: () => kysely.destroy() };
 }
 
