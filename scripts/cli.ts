@@ -6,7 +6,7 @@ import { systemClock } from '../lib/clock';
 import { cliActor } from '../lib/admin/actor';
 import { createUser } from '../lib/admin/users';
 import { createApiKey } from '../lib/admin/api-keys';
-import { ValidationError, ConflictError } from '../lib/admin/errors';
+import { isConflictError, isValidationError } from '../lib/errors/brand';
 
 const usage = `Usage:
   npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL]
@@ -58,11 +58,11 @@ async function main(): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ValidationError) {
+    if (isValidationError(err)) {
       for (const [field, messages] of Object.entries(err.fieldErrors)) console.error(`${field}: ${messages.join(' ')}`);
       return 1;
     }
-    if (err instanceof ConflictError) {
+    if (isConflictError(err)) {
       console.error(err.message);
       return 1;
     }

@@ -1,22 +1,28 @@
 /**
  * Errors services return to the console and the API, which render them as messages or as
- * application/problem+json with per-field errors (RFC 9457).
+ * application/problem+json with per-field errors (RFC 9457). Recognise them with the guards
+ * of lib/errors/brand.ts, never `instanceof` (a bundle may hold two copies of a class).
  */
+import { brandError } from '../errors/brand';
+
 export class ValidationError extends Error {
   constructor(public readonly fieldErrors: Record<string, string[]>, message = 'The request has invalid fields.') {
     super(message);
+    brandError(this, 'ValidationError');
   }
 }
 
 export class NotFoundError extends Error {
   constructor(public readonly what: string, public readonly ids: string[] = []) {
     super(`${what} not found${ids.length ? `: ${ids.join(', ')}` : ''}`);
+    brandError(this, 'NotFoundError');
   }
 }
 
 export class ConflictError extends Error {
   constructor(message: string, public readonly field?: string) {
     super(message);
+    brandError(this, 'ConflictError');
   }
 }
 

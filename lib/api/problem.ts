@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../admin/errors';
+import { brandError, isConflictError, isHttpProblem, isNotFoundError, isValidationError } from '../errors/brand';
 
 /**
  * Errors as `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`, and
@@ -57,6 +57,7 @@ export class HttpProblem extends Error {
     public readonly headers: Record<string, string> = {},
   ) {
     super(detail ?? titles[slug]);
+    brandError(this, 'HttpProblem');
   }
 }
 
@@ -80,11 +81,11 @@ const maxListedIds = 100;
 
 /** Maps service errors to problems; anything unexpected is a 500 that shows nothing inside. */
 export function responseForError(err: unknown): Response {
-  if (err instanceof HttpProblem) return problemResponse(err.status, err.slug, err.message, err.extensions, err.headers);
-  if (err instanceof ValidationError) {
+  if (isHttpProblem(err)) return problemResponse(err.status, err.slug, err.message, err.extensions, err.headers);
+  if (isValidationError(err)) {
     return problemResponse(400, 'validation', err.message, { errors: err.fieldErrors });
   }
-  if (err instanceof NotFoundError) {
+  if (isNotFoundError(err)) {
     const ids = err.ids.slice(0, maxListedIds);
     const detail =
       err.ids.length > 1 ? `${err.ids.length} ${err.what} ids are unknown; nothing was changed.` : `No ${err.what} with that id.`;
@@ -94,7 +95,7 @@ export function responseForError(err: unknown): Response {
       ...(err.ids.length > ids.length ? { unknownIdsTruncated: true } : {}),
     });
   }
-  if (err instanceof ConflictError) {
+  if (isConflictError(err)) {
     return problemResponse(409, 'conflict', err.message, err.field ? { errors: { [err.field]: [err.message] } } : {});
   }
   console.error('api: unexpected error', err);

@@ -1,3 +1,4 @@
+import { brandError } from '../errors/brand';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { appSecret } from '../config/secret';
 
@@ -30,7 +31,12 @@ export interface Keyring {
   byId: ReadonlyMap<string, BoxKey>;
 }
 
-export class SecretBoxError extends Error {}
+export class SecretBoxError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    brandError(this, 'SecretBoxError');
+  }
+}
 
 /** A 32-byte subkey of `secret` for one purpose; different purposes give unrelated keys. */
 export function deriveSubkey(secret: string, purpose: string, length = keyBytes): Buffer {

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { Client, DuoException, constants as duoConstants } from '@duosecurity/duo_universal';
+import { Client, constants as duoConstants } from '@duosecurity/duo_universal';
+import { isDuoException } from '../errors/brand';
 import type { Database } from '../../db';
 import { loadDuoConfig } from '../../db/queries/settings';
 import { spendNonce } from '../../db/queries/webauthn';
@@ -107,14 +108,14 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** A short, secret-free reason for the audit trail. */
 export function duoErrorDetail(err: unknown): string {
   if (err instanceof DeadlineExceeded) return 'timeout';
-  const inner = err instanceof DuoException ? (err as DuoException & { inner?: unknown }).inner : err;
+  const inner = isDuoException(err) ? err.inner : err;
   const e = inner as { code?: unknown; response?: { status?: unknown; data?: { error?: unknown } } } | undefined;
   if (e?.response && typeof e.response.status === 'number') {
     const error = typeof e.response.data?.error === 'string' ? `:${e.response.data.error.slice(0, 40)}` : '';
     return `http_${e.response.status}${error}`;
   }
   if (typeof e?.code === 'string') return e.code.toLowerCase().slice(0, 40); // econnrefused, self_signed_cert_in_chain, …
-  if (err instanceof DuoException) {
+  if (isDuoException(err)) {
     if (err.message === duoConstants.JWT_DECODE_ERROR) return 'bad_token';
     if (err.message === duoConstants.MALFORMED_RESPONSE) return 'malformed_response';
     if (err.message === duoConstants.PARSING_CONFIG_ERROR || err.message === duoConstants.INVALID_CLIENT_ID_ERROR || err.message === duoConstants.INVALID_CLIENT_SECRET_ERROR) {
@@ -256,8 +257,8 @@ export async function completeDuo(
     // NOTE: the username is the session's; the client checks the token's preferred_username against it.
     token = (await withDeadline(duo.exchangeAuthorizationCodeFor2FAResult(query.code, session.username), options.timeoutMs ?? duoTimeoutMs)) as DuoIdToken;
   } catch (err) {
-    if (err instanceof DuoException && err.message === duoConstants.USERNAME_ERROR) return refuse('wrong_user');
-    if (err instanceof DuoException && err.message === duoConstants.NONCE_ERROR) return refuse('wrong_nonce');
+    if (isDuoException(err) && err.message === duoConstants.USERNAME_ERROR) return refuse('wrong_user');
+    if (isDuoException(err) && err.message === duoConstants.NONCE_ERROR) return refuse('wrong_nonce');
     const detail = duoErrorDetail(err);
     // Duo saying no to the code itself (used, expired, someone else's) is a refusal, not an outage.
     if (/^http_4\d\d:invalid_grant/.test(detail)) return refuse('code_rejected');

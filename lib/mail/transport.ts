@@ -1,3 +1,4 @@
+import { brandError } from '../errors/brand';
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import SMTPTransport from 'nodemailer/lib/smtp-transport';
@@ -25,7 +26,12 @@ export interface MailTransport {
 }
 
 /** An answer that retrying cannot change: the server refused the address itself. */
-export class PermanentDeliveryError extends Error {}
+export class PermanentDeliveryError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    brandError(this, 'PermanentDeliveryError');
+  }
+}
 
 /**
  * `<hash-of-key@host>`: derived from the idempotency key, so every attempt at one message,

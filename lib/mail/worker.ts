@@ -17,7 +17,8 @@ import { countingFactorTypes, skipReasons } from './enqueue';
 import { scheduleDueMessages, type ScheduleReport } from './scheduler';
 import { queueEnrollmentStartedMessages } from './start-notices';
 import { renderMail, storedMessage, type MailMessage } from './templates';
-import { messageIdFor, PermanentDeliveryError, transportFor, type MailTransport } from './transport';
+import { messageIdFor, transportFor, type MailTransport } from './transport';
+import { isPermanentDeliveryError } from '../errors/brand';
 
 /**
  * The worker: claims due messages one at a time with a lease, sends them, and marks the
@@ -164,7 +165,7 @@ export async function deliverOne(opts: WorkerOptions & { workerId: string }): Pr
     });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    if (err instanceof PermanentDeliveryError) {
+    if (isPermanentDeliveryError(err)) {
       log(`[portcullis] mail ${row.id} (${row.kind}) refused for good: ${reason}`);
       return finish('dead', reason, rendered);
     }

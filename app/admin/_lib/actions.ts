@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError, ValidationError } from '../../../lib/admin/errors';
+import { isConflictError, isNotFoundError, isValidationError } from '../../../lib/errors/brand';
 import type { FormState } from './form-state';
 
 /** Server-side helpers for the console's server actions (not an action module itself). */
@@ -50,7 +51,7 @@ export function refusal(err: unknown, values: FormState['values'], fieldNames: R
     }
     return key;
   };
-  if (err instanceof ValidationError) {
+  if (isValidationError(err)) {
     const fieldErrors: Record<string, string[]> = {};
     for (const [key, messages] of Object.entries(err.fieldErrors)) (fieldErrors[rename(key)] ??= []).push(...messages);
     const general = fieldErrors._ ?? [];
@@ -63,12 +64,12 @@ export function refusal(err: unknown, values: FormState['values'], fieldNames: R
       values,
     };
   }
-  if (err instanceof ConflictError) {
+  if (isConflictError(err)) {
     return err.field
       ? { fieldErrors: { [rename(err.field)]: [err.message] }, error: 'Not saved: see the message next to the field.', values }
       : { error: err.message, values };
   }
-  if (err instanceof NotFoundError) {
+  if (isNotFoundError(err)) {
     return { error: notFoundMessage(err), values };
   }
   throw err;

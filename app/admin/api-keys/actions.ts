@@ -5,7 +5,7 @@ import { redirect } from 'next/navigation';
 import { systemClock } from '../../../lib/clock';
 import { requireAdmin } from '../../../lib/admin/console-guard';
 import { createApiKey, revokeApiKey } from '../../../lib/admin/api-keys';
-import { NotFoundError } from '../../../lib/admin/errors';
+import { isNotFoundError } from '../../../lib/errors/brand';
 import { refusal, text } from '../_lib/actions';
 import type { FormState } from '../_lib/form-state';
 
@@ -27,7 +27,7 @@ export async function revokeApiKeyAction(formData: FormData): Promise<void> {
   try {
     await revokeApiKey(db, text(formData, 'keyId'), actor, systemClock);
   } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
+    if (!(isNotFoundError(err))) throw err;
   }
   redirect('/admin/api-keys?done=revoked');
 }

@@ -1,7 +1,7 @@
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
 import { listAudit, type AuditEntryView, type ListAuditInput } from '../../../lib/admin/audit-log';
-import { ValidationError } from '../../../lib/admin/errors';
+import { isValidationError } from '../../../lib/errors/brand';
 import { AdminShell } from '../_components/shell';
 
 export const dynamic = 'force-dynamic';
@@ -38,7 +38,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
   try {
     ({ entries, nextCursor } = await listAudit(db, input));
   } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
+    if (!(isValidationError(err))) throw err;
     message = Object.values(err.fieldErrors).flat().join(' ') || err.message;
   }
 

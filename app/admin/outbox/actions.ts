@@ -3,7 +3,7 @@
 import { redirect } from 'next/navigation';
 import { systemClock } from '../../../lib/clock';
 import { requireAdmin } from '../../../lib/admin/console-guard';
-import { ConflictError, NotFoundError } from '../../../lib/admin/errors';
+import { isConflictError, isNotFoundError } from '../../../lib/errors/brand';
 import { resendMessage } from '../../../lib/mail/outbox';
 import { text } from '../_lib/actions';
 
@@ -21,8 +21,8 @@ export async function resendAction(formData: FormData): Promise<void> {
   try {
     await resendMessage(db, text(formData, 'messageId'), actor, systemClock);
   } catch (err) {
-    if (err instanceof NotFoundError) redirect(back({ error: 'not_found' }));
-    if (err instanceof ConflictError) redirect(back({ error: err.field === 'to' ? 'no_address' : 'not_resendable' }));
+    if (isNotFoundError(err)) redirect(back({ error: 'not_found' }));
+    if (isConflictError(err)) redirect(back({ error: err.field === 'to' ? 'no_address' : 'not_resendable' }));
     throw err;
   }
   redirect(back({ done: 'resent' }));

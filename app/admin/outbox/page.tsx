@@ -1,6 +1,6 @@
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
-import { ValidationError } from '../../../lib/admin/errors';
+import { isValidationError } from '../../../lib/errors/brand';
 import { listOutbox, mailStatuses, type OutboxPage } from '../../../lib/mail/outbox';
 import { AdminShell } from '../_components/shell';
 import { resendAction } from './actions';
@@ -38,7 +38,7 @@ export default async function OutboxPage({ searchParams }: { searchParams: Searc
   try {
     page = await listOutbox(db, { limit: 50, ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) });
   } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
+    if (!(isValidationError(err))) throw err;
     message = Object.values(err.fieldErrors).flat().join(' ') || err.message;
   }
   const error = errorMessages[one(query.error)];

@@ -5,6 +5,7 @@ import { redirect } from 'next/navigation';
 import { systemClock } from '../../../lib/clock';
 import { requireAdmin } from '../../../lib/admin/console-guard';
 import { NotFoundError } from '../../../lib/admin/errors';
+import { isNotFoundError } from '../../../lib/errors/brand';
 import { createPolicy, deletePolicy, setPolicyEnabled, updatePolicy } from '../../../lib/admin/policies';
 import { refusal, text } from '../_lib/actions';
 import type { FormState } from '../_lib/form-state';
@@ -54,7 +55,7 @@ export async function switchPolicyAction(formData: FormData): Promise<void> {
   try {
     await setPolicyEnabled(db, id, enabled === 'on', actor, systemClock);
   } catch (err) {
-    if (err instanceof NotFoundError) redirect('/admin/policies?error=not_found');
+    if (isNotFoundError(err)) redirect('/admin/policies?error=not_found');
     throw err;
   }
   redirect(`/admin/policies?done=${enabled === 'on' ? 'on' : 'off'}`);
@@ -65,7 +66,7 @@ export async function deletePolicyAction(formData: FormData): Promise<void> {
   try {
     await deletePolicy(db, policyId(formData), actor, systemClock);
   } catch (err) {
-    if (err instanceof NotFoundError) redirect('/admin/policies?error=not_found');
+    if (isNotFoundError(err)) redirect('/admin/policies?error=not_found');
     throw err;
   }
   redirect('/admin/policies?done=deleted');

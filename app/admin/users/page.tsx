@@ -1,7 +1,7 @@
 import { systemClock } from '../../../lib/clock';
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
-import { ValidationError } from '../../../lib/admin/errors';
+import { isValidationError } from '../../../lib/errors/brand';
 import { countUsersByStatus, listUsers, mfaStatusNames, type UserPage } from '../../../lib/admin/user-directory';
 import { defaultEnrollmentDays } from '../../../lib/policy';
 import { AdminShell } from '../_components/shell';
@@ -31,7 +31,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
     try {
       page = await listUsers(db, mapped.input, systemClock);
     } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
+      if (!(isValidationError(err))) throw err;
       message = Object.values(err.fieldErrors).flat().join(' ') || err.message;
     }
   }

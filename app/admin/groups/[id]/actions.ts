@@ -5,6 +5,7 @@ import { redirect } from 'next/navigation';
 import { systemClock } from '../../../../lib/clock';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { NotFoundError } from '../../../../lib/admin/errors';
+import { isNotFoundError } from '../../../../lib/errors/brand';
 import { addGroupMembersByUsername, removeGroupMembers } from '../../../../lib/admin/group-members';
 import { deleteGroup, renameGroup } from '../../../../lib/admin/groups';
 import { lines, refusal, text, texts } from '../../_lib/actions';
@@ -67,7 +68,7 @@ export async function deleteGroupAction(formData: FormData): Promise<void> {
   try {
     await deleteGroup(db, id, actor, systemClock);
   } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
+    if (!(isNotFoundError(err))) throw err;
   }
   redirect('/admin/groups?done=deleted');
 }

@@ -1,6 +1,6 @@
 import { notFound } from 'next/navigation';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
-import { NotFoundError } from '../../../../lib/admin/errors';
+import { isNotFoundError } from '../../../../lib/errors/brand';
 import { getGroupWithMembers, maxMembersShown, type GroupView } from '../../../../lib/admin/group-members';
 import { ConfirmAction } from '../../_components/fields';
 import { AdminShell } from '../../_components/shell';
@@ -21,7 +21,7 @@ export default async function GroupPage({ params, searchParams }: { params: Para
   try {
     group = await getGroupWithMembers(db, id);
   } catch (err) {
-    if (err instanceof NotFoundError) notFound();
+    if (isNotFoundError(err)) notFound();
     throw err;
   }
   return (

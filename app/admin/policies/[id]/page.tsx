@@ -1,6 +1,6 @@
 import { notFound } from 'next/navigation';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
-import { NotFoundError } from '../../../../lib/admin/errors';
+import { isNotFoundError } from '../../../../lib/errors/brand';
 import { listGroups } from '../../../../lib/admin/groups';
 import { getPolicy } from '../../../../lib/admin/policies';
 import type { PolicyRecord } from '../../../../lib/policy';
@@ -21,7 +21,7 @@ export default async function EditPolicyPage({ params }: { params: Params }) {
   try {
     policy = await getPolicy(db, id);
   } catch (err) {
-    if (err instanceof NotFoundError) notFound();
+    if (isNotFoundError(err)) notFound();
     throw err;
   }
   const groups = await listGroups(db);

@@ -6,6 +6,7 @@ import { systemClock } from '../../../../lib/clock';
 import { formatDateTime } from '../../../../lib/format';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { fromZod, NotFoundError, ValidationError } from '../../../../lib/admin/errors';
+import { isNotFoundError } from '../../../../lib/errors/brand';
 import { resetSchema, resetTotpEnrollment, setRequirementSchema, setUserMfaRequirement } from '../../../../lib/admin/mfa-requirements';
 import { revokeUserSessions } from '../../../../lib/admin/sessions';
 import { unlockUser } from '../../../../lib/admin/unlock';
@@ -135,7 +136,7 @@ function done(id: string, what: string): never {
 }
 
 function failed(id: string, err: unknown): never {
-  if (err instanceof NotFoundError) redirect(id ? `${userPath(id)}?error=${err.what === 'factor' ? 'factor_not_found' : 'not_found'}` : '/admin/users');
+  if (isNotFoundError(err)) redirect(id ? `${userPath(id)}?error=${err.what === 'factor' ? 'factor_not_found' : 'not_found'}` : '/admin/users');
   throw err;
 }
 

@@ -2,7 +2,7 @@ import { notFound } from 'next/navigation';
 import { systemClock } from '../../../../lib/clock';
 import { formatDateTime } from '../../../../lib/format';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
-import { NotFoundError } from '../../../../lib/admin/errors';
+import { isNotFoundError } from '../../../../lib/errors/brand';
 import { userThrottleState } from '../../../../lib/admin/unlock';
 import { getUserDetail, type UserDetail } from '../../../../lib/admin/user-directory';
 import { factorTypeLabels } from '../../../../lib/factors/factors';
@@ -54,7 +54,7 @@ export default async function UserPage({ params, searchParams }: { params: Param
   try {
     user = await getUserDetail(db, id, systemClock);
   } catch (err) {
-    if (err instanceof NotFoundError) notFound();
+    if (isNotFoundError(err)) notFound();
     throw err;
   }
   const throttle = await userThrottleState(db, user, systemClock);
