@@ -16,6 +16,15 @@
  * only the wall clock is faked (Date.now(), new Date(), file times), monotonic clocks stay
  * real so Node's timers keep working. The test process (and the browser) keep the real time.
  * Data dirs are removed when the worker exits unless PORTCULLIS_E2E_KEEP=1.
+ *
+ * The database is SQLite (a file in the data dir) or PostgreSQL (a fresh database on the
+ * TEST_POSTGRES_URL server, test/e2e/support/postgres.ts, dropped when the portal stops):
+ * `database` picks, defaulting to PORTCULLIS_E2E_DATABASE, itself defaulting to sqlite.
+ * scripts/test.sh runs the suite once on each. Two instances on one database, as the
+ * README's scale-out setup has them:
+ *
+ *   const a = await startPortal({ database: 'postgres' });
+ *   const b = await startPortal({ sameDatabaseAs: a });   // same DATABASE_URL and PORTCULLIS_SECRET
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,12 +33,26 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, tailOfLog } from '../../support/local-processes';
+import { createE2eDatabase, type E2eDatabase } from './postgres';
+
+export type E2eDatabaseKind = 'sqlite' | 'postgres';
+
+/** The database specs run on unless they say: PORTCULLIS_E2E_DATABASE, else sqlite. */
+export function defaultDatabase(): E2eDatabaseKind {
+  const kind = process.env.PORTCULLIS_E2E_DATABASE || 'sqlite';
+  if (kind !== 'sqlite' && kind !== 'postgres') throw new Error(`PORTCULLIS_E2E_DATABASE must be sqlite or postgres, not ${kind}`);
+  return kind;
+}
 
 export interface StartOptions {
   /** Extra environment for the server; wins over the harness's defaults (DATABASE_URL too). */
   env?: Record<string, string>;
   /** A libfaketime FAKETIME spec (as `faketime -f <spec>`): the server runs with libfaketime preloaded. */
   faketime?: string;
+  /** SQLite (a file in the data dir) or PostgreSQL (a fresh database). Default: defaultDatabase(). */
+  database?: E2eDatabaseKind;
+  /** A second instance on this portal's database, with its secret (the README's scale-out setup). */
+  sameDatabaseAs?: Portal;
 }
 
 export interface Portal {
@@ -38,6 +61,7 @@ export interface Portal {
   port: number;
   dataDir: string;
   databaseUrl: string;
+  database: E2eDatabaseKind;
   secret: string;
   logFile: string;
   stop(): Promise<void>;
@@ -153,8 +177,13 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
   dirs.add(dataDir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const secret = randomBytes(32).toString('hex');
+  const shared = opts.sameDatabaseAs;
+  const database = shared?.database ?? opts.database ?? defaultDatabase();
+  const secret = shared?.secret ?? randomBytes(32).toString('hex');
   const logFile = path.join(dataDir, 'server.log');
+  // This portal's own PostgreSQL database (none when it shares another portal's).
+  const pgDatabase: E2eDatabase | undefined = !shared && database === 'postgres' ? await createE2eDatabase() : undefined;
+  const databaseUrl = shared?.databaseUrl ?? pgDatabase?.url ?? `file:${path.join(dataDir, 'portcullis.db')}`;
 
   let env: Record<string, string> = { ...(opts.env ?? {}) };
   let faketime = opts.faketime;
@@ -166,26 +195,32 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
     dataDir,
     secret,
     logFile,
-    databaseUrl: '',
+    databaseUrl,
+    database,
     async stop() {
-      const c = child;
-      child = undefined;
-      if (!c) return;
-      killGroup(c, 'SIGTERM');
-      if (!(await groupGone(c, Date.now() + STOP_GRACE_MS))) {
-        killGroup(c, 'SIGKILL');
-        await groupGone(c, Date.now() + STOP_GRACE_MS);
-      }
-      live.delete(c);
+      await stopServer();
+      await pgDatabase?.drop();
     },
     async restart(next: StartOptions = {}) {
-      await portal.stop();
+      await stopServer();
       env = { ...env, ...(next.env ?? {}) };
       if ('faketime' in next) faketime = next.faketime;
       await launch();
       return portal;
     },
   };
+
+  async function stopServer() {
+    const c = child;
+    child = undefined;
+    if (!c) return;
+    killGroup(c, 'SIGTERM');
+    if (!(await groupGone(c, Date.now() + STOP_GRACE_MS))) {
+      killGroup(c, 'SIGKILL');
+      await groupGone(c, Date.now() + STOP_GRACE_MS);
+    }
+    live.delete(c);
+  }
 
   async function launch() {
     const childEnv: Record<string, string> = {
@@ -197,7 +232,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
       PORTCULLIS_ORIGIN: url,
       PORTCULLIS_DATA_DIR: dataDir,
       PORTCULLIS_SECRET: secret,
-      DATABASE_URL: `file:${path.join(dataDir, 'portcullis.db')}`,
+      DATABASE_URL: databaseUrl,
       ...env,
     };
     portal.databaseUrl = childEnv.DATABASE_URL;
@@ -251,10 +286,15 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
       }
       await sleep(250);
     }
-    await portal.stop();
+    await stopServer();
     throw new Error(`portal did not answer GET /login within ${START_TIMEOUT_MS / 1000} s (${lastError}); ${logFile}:\n${tailOfLog(logFile)}`);
   }
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await pgDatabase?.drop().catch(() => undefined);
+    throw err;
+  }
   return portal;
 }
