@@ -249,8 +249,10 @@ test('a failed email is resent from the outbox', async () => {
   const mail = await withDb(portal.databaseUrl, (db) =>
     db.kysely.selectFrom('mail_outbox').select(['status', 'attempts']).where('user_id', '=', ids.dora!).executeTakeFirstOrThrow(),
   );
-  expect(mail.attempts).toBe(0);
+  // The server's mail worker may take the message straight away (seen on PostgreSQL): then it
+  // is on its first attempt of the new round; the five failed ones are forgotten either way.
   expect(['pending', 'sending', 'sent']).toContain(mail.status);
+  expect(mail.attempts).toBeLessThanOrEqual(1);
   expect(await auditActions('mail.resent')).toHaveLength(1);
 });
 
