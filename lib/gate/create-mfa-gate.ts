@@ -3,6 +3,7 @@ import { getDb } from '../../db';
 import { systemClock, type Clock } from '../clock';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
+import { safeReturnPath } from '../auth/return-path';
 import { destinationFor, evaluateAccess } from './access';
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableResponse } from './unavailable';
@@ -54,7 +55,7 @@ export function createMfaGate(options: MfaGateOptions) {
         { ip: clientIpFromHeaders(request.headers), userAgent: request.headers.get('user-agent') },
         clock,
       );
-      const returnTo = `${request.nextUrl.pathname}${request.nextUrl.search}`;
+      const returnTo = safeReturnPath(`${request.nextUrl.pathname}${request.nextUrl.search}`);
       const destination = destinationFor(decision, returnTo);
       if (!destination) return NextResponse.next();
       return NextResponse.redirect(new URL(destination, request.url), 303);
