@@ -3,6 +3,7 @@
 // buffered here), the handler's Response is written back with the portal's security headers.
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
+import { forwardingHeaders } from './client-address.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
@@ -25,6 +26,8 @@ export async function serveDirect(handler, req, res) {
       const name = req.rawHeaders[i].toLowerCase();
       // The entry headers were set on req.headers after parsing; take those, not the raw ones.
       if (name === 'x-portcullis-client-ip' || name === 'x-portcullis-entry' || name === 'x-forwarded-for') continue;
+      // Forwarding headers the entry dropped (untrusted peer) stay dropped.
+      if (forwardingHeaders.includes(name) && !(name in req.headers)) continue;
       headers.append(name, req.rawHeaders[i + 1]);
     }
     for (const name of ['x-portcullis-client-ip', 'x-portcullis-entry', 'x-forwarded-for']) {
