@@ -14,6 +14,8 @@ const port = Number(process.env.PORT || 3000);
 const hostname = process.env.HOST || '0.0.0.0';
 const trusted = parseTrustedProxies(process.env.PORTCULLIS_TRUSTED_PROXIES);
 const entryToken = randomBytes(32).toString('hex');
+// HSTS once the portal is served over https (PORTCULLIS_ORIGIN): browsers then refuse plain http for a year.
+const hsts = (process.env.PORTCULLIS_ORIGIN || '').startsWith('https://') ? 'max-age=31536000; includeSubDomains' : null;
 process.env.PORTCULLIS_ENTRY_TOKEN = entryToken;
 
 const app = next({ dev: false, dir: root, hostname, port });
@@ -29,6 +31,7 @@ const server = http.createServer((req, res) => {
   // X-Forwarded-Host/-Proto/-Port and Forwarded only from a trusted proxy: Next.js checks a
   // server action's Origin against X-Forwarded-Host, so a client must not choose it.
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  if (hsts) res.setHeader('Strict-Transport-Security', hsts);
   // A few public routes are served without Next.js's pipeline (lib/http/direct-routes.ts).
   const direct = directHandlerFor(req);
   if (direct) serveDirect(direct, req, res);
