@@ -6,7 +6,7 @@ import { countFactors } from '../../db/queries/factors';
 import { consumeRecoveryCode, recoveryCodeCounts, replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import type { Clock } from '../clock';
 import { elevateSession, type SessionContext } from '../auth/sessions';
-import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } from '../auth/mfa-throttle';
+import { admitGuess, guessFailed, refundGuess } from '../auth/mfa-throttle';
 import { auditFactorAction, factorActorOf } from './audit';
 import { isFreshSecondFactor } from './setup-flow';
 import { enqueueFactorNotice } from '../mail/enqueue';
@@ -84,12 +84,13 @@ export function newRecoveryCodeSet(userId: string): { codes: string[]; rows: { i
 
 export type RecoverySignInResult =
   | { ok: true; token: string; remaining: number }
-  | { ok: false; reason: 'invalid' | 'throttled' | 'session_gone'; retryAfterMs?: number };
+  | { ok: false; reason: 'invalid' | 'throttled' | 'capped' | 'session_gone'; retryAfterMs?: number };
 
 /**
- * Sign-in with a recovery code: the same per-user budget as TOTP codes, then one
- * conditional UPDATE marks the code used (exactly one of parallel uses wins). Every use is
- * audited; the session records 'recovery' as the second factor and gets a new id.
+ * Sign-in with a recovery code: a budget of its own (kind 'recovery', R-I2), charged per
+ * source at admission as for TOTP codes, then one conditional UPDATE marks the code used
+ * (exactly one of parallel uses wins), and the charge is refunded. Every use is audited;
+ * the session records 'recovery' as the second factor and gets a new id.
  */
 export async function verifyRecoveryCodeSignIn(
   db: Kysely<Database>,
@@ -101,19 +102,17 @@ export async function verifyRecoveryCodeSignIn(
   const actor = factorActorOf(session, client);
   const code = normalizeRecoveryCode(input);
   if (code === null) {
-    const now = clock.now();
-    await mfaInputRefused(db, session.userId, now);
-    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'recovery', reason: 'malformed' });
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'recovery', reason: 'malformed' });
     return { ok: false, reason: 'invalid' };
   }
-  const admission = await admitMfaGuess(db, session.userId, clock.now());
+  const admission = await admitGuess(db, { userId: session.userId, kind: 'recovery', sessionId: session.sessionId, ip: client.ip }, clock.now());
   if (!admission.admitted) {
-    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'recovery', reason: 'throttled' });
-    return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'recovery', reason: admission.reason });
+    return { ok: false, reason: admission.reason, retryAfterMs: admission.retryAfterMs };
   }
   const now = clock.now();
   if (!(await consumeRecoveryCode(db, session.userId, hashRecoveryCode(session.userId, code), now))) {
-    await mfaGuessFailed(db, session.userId, now);
+    await guessFailed(db, admission.charge, now);
     await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'recovery', reason: 'wrong_or_used' });
     return { ok: false, reason: 'invalid' };
   }
@@ -124,9 +123,9 @@ export async function verifyRecoveryCodeSignIn(
   const { unused } = await recoveryCodeCounts(db, session.userId);
   await auditFactorAction(db, actor, now, 'mfa.recovery_code_used', { remaining: unused });
   await enqueueFactorNotice(db, { userId: session.userId, kind: 'recovery_code_used', at: now, factorId: `recovery-${unused}` });
+  await refundGuess(db, admission.charge);
   const token = await elevateSession(db, session, 'recovery', clock);
   if (!token) return { ok: false, reason: 'session_gone' };
-  await mfaGuessSucceeded(db, session.userId);
   await auditFactorAction(db, actor, now, 'mfa.verify_succeeded', { method: 'recovery' });
   return { ok: true, token, remaining: unused };
 }

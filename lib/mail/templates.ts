@@ -37,11 +37,20 @@ export interface FactorNoticeParams {
   factorName: string | null;
 }
 
+/** R-I2: repeated second-factor failures on the account. */
+export interface SecondFactorFailuresParams {
+  name: string;
+  at: number;
+  /** Failures in the rolling day when the message was queued. */
+  failures: number;
+}
+
 export type MailMessage =
   | { kind: 'enrollment_started'; params: EnrollmentStartedParams }
   | { kind: 'enrollment_reminder'; params: ReminderParams }
   | { kind: 'enrollment_expired'; params: ExpiredParams }
-  | { kind: 'factor_added' | 'factor_removed' | 'recovery_code_used'; params: FactorNoticeParams };
+  | { kind: 'factor_added' | 'factor_removed' | 'recovery_code_used'; params: FactorNoticeParams }
+  | { kind: 'second_factor_failures'; params: SecondFactorFailuresParams };
 
 export interface RenderedMail {
   subject: string;
@@ -104,6 +113,21 @@ const notYou = 'If this wasn’t you, contact your administrator right away: som
 
 function draft(message: MailMessage, origin: string): Draft {
   switch (message.kind) {
+    case 'second_factor_failures': {
+      const p = message.params;
+      return {
+        subject: 'Someone is trying codes to sign in to your account',
+        blocks: [
+          { p: `Hello ${p.name},` },
+          {
+            p: `${plural(p.failures, 'wrong second-factor code')} were tried on your account in the last day, the latest on ${formatDateTime(p.at)}.`,
+          },
+          { p: 'Someone who knows your password is trying codes. Change your password now, and tell your administrator.' },
+          { link: { label: 'Sign in and change your password', url: securityPageLink(origin) } },
+          { small: 'Your sign-in methods still work: wrong codes slow down only the place they come from. You get this message at most once a day.' },
+        ],
+      };
+    }
     case 'enrollment_started': {
       const p = message.params;
       const days = plural(p.enrollmentDays, 'day');
