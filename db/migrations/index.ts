@@ -9,6 +9,7 @@ import { admin } from './006-admin';
 import { userSearch } from './007-user-search';
 import { startNotice } from './008-start-notice';
 import { searchKeyOrder } from './009-search-key-order';
+import { ownFactorChallenge } from './011-own-factor-challenge';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -22,5 +23,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '007-user-search': userSearch(dialect),
     '008-start-notice': startNotice(dialect),
     '009-search-key-order': searchKeyOrder(dialect),
+    // NOTE: 010 (guess sources) lands beside this one; 011 does not depend on it.
+    '011-own-factor-challenge': ownFactorChallenge(dialect),
   };
 }
