@@ -88,7 +88,10 @@ const duoConfigSchema = z.strictObject(
         .refine(isHttpUrl, 'Duo redirect URI must be an absolute http(s) URL, such as https://portal.example.com/mfa/duo/callback.'),
     ),
     /** Read-only, as GET returns it: accepted when it agrees with what will be stored. */
-    hasSecret: z.boolean('hasSecret must be true or false (it is read-only: send clientSecret to store one).').optional(),
+    hasSecret: z
+      .boolean('hasSecret must be true or false (it is read-only: send clientSecret to store one).')
+      .meta({ readOnly: true, description: 'Read-only, as GET returns it: accepted when it agrees with what is stored.' })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown Duo setting: ${issue.keys.join(', ')}.` : 'Duo settings must be an object.') },
 );
@@ -98,10 +101,16 @@ export const settingsSchema = z.strictObject(
     totp: z.boolean('TOTP must be enabled (true) or disabled (false).'),
     webauthn: z.boolean('WebAuthn must be enabled (true) or disabled (false).'),
     duo: z.boolean('Duo must be enabled (true) or disabled (false).'),
-    challengeEnrolled: z.boolean('Challenging enrolled users must be on (true) or off (false).').optional(),
+    challengeEnrolled: z
+      .boolean('Challenging enrolled users must be on (true) or off (false).')
+      .meta({ description: 'R-D11: users who have a factor are challenged at sign-in even when nothing requires MFA. Default true; omitted keeps the stored value.' })
+      .optional(),
     duoConfig: duoConfigSchema.optional(),
     /** Read-only, as GET returns it (RFC 3339 or null; milliseconds from the console): ignored when unchanged. */
-    updatedAt: z.union([z.string(), z.number(), z.null()], 'updatedAt is read-only: leave it out.').optional(),
+    updatedAt: z
+      .union([z.string(), z.number(), z.null()], 'updatedAt is read-only: leave it out.')
+      .meta({ readOnly: true, description: 'Read-only, as GET returns it: ignored when unchanged, refused when the settings were saved since.' })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown setting: ${issue.keys.join(', ')}.` : 'Expected an MFA settings object.') },
 );
