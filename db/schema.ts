@@ -62,6 +62,8 @@ export interface AuditLogTable {
   target_id: string | null;
   details: string | null;
   client_ip: string | null;
+  /** Set for entries written once per fact (a denial per session and resource); unique (011). */
+  dedupe_key: Generated<string | null>;
 }
 
 export interface ApiKeysTable {
@@ -126,6 +128,8 @@ export interface MfaSettingsTable {
   duo_client_secret_enc: string | null;
   duo_api_host: string | null;
   duo_redirect_uri: string | null;
+  /** R-D11: challenge users who have a factor even when nothing requires MFA (011; default 1). */
+  challenge_enrolled: number;
   updated_at: number;
   updated_by: string | null;
 }

@@ -10,6 +10,7 @@ import { userSearch } from './007-user-search';
 import { startNotice } from './008-start-notice';
 import { searchKeyOrder } from './009-search-key-order';
 import { guessSources } from './010-guess-sources';
+import { ownFactorChallenge } from './011-own-factor-challenge';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -24,5 +25,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '008-start-notice': startNotice(dialect),
     '009-search-key-order': searchKeyOrder(dialect),
     '010-guess-sources': guessSources(dialect),
+    '011-own-factor-challenge': ownFactorChallenge(dialect),
   };
 }
