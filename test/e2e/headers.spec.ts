@@ -28,7 +28,7 @@ test.beforeAll(async () => {
   await portal.restart({ env: { PORTCULLIS_ORIGIN: base } });
   const ids = await seedUsers(portal.databaseUrl, [{ username: 'ada', password, state: 'active', role: 'admin' }]);
   await withDb(portal.databaseUrl, async (db) => {
-    await saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: false }, cliActor, systemClock);
+    await saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: false }, cliActor, systemClock, { sealSecret: () => { throw new Error('no Duo here'); } });
     await requireMfaForUsers(db.kysely, { userIds: [ids.ada!], enrollmentDays: 7 }, cliActor, systemClock);
   });
 });
