@@ -48,33 +48,55 @@ export async function getAllGuessSources(db: Kysely<Database>, userId: string): 
   return rows.map((r) => ({ kind: r.kind, source: r.source, failures: Number(r.failures), lastFailureAt: Number(r.last_failure_at), epoch: Number(r.epoch) }));
 }
 
-export async function putGuessSource(db: Kysely<Database>, userId: string, kind: GuessKindColumn, row: SourceRow): Promise<void> {
+/** Writes the sources' new counts in one statement (an upsert of every row). */
+export async function putGuessSources(db: Kysely<Database>, userId: string, kind: GuessKindColumn, rows: SourceRow[]): Promise<void> {
+  if (rows.length === 0) return;
   await db
     .insertInto('mfa_guess_sources')
-    .values({ user_id: userId, kind, source: row.source, failures: row.failures, last_failure_at: row.lastFailureAt, epoch: row.epoch })
+    .values(rows.map((row) => ({ user_id: userId, kind, source: row.source, failures: row.failures, last_failure_at: row.lastFailureAt, epoch: row.epoch })))
     .onConflict((oc) =>
-      oc.columns(['user_id', 'kind', 'source']).doUpdateSet({ failures: row.failures, last_failure_at: row.lastFailureAt, epoch: row.epoch }),
+      oc.columns(['user_id', 'kind', 'source']).doUpdateSet((eb) => ({
+        failures: eb.ref('excluded.failures'),
+        last_failure_at: eb.ref('excluded.last_failure_at'),
+        epoch: eb.ref('excluded.epoch'),
+      })),
     )
     .execute();
 }
 
-/** Failures of `kind` (all kinds when null) since `since` under `epoch`: how many, and the oldest. */
+/** Takes one failure back from each source still on `epoch` (a refund, lib/auth/mfa-budget.ts refundedSource()), in one statement. */
+export async function refundGuessSources(db: Kysely<Database>, userId: string, kind: GuessKindColumn, sources: string[], epoch: number): Promise<void> {
+  if (sources.length === 0) return;
+  await db
+    .updateTable('mfa_guess_sources')
+    .set({ failures: sql`case when failures > 0 then failures - 1 else 0 end` })
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('source', 'in', sources)
+    .where('epoch', '=', epoch)
+    .execute();
+}
+
+/** Failures of `kind` (all kinds when null) since `since` under `epoch`: how many, the oldest, and how many older rows are left to prune. */
 export async function countGuessFailures(
   db: Kysely<Database>,
   userId: string,
   kind: GuessKindColumn | null,
   epoch: number,
   since: number,
-): Promise<{ failures: number; oldestAt: number | null }> {
+): Promise<{ failures: number; oldestAt: number | null; older: number }> {
   let query = db
     .selectFrom('mfa_guess_failures')
-    .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.min('at').as('oldest')])
+    .select([
+      sql<number | string>`sum(case when at > ${since} then 1 else 0 end)`.as('n'),
+      sql<number | string | null>`min(case when at > ${since} then at end)`.as('oldest'),
+      sql<number | string>`sum(case when at > ${since} then 0 else 1 end)`.as('older'),
+    ])
     .where('user_id', '=', userId)
-    .where('epoch', '=', epoch)
-    .where('at', '>', since);
+    .where('epoch', '=', epoch);
   if (kind !== null) query = query.where('kind', '=', kind);
   const row = await query.executeTakeFirstOrThrow();
-  return { failures: Number(row.n), oldestAt: row.oldest === null ? null : Number(row.oldest) };
+  return { failures: Number(row.n ?? 0), oldestAt: row.oldest === null ? null : Number(row.oldest), older: Number(row.older ?? 0) };
 }
 
 export async function insertGuessFailure(db: Kysely<Database>, row: { id: string; userId: string; kind: GuessKindColumn; at: number; epoch: number }): Promise<void> {

@@ -12,7 +12,8 @@ import {
   lockGuessAccount,
   markFailuresNotified,
   pruneGuessFailures,
-  putGuessSource,
+  putGuessSources,
+  refundGuessSources,
 } from '../../db/queries/mfa-throttle';
 import { enqueueSecondFactorFailures } from '../mail/enqueue';
 import {
@@ -25,7 +26,6 @@ import {
   liveFailures,
   notifyAtFailures,
   notifyDue,
-  refundedSource,
   sessionSource,
   sourceWaitMs,
   type GuessKind,
@@ -80,18 +80,18 @@ export async function admitGuess(db: Kysely<Database>, input: GuessSourceInput, 
     if (!verdict.admit) return { admitted: false, reason: verdict.reason, retryAfterMs: verdict.retryAfterMs };
     const id = randomUUID();
     await insertGuessFailure(trx, { id, userId: input.userId, kind: input.kind, at: now, epoch });
-    for (const [i, source] of sources.entries()) await putGuessSource(trx, input.userId, input.kind, chargedSource(source, states[i], epoch, now));
-    // NOTE: the cap needs only a day of rows; older ones go when a new day of failures begins.
-    if (day.failures === 0) await pruneGuessFailures(trx, input.userId, now - capWindowMs);
+    await putGuessSources(trx, input.userId, input.kind, sources.map((source, i) => chargedSource(source, states[i], epoch, now)));
+    // NOTE: the cap needs only a day of rows; older ones go when the count sees them.
+    if (day.older > 0) await pruneGuessFailures(trx, input.userId, now - capWindowMs);
     return { admitted: true, charge: { id, userId: input.userId, kind: input.kind, epoch, sources, dayFailures: day.failures + 1 } };
   });
 }
 
 /** The code was right: the charge is taken back (unless an unlock has cleared it meanwhile). Call inside the success's transaction. */
 export async function refundGuess(trx: Kysely<Database>, charge: GuessCharge): Promise<void> {
+  // NOTE: refundedSource() as one UPDATE; only a charge still on record is refunded (once).
   if (!(await deleteGuessFailure(trx, charge.id))) return;
-  const stored = await getGuessSources(trx, charge.userId, charge.kind, charge.sources);
-  for (const row of stored) if (row.epoch === charge.epoch) await putGuessSource(trx, charge.userId, charge.kind, refundedSource(row, charge.epoch));
+  await refundGuessSources(trx, charge.userId, charge.kind, charge.sources, charge.epoch);
 }
 
 /**
