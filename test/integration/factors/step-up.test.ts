@@ -5,6 +5,8 @@ import { validateSession, type SessionContext } from '../../../lib/auth/sessions
 import { newPendingTotpSetup } from '../../../lib/auth/pending-setup';
 import { removeFactor, renameFactor, securityOverview } from '../../../lib/factors/factors';
 import { regenerateRecoveryCodes } from '../../../lib/factors/recovery-codes';
+import { changeOwnPassword } from '../../../lib/auth/change-password';
+import { verifyPassword } from '../../../lib/auth/password';
 import { confirmTotpSetup, newTotpSecret, stepAt, totpCodeAt } from '../../../lib/factors/totp';
 import { confirmWebauthnRegistration, relyingPartyFor, webauthnRegistrationOptions } from '../../../lib/factors/webauthn';
 import { freshSecondFactorMs } from '../../../lib/factors/setup-flow';
@@ -18,7 +20,7 @@ const rp = relyingPartyFor('https://mfa.example.com');
 /*
  * R-E8 in the services, not only the pages: every change to a person's factors or recovery
  * codes needs a session that passed a second factor, if they have one; adding, removing and
- * regenerating need one from the last five minutes. Personas, each with one TOTP device:
+ * regenerating need one from the last five minutes, and so does changing the password. Personas, each with one TOTP device:
  * - Pat: signed in with the password alone (someone who knows Pat's password, say).
  * - Vera: passed her second factor two minutes ago.
  * - Stella: passed hers six minutes ago (verified, but not fresh).
@@ -58,6 +60,13 @@ describe.each(dialects)('R-E8 step-up for factor changes on %s', (dialect) => {
     return confirmWebauthnRegistration(db.kysely, session, pending, { response: key().register(options.challenge, { userHandle: options.user.id }) }, office, rp, clock);
   };
 
+  const changePassword = (session: SessionContext) =>
+    changeOwnPassword(db.kysely, session, { currentPassword: 'correct horse battery', newPassword: 'a brand new passphrase' }, office, clock);
+  const passwordIs = async (userId: string, password: string) => {
+    const row = await db.kysely.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow();
+    return verifyPassword(row.password_hash!, password);
+  };
+
   beforeEach(async () => {
     clock.set(start);
     [db, other] = await freshDbPair(dialect);
@@ -76,6 +85,8 @@ describe.each(dialects)('R-E8 step-up for factor changes on %s', (dialect) => {
     expect(await regenerateRecoveryCodes(db.kysely, session, office, clock)).toEqual({ ok: false, reason: 'not_fresh' });
     expect(await addTotp(session)).toMatchObject({ ok: false, reason: 'not_fresh' });
     expect(await addKey(session)).toMatchObject({ ok: false, reason: 'not_fresh' });
+    expect(await changePassword(session)).toEqual({ ok: false, reason: 'not_fresh' });
+    expect(await passwordIs(id, 'correct horse battery')).toBe(true);
     expect(await securityOverview(db.kysely, id)).toEqual(before);
     // Only the refused key registration is audited (as a failure); no change is.
     expect((await auditActions(db)).slice(audited.length)).toEqual(['mfa.factor_enroll_failed']);
@@ -84,6 +95,8 @@ describe.each(dialects)('R-E8 step-up for factor changes on %s', (dialect) => {
   it('Vera (second factor 2 minutes ago) may do each of them', async () => {
     const { id, factorId, session } = await vera();
     expect(await renameFactor(db.kysely, session, { factorId, name: 'Work phone' }, office, clock)).toEqual({ ok: true });
+    expect(await changePassword(session)).toEqual({ ok: true });
+    expect(await passwordIs(id, 'a brand new passphrase')).toBe(true);
     expect(await regenerateRecoveryCodes(db.kysely, session, office, clock)).toMatchObject({ ok: true, codes: expect.any(Array) });
     // Each new device rotates the session (a new id): go on with the new one, as the cookie would.
     const keyAdded = await addKey(session);
@@ -99,6 +112,7 @@ describe.each(dialects)('R-E8 step-up for factor changes on %s', (dialect) => {
   it('Stella (second factor 6 minutes ago) may rename, but not remove, regenerate or add', async () => {
     const { factorId, session } = await stella();
     expect(await renameFactor(db.kysely, session, { factorId, name: 'Old phone' }, office, clock)).toEqual({ ok: true });
+    expect(await changePassword(session)).toEqual({ ok: false, reason: 'not_fresh' });
     expect(await removeFactor(db.kysely, session, { factorId }, office, clock)).toEqual({ ok: false, reason: 'not_fresh' });
     expect(await regenerateRecoveryCodes(db.kysely, session, office, clock)).toEqual({ ok: false, reason: 'not_fresh' });
     expect(await addTotp(session)).toMatchObject({ ok: false, reason: 'not_fresh' });
@@ -108,6 +122,8 @@ describe.each(dialects)('R-E8 step-up for factor changes on %s', (dialect) => {
   it('Newt, with no factor, sets up his first one with the password alone', async () => {
     const newt = await newUser(db, 'newt', clock);
     const { session } = await signedIn(db, newt, clock);
+    expect(await changeOwnPassword(db.kysely, session, { currentPassword: 'wrong', newPassword: 'a brand new passphrase' }, office, clock)).toEqual({ ok: false, reason: 'wrong_password' });
+    expect(await changePassword(session)).toEqual({ ok: true });
     expect(await addTotp(session)).toMatchObject({ ok: true, recoveryCodes: expect.any(Array) });
   });
 
@@ -118,6 +134,7 @@ describe.each(dialects)('R-E8 step-up for factor changes on %s', (dialect) => {
     expect(await removeFactor(db.kysely, claimsFresh, { factorId }, office, clock)).toEqual({ ok: false, reason: 'not_fresh' });
     expect(await regenerateRecoveryCodes(db.kysely, claimsFresh, office, clock)).toEqual({ ok: false, reason: 'not_fresh' });
     expect(await addTotp(claimsFresh)).toMatchObject({ ok: false, reason: 'not_fresh' });
+    expect(await changePassword(claimsFresh)).toEqual({ ok: false, reason: 'not_fresh' });
   });
 
   it('a fresh session turns stale while the change waits: checked at the time of storing', async () => {
