@@ -8,7 +8,7 @@ import type { Clock } from '../clock';
 import { elevateSession, type SessionContext } from '../auth/sessions';
 import { admitGuess, guessFailed, refundGuess } from '../auth/mfa-throttle';
 import { auditFactorAction, factorActorOf } from './audit';
-import { isFreshSecondFactor } from './setup-flow';
+import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from './step-up';
 import { enqueueFactorNotice } from '../mail/enqueue';
 
 /**
@@ -143,14 +143,22 @@ export async function regenerateRecoveryCodes(
   clock: Clock,
 ): Promise<RegenerateResult> {
   const now = clock.now();
-  if (!isFreshSecondFactor(session.secondFactorAt, now)) return { ok: false, reason: 'not_fresh' };
   if ((await countFactors(db, session.userId)) === 0) return { ok: false, reason: 'no_factor' };
-  return db.transaction().execute(async (trx): Promise<RegenerateResult> => {
-    const set = newRecoveryCodeSet(session.userId);
-    await replaceRecoveryCodes(trx, session.userId, set.rows, now);
-    await auditFactorAction(trx, factorActorOf(session, client), now, 'mfa.recovery_codes_regenerated', { count: set.codes.length });
-    return { ok: true, codes: set.codes };
-  });
+  try {
+    return await db.transaction().execute(async (trx): Promise<RegenerateResult> => {
+      const set = newRecoveryCodeSet(session.userId);
+      await replaceRecoveryCodes(trx, session.userId, set.rows, now);
+      // R-E8: checked where the codes are stored, from the session row as it is now.
+      const refused = await stepUpRefusalIn(trx, session, 'fresh', clock, true);
+      if (refused !== null) throw new StepUpRefused(refused);
+      await auditFactorAction(trx, factorActorOf(session, client), now, 'mfa.recovery_codes_regenerated', { count: set.codes.length });
+      return { ok: true, codes: set.codes };
+    });
+  } catch (err) {
+    const refused = stepUpRefusalOf(err);
+    if (refused !== null) return { ok: false, reason: 'not_fresh' };
+    throw err;
+  }
 }
 
 export async function recoveryCodeStatus(db: Kysely<Database>, userId: string): Promise<{ total: number; unused: number }> {

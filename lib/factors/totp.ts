@@ -22,6 +22,7 @@ import { elevateSession, type SessionContext } from '../auth/sessions';
 import { admitGuess, guessFailed, refundGuess, type GuessCharge } from '../auth/mfa-throttle';
 import type { PendingTotpSetup } from '../auth/pending-setup';
 import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
+import { stepUpRefusalIn } from './step-up';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
 
@@ -197,7 +198,7 @@ export type TotpSetupResult =
       /** Plain recovery codes to show once (first enrollment only), else null. */
       recoveryCodes: string[] | null;
     }
-  | { ok: false; reason: 'invalid_code' | 'invalid_name' | 'expired' | 'replaced_missing' | 'session_gone'; message?: string };
+  | { ok: false; reason: 'invalid_code' | 'invalid_name' | 'expired' | 'replaced_missing' | 'session_gone' | 'not_fresh'; message?: string };
 
 /**
  * R-E6: stores the pending device once the user typed a valid code from it. The code's
@@ -237,6 +238,8 @@ export async function confirmTotpSetup(
         now,
       });
       const firstFactor = (await countFactors(trx, session.userId)) === 1;
+      // R-E8: beside an existing factor, only with a second factor from the last five minutes.
+      if ((await stepUpRefusalIn(trx, session, 'fresh', clock, !firstFactor)) !== null) throw new Refused('not_fresh');
       await auditFactorAction(trx, actor, now, 'mfa.factor_enrolled', { type: 'totp', factorId: pending.id, name });
       await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_added', factorType: 'totp', factorName: name, factorId: pending.id, at: now });
       if (pending.replaces !== null) {
@@ -267,7 +270,7 @@ export async function confirmTotpSetup(
 
 /** Thrown inside a transaction to roll it back with a result for the caller. */
 class Refused extends Error {
-  constructor(readonly reason: 'replaced_missing' | 'session_gone') {
+  constructor(readonly reason: 'replaced_missing' | 'session_gone' | 'not_fresh') {
     super(reason);
   }
 }

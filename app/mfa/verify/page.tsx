@@ -83,6 +83,11 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   return (
     <main>
       <h1>{fresh ? 'Confirm it’s you' : 'Verify it’s you'}</h1>
+      {fresh && params.why === 'factor_change' && (
+        <p className="notice" role="status">
+          Changing your sign-in methods, recovery codes or password needs a second factor from the last few minutes. Then you go straight back.
+        </p>
+      )}
       <p>{intro[method]}</p>
       {message && (
         <p className="error" role="alert">

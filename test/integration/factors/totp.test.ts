@@ -14,7 +14,7 @@ import {
   verifyTotpSignIn,
 } from '../../../lib/factors/totp';
 import { dialects } from '../support/dialects';
-import { auditActions, enrollTotp, freshDbPair, newUser, office, signedIn } from './support';
+import { auditActions, enrollTotp, freshDbPair, freshlyVerified, newUser, office, signedIn } from './support';
 
 // 15 s into a step, so "one step later" is a plain clock.advance(30 s).
 const start = Date.UTC(2026, 10, 2, 9, 0, 15);
@@ -104,7 +104,7 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
 
     it('a replacement device keeps the old one until the new one is verified', async () => {
       const first = await enrollTotp(db, alice, clock);
-      const { session } = await signedIn(db, alice, clock);
+      const { session } = await freshlyVerified(db, alice, clock); // R-E8
       const secret = newTotpSecret();
       const pending = newPendingTotpSetup(alice, secret, first.pending.id, clock);
       const bad = await confirmTotpSetup(db.kysely, session, pending, { code: 'abcdef' }, office, clock);
