@@ -4,11 +4,11 @@ import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { expectPortal, signIn } from './support/pages';
 import { cliActor } from '../../lib/admin/actor';
-import { manualClock, systemClock } from '../../lib/clock';
+import { systemClock } from '../../lib/clock';
 import { saveMfaSettings } from '../../lib/admin/mfa-settings';
-import { createSession, validateSession } from '../../lib/auth/sessions';
-import { newPendingTotpSetup } from '../../lib/auth/pending-setup';
-import { confirmTotpSetup, newTotpSecret } from '../../lib/factors/totp';
+import { insertTotpFactor } from '../../db/queries/factors';
+import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
+import { newTotpSecret, totpSecretContext } from '../../lib/factors/totp';
 
 /*
  * Issue 12 item 4 in a real browser. Nothing requires MFA of anyone here.
@@ -33,16 +33,21 @@ test.beforeAll(async () => {
     { username: 'ada', password, state: 'active', role: 'admin' },
     { username: 'pat', password, state: 'active' },
   ]);
+  // Each set up TOTP earlier (as admin-console.spec.ts seeds Ada's phone): sealed with the
+  // portal's own secret, its enrollment step long spent.
+  const ring = createKeyring([portal.secret]);
+  const now = Date.now();
   await withDb(portal.databaseUrl, async (db) => {
-    // Each enrolled three steps ago (that step is spent), through the service the setup page uses.
-    const then = manualClock(Date.now() - 3 * stepMs);
     for (const name of ['ada', 'pat']) {
-      const token = await createSession(db.kysely, ids[name]!, { ip: null, userAgent: null }, then);
-      const session = (await validateSession(db.kysely, token, then))!;
       const secret = newTotpSecret();
-      const code = authenticator.clone({ epoch: then.now() }).generate(secret);
-      const result = await confirmTotpSetup(db.kysely, session, newPendingTotpSetup(ids[name]!, secret, null, then), { code, name: `${name}'s phone` }, { ip: null }, then);
-      if (!result.ok) throw new Error(`seeding TOTP for ${name}: ${result.reason}`);
+      await insertTotpFactor(db.kysely, {
+        id: `factor-${name}`,
+        userId: ids[name]!,
+        name: `${name}'s phone`,
+        secretSealed: sealSecret(secret, totpSecretContext(ids[name]!), ring),
+        enrolledStep: Math.floor(now / stepMs) - 10,
+        now,
+      });
       secrets[name] = secret;
     }
   });
