@@ -62,6 +62,8 @@ export interface AuditLogTable {
   target_id: string | null;
   details: string | null;
   client_ip: string | null;
+  /** Set for entries written once per fact (a denial per session and resource); unique (011). */
+  dedupe_key: Generated<string | null>;
 }
 
 export interface ApiKeysTable {
@@ -126,6 +128,8 @@ export interface MfaSettingsTable {
   duo_client_secret_enc: string | null;
   duo_api_host: string | null;
   duo_redirect_uri: string | null;
+  /** R-D11: challenge users who have a factor even when nothing requires MFA (011; default 1). */
+  challenge_enrolled: number;
   updated_at: number;
   updated_by: string | null;
 }
@@ -163,17 +167,41 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
-/** Second-factor guesses per user (lib/auth/mfa-throttle.ts). */
-export interface MfaThrottleTable {
+/** Second-factor guess budgets, per user: the charge lock, the unlock epoch, the last failures mail (010-guess-sources.ts). */
+export interface MfaGuessAccountsTable {
   user_id: string;
-  /** Every refused attempt: wrong, malformed, replayed, or sent while blocked. */
+  /** Raised by an admin unlock: counts charged under an older epoch no longer count. */
+  epoch: number;
+  notified_at: number | null;
+}
+
+export type GuessKindColumn = 'totp' | 'recovery';
+
+/** Failures per (user, kind, source): `session:<id>` or `ip:<address>` (lib/auth/mfa-budget.ts). */
+export interface MfaGuessSourcesTable {
+  user_id: string;
+  kind: GuessKindColumn;
+  source: string;
   failures: number;
-  /** Attempts that were admitted and checked; the backoff grows with these. */
-  guesses: number;
-  last_attempt_at: number;
-  blocked_until: number;
-  /** 1 when the latest attempt was admitted: the admission statement's answer. */
-  admitted: number;
+  last_failure_at: number;
+  epoch: number;
+}
+
+/** One row per charged second-factor failure, for the per-account rolling-day cap. */
+export interface MfaGuessFailuresTable {
+  id: string;
+  user_id: string;
+  kind: GuessKindColumn;
+  at: number;
+  epoch: number;
+}
+
+/** The distinct accounts that failed a password sign-in from an address (lib/auth/throttle.ts). */
+export interface SignInAddressFailuresTable {
+  address: string;
+  /** The username tried, lowercased. */
+  account: string;
+  last_failed_at: number;
 }
 
 export type MailKind =
@@ -182,7 +210,8 @@ export type MailKind =
   | 'enrollment_expired'
   | 'factor_added'
   | 'factor_removed'
-  | 'recovery_code_used';
+  | 'recovery_code_used'
+  | 'second_factor_failures';
 export type MailStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'dead' | 'skipped';
 
 /** The mail queue (lib/mail, db/queries/mail.ts). */
@@ -240,7 +269,10 @@ export interface Database {
   api_keys: ApiKeysTable;
   auth_throttle: AuthThrottleTable;
   recovery_codes: RecoveryCodesTable;
-  mfa_throttle: MfaThrottleTable;
+  mfa_guess_accounts: MfaGuessAccountsTable;
+  mfa_guess_sources: MfaGuessSourcesTable;
+  mfa_guess_failures: MfaGuessFailuresTable;
+  sign_in_address_failures: SignInAddressFailuresTable;
   spent_nonces: SpentNoncesTable;
   mail_outbox: MailOutboxTable;
 }

@@ -44,3 +44,33 @@ export function clientAddress(peer, forwardedFor, trusted) {
   while (trusted.addresses.has(current) && hops.length > 0) current = hops.pop();
   return current;
 }
+
+/**
+ * Headers that say where the request was addressed (host, scheme, port). Next.js reads them
+ * for the server actions' origin check and for request URLs, so only a trusted proxy may
+ * set them; from anyone else they are dropped and Next.js derives them from the socket.
+ */
+export const forwardingHeaders = Object.freeze(['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded']);
+
+/** Whether the socket peer is a proxy the operator trusts (PORTCULLIS_TRUSTED_PROXIES). */
+export function peerIsTrustedProxy(peer, trusted) {
+  if (trusted.kind === 'none') return false;
+  if (trusted.kind === 'hops') return true;
+  return trusted.addresses.has(normalizeAddress(peer) || 'unknown');
+}
+
+/**
+ * Removes the forwarding headers from a node request's headers (in place) unless the peer
+ * is a trusted proxy. Returns the names that were dropped.
+ */
+export function dropUntrustedForwarding(headers, peer, trusted) {
+  if (peerIsTrustedProxy(peer, trusted)) return [];
+  const dropped = [];
+  for (const name of forwardingHeaders) {
+    if (name in headers) {
+      delete headers[name];
+      dropped.push(name);
+    }
+  }
+  return dropped;
+}

@@ -3,10 +3,14 @@
 // buffered here), the handler's Response is written back with the portal's security headers.
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
+import { forwardingHeaders } from './client-address.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
 const registryKey = Symbol.for('portcullis.direct-routes');
+// Direct routes answer redirects, JSON and the plain 503 page, never scripts: the strictest
+// policy fits (pages served by Next.js get the gate's nonce policy, lib/http/csp.ts).
+const directRoutePolicy = "default-src 'none'; style-src-attr 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /** The registered handler for this request, or undefined (then Next.js serves it). */
 export function directHandlerFor(req) {
@@ -25,6 +29,8 @@ export async function serveDirect(handler, req, res) {
       const name = req.rawHeaders[i].toLowerCase();
       // The entry headers were set on req.headers after parsing; take those, not the raw ones.
       if (name === 'x-portcullis-client-ip' || name === 'x-portcullis-entry' || name === 'x-forwarded-for') continue;
+      // Forwarding headers the entry dropped (untrusted peer) stay dropped.
+      if (forwardingHeaders.includes(name) && !(name in req.headers)) continue;
       headers.append(name, req.rawHeaders[i + 1]);
     }
     for (const name of ['x-portcullis-client-ip', 'x-portcullis-entry', 'x-forwarded-for']) {
@@ -52,6 +58,7 @@ export async function serveDirect(handler, req, res) {
     const cookies = response.headers.getSetCookie();
     if (cookies.length > 0) res.setHeader('set-cookie', cookies);
     for (const { key, value } of securityHeaders) res.setHeader(key, value);
+    res.setHeader('content-security-policy', directRoutePolicy);
     res.setHeader('content-length', body.length);
     res.end(body);
   } catch (err) {

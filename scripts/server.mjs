@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
-import { clientAddress, parseTrustedProxies } from './client-address.mjs';
+import { clientAddress, dropUntrustedForwarding, parseTrustedProxies } from './client-address.mjs';
 import { directHandlerFor, serveDirect } from './direct-route.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,6 +14,8 @@ const port = Number(process.env.PORT || 3000);
 const hostname = process.env.HOST || '0.0.0.0';
 const trusted = parseTrustedProxies(process.env.PORTCULLIS_TRUSTED_PROXIES);
 const entryToken = randomBytes(32).toString('hex');
+// HSTS once the portal is served over https (PORTCULLIS_ORIGIN): browsers then refuse plain http for a year.
+const hsts = (process.env.PORTCULLIS_ORIGIN || '').startsWith('https://') ? 'max-age=31536000; includeSubDomains' : null;
 process.env.PORTCULLIS_ENTRY_TOKEN = entryToken;
 
 const app = next({ dev: false, dir: root, hostname, port });
@@ -26,6 +28,10 @@ const server = http.createServer((req, res) => {
   req.headers['x-portcullis-entry'] = entryToken;
   // Next.js fills X-Forwarded-For only when absent; make it say what we decided.
   req.headers['x-forwarded-for'] = ip;
+  // X-Forwarded-Host/-Proto/-Port and Forwarded only from a trusted proxy: Next.js checks a
+  // server action's Origin against X-Forwarded-Host, so a client must not choose it.
+  dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
+  if (hsts) res.setHeader('Strict-Transport-Security', hsts);
   // A few public routes are served without Next.js's pipeline (lib/http/direct-routes.ts).
   const direct = directHandlerFor(req);
   if (direct) serveDirect(direct, req, res);

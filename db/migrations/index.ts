@@ -9,6 +9,8 @@ import { admin } from './006-admin';
 import { userSearch } from './007-user-search';
 import { startNotice } from './008-start-notice';
 import { searchKeyOrder } from './009-search-key-order';
+import { guessSources } from './010-guess-sources';
+import { ownFactorChallenge } from './011-own-factor-challenge';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -22,5 +24,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '007-user-search': userSearch(dialect),
     '008-start-notice': startNotice(dialect),
     '009-search-key-order': searchKeyOrder(dialect),
+    '010-guess-sources': guessSources(dialect),
+    '011-own-factor-challenge': ownFactorChallenge(dialect),
   };
 }

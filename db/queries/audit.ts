@@ -51,3 +51,28 @@ export async function listAuditEntries(
   if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
   return query.execute();
 }
+
+/**
+ * Writes an entry at most once per `dedupeKey`, on every instance at once: the unique index
+ * on `audit_log.dedupe_key` (migration 011) decides, and a second writer's row is ignored.
+ * Returns whether this call wrote it.
+ */
+export async function writeAuditOnce(db: Kysely<Database>, dedupeKey: string, entry: AuditEntry): Promise<boolean> {
+  const result = await db
+    .insertInto('audit_log')
+    .values({
+      at: entry.at,
+      actor_id: entry.actorId,
+      actor_label: entry.actorLabel,
+      action: entry.action,
+      target_type: entry.targetType ?? null,
+      target_id: entry.targetId ?? null,
+      details: entry.details ? JSON.stringify(entry.details) : null,
+      client_ip: entry.clientIp ?? null,
+      dedupe_key: dedupeKey,
+    })
+    // NOTE: the index is partial, so the conflict target repeats its predicate (both dialects).
+    .onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+}

@@ -125,21 +125,12 @@ export function isDuplicateKey(err: unknown): boolean {
 
 export interface TotpSignInFactors {
   factors: TotpFactorSecret[];
-  /** Whether the user had a second-factor throttle row (lib/auth/mfa-throttle.ts) when read. */
-  throttleRow: boolean;
 }
 
 const totpSignInFactorsQuery = compiledPerHandle(1, (db: Kysely<Database>, userId: string) =>
   db
     .selectFrom('factors')
     .select(['id', 'name', 'secret_enc', 'last_used_step'])
-    .select((eb) =>
-      eb
-        .selectFrom('mfa_throttle')
-        .select((inner) => inner.fn.countAll<number | string>().as('n'))
-        .whereRef('mfa_throttle.user_id', '=', 'factors.user_id')
-        .as('throttle_rows'),
-    )
     .where('user_id', '=', userId)
     .where('type', '=', 'totp')
     .orderBy('created_at')
@@ -147,10 +138,8 @@ const totpSignInFactorsQuery = compiledPerHandle(1, (db: Kysely<Database>, userI
 );
 
 /**
- * The user's TOTP factors with their sealed secrets, oldest first, and, in the same read,
- * whether the user has a throttle row: a sign-in that succeeds without one has no budget to
- * clear. (Without factors, the flag is false: that sign-in fails and goes through the counted
- * admission anyway.) Compiled once per handle: it is on the path of every TOTP sign-in.
+ * The user's TOTP factors with their sealed secrets, oldest first. Compiled once per handle:
+ * it is on the path of every TOTP sign-in. (The guess budget is db/queries/mfa-throttle.ts.)
  */
 export async function getTotpSignInFactors(db: Kysely<Database>, userId: string): Promise<TotpSignInFactors> {
   const { rows } = await db.executeQuery(totpSignInFactorsQuery(db, userId));
@@ -158,51 +147,5 @@ export async function getTotpSignInFactors(db: Kysely<Database>, userId: string)
     factors: rows
       .filter((r) => r.secret_enc !== null)
       .map((r) => ({ id: r.id, name: r.name, secretSealed: r.secret_enc!, lastUsedStep: r.last_used_step })),
-    throttleRow: rows.some((r) => Number(r.throttle_rows) > 0),
   };
-}
-
-export interface OpenTotpClaim {
-  factorId: string;
-  userId: string;
-  step: number;
-  now: number;
-  /** Throttle rows whose last attempt is at or before this are stale: they hold nobody back. */
-  quietSince: number;
-}
-
-const claimTotpStepIfOpenQuery = compiledPerHandle(
-  5,
-  (db: Kysely<Database>, factorId: string, userId: string, step: number, now: number, quietSince: number) =>
-    db
-      .updateTable('factors')
-      .set({ last_used_step: step, last_used_at: now })
-      .where('id', '=', factorId)
-      .where('user_id', '=', userId)
-      .where('type', '=', 'totp')
-      .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', step)]))
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('mfa_throttle')
-              .select('mfa_throttle.user_id')
-              .where('mfa_throttle.user_id', '=', userId)
-              .where('mfa_throttle.blocked_until', '>', now)
-              .where('mfa_throttle.last_attempt_at', '>', quietSince),
-          ),
-        ),
-      ),
-);
-
-/**
- * claimTotpStep(), only while the user's second-factor throttle lets guesses in (no row,
- * a stale row, or one whose wait is over: what admitMfaGuess() admits), in one conditional
- * UPDATE. Of any number of requests carrying the same code, at most one sees a row change,
- * and none while the user is held back. False means: used step, another device, or held
- * back; the caller then takes the counted path. Compiled once per handle.
- */
-export async function claimTotpStepIfOpen(db: Kysely<Database>, claim: OpenTotpClaim): Promise<boolean> {
-  const result = await db.executeQuery(claimTotpStepIfOpenQuery(db, claim.factorId, claim.userId, claim.step, claim.now, claim.quietSince));
-  return result.numAffectedRows === 1n;
 }

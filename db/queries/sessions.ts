@@ -120,3 +120,12 @@ export async function deleteExpiredSessions(db: Kysely<Database>, now: number): 
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/**
+ * When this session last passed a second factor, read in the caller's transaction (R-E8
+ * checks it where the change is stored). `undefined` when the session is gone.
+ */
+export async function getSessionSecondFactorAt(db: Kysely<Database>, id: string): Promise<{ secondFactorAt: number | null } | undefined> {
+  const row = await db.selectFrom('sessions').select('second_factor_at').where('id', '=', id).executeTakeFirst();
+  return row && { secondFactorAt: row.second_factor_at === null ? null : Number(row.second_factor_at) };
+}

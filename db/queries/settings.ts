@@ -14,10 +14,15 @@ export async function getMfaSettingsRow(db: Kysely<Database>): Promise<MfaSettin
 export async function loadMfaSettings(db: Kysely<Database>): Promise<MfaSettings> {
   const row = await db
     .selectFrom('mfa_settings')
-    .select(['totp_enabled', 'webauthn_enabled', 'duo_enabled'])
+    .select(['totp_enabled', 'webauthn_enabled', 'duo_enabled', 'challenge_enrolled'])
     .where('id', '=', 1)
     .executeTakeFirstOrThrow();
-  return { totp: row.totp_enabled === 1, webauthn: row.webauthn_enabled === 1, duo: row.duo_enabled === 1 };
+  return {
+    totp: row.totp_enabled === 1,
+    webauthn: row.webauthn_enabled === 1,
+    duo: row.duo_enabled === 1,
+    challengeEnrolled: row.challenge_enrolled === 1, // R-D11
+  };
 }
 
 /** Duo's client configuration with the sealed secret, for the Duo factor module only. */

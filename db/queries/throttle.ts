@@ -33,6 +33,45 @@ export async function recordThrottleFailure(
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * One failed password sign-in from `address` for `account`: the pair's time is upserted,
+ * pairs older than the window go, and the distinct accounts still in the window are counted.
+ */
+export async function recordAddressAccountFailure(
+  db: Kysely<Database>,
+  address: string,
+  account: string,
+  now: number,
+  windowMs: number,
+): Promise<number> {
+  await db
+    .insertInto('sign_in_address_failures')
+    .values({ address, account, last_failed_at: now })
+    .onConflict((oc) => oc.columns(['address', 'account']).doUpdateSet({ last_failed_at: now }))
+    .execute();
+  await db.deleteFrom('sign_in_address_failures').where('address', '=', address).where('last_failed_at', '<=', now - windowMs).execute();
+  const row = await db
+    .selectFrom('sign_in_address_failures')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('address', '=', address)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The address key's row holds the distinct-account count; blocked_until only ever grows. */
+export async function putAddressThrottle(db: Kysely<Database>, key: string, accounts: number, now: number, blockedUntil: number): Promise<void> {
+  await db
+    .insertInto('auth_throttle')
+    .values({ key, failures: accounts, window_started_at: now, blocked_until: blockedUntil })
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({
+        failures: accounts,
+        blocked_until: sql`case when auth_throttle.blocked_until > ${blockedUntil} then auth_throttle.blocked_until else ${blockedUntil} end`,
+      }),
+    )
+    .execute();
+}
+
 export async function setThrottleBlockedUntil(db: Kysely<Database>, key: string, until: number): Promise<void> {
   await db
     .updateTable('auth_throttle')

@@ -18,6 +18,8 @@ export interface MfaSettingsView {
   totp: boolean;
   webauthn: boolean;
   duo: boolean;
+  /** R-D11: users who have a factor are challenged at sign-in even when nothing requires MFA. */
+  challengeEnrolled: boolean;
   duoConfig: {
     clientId: string | null;
     apiHost: string | null;
@@ -47,9 +49,9 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-/** An omitted or blank value keeps what is stored; blank clears it (`null`). */
+/** An omitted value keeps what is stored; blank or null (what GET says of an unset one) clears it. */
 const optionalText = (schema: z.ZodString) =>
-  z.union([z.literal('').transform(() => null), schema]).optional();
+  z.union([z.literal('').transform(() => null), z.null(), schema]).optional();
 
 const duoConfigSchema = z.strictObject(
   {
@@ -85,6 +87,11 @@ const duoConfigSchema = z.strictObject(
         .max(2000, 'Duo redirect URI is at most 2000 characters.')
         .refine(isHttpUrl, 'Duo redirect URI must be an absolute http(s) URL, such as https://portal.example.com/mfa/duo/callback.'),
     ),
+    /** Read-only, as GET returns it: accepted when it agrees with what will be stored. */
+    hasSecret: z
+      .boolean('hasSecret must be true or false (it is read-only: send clientSecret to store one).')
+      .meta({ readOnly: true, description: 'Read-only, as GET returns it: accepted when it agrees with what is stored.' })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown Duo setting: ${issue.keys.join(', ')}.` : 'Duo settings must be an object.') },
 );
@@ -94,18 +101,35 @@ export const settingsSchema = z.strictObject(
     totp: z.boolean('TOTP must be enabled (true) or disabled (false).'),
     webauthn: z.boolean('WebAuthn must be enabled (true) or disabled (false).'),
     duo: z.boolean('Duo must be enabled (true) or disabled (false).'),
+    challengeEnrolled: z
+      .boolean('Challenging enrolled users must be on (true) or off (false).')
+      .meta({ description: 'R-D11: users who have a factor are challenged at sign-in even when nothing requires MFA. Default true; omitted keeps the stored value.' })
+      .optional(),
     duoConfig: duoConfigSchema.optional(),
+    /** Read-only, as GET returns it (RFC 3339 or null; milliseconds from the console): ignored when unchanged. */
+    updatedAt: z
+      .union([z.string(), z.number(), z.null()], 'updatedAt is read-only: leave it out.')
+      .meta({ readOnly: true, description: 'Read-only, as GET returns it: ignored when unchanged, refused when the settings were saved since.' })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown setting: ${issue.keys.join(', ')}.` : 'Expected an MFA settings object.') },
 );
 
 export type MfaSettingsInput = z.input<typeof settingsSchema>;
 
+/** Whether a read-only `updatedAt` sent back names the stored time (0 = never saved = null). */
+function sameTime(sent: string | number | null, stored: number): boolean {
+  const storedOrNull = stored === 0 ? null : stored;
+  if (sent === null || storedOrNull === null) return sent === storedOrNull;
+  return (typeof sent === 'number' ? sent : Date.parse(sent)) === storedOrNull;
+}
+
 function viewOf(row: MfaSettingsRow): MfaSettingsView {
   return {
     totp: row.totp_enabled === 1,
     webauthn: row.webauthn_enabled === 1,
     duo: row.duo_enabled === 1,
+    challengeEnrolled: row.challenge_enrolled === 1,
     duoConfig: {
       clientId: row.duo_client_id,
       apiHost: row.duo_api_host,
@@ -152,11 +176,19 @@ export async function saveMfaSettings(
       duo_client_secret_enc: sealedSecret ?? current.duo_client_secret_enc,
       duo_api_host: duo.apiHost === undefined ? current.duo_api_host : duo.apiHost,
       duo_redirect_uri: duo.redirectUri === undefined ? current.duo_redirect_uri : duo.redirectUri,
+      challenge_enrolled: data.challengeEnrolled === undefined ? current.challenge_enrolled : data.challengeEnrolled ? 1 : 0,
       updated_at: clock.now(),
       updated_by: actor.id,
     };
 
     const fieldErrors: Record<string, string[]> = {};
+    // Read-only fields: a PUT of what GET returned must succeed, a changed one is a mistake.
+    if (duo.hasSecret !== undefined && duo.hasSecret !== (next.duo_client_secret_enc !== null)) {
+      fieldErrors['duoConfig.hasSecret'] = ['hasSecret is read-only: send clientSecret to store a new secret.'];
+    }
+    if (data.updatedAt !== undefined && !sameTime(data.updatedAt, current.updated_at)) {
+      fieldErrors.updatedAt = ['updatedAt is read-only, and the settings were saved since this value was read: read them again, or leave it out.'];
+    }
     const methodError = validateSettings({ totp: data.totp, webauthn: data.webauthn, duo: data.duo });
     if (methodError !== null) fieldErrors[methodError === webauthnOnlyError ? 'webauthn' : '_'] = [methodError];
     if (data.duo) {
@@ -181,6 +213,7 @@ export async function saveMfaSettings(
         totp: data.totp,
         webauthn: data.webauthn,
         duo: data.duo,
+        challengeEnrolled: next.challenge_enrolled === 1,
         duoClientId: next.duo_client_id,
         duoApiHost: next.duo_api_host,
         duoRedirectUri: next.duo_redirect_uri,

@@ -4,7 +4,7 @@ import { writeAudit } from '../../db/queries/audit';
 import { getThrottle } from '../../db/queries/throttle';
 import { getUserById } from '../../db/queries/users';
 import { accountKey, resetThrottle } from '../auth/throttle';
-import { clearMfaThrottle, mfaThrottleState } from '../auth/mfa-throttle';
+import { guessState, unlockGuesses } from '../auth/mfa-throttle';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { NotFoundError } from './errors';
@@ -12,15 +12,17 @@ import { NotFoundError } from './errors';
 /**
  * R-I2: "an admin can always unlock". A user's guess budgets live in two places: the
  * password throttle keyed `user:<username_lower>` (lib/auth/throttle.ts) and the second-factor
- * throttle keyed by user id (lib/auth/mfa-throttle.ts). Per-address counts are not the
- * user's: they stay, so unlocking one account never lifts a block on an attacking address.
+ * budgets of the user's sources and account (lib/auth/mfa-throttle.ts). The second-factor
+ * unlock raises the user's epoch: what in-flight requests charged before it never counts
+ * again. The password throttle's per-address row is not the user's: it stays, so unlocking
+ * one account never lifts a block on an attacking address.
  */
 
 export interface UserThrottleState {
   /** Password failures in the current window, and the wait before the next try (ms). */
   signIn: { failures: number; retryAfterMs: number };
-  /** Second-factor failures and checked guesses, and the wait before the next guess (ms). */
-  mfa: { failures: number; guesses: number; retryAfterMs: number };
+  /** Second-factor failures in the rolling day (all kinds), the sources held back and their longest wait (ms), the kinds at the daily cap. */
+  mfa: { failures: number; throttledSources: number; retryAfterMs: number; capped: string[] };
   /** Anything on record worth an "Unlock" button. */
   throttled: boolean;
 }
@@ -32,9 +34,15 @@ export async function userThrottleState(
   clock: Clock,
 ): Promise<UserThrottleState> {
   const now = clock.now();
-  const [row, mfa] = await Promise.all([getThrottle(db, accountKey(user.username.toLowerCase())), mfaThrottleState(db, user.id, now)]);
+  const [row, guesses] = await Promise.all([getThrottle(db, accountKey(user.username.toLowerCase())), guessState(db, user.id, now)]);
   const signIn = row ? { failures: row.failures, retryAfterMs: Math.max(0, row.blocked_until - now) } : { failures: 0, retryAfterMs: 0 };
-  return { signIn, mfa, throttled: signIn.failures > 0 || signIn.retryAfterMs > 0 || mfa.failures > 0 || mfa.guesses > 0 || mfa.retryAfterMs > 0 };
+  const mfa = {
+    failures: guesses.dayFailures.totp + guesses.dayFailures.recovery,
+    throttledSources: guesses.throttledSources,
+    retryAfterMs: guesses.retryAfterMs,
+    capped: guesses.capped,
+  };
+  return { signIn, mfa, throttled: signIn.failures > 0 || signIn.retryAfterMs > 0 || mfa.failures > 0 || mfa.retryAfterMs > 0 };
 }
 
 /**
@@ -55,7 +63,7 @@ export async function unlockUser(
     const now = clock.now();
     const before = await userThrottleState(trx, { id: user.id, username: user.username }, clock);
     await resetThrottle(trx, accountKey(user.username_lower));
-    await clearMfaThrottle(trx, user.id);
+    await unlockGuesses(trx, user.id);
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,
@@ -63,7 +71,7 @@ export async function unlockUser(
       action: 'user.unlocked',
       targetType: 'user',
       targetId: user.id,
-      details: { signInFailures: before.signIn.failures, mfaFailures: before.mfa.failures, mfaGuesses: before.mfa.guesses },
+      details: { signInFailures: before.signIn.failures, mfaFailures: before.mfa.failures, mfaThrottledSources: before.mfa.throttledSources },
       clientIp: actor.clientIp,
     });
     return { signInFailures: before.signIn.failures, mfaFailures: before.mfa.failures };

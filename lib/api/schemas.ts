@@ -54,11 +54,20 @@ export const patchUserBody = z.strictObject(
   { error: unknownField },
 );
 
-export const bulkRequireBody = bulkRequireSchema.strict();
+/**
+ * A service's object schema, made strict with the API's unknown-field message.
+ * NOTE: not `.strict()`: that keeps the service's one-message error ("Expected an object."),
+ * which then answers an unknown key without naming it (issue 12 item 6).
+ */
+function strictBody<S extends z.core.$ZodLooseShape>(schema: z.ZodObject<S>) {
+  return z.strictObject(schema.shape, { error: unknownField });
+}
+
+export const bulkRequireBody = strictBody(bulkRequireSchema);
 /** The body may be left out entirely: the default period is 7 days. */
-export const resetBody = resetSchema.strict();
-export const createGroupBody = nameSchema.strict();
-export const groupMembersBody = membersSchema.strict();
+export const resetBody = strictBody(resetSchema);
+export const createGroupBody = strictBody(nameSchema);
+export const groupMembersBody = strictBody(membersSchema);
 export const createPolicyBody = policyCreateSchema;
 export const patchPolicyBody = policyPatchSchema;
 export const mfaSettingsBody = settingsSchema;

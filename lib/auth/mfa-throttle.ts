@@ -1,134 +1,150 @@
-import { sql, type Kysely } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import { oneDay, oneHour, oneMinute } from '../clock';
+import {
+  bumpGuessEpoch,
+  countGuessFailures,
+  deleteGuessFailure,
+  getAllGuessSources,
+  getGuessAccount,
+  getGuessSources,
+  insertGuessFailure,
+  lockGuessAccount,
+  markFailuresNotified,
+  pruneGuessFailures,
+  putGuessSources,
+  refundGuessSources,
+} from '../../db/queries/mfa-throttle';
+import { enqueueSecondFactorFailures } from '../mail/enqueue';
+import {
+  addressSource,
+  capWindowMs,
+  chargedSource,
+  dailyFailureCap,
+  decideAdmission,
+  guessKinds,
+  liveFailures,
+  notifyAtFailures,
+  notifyDue,
+  sessionSource,
+  sourceWaitMs,
+  type GuessKind,
+} from './mfa-budget';
 
 /**
- * Guess throttling for second factors (TOTP codes, recovery codes), per user, in the
- * database, so every session, address and app instance draws on the same budget (R-I2).
+ * Second-factor guess throttling, the I/O half (the policy is ./mfa-budget.ts). R-I2.
  *
- * - Admission is one atomic upsert: an attempt is let in only when the user is not
- *   blocked, and the same statement already counts it as a guess and sets the next wait.
- *   Parallel requests therefore cannot slip extra guesses past the backoff.
- * - After `freeGuesses` checked guesses each further one waits twice as long, from 30 s up
- *   to an hour. An attacker gets at most ~35 guesses a day against a 10^6 code space,
- *   well under NIST SP 800-63B's cap of 100 consecutive failures.
- * - Every refusal (wrong, malformed, replayed, or sent while blocked) adds to `failures`.
- * - A success clears the row; so does an admin (clearMfaThrottle) and a day of quiet.
- * - It slows the account down, never closes it: the longest wait is an hour.
+ * admitGuess() is one transaction that takes the user's budget row first (the lock), reads
+ * the sources' counts and the account's rolling day, and either refuses (nothing counted)
+ * or charges the failure to every source and the account. The caller then checks the code:
+ * on success it calls refundGuess() in the transaction that elevates the session; on
+ * failure, guessFailed() (which may queue the "someone is trying codes" mail).
  */
 
-export const freeGuesses = 4;
-export const firstDelayMs = 30_000;
-export const maxDelayMs = oneHour;
-/** Counts restart after a day without attempts. */
-export const quietResetMs = oneDay;
-
-/** The wait after the `guesses`-th admitted guess (assuming it fails): 0 for the first four, then 30 s, 1 min, 2 min … 1 h. */
-export function guessDelayMs(guesses: number): number {
-  if (guesses <= freeGuesses) return 0;
-  const exponent = Math.min(guesses - freeGuesses - 1, 30);
-  return Math.min(firstDelayMs * 2 ** exponent, maxDelayMs);
+export interface GuessSourceInput {
+  userId: string;
+  kind: GuessKind;
+  /** The pending sign-in (or session) the code came from. */
+  sessionId: string;
+  /** The client address (R-I1), when known. */
+  ip: string | null;
 }
 
-/** The guess count from which the delay no longer grows. */
-const cappedFrom = (() => {
-  let g = freeGuesses + 1;
-  while (guessDelayMs(g) < maxDelayMs) g++;
-  return g;
-})();
+export interface GuessCharge {
+  id: string;
+  userId: string;
+  kind: GuessKind;
+  epoch: number;
+  sources: string[];
+  /** Failures of this kind in the rolling day, this one included. */
+  dayFailures: number;
+}
+
+export type GuessAdmission =
+  | { admitted: true; charge: GuessCharge }
+  | { admitted: false; reason: 'throttled' | 'capped'; retryAfterMs: number };
+
+export function sourcesOf(input: Pick<GuessSourceInput, 'sessionId' | 'ip'>): string[] {
+  return input.ip ? [sessionSource(input.sessionId), addressSource(input.ip)] : [sessionSource(input.sessionId)];
+}
+
+/** Asks to check one code; when admitted, its failure is already charged (refund it on success). */
+export async function admitGuess(db: Kysely<Database>, input: GuessSourceInput, now: number): Promise<GuessAdmission> {
+  const sources = sourcesOf(input);
+  return db.transaction().execute(async (trx): Promise<GuessAdmission> => {
+    const { epoch } = await lockGuessAccount(trx, input.userId);
+    const stored = await getGuessSources(trx, input.userId, input.kind, sources);
+    const day = await countGuessFailures(trx, input.userId, input.kind, epoch, now - capWindowMs);
+    const states = sources.map((s) => stored.find((r) => r.source === s) ?? null);
+    const verdict = decideAdmission({ sources: states, day, epoch, now });
+    if (!verdict.admit) return { admitted: false, reason: verdict.reason, retryAfterMs: verdict.retryAfterMs };
+    const id = randomUUID();
+    await insertGuessFailure(trx, { id, userId: input.userId, kind: input.kind, at: now, epoch });
+    await putGuessSources(trx, input.userId, input.kind, sources.map((source, i) => chargedSource(source, states[i], epoch, now)));
+    // NOTE: the cap needs only a day of rows; older ones go when the count sees them.
+    if (day.older > 0) await pruneGuessFailures(trx, input.userId, now - capWindowMs);
+    return { admitted: true, charge: { id, userId: input.userId, kind: input.kind, epoch, sources, dayFailures: day.failures + 1 } };
+  });
+}
+
+/** The code was right: the charge is taken back (unless an unlock has cleared it meanwhile). Call inside the success's transaction. */
+export async function refundGuess(trx: Kysely<Database>, charge: GuessCharge): Promise<void> {
+  // NOTE: refundedSource() as one UPDATE; only a charge still on record is refunded (once).
+  if (!(await deleteGuessFailure(trx, charge.id))) return;
+  await refundGuessSources(trx, charge.userId, charge.kind, charge.sources, charge.epoch);
+}
 
 /**
- * guessDelayMs(previous + 1) as a SQL CASE over the stored count, so admission stays one
- * statement. Literals only: the statement's text is the same for every call.
+ * The code was wrong (the failure is charged already). From `notifyAtFailures` failures in a
+ * rolling day, the user is emailed, at most once a day. Returns whether a mail was queued.
  */
-const delayAfterNextGuess = (() => {
-  const arms = [];
-  for (let g = freeGuesses + 1; g < cappedFrom; g++) {
-    arms.push(sql`when mfa_throttle.guesses = ${sql.lit(g - 1)} then ${sql.lit(guessDelayMs(g))}`);
-  }
-  return sql<number>`(case when mfa_throttle.guesses >= ${sql.lit(cappedFrom - 1)} then ${sql.lit(maxDelayMs)} ${sql.join(arms, sql` `)} else 0 end)`;
-})();
-
-// A stale row has always stopped blocking: quiet for a day is longer than any wait.
-if (quietResetMs <= maxDelayMs) throw new Error('quietResetMs must exceed maxDelayMs');
-
-const big = (n: number) => sql<number>`cast(${n} as bigint)`;
-
-export type Admission = { admitted: true } | { admitted: false; retryAfterMs: number };
-
-/**
- * Asks to check one guess for `userId`. When admitted, the guess is already counted and
- * the next wait already set (as if it fails): call mfaGuessFailed() or mfaGuessSucceeded()
- * after checking. When refused, the refusal is counted as a failure.
- */
-export async function admitMfaGuess(db: Kysely<Database>, userId: string, now: number): Promise<Admission> {
-  const open = sql<boolean>`mfa_throttle.blocked_until <= ${big(now)}`;
-  const stale = sql<boolean>`mfa_throttle.last_attempt_at <= ${big(now - quietResetMs)}`;
-  const row = await db
-    .insertInto('mfa_throttle')
-    .values({ user_id: userId, failures: 0, guesses: 1, last_attempt_at: now, blocked_until: now + guessDelayMs(1), admitted: 1 })
-    .onConflict((oc) =>
-      oc.column('user_id').doUpdateSet({
-        // Open: count the guess (from scratch after a quiet day) and set the next wait now.
-        // Blocked: not checked, only counted as a failure.
-        guesses: sql`case when ${stale} then 1 when ${open} then mfa_throttle.guesses + 1 else mfa_throttle.guesses end`,
-        failures: sql`case when ${stale} then 0 when ${open} then mfa_throttle.failures else mfa_throttle.failures + 1 end`,
-        blocked_until: sql`case when ${stale} then ${big(now)} when ${open} then ${big(now)} + ${delayAfterNextGuess} else mfa_throttle.blocked_until end`,
-        admitted: sql`case when ${open} then 1 else 0 end`,
-        last_attempt_at: big(now),
-      }),
-    )
-    .returning(['admitted', 'blocked_until'])
-    .executeTakeFirstOrThrow();
-  if (row.admitted === 1) return { admitted: true };
-  return { admitted: false, retryAfterMs: Math.max(0, row.blocked_until - now) };
+export async function guessFailed(db: Kysely<Database>, charge: GuessCharge, now: number): Promise<boolean> {
+  // NOTE: the cheap exit goes by this kind's day; the mail's own check counts every kind.
+  if (charge.dayFailures < notifyAtFailures) return false;
+  return db.transaction().execute(async (trx) => {
+    const { epoch, notifiedAt } = await lockGuessAccount(trx, charge.userId);
+    const { failures } = await countGuessFailures(trx, charge.userId, null, epoch, now - capWindowMs);
+    if (!notifyDue(failures, notifiedAt, now)) return false;
+    await markFailuresNotified(trx, charge.userId, now);
+    await enqueueSecondFactorFailures(trx, { userId: charge.userId, at: now, failures });
+    return true;
+  });
 }
 
-/** Counts a checked guess that failed (admission already set the wait). */
-export async function mfaGuessFailed(db: Kysely<Database>, userId: string, now: number): Promise<void> {
-  await db
-    .updateTable('mfa_throttle')
-    .set({ failures: sql`failures + 1`, last_attempt_at: now })
-    .where('user_id', '=', userId)
-    .execute();
+/** R-I2 "an admin can always unlock": a new epoch; charges made before it never count again. */
+export async function unlockGuesses(trx: Kysely<Database>, userId: string): Promise<void> {
+  await bumpGuessEpoch(trx, userId);
 }
 
-/** Counts a failure that was no guess at all (malformed input): no backoff, still on the record. */
-export async function mfaInputRefused(db: Kysely<Database>, userId: string, now: number): Promise<void> {
-  await db
-    .insertInto('mfa_throttle')
-    .values({ user_id: userId, failures: 1, guesses: 0, last_attempt_at: now, blocked_until: 0, admitted: 0 })
-    .onConflict((oc) =>
-      oc.column('user_id').doUpdateSet({
-        failures: sql`case when mfa_throttle.last_attempt_at <= ${big(now - quietResetMs)} then 1 else mfa_throttle.failures + 1 end`,
-        guesses: sql`case when mfa_throttle.last_attempt_at <= ${big(now - quietResetMs)} then 0 else mfa_throttle.guesses end`,
-        last_attempt_at: big(now),
-        admitted: 0,
-      }),
-    )
-    .execute();
-}
-
-export async function mfaGuessSucceeded(db: Kysely<Database>, userId: string): Promise<void> {
-  await clearMfaThrottle(db, userId);
-}
-
-/** For admins (R-I2: an admin can always unlock) and for a successful second factor. */
-export async function clearMfaThrottle(db: Kysely<Database>, userId: string): Promise<void> {
-  await db.deleteFrom('mfa_throttle').where('user_id', '=', userId).execute();
-}
-
-export interface MfaThrottleState {
-  failures: number;
-  guesses: number;
+export interface GuessState {
+  /** Failures in the rolling day, per kind. */
+  dayFailures: Record<GuessKind, number>;
+  /** Kinds at the daily cap. */
+  capped: GuessKind[];
+  /** Sources that must wait now, and the longest wait. */
+  throttledSources: number;
   retryAfterMs: number;
 }
 
-export async function mfaThrottleState(db: Kysely<Database>, userId: string, now: number): Promise<MfaThrottleState> {
-  const row = await db.selectFrom('mfa_throttle').selectAll().where('user_id', '=', userId).executeTakeFirst();
-  if (!row || row.last_attempt_at <= now - quietResetMs) return { failures: 0, guesses: 0, retryAfterMs: 0 };
-  return { failures: row.failures, guesses: row.guesses, retryAfterMs: Math.max(0, row.blocked_until - now) };
+/** What the budgets hold for a user right now (the admin's page). */
+export async function guessState(db: Kysely<Database>, userId: string, now: number): Promise<GuessState> {
+  const account = await getGuessAccount(db, userId);
+  const epoch = account?.epoch ?? 0;
+  const dayFailures = { totp: 0, recovery: 0 } as Record<GuessKind, number>;
+  for (const kind of guessKinds) dayFailures[kind] = (await countGuessFailures(db, userId, kind, epoch, now - capWindowMs)).failures;
+  const sources = await getAllGuessSources(db, userId);
+  const waits = sources.map((s) => sourceWaitMs(s, epoch, now)).filter((w) => w > 0);
+  return {
+    dayFailures,
+    capped: guessKinds.filter((k) => dayFailures[k] >= dailyFailureCap),
+    throttledSources: waits.length,
+    retryAfterMs: Math.max(0, ...waits),
+  };
 }
 
-export const mfaThrottleMessage = (retryAfterMs: number) =>
-  `Too many attempts. Wait ${retryAfterMs <= oneMinute ? `${Math.max(1, Math.ceil(retryAfterMs / 1000))} seconds` : `${Math.ceil(retryAfterMs / oneMinute)} minutes`} and try again.`;
+/** The live failures of one source (tests and the admin's page). */
+export async function sourceFailures(db: Kysely<Database>, userId: string, kind: GuessKind, source: string, now: number): Promise<number> {
+  const account = await getGuessAccount(db, userId);
+  const [row] = await getGuessSources(db, userId, kind, [source]);
+  return liveFailures(row, account?.epoch ?? 0, now);
+}

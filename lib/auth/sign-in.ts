@@ -5,7 +5,7 @@ import { getSignInCandidate } from '../../db/queries/throttle';
 import { writeAudit } from '../../db/queries/audit';
 import type { Clock } from '../clock';
 import { maxPasswordLength, verifyAgainstDummy, verifyPassword } from './password';
-import { accountKey, accountThrottle, addressKey, addressThrottle, countFailure, resetThrottle, waitUntil } from './throttle';
+import { accountKey, accountThrottle, addressKey, countAddressFailure, countFailure, resetThrottle, waitUntil } from './throttle';
 import { createSession } from './sessions';
 
 export const credentialsSchema = z.object({
@@ -56,7 +56,7 @@ export async function signInWithPassword(
   if (!user || !passwordOk) {
     const at = clock.now();
     await countFailure(db, userKey, accountThrottle, at);
-    await countFailure(db, ipKey, addressThrottle, at);
+    await countAddressFailure(db, client.ip, username.toLowerCase(), at);
     await writeAudit(db, {
       at,
       actorId: user?.id ?? null,

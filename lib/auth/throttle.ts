@@ -1,13 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import { clearThrottle, getThrottle, recordThrottleFailure, setThrottleBlockedUntil } from '../../db/queries/throttle';
+import { clearThrottle, getThrottle, putAddressThrottle, recordAddressAccountFailure, recordThrottleFailure, setThrottleBlockedUntil } from '../../db/queries/throttle';
 import { oneMinute } from '../clock';
 
 /**
  * Guess throttling that slows attackers without handing them a lockout (R-I2):
  * - per account: after a few free failures each further one doubles a short wait, capped,
  *   so a victim is delayed by at most `accountMaxDelayMs`, never shut out;
- * - per client address: a harder limit, since one address guessing many accounts is an attack.
+ * - per client address: DISTINCT failing accounts in a window, since one address guessing many
+ *   accounts is an attack, while one office behind a NAT address, whose people mistype
+ *   their own passwords, is not: 50 colleagues may each fail before the address waits.
  * Counts live in the database, so every app instance sees the same numbers.
  */
 export interface ThrottleRule {
@@ -18,6 +20,7 @@ export interface ThrottleRule {
 }
 
 export const accountThrottle: ThrottleRule = { windowMs: 15 * oneMinute, freeFailures: 5, baseDelayMs: 1_000, maxDelayMs: oneMinute };
+/** Counts distinct accounts, not failures (countAddressFailure). */
 export const addressThrottle: ThrottleRule = { windowMs: 15 * oneMinute, freeFailures: 50, baseDelayMs: 10_000, maxDelayMs: 15 * oneMinute };
 
 export function throttleDelay(rule: ThrottleRule, failures: number): number {
@@ -42,6 +45,18 @@ export async function countFailure(db: Kysely<Database>, key: string, rule: Thro
   const delay = throttleDelay(rule, row.failures);
   if (delay > 0) await setThrottleBlockedUntil(db, key, now + delay);
   return row.failures;
+}
+
+/**
+ * A failed password sign-in from `ip` for `usernameLower`: the address waits once more than
+ * `addressThrottle.freeFailures` distinct accounts failed from it within the window. Returns
+ * the distinct count.
+ */
+export async function countAddressFailure(db: Kysely<Database>, ip: string, usernameLower: string, now: number): Promise<number> {
+  const accounts = await recordAddressAccountFailure(db, ip, usernameLower, now, addressThrottle.windowMs);
+  const delay = throttleDelay(addressThrottle, accounts);
+  await putAddressThrottle(db, addressKey(ip), accounts, now, delay > 0 ? now + delay : 0);
+  return accounts;
 }
 
 export async function resetThrottle(db: Kysely<Database>, key: string): Promise<void> {

@@ -13,7 +13,7 @@ import type { SessionContext } from '../auth/sessions';
 import { portalResources } from '../../portcullis.config';
 import { enqueueFactorNotice } from '../mail/enqueue';
 import { auditFactorAction } from './audit';
-import { isFreshSecondFactor } from './setup-flow';
+import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from './step-up';
 import { factorNameSchema } from './totp';
 
 /** Self-service management of a user's factors (/portal/security). */
@@ -40,11 +40,12 @@ const removeSchema = z.object({ factorId: factorIdSchema });
 
 export type FactorChangeResult =
   | { ok: true }
-  | { ok: false; reason: 'invalid' | 'not_found' | 'not_fresh' | 'last_factor_required'; message?: string };
+  | { ok: false; reason: 'invalid' | 'not_found' | 'not_verified' | 'not_fresh' | 'last_factor_required'; message?: string };
 
 export const factorChangeMessages: Record<Exclude<FactorChangeResult, { ok: true }>['reason'], string> = {
   invalid: 'Check the form and try again.',
   not_found: 'That sign-in method no longer exists.',
+  not_verified: 'Confirm it’s you with your second factor first.',
   not_fresh: 'Confirm it’s you with your second factor first.',
   last_factor_required:
     'You can’t remove your last sign-in method: your organization requires multi-factor authentication. Add another one first.',
@@ -63,15 +64,24 @@ export async function renameFactor(
   const factor = await getFactorOfUser(db, session.userId, factorId);
   if (!factor) return { ok: false, reason: 'not_found' };
   // NOTE: write first inside transactions (see lib/factors/totp.ts confirmTotpSetup).
-  return db.transaction().execute(async (trx): Promise<FactorChangeResult> => {
-    if (!(await renameFactorRow(trx, session.userId, factorId, name))) return { ok: false, reason: 'not_found' };
-    await auditFactorAction(trx, { userId: session.userId, username: session.username, clientIp: client.ip }, clock.now(), 'mfa.factor_renamed', {
-      factorId,
-      from: factor.name,
-      to: name,
+  try {
+    return await db.transaction().execute(async (trx): Promise<FactorChangeResult> => {
+      if (!(await renameFactorRow(trx, session.userId, factorId, name))) return { ok: false, reason: 'not_found' };
+      // R-E8: a password alone may not relabel factors (a renamed device is easier to miss).
+      const refused = await stepUpRefusalIn(trx, session, 'verified', clock, true);
+      if (refused !== null) throw new StepUpRefused(refused);
+      await auditFactorAction(trx, { userId: session.userId, username: session.username, clientIp: client.ip }, clock.now(), 'mfa.factor_renamed', {
+        factorId,
+        from: factor.name,
+        to: name,
+      });
+      return { ok: true };
     });
-    return { ok: true };
-  });
+  } catch (err) {
+    const refused = stepUpRefusalOf(err);
+    if (refused !== null) return { ok: false, reason: refused };
+    throw err;
+  }
 }
 
 export interface RequestFacts {
@@ -133,7 +143,6 @@ export async function removeFactor(
 ): Promise<FactorChangeResult> {
   const parsed = removeSchema.safeParse(input);
   if (!parsed.success) return { ok: false, reason: 'invalid' };
-  if (!isFreshSecondFactor(session.secondFactorAt, clock.now())) return { ok: false, reason: 'not_fresh' };
   const { factorId } = parsed.data;
   const factor = await getFactorOfUser(db, session.userId, factorId);
   if (!factor) return { ok: false, reason: 'not_found' };
@@ -143,6 +152,9 @@ export async function removeFactor(
     // and two parallel removals cannot both see the other factor as still there.
     return await db.transaction().execute(async (trx): Promise<FactorChangeResult> => {
       if (!(await deleteFactorRow(trx, session.userId, factorId))) throw new Refused('not_found');
+      // R-E8: a second factor from the last five minutes, as the session row says now.
+      const refused = await stepUpRefusalIn(trx, session, 'fresh', clock, true);
+      if (refused !== null) throw new StepUpRefused(refused);
       const remaining = await factorTypesOfUser(trx, session.userId);
       if (await mfaRequiredWith(trx, session, [...new Set(remaining)], client, clock)) {
         // Refused only when this removal is what leaves the user unenrolled while MFA is
@@ -164,6 +176,8 @@ export async function removeFactor(
     });
   } catch (err) {
     if (err instanceof Refused) return { ok: false, reason: err.reason };
+    const refused = stepUpRefusalOf(err);
+    if (refused !== null) return { ok: false, reason: refused };
     throw err;
   }
 }

@@ -6,9 +6,9 @@ import { countFactors } from '../../db/queries/factors';
 import { consumeRecoveryCode, recoveryCodeCounts, replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import type { Clock } from '../clock';
 import { elevateSession, type SessionContext } from '../auth/sessions';
-import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused } from '../auth/mfa-throttle';
+import { admitGuess, guessFailed, refundGuess } from '../auth/mfa-throttle';
 import { auditFactorAction, factorActorOf } from './audit';
-import { isFreshSecondFactor } from './setup-flow';
+import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from './step-up';
 import { enqueueFactorNotice } from '../mail/enqueue';
 
 /**
@@ -84,12 +84,13 @@ export function newRecoveryCodeSet(userId: string): { codes: string[]; rows: { i
 
 export type RecoverySignInResult =
   | { ok: true; token: string; remaining: number }
-  | { ok: false; reason: 'invalid' | 'throttled' | 'session_gone'; retryAfterMs?: number };
+  | { ok: false; reason: 'invalid' | 'throttled' | 'capped' | 'session_gone'; retryAfterMs?: number };
 
 /**
- * Sign-in with a recovery code: the same per-user budget as TOTP codes, then one
- * conditional UPDATE marks the code used (exactly one of parallel uses wins). Every use is
- * audited; the session records 'recovery' as the second factor and gets a new id.
+ * Sign-in with a recovery code: a budget of its own (kind 'recovery', R-I2), charged per
+ * source at admission as for TOTP codes, then one conditional UPDATE marks the code used
+ * (exactly one of parallel uses wins), and the charge is refunded. Every use is audited;
+ * the session records 'recovery' as the second factor and gets a new id.
  */
 export async function verifyRecoveryCodeSignIn(
   db: Kysely<Database>,
@@ -101,19 +102,17 @@ export async function verifyRecoveryCodeSignIn(
   const actor = factorActorOf(session, client);
   const code = normalizeRecoveryCode(input);
   if (code === null) {
-    const now = clock.now();
-    await mfaInputRefused(db, session.userId, now);
-    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'recovery', reason: 'malformed' });
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'recovery', reason: 'malformed' });
     return { ok: false, reason: 'invalid' };
   }
-  const admission = await admitMfaGuess(db, session.userId, clock.now());
+  const admission = await admitGuess(db, { userId: session.userId, kind: 'recovery', sessionId: session.sessionId, ip: client.ip }, clock.now());
   if (!admission.admitted) {
-    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'recovery', reason: 'throttled' });
-    return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'recovery', reason: admission.reason });
+    return { ok: false, reason: admission.reason, retryAfterMs: admission.retryAfterMs };
   }
   const now = clock.now();
   if (!(await consumeRecoveryCode(db, session.userId, hashRecoveryCode(session.userId, code), now))) {
-    await mfaGuessFailed(db, session.userId, now);
+    await guessFailed(db, admission.charge, now);
     await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'recovery', reason: 'wrong_or_used' });
     return { ok: false, reason: 'invalid' };
   }
@@ -124,9 +123,9 @@ export async function verifyRecoveryCodeSignIn(
   const { unused } = await recoveryCodeCounts(db, session.userId);
   await auditFactorAction(db, actor, now, 'mfa.recovery_code_used', { remaining: unused });
   await enqueueFactorNotice(db, { userId: session.userId, kind: 'recovery_code_used', at: now, factorId: `recovery-${unused}` });
+  await refundGuess(db, admission.charge);
   const token = await elevateSession(db, session, 'recovery', clock);
   if (!token) return { ok: false, reason: 'session_gone' };
-  await mfaGuessSucceeded(db, session.userId);
   await auditFactorAction(db, actor, now, 'mfa.verify_succeeded', { method: 'recovery' });
   return { ok: true, token, remaining: unused };
 }
@@ -144,14 +143,22 @@ export async function regenerateRecoveryCodes(
   clock: Clock,
 ): Promise<RegenerateResult> {
   const now = clock.now();
-  if (!isFreshSecondFactor(session.secondFactorAt, now)) return { ok: false, reason: 'not_fresh' };
   if ((await countFactors(db, session.userId)) === 0) return { ok: false, reason: 'no_factor' };
-  return db.transaction().execute(async (trx): Promise<RegenerateResult> => {
-    const set = newRecoveryCodeSet(session.userId);
-    await replaceRecoveryCodes(trx, session.userId, set.rows, now);
-    await auditFactorAction(trx, factorActorOf(session, client), now, 'mfa.recovery_codes_regenerated', { count: set.codes.length });
-    return { ok: true, codes: set.codes };
-  });
+  try {
+    return await db.transaction().execute(async (trx): Promise<RegenerateResult> => {
+      const set = newRecoveryCodeSet(session.userId);
+      await replaceRecoveryCodes(trx, session.userId, set.rows, now);
+      // R-E8: checked where the codes are stored, from the session row as it is now.
+      const refused = await stepUpRefusalIn(trx, session, 'fresh', clock, true);
+      if (refused !== null) throw new StepUpRefused(refused);
+      await auditFactorAction(trx, factorActorOf(session, client), now, 'mfa.recovery_codes_regenerated', { count: set.codes.length });
+      return { ok: true, codes: set.codes };
+    });
+  } catch (err) {
+    const refused = stepUpRefusalOf(err);
+    if (refused !== null) return { ok: false, reason: 'not_fresh' };
+    throw err;
+  }
 }
 
 export async function recoveryCodeStatus(db: Kysely<Database>, userId: string): Promise<{ total: number; unused: number }> {

@@ -7,7 +7,6 @@ import QRCode from 'qrcode';
 import type { Database } from '../../db';
 import {
   claimTotpStep,
-  claimTotpStepIfOpen,
   countFactors,
   deleteFactorRow,
   getFactorOfUser,
@@ -20,9 +19,10 @@ import { replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import type { Clock } from '../clock';
 import { openSecret, sealSecret } from '../crypto/secret-box';
 import { elevateSession, type SessionContext } from '../auth/sessions';
-import { admitMfaGuess, mfaGuessFailed, mfaGuessSucceeded, mfaInputRefused, quietResetMs } from '../auth/mfa-throttle';
+import { admitGuess, guessFailed, refundGuess, type GuessCharge } from '../auth/mfa-throttle';
 import type { PendingTotpSetup } from '../auth/pending-setup';
 import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
+import { stepUpRefusalIn } from './step-up';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
 
@@ -198,7 +198,7 @@ export type TotpSetupResult =
       /** Plain recovery codes to show once (first enrollment only), else null. */
       recoveryCodes: string[] | null;
     }
-  | { ok: false; reason: 'invalid_code' | 'invalid_name' | 'expired' | 'replaced_missing' | 'session_gone'; message?: string };
+  | { ok: false; reason: 'invalid_code' | 'invalid_name' | 'expired' | 'replaced_missing' | 'session_gone' | 'not_fresh'; message?: string };
 
 /**
  * R-E6: stores the pending device once the user typed a valid code from it. The code's
@@ -238,6 +238,8 @@ export async function confirmTotpSetup(
         now,
       });
       const firstFactor = (await countFactors(trx, session.userId)) === 1;
+      // R-E8: beside an existing factor, only with a second factor from the last five minutes.
+      if ((await stepUpRefusalIn(trx, session, 'fresh', clock, !firstFactor)) !== null) throw new Refused('not_fresh');
       await auditFactorAction(trx, actor, now, 'mfa.factor_enrolled', { type: 'totp', factorId: pending.id, name });
       await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_added', factorType: 'totp', factorName: name, factorId: pending.id, at: now });
       if (pending.replaces !== null) {
@@ -268,7 +270,7 @@ export async function confirmTotpSetup(
 
 /** Thrown inside a transaction to roll it back with a result for the caller. */
 class Refused extends Error {
-  constructor(readonly reason: 'replaced_missing' | 'session_gone') {
+  constructor(readonly reason: 'replaced_missing' | 'session_gone' | 'not_fresh') {
     super(reason);
   }
 }
@@ -289,7 +291,7 @@ function openFactorSecret(factorId: string, sealed: string, userId: string): str
 
 export type SecondFactorResult =
   | { ok: true; token: string; factorId: string | null }
-  | { ok: false; reason: 'invalid' | 'throttled' | 'no_factor' | 'session_gone'; retryAfterMs?: number };
+  | { ok: false; reason: 'invalid' | 'throttled' | 'capped' | 'no_factor' | 'session_gone'; retryAfterMs?: number };
 
 export const verifyMessages = {
   invalid: 'That code didn’t work. Check your authenticator app and try again.',
@@ -309,20 +311,14 @@ function matchDevice(factors: TotpFactorSecret[], userId: string, code: string, 
 }
 
 /**
- * Sign-in with a TOTP code, as a flat guard sequence: parse → read the user's devices →
- * match → claim the step (once, atomically) → elevate the session (new id) → audit.
+ * Sign-in with a TOTP code, as a flat guard sequence: parse → admit (charge the guess to the
+ * pending sign-in, the address and the account, atomically) → read the user's devices →
+ * match → claim the step (once, atomically) → elevate the session (new id), refund the
+ * charge, audit → or, on a wrong code, the failure stays charged (and may mail the user).
  *
- * The per-user budget (lib/auth/mfa-throttle.ts) bounds the guesses that are checked:
- * - A code that matches a device's unused step is claimed by one statement that also
- *   checks the budget lets guesses in (claimTotpStepIfOpen). It counts no guess: the
- *   success clears the budget anyway, and the budget is cleared only when the read saw a
- *   row. This is the whole path of a normal sign-in: after the session lookup, one read
- *   and one transaction of three writes (claim, rotation, audit).
- * - Everything else — a wrong code, a used step, a user held back, a claim lost to a
- *   parallel request — goes through the atomic admission first, exactly as a guess always
- *   did: counted, backed off, and refused without a check while the user is held back.
- *   An admitted matching code is then claimed as before (a wait that ended meanwhile).
- * Every failure is counted and audited.
+ * R-I2: the budget is the source's (lib/auth/mfa-budget.ts): a throttled pending sign-in or
+ * address is refused without a check and without a count; another source's valid code
+ * passes. Malformed input is no guess: refused, audited, not charged.
  */
 export async function verifyTotpSignIn(
   db: Kysely<Database>,
@@ -334,36 +330,28 @@ export async function verifyTotpSignIn(
   const actor = factorActorOf(session, client);
   const code = parseTotpCode(input);
   if (code === null) {
-    const now = clock.now();
-    await mfaInputRefused(db, session.userId, now);
-    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason: 'malformed' });
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'totp', reason: 'malformed' });
     return { ok: false, reason: 'invalid' };
   }
 
-  const now = clock.now();
-  const { factors, throttleRow } = await getTotpSignInFactors(db, session.userId);
-  const matched = matchDevice(factors, session.userId, code, now);
-  if (matched !== null) {
-    const claim = { factorId: matched.id, userId: session.userId, step: matched.step, now, quietSince: now - quietResetMs };
-    const signedIn = await db
-      .transaction()
-      .execute(async (trx) => ((await claimTotpStepIfOpen(trx, claim)) ? signedInWithTotp(trx, session, actor, matched.id, throttleRow, now, clock) : null));
-    if (signedIn) return signedIn;
-  }
-
-  const admission = await admitMfaGuess(db, session.userId, clock.now());
+  const admission = await admitGuess(db, { userId: session.userId, kind: 'totp', sessionId: session.sessionId, ip: client.ip }, clock.now());
   if (!admission.admitted) {
-    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'totp', reason: 'throttled' });
-    return { ok: false, reason: 'throttled', retryAfterMs: admission.retryAfterMs };
+    await auditFactorAction(db, actor, clock.now(), 'mfa.verify_failed', { method: 'totp', reason: admission.reason });
+    return { ok: false, reason: admission.reason, retryAfterMs: admission.retryAfterMs };
   }
+  const now = clock.now();
+  const { factors } = await getTotpSignInFactors(db, session.userId);
+  const matched = matchDevice(factors, session.userId, code, now);
   const signedIn =
     matched === null
       ? null
       : await db
           .transaction()
-          .execute(async (trx) => ((await claimTotpStep(trx, matched.id, matched.step, now)) ? signedInWithTotp(trx, session, actor, matched.id, true, now, clock) : null));
+          .execute(async (trx) =>
+            (await claimTotpStep(trx, matched.id, matched.step, now)) ? signedInWithTotp(trx, session, actor, matched.id, admission.charge, now, clock) : null,
+          );
   if (!signedIn) {
-    await mfaGuessFailed(db, session.userId, now);
+    await guessFailed(db, admission.charge, now);
     const reason = factors.length === 0 ? 'no_factor' : matched ? 'replayed' : 'wrong';
     await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason, factorId: matched?.id ?? null });
     return { ok: false, reason: factors.length === 0 ? 'no_factor' : 'invalid' };
@@ -373,21 +361,21 @@ export async function verifyTotpSignIn(
 
 /**
  * After a claimed step, in the claim's transaction: the session records the factor under a
- * new id, the budget is cleared, the success audited — all of it or none. A session that
- * vanished meanwhile still spends the step.
+ * new id, the guess's charge is refunded, the success audited — all of it or none. A session
+ * that vanished meanwhile still spends the step.
  */
 async function signedInWithTotp(
   db: Kysely<Database>,
   session: SessionContext,
   actor: FactorActor,
   factorId: string,
-  clearBudget: boolean,
+  charge: GuessCharge,
   now: number,
   clock: Clock,
 ): Promise<SecondFactorResult> {
   const token = await elevateSession(db, session, 'totp', clock);
   if (!token) return { ok: false, reason: 'session_gone' };
-  if (clearBudget) await mfaGuessSucceeded(db, session.userId);
+  await refundGuess(db, charge);
   await auditFactorAction(db, actor, now, 'mfa.verify_succeeded', { method: 'totp', factorId });
   return { ok: true, token, factorId };
 }

@@ -29,6 +29,7 @@ import type { Decision, MfaSettings } from '../policy';
 import { setupMethods } from '../policy';
 import { enqueueFactorNotice } from '../mail/enqueue';
 import { auditFactorAction, factorActorOf } from './audit';
+import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from './step-up';
 import { nonceHash, sameBinding, sessionBinding, webauthnChallengeTtlMs, type Ceremony, type PendingWebauthn } from './ceremony';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { setupAccess, type SetupAccess, type SetupAccessInput } from './setup-flow';
@@ -245,7 +246,7 @@ export type WebauthnRegistrationResult =
     }
   | {
       ok: false;
-      reason: 'invalid' | 'invalid_name' | 'expired' | 'replayed' | 'already_registered' | 'session_gone';
+      reason: 'invalid' | 'invalid_name' | 'expired' | 'replayed' | 'already_registered' | 'session_gone' | 'not_fresh';
       detail?: string;
       message?: string;
     };
@@ -312,6 +313,9 @@ export async function confirmWebauthnRegistration(
         transports: asTransports(info.credential.transports ?? parsed.data.response.response.transports),
         now,
       });
+      // R-E8: a key beside an existing factor needs a second factor from the last five minutes.
+      const refused = await stepUpRefusalIn(trx, session, 'fresh', clock, !firstFactor);
+      if (refused !== null) throw new StepUpRefused(refused);
       await auditFactorAction(trx, actor, now, 'mfa.factor_enrolled', {
         type: 'webauthn',
         factorId,
@@ -333,6 +337,7 @@ export async function confirmWebauthnRegistration(
     });
   } catch (err) {
     if (err instanceof SessionGone) return { ok: false, reason: 'session_gone' };
+    if (stepUpRefusalOf(err) !== null) return refuse('not_fresh', 'not_fresh');
     // The credential id is unique: this authenticator is registered already (here or to someone else).
     if (isDuplicateKey(err)) return refuse('already_registered', 'duplicate_credential');
     throw err;
@@ -378,6 +383,7 @@ export const webauthnMessages = {
   already_registered: 'That security key is already registered.',
   invalid_name: 'Give the key a name of at most 64 characters.',
   session_gone: 'Your sign-in has ended. Sign in again.',
+  not_fresh: 'Confirm it’s you with your second factor first.',
   cancelled: 'The security key prompt was closed or timed out. Try again.',
   unsupported: 'This browser cannot use security keys or passkeys.',
 } as const;

@@ -6,6 +6,7 @@ import { liveSession, type SessionContext } from '../auth/sessions';
 import { isWellFormedToken, sessionIdOf } from '../auth/session-token';
 import { decide, parseUserAgent, type Decision, type Method, type MfaRequirement } from '../policy';
 import { compiledConfig } from './policy-cache';
+import { auditDenial } from './denial-audit';
 
 export interface RequestFacts {
   ip: string;
@@ -63,6 +64,7 @@ export async function evaluateAccess(
     request: { ip: request.ip, os, browser },
     policies: config.policies,
   });
+  if (decision.kind === 'deny') await auditDenial(db.kysely, session, resource, decision, request.ip, clock); // R-D2
   return { decision, session };
 }
 

@@ -20,6 +20,7 @@ export const idempotencyKeys = {
   reminder: (userId: string, periodEndsAt: number, offsetMs: number) => `reminder:${userId}:${periodEndsAt}:${offsetMs}`,
   enrollmentExpired: (userId: string, periodEndsAt: number) => `enrollment_expired:${userId}:${periodEndsAt}`,
   factorNotice: (kind: FactorNoticeKind, userId: string, at: number, eventId: string) => `${kind}:${userId}:${eventId}:${at}`,
+  secondFactorFailures: (userId: string, at: number) => `second_factor_failures:${userId}:${at}`,
 };
 
 export const skipReasons = {
@@ -113,6 +114,29 @@ export async function enqueueFactorNotice(trx: Kysely<Database>, input: FactorNo
       kind: input.kind,
       params: { name: displayName(r), at: input.at, factorType: input.factorType ?? null, factorName: input.factorName ?? null },
     },
+  });
+  await insertOutboxRows(trx, [row]);
+  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
+}
+
+/**
+ * "Someone who knows your password is trying codes": queued by lib/auth/mfa-throttle.ts from
+ * the 10th second-factor failure in a rolling day, at most once a day (R-I2). Call it in the
+ * transaction that records the notice.
+ */
+export async function enqueueSecondFactorFailures(
+  trx: Kysely<Database>,
+  input: { userId: string; at: number; failures: number },
+): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
+  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
+  if (!r) return { status: 'unknown_user' };
+  const row = outboxRow({
+    userId: input.userId,
+    key: idempotencyKeys.secondFactorFailures(input.userId, input.at),
+    to: r.email,
+    at: input.at,
+    skip: r.email ? null : skipReasons.noAddress,
+    message: { kind: 'second_factor_failures', params: { name: displayName(r), at: input.at, failures: input.failures } },
   });
   await insertOutboxRows(trx, [row]);
   return { status: row.status === 'skipped' ? 'skipped' : 'pending' };

@@ -37,16 +37,27 @@ export interface FactorNoticeParams {
   factorName: string | null;
 }
 
+/** R-I2: repeated second-factor failures on the account. */
+export interface SecondFactorFailuresParams {
+  name: string;
+  at: number;
+  /** Failures in the rolling day when the message was queued. */
+  failures: number;
+}
+
 export type MailMessage =
   | { kind: 'enrollment_started'; params: EnrollmentStartedParams }
   | { kind: 'enrollment_reminder'; params: ReminderParams }
   | { kind: 'enrollment_expired'; params: ExpiredParams }
-  | { kind: 'factor_added' | 'factor_removed' | 'recovery_code_used'; params: FactorNoticeParams };
+  | { kind: 'factor_added' | 'factor_removed' | 'recovery_code_used'; params: FactorNoticeParams }
+  | { kind: 'second_factor_failures'; params: SecondFactorFailuresParams };
 
 export interface RenderedMail {
   subject: string;
   text: string;
   html: string;
+  /** Links marked loggable (no secrets in them): what the server log may print. */
+  loggableLinks: string[];
 }
 
 /** Path of the TOTP setup page; the sign-in page keeps it as its return path (safeReturnPath). */
@@ -93,7 +104,11 @@ function factorPhrase(params: FactorNoticeParams): string {
   return params.factorName ? `${label} "${params.factorName}"` : label;
 }
 
-type Block = { p: string } | { link: { label: string; url: string } } | { small: string };
+/**
+ * `loggable`: the link carries nothing secret (no token, no code), so the server log may print
+ * it for messages kept in the outbox (lib/mail/transport.ts). Unmarked links are never logged.
+ */
+type Block = { p: string } | { link: { label: string; url: string; loggable?: true } } | { small: string };
 
 interface Draft {
   subject: string;
@@ -104,6 +119,21 @@ const notYou = 'If this wasn’t you, contact your administrator right away: som
 
 function draft(message: MailMessage, origin: string): Draft {
   switch (message.kind) {
+    case 'second_factor_failures': {
+      const p = message.params;
+      return {
+        subject: 'Someone is trying codes to sign in to your account',
+        blocks: [
+          { p: `Hello ${p.name},` },
+          {
+            p: `${plural(p.failures, 'wrong second-factor code')} were tried on your account in the last day, the latest on ${formatDateTime(p.at)}.`,
+          },
+          { p: 'Someone who knows your password is trying codes. Change your password now, and tell your administrator.' },
+          { link: { label: 'Sign in and change your password', url: securityPageLink(origin) } },
+          { small: 'Your sign-in methods still work: wrong codes slow down only the place they come from. You get this message at most once a day.' },
+        ],
+      };
+    }
     case 'enrollment_started': {
       const p = message.params;
       const days = plural(p.enrollmentDays, 'day');
@@ -118,7 +148,7 @@ function draft(message: MailMessage, origin: string): Draft {
           { p: `Hello ${p.name},` },
           { p: why },
           { p: `You have ${days} to set up an authenticator app (TOTP): until ${ends}.` },
-          { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin) } },
+          { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin), loggable: true } },
           { p: 'After you sign in, you go straight to the authenticator app setup.' },
           {
             small: `Until you set it up you can skip this step when you sign in. After ${ends} you can no longer sign in to the User Portal until an administrator resets your enrollment.`,
@@ -134,7 +164,7 @@ function draft(message: MailMessage, origin: string): Draft {
         blocks: [
           { p: `Hello ${p.name},` },
           { p: `You have not set up an authenticator app (TOTP) yet. Your enrollment period ends in ${describeDuration(p.offsetMs)}, on ${ends}.` },
-          { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin) } },
+          { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin), loggable: true } },
           { small: 'After the period ends you can no longer sign in to the User Portal until an administrator resets your enrollment.' },
         ],
       };
@@ -160,7 +190,7 @@ function draft(message: MailMessage, origin: string): Draft {
           { p: `Hello ${p.name},` },
           { p: `A ${factorPhrase(p)} was ${verb} your account on ${formatDateTime(p.at)}.` },
           { p: notYou },
-          { link: { label: 'Review your sign-in methods', url: securityPageLink(origin) } },
+          { link: { label: 'Review your sign-in methods', url: securityPageLink(origin), loggable: true } },
         ],
       };
     }
@@ -172,7 +202,7 @@ function draft(message: MailMessage, origin: string): Draft {
           { p: `Hello ${p.name},` },
           { p: `A recovery code was used to sign in to your account on ${formatDateTime(p.at)}. Each code works only once.` },
           { p: notYou },
-          { link: { label: 'Review your sign-in methods', url: securityPageLink(origin) } },
+          { link: { label: 'Review your sign-in methods', url: securityPageLink(origin), loggable: true } },
         ],
       };
     }
@@ -180,6 +210,10 @@ function draft(message: MailMessage, origin: string): Draft {
 }
 
 const footer = 'This message was sent by Portcullis, your organization’s sign-in service. Please do not reply.';
+
+function loggableLinks(d: Draft): string[] {
+  return d.blocks.flatMap((b) => ('link' in b && b.link.loggable === true ? [b.link.url] : []));
+}
 
 function toText(d: Draft): string {
   const parts = d.blocks.map((b) => ('p' in b ? b.p : 'small' in b ? b.small : `${b.link.label}:\n${b.link.url}`));
@@ -216,7 +250,7 @@ export function renderSubject(message: MailMessage): string {
  */
 export function renderMail(message: MailMessage, origin: string): RenderedMail {
   const d = draft(message, origin);
-  return { subject: d.subject, text: toText(d), html: toHtml(d) };
+  return { subject: d.subject, text: toText(d), html: toHtml(d), loggableLinks: loggableLinks(d) };
 }
 
 /** Rebuilds a stored message; throws on a row whose params do not fit its kind. */

@@ -15,6 +15,8 @@ export interface OutgoingMail {
   messageId: string;
   /** The message's kind, as an X-Portcullis-Kind header. */
   kind: string;
+  /** Links the templates marked loggable (nothing secret in them); the outbox log prints these. */
+  loggableLinks?: readonly string[];
 }
 
 export interface MailTransport {
@@ -97,22 +99,24 @@ export function smtpTransport(url: string): MailTransport {
 
 /**
  * The embedded default: no mail server. The message stays in the outbox table, where the
- * admin console shows it; in development the server log prints the link too.
+ * admin console shows it, and the server log prints its recipient, subject and the links the
+ * template marked loggable (README, SMTP_URL), in production too. Only marked links: the
+ * body itself is never logged, so a link with a secret in it cannot reach the log by accident.
  */
 export function outboxTransport(log: ((line: string) => void) | null): MailTransport {
   return {
     via: 'outbox',
     async send(mail) {
       if (!log) return;
-      const link = /https?:\/\/\S+/.exec(mail.text)?.[0];
-      log(`[portcullis] mail (outbox, no SMTP_URL) to ${mail.to}: ${mail.subject}${link ? ` — ${link}` : ''}`);
+      const links = mail.loggableLinks ?? [];
+      log(`[portcullis] mail (outbox, no SMTP_URL) to ${mail.to}: ${mail.subject}${links.length > 0 ? ` — ${links.join(' ')}` : ''}`);
     },
     close() {},
   };
 }
 
-/** SMTP when `smtpUrl` is set, else the outbox (logging links unless in production). */
-export function transportFor(smtpUrl: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): MailTransport {
+/** SMTP when `smtpUrl` is set, else the outbox, whose messages the server log announces. */
+export function transportFor(smtpUrl: string | undefined, log: (line: string) => void = (line) => console.log(line)): MailTransport {
   if (smtpUrl) return smtpTransport(smtpUrl);
-  return outboxTransport(env.NODE_ENV === 'production' ? null : (line) => console.log(line));
+  return outboxTransport(log);
 }

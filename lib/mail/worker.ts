@@ -162,6 +162,7 @@ export async function deliverOne(opts: WorkerOptions & { workerId: string }): Pr
       html: rendered.html,
       messageId: rendered.messageId,
       kind: row.kind,
+      loggableLinks: body.loggableLinks,
     });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
@@ -307,7 +308,7 @@ export function startServerMailWorker(
   const g = globalThis as ProcessGlobal;
   if (g[serverWorkerKey]) return g[serverWorkerKey]!;
   const config = readMailConfig(env);
-  const transport = transportFor(config.smtpUrl, env);
+  const transport = transportFor(config.smtpUrl);
   const running = startMailWorker({ db: getDb, transport, clock: systemClock, config });
   const worker: RunningWorker = {
     workerId: running.workerId,

@@ -104,6 +104,21 @@ function individualEnrollment(
   return { kind: 'enroll', forced: true, methods, defaultMethod, deadline: requirement.periodEndsAt, rule: 'R-D5' };
 }
 
+/**
+ * R-D11: nothing requires MFA, but the user set up a factor, so the factor protects them:
+ * a session that has not passed a second factor is challenged. Off only when the org
+ * setting says so. Never an enrollment: without a factor there is nothing to ask for.
+ */
+function ownFactorChallenge(input: DecisionInput, session: Session): Decision | null {
+  const settings = input.settings;
+  if (settings.challengeEnrolled === false || session.aal >= 2) return null;
+  const own = maskOf(input.enrolledMethods) & effectiveMask(settings);
+  // NOTE: not isEnrolledMask(): Duo-only settings count everyone as enrolled, but only a
+  // factor the user actually has (a Duo factor included) is theirs to be asked for.
+  if (own === 0) return null;
+  return { kind: 'challenge', methods: methodsOf(own | (settings.duo ? DUO : 0)), rule: 'R-D11' };
+}
+
 export function decide(input: DecisionInput): Decision {
   const { session, user } = input;
   if (session === null || user === null) return { kind: 'login', rule: 'R-D1' };
@@ -116,6 +131,8 @@ export function decide(input: DecisionInput): Decision {
   const requirement = input.requirement;
   const individual = requirement !== null && requirement.required === true;
   if (forcedBy === null && !individual) {
+    const own = ownFactorChallenge(input, session);
+    if (own !== null) return own;
     return matched !== null ? { kind: 'allow', rule: 'R-D8', policy: matched.ref } : { kind: 'allow', rule: 'R-D8' };
   }
 

@@ -11,6 +11,11 @@ export interface MfaSettings {
   totp: boolean;
   webauthn: boolean;
   duo: boolean;
+  /**
+   * R-D11: a user who has a factor is challenged for it at sign-in even when no rule
+   * requires MFA. The org default is on; only an explicit `false` turns it off.
+   */
+  challengeEnrolled?: boolean;
 }
 
 export interface MfaRequirement {
@@ -100,7 +105,7 @@ export interface DecisionInput {
   policies: CompiledPolicy[];
 }
 
-export type RuleId = 'R-D1' | 'R-D2' | 'R-D3' | 'R-D4' | 'R-D5' | 'R-D6' | 'R-D7' | 'R-D8';
+export type RuleId = 'R-D1' | 'R-D2' | 'R-D3' | 'R-D4' | 'R-D5' | 'R-D6' | 'R-D7' | 'R-D8' | 'R-D11';
 
 export type Decision =
   | { kind: 'login'; rule: string }

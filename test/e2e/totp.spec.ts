@@ -174,7 +174,7 @@ test('a recovery code lets Frank in once; the second time it is refused', async 
   expect(used).toHaveLength(2);
 });
 
-test('Lucy is held off after five wrong codes: even the right code must wait (R-I2)', async ({ page }) => {
+test('Lucy’s pending sign-in is held off after five wrong codes: even the right code must wait (R-I2)', async ({ page }) => {
   const lucy = await enrollForced(page, 'lucy');
   await signOut(page);
   await signIn(page, portal.url, 'lucy', password);
@@ -198,7 +198,7 @@ test('Lucy is held off after five wrong codes: even the right code must wait (R-
   }
   await freshVerifyPage(page);
   await submitCode(page, codeAt(lucy.secret, lucy.step + 1));
-  await expect(pageAlert(page)).toHaveText(/^Too many attempts\. Wait \d+ seconds and try again\.$/);
+  await expect(pageAlert(page)).toHaveText(/^Too many attempts from here\. Wait \d+ seconds and try again\.$/);
   await page.goto(`${portal.url}/portal`);
   await expectChallenge(page);
 });

@@ -29,6 +29,29 @@ test('protected pages and routes answer 503 with a plain page, never access, nev
   }
 });
 
+test('the /mfa pages answer 503 with the plain page too, not a 500', async ({ request }) => {
+  for (const path of [
+    '/mfa/verify',
+    '/mfa/verify?returnTo=%2Fportal&method=totp',
+    '/mfa/setup',
+    '/mfa/setup/totp',
+    '/mfa/setup/totp/start',
+    '/mfa/setup/webauthn',
+    '/mfa/recovery-codes',
+    '/mfa/locked',
+    '/mfa/duo/unavailable',
+    '/mfa/duo/callback?state=x&duo_code=y',
+    '/MFA/%76erify',
+  ]) {
+    const response = await request.get(`${portal.url}${path}`, { maxRedirects: 0 });
+    expect(response.status(), path).toBe(503);
+    expect(response.headers()['retry-after'], path).toBe('30');
+    const body = await response.text();
+    expect(body, path).toContain('Temporarily unavailable');
+    expect(body, path).not.toMatch(/ECONNREFUSED|\bat .+\.js:\d+|Error:/);
+  }
+});
+
 test('sign-in fails closed too', async ({ request }) => {
   const response = await request.post(`${portal.url}/login/submit`, {
     headers: { Origin: portal.url },

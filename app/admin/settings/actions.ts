@@ -28,6 +28,7 @@ export async function saveSettingsAction(_previous: FormState, formData: FormDat
     totp: on('totp') ? 'on' : '',
     webauthn: on('webauthn') ? 'on' : '',
     duo: on('duo') ? 'on' : '',
+    challengeEnrolled: on('challengeEnrolled') ? 'on' : '',
     duoClientId: text(formData, 'duoClientId'),
     duoApiHost: text(formData, 'duoApiHost'),
     duoRedirectUri: text(formData, 'duoRedirectUri'),
@@ -39,6 +40,7 @@ export async function saveSettingsAction(_previous: FormState, formData: FormDat
         totp: on('totp'),
         webauthn: on('webauthn'),
         duo: on('duo'),
+        challengeEnrolled: on('challengeEnrolled'), // R-D11
         duoConfig: {
           clientId: values.duoClientId,
           ...(secret ? { clientSecret: secret } : {}),

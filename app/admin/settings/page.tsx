@@ -21,6 +21,7 @@ export default async function SettingsPage() {
           totp: settings.totp,
           webauthn: settings.webauthn,
           duo: settings.duo,
+          challengeEnrolled: settings.challengeEnrolled,
           duoClientId: settings.duoConfig.clientId ?? '',
           duoApiHost: settings.duoConfig.apiHost ?? '',
           duoRedirectUri: settings.duoConfig.redirectUri ?? '',

@@ -9,6 +9,7 @@ export interface SettingsValues {
   totp: boolean;
   webauthn: boolean;
   duo: boolean;
+  challengeEnrolled: boolean;
   duoClientId: string;
   duoApiHost: string;
   duoRedirectUri: string;
@@ -19,7 +20,7 @@ export interface SettingsValues {
 export function SettingsForm({ settings, action }: { settings: SettingsValues; action: (s: FormState, f: FormData) => Promise<FormState> }) {
   const [state, formAction, pending] = useActionState(action, initialFormState);
   const formKey = useFormKey(state);
-  const checked = (name: 'totp' | 'webauthn' | 'duo') => (state.values ? valueOf(state, name) === 'on' : settings[name]);
+  const checked = (name: 'totp' | 'webauthn' | 'duo' | 'challengeEnrolled') => (state.values ? valueOf(state, name) === 'on' : settings[name]);
   const e = (name: string) => errorsOf(state, name);
   const text = (name: string, label: string, fallback: string, hint?: string) => (
     <>
@@ -47,6 +48,14 @@ export function SettingsForm({ settings, action }: { settings: SettingsValues; a
         </label>
         <FieldErrors name="duo" errors={e('duo')} />
         <p className="hint">WebAuthn cannot be the only method: enable TOTP or Duo with it.</p>
+      </fieldset>
+      <fieldset>
+        <legend>Sign-in</legend>
+        <label className="check">
+          <input type="checkbox" name="challengeEnrolled" defaultChecked={checked('challengeEnrolled')} /> Ask users who have set up a factor for it
+          at sign-in, even when nothing requires MFA
+        </label>
+        <p className="hint">Recommended: MFA a person set up protects them. Off, only users that a requirement or policy covers are challenged.</p>
       </fieldset>
       <fieldset>
         <legend>Duo</legend>

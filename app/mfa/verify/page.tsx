@@ -2,10 +2,9 @@ import { redirect } from 'next/navigation';
 import { getDb } from '../../../db';
 import { factorTypesOfUser } from '../../../db/queries/factors';
 import { loadMfaSettings } from '../../../db/queries/settings';
-import { systemClock } from '../../../lib/clock';
 import { sessionAndDecisionFor } from '../../../lib/auth/page-guards';
 import { safeReturnPath } from '../../../lib/auth/return-path';
-import { mfaThrottleMessage, mfaThrottleState } from '../../../lib/auth/mfa-throttle';
+import { budgetMessages } from '../../../lib/auth/mfa-budget';
 import { destinationFor } from '../../../lib/gate/access';
 import { verifyMessages } from '../../../lib/factors/totp';
 import { duoMessages } from '../../../lib/factors/duo';
@@ -55,8 +54,11 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
 
   let message: string | null = null;
   if (params.error === 'throttled') {
-    const { retryAfterMs } = await mfaThrottleState(db.kysely, session.userId, systemClock.now());
-    message = mfaThrottleMessage(retryAfterMs);
+    // R-I2: only this pending sign-in or address waits; the wait came with the refusal.
+    const seconds = Number(params.wait);
+    message = budgetMessages.throttled(Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 86_400) * 1000 : 1000);
+  } else if (params.error === 'capped') {
+    message = budgetMessages.capped(method === 'recovery' ? 'recovery' : 'totp');
   } else if (params.error === 'invalid') {
     message = method === 'recovery' ? verifyMessages.recovery_invalid : verifyMessages.invalid;
   } else if (params.error === 'no_factor') {
@@ -81,6 +83,11 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   return (
     <main>
       <h1>{fresh ? 'Confirm it’s you' : 'Verify it’s you'}</h1>
+      {fresh && params.why === 'factor_change' && (
+        <p className="notice" role="status">
+          Changing your sign-in methods, recovery codes or password needs a second factor from the last few minutes. Then you go straight back.
+        </p>
+      )}
       <p>{intro[method]}</p>
       {message && (
         <p className="error" role="alert">

@@ -32,6 +32,8 @@ export async function renameFactorAction(formData: FormData): Promise<void> {
     await requestClient(),
     systemClock,
   );
+  // R-E8: a password-only session confirms its second factor first, then tries again.
+  if (!result.ok && result.reason === 'not_verified') redirect(verifyPath({ returnTo: securityPath, fresh: true, why: 'factor_change' }));
   redirect(result.ok ? back({ notice: 'renamed' }) : back({ error: result.reason }));
 }
 
@@ -42,7 +44,7 @@ export async function removeFactorAction(formData: FormData): Promise<void> {
   const db = await getDb();
   const result = await removeFactor(db.kysely, session, { factorId }, await requestClient(), systemClock);
   if (!result.ok && result.reason === 'not_fresh' && typeof factorId === 'string') {
-    redirect(verifyPath({ returnTo: back({ remove: factorId }), fresh: true }));
+    redirect(verifyPath({ returnTo: back({ remove: factorId }), fresh: true, why: 'factor_change' }));
   }
   redirect(result.ok ? back({ notice: 'removed' }) : back({ error: result.reason }));
 }
@@ -52,7 +54,7 @@ export async function regenerateRecoveryCodesAction(): Promise<void> {
   const db = await getDb();
   const result = await regenerateRecoveryCodes(db.kysely, session, await requestClient(), systemClock);
   if (!result.ok) {
-    if (result.reason === 'not_fresh') redirect(verifyPath({ returnTo: back({ regenerate: '1' }), fresh: true }));
+    if (result.reason === 'not_fresh') redirect(verifyPath({ returnTo: back({ regenerate: '1' }), fresh: true, why: 'factor_change' }));
     redirect(back({ error: result.reason }));
   }
   await writeRecoveryCodesToShow(session.userId, result.codes);

@@ -12,7 +12,7 @@ import { unlockUser, userThrottleState } from '../../../lib/admin/unlock';
 import { removeUserFactor } from '../../../lib/admin/user-factors';
 import { changeUserRole, lastAdminMessage } from '../../../lib/admin/user-role';
 import { accountKey, accountThrottle, countFailure, throttleWait } from '../../../lib/auth/throttle';
-import { admitMfaGuess, mfaGuessFailed, mfaThrottleState } from '../../../lib/auth/mfa-throttle';
+import { admitGuess, guessFailed, guessState } from '../../../lib/auth/mfa-throttle';
 import { createSession, validateSession } from '../../../lib/auth/sessions';
 import { insertTotpFactor } from '../../../db/queries/factors';
 import { recoveryCodeCounts, replaceRecoveryCodes } from '../../../db/queries/recovery-codes';
@@ -58,8 +58,8 @@ describe.each(dialects)('console services on %s', (dialect) => {
     await countFailure(k, 'ip:203.0.113.9', accountThrottle, clock.now());
     for (let i = 0; i < 6; i++) {
       if (i > 0) clock.advance(oneMinute);
-      const admitted = await admitMfaGuess(k, bob, clock.now());
-      if (admitted.admitted) await mfaGuessFailed(k, bob, clock.now());
+      const admitted = await admitGuess(k, { userId: bob, kind: 'totp', sessionId: 'mallory-pending', ip: '203.0.113.9' }, clock.now());
+      if (admitted.admitted) await guessFailed(k, admitted.charge, clock.now());
     }
     const before = await userThrottleState(k, { id: bob, username: 'Bob' }, clock);
     expect(before.throttled).toBe(true);
@@ -68,9 +68,9 @@ describe.each(dialects)('console services on %s', (dialect) => {
 
     expect(await unlockUser(k, bob, ada, clock)).toEqual({ signInFailures: 8, mfaFailures: before.mfa.failures });
     const after = await userThrottleState(k, { id: bob, username: 'Bob' }, clock);
-    expect(after).toEqual({ signIn: { failures: 0, retryAfterMs: 0 }, mfa: { failures: 0, guesses: 0, retryAfterMs: 0 }, throttled: false });
+    expect(after).toEqual({ signIn: { failures: 0, retryAfterMs: 0 }, mfa: { failures: 0, throttledSources: 0, retryAfterMs: 0, capped: [] }, throttled: false });
     expect(await throttleWait(k, accountKey('bob'), clock.now())).toBe(0);
-    expect((await mfaThrottleState(k, bob, clock.now())).guesses).toBe(0);
+    expect((await guessState(k, bob, clock.now())).dayFailures.totp).toBe(0);
     // The address that guessed keeps its count.
     expect(await k.selectFrom('auth_throttle').select('key').execute()).toEqual([{ key: 'ip:203.0.113.9' }]);
 

@@ -72,17 +72,18 @@ describe.each(dialects)('org MFA settings (R-A1, R-A2) on %s', (dialect) => {
       totp: true,
       webauthn: false,
       duo: false,
+      challengeEnrolled: true, // R-D11: on by default
       duoConfig: { clientId: null, apiHost: null, redirectUri: null, hasSecret: false },
       updatedAt: null,
     });
-    expect(await loadMfaSettings(db.kysely)).toEqual({ totp: true, webauthn: false, duo: false });
+    expect(await loadMfaSettings(db.kysely)).toEqual({ totp: true, webauthn: false, duo: false, challengeEnrolled: true });
   });
 
   it('TOTP + WebAuthn is saved, audited and bumps the config version', async () => {
     const version = await getConfigVersion(db.kysely);
     const saved = await saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: false }, admin, clock, options);
     expect(saved).toMatchObject({ totp: true, webauthn: true, duo: false, updatedAt: start });
-    expect(await loadMfaSettings(db.kysely)).toEqual({ totp: true, webauthn: true, duo: false });
+    expect(await loadMfaSettings(db.kysely)).toEqual({ totp: true, webauthn: true, duo: false, challengeEnrolled: true });
     expect(await getConfigVersion(db.kysely)).toBe(version + 1);
     const entries = await db.kysely.selectFrom('audit_log').selectAll().where('action', '=', 'settings.mfa_saved').execute();
     expect(entries).toHaveLength(1);
@@ -95,7 +96,7 @@ describe.each(dialects)('org MFA settings (R-A1, R-A2) on %s', (dialect) => {
     expect(error.message).toBe(webauthnOnlyError);
     expect(error.message).toBe('WebAuthn cannot be the only enabled method: enable TOTP or Duo as well.');
     expect(error.fieldErrors).toEqual({ webauthn: [webauthnOnlyError] });
-    expect(await loadMfaSettings(db.kysely)).toEqual({ totp: true, webauthn: false, duo: false });
+    expect(await loadMfaSettings(db.kysely)).toEqual({ totp: true, webauthn: false, duo: false, challengeEnrolled: true });
     expect(await getConfigVersion(db.kysely)).toBe(version);
     expect(await db.kysely.selectFrom('audit_log').selectAll().execute()).toHaveLength(0);
   });
@@ -111,6 +112,7 @@ describe.each(dialects)('org MFA settings (R-A1, R-A2) on %s', (dialect) => {
       totp: false,
       webauthn: true,
       duo: true,
+      challengeEnrolled: true,
       duoConfig: {
         clientId: duoConfig.clientId,
         apiHost: 'api-1234abcd.duosecurity.com',
@@ -185,5 +187,38 @@ describe.each(dialects)('org MFA settings (R-A1, R-A2) on %s', (dialect) => {
   it('refuses missing switches and unknown settings', async () => {
     const error = await fieldErrorsOf(saveMfaSettings(db.kysely, { totp: 'yes', duo: false, sms: true }, admin, clock, options));
     expect(Object.keys(error.fieldErrors).sort()).toEqual(['_', 'totp', 'webauthn']);
+  });
+  it('R-D11: the own-factor challenge is switched off and on, audited, and an omitted switch keeps what is stored', async () => {
+    const version = await getConfigVersion(db.kysely);
+    expect((await saveMfaSettings(db.kysely, { totp: true, webauthn: false, duo: false, challengeEnrolled: false }, admin, clock, options)).challengeEnrolled).toBe(false);
+    expect((await loadMfaSettings(db.kysely)).challengeEnrolled).toBe(false);
+    expect(await getConfigVersion(db.kysely)).toBe(version + 1);
+    expect((await saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: false }, admin, clock, options)).challengeEnrolled).toBe(false);
+    const audit = await db.kysely.selectFrom('audit_log').select('details').where('action', '=', 'settings.mfa_saved').orderBy('id').execute();
+    expect(audit.map((e) => JSON.parse(e.details!).challengeEnrolled)).toEqual([false, false]);
+    await expect(saveMfaSettings(db.kysely, { totp: true, webauthn: false, duo: false, challengeEnrolled: 'yes' }, admin, clock, options)).rejects.toMatchObject({
+      fieldErrors: { challengeEnrolled: [expect.stringContaining('on (true) or off (false)')] },
+    });
+  });
+
+  it('a save of exactly what getMfaSettings() returned succeeds: read-only fields unchanged, nulls for unset Duo fields', async () => {
+    const unset = await getMfaSettings(db.kysely);
+    const resaved = await saveMfaSettings(db.kysely, JSON.parse(JSON.stringify(unset)), admin, clock, options);
+    expect({ ...resaved, updatedAt: null }).toEqual(unset);
+
+    await saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: true, duoConfig }, admin, clock, options);
+    clock.advance(60_000);
+    const configured = await getMfaSettings(db.kysely);
+    const again = await saveMfaSettings(db.kysely, { ...configured, updatedAt: new Date(configured.updatedAt!).toISOString() }, admin, clock, options);
+    expect(again).toMatchObject({ duoConfig: { hasSecret: true, clientId: duoConfig.clientId } });
+    expect((await loadDuoConfig(db.kysely)).clientSecretSealed).toBe(sealed[0]);
+  });
+
+  it('read-only fields that were changed are refused, naming the field', async () => {
+    const view = await getMfaSettings(db.kysely);
+    const hasSecret = await saveMfaSettings(db.kysely, { ...view, duoConfig: { ...view.duoConfig, hasSecret: true } }, admin, clock, options).catch((e) => e);
+    expect(hasSecret.fieldErrors).toEqual({ 'duoConfig.hasSecret': [expect.stringContaining('hasSecret is read-only')] });
+    const stale = await saveMfaSettings(db.kysely, { ...view, updatedAt: '2020-01-01T00:00:00.000Z' }, admin, clock, options).catch((e) => e);
+    expect(Object.keys(stale.fieldErrors)).toEqual(['updatedAt']);
   });
 });

@@ -28,6 +28,7 @@ describe.each(dialects)('settings, audit and outbox over the API on %s', (dialec
         totp: true,
         webauthn: false,
         duo: false,
+        challengeEnrolled: true,
         duoConfig: { clientId: null, apiHost: null, redirectUri: null, hasSecret: false },
         updatedAt: null,
       });
@@ -35,6 +36,18 @@ describe.each(dialects)('settings, audit and outbox over the API on %s', (dialec
       expect(saved).toMatchObject({ totp: true, webauthn: true, duo: true, duoConfig: { clientId: duo.clientId, hasSecret: true }, updatedAt: iso(start) });
       expect(JSON.stringify(saved)).not.toContain(duo.clientSecret);
       expect(JSON.stringify(await expectJson(await world.call('GET', '/settings/mfa'), 200))).not.toContain(duo.clientSecret);
+    });
+
+    it('accepts a PUT of exactly what GET returned, before and after Duo is configured (issue 12 item 6)', async () => {
+      const unset = await expectJson(await world.call('GET', '/settings/mfa'), 200);
+      await expectJson(await world.call('PUT', '/settings/mfa', { body: unset }), 200);
+      await expectJson(await world.call('PUT', '/settings/mfa', { body: { totp: true, webauthn: true, duo: true, duoConfig: duo } }), 200);
+      world.clock.advance(oneMinute);
+      const configured = await expectJson(await world.call('GET', '/settings/mfa'), 200);
+      const again = await expectJson(await world.call('PUT', '/settings/mfa', { body: { ...configured, challengeEnrolled: false } }), 200);
+      expect(again).toMatchObject({ challengeEnrolled: false, duoConfig: { hasSecret: true, clientId: duo.clientId }, updatedAt: iso(start + oneMinute) });
+      const stale = await expectProblem(await world.call('PUT', '/settings/mfa', { body: configured }), 400);
+      expect(Object.keys(stale.errors)).toEqual(['updatedAt']);
     });
 
     it('refuses WebAuthn alone (R-A2), missing switches and unknown settings', async () => {

@@ -4,7 +4,8 @@ import { freshDatabase } from '../support/dialects';
 import { createUser } from '../../../lib/admin/users';
 import { cliActor } from '../../../lib/admin/actor';
 import type { Clock } from '../../../lib/clock';
-import { createSession, validateSession, type SessionContext } from '../../../lib/auth/sessions';
+import { createSession, elevateSession, validateSession, type SessionContext } from '../../../lib/auth/sessions';
+import { countFactors } from '../../../db/queries/factors';
 import { newPendingTotpSetup } from '../../../lib/auth/pending-setup';
 import { confirmTotpSetup, newTotpSecret, stepAt, totpCodeAt } from '../../../lib/factors/totp';
 
@@ -47,9 +48,19 @@ export async function signedIn(db: Db, userId: string, clock: Clock, client = of
   return { token, session };
 }
 
+/** A session that passed a second factor just now (R-E8: fresh for factor changes). */
+export async function freshlyVerified(db: Db, userId: string, clock: Clock, client = office): Promise<{ token: string; session: SessionContext }> {
+  const { session } = await signedIn(db, userId, clock, client);
+  const token = await elevateSession(db.kysely, session, 'totp', clock);
+  const elevated = token ? await validateSession(db.kysely, token, clock) : null;
+  if (!token || !elevated) throw new Error('no session');
+  return { token, session: elevated };
+}
+
 /** Enrolls a TOTP device with a code of the current step; returns its secret and what setup returned. */
 export async function enrollTotp(db: Db, userId: string, clock: Clock, replaces: string | null = null) {
-  const { session } = await signedIn(db, userId, clock);
+  // R-E8: a device beside an existing factor needs a fresh second factor, as in the portal.
+  const { session } = (await countFactors(db.kysely, userId)) > 0 ? await freshlyVerified(db, userId, clock) : await signedIn(db, userId, clock);
   const secret = newTotpSecret();
   const pending = newPendingTotpSetup(userId, secret, replaces, clock);
   const result = await confirmTotpSetup(db.kysely, session, pending, { code: totpCodeAt(secret, stepAt(clock.now())) }, office, clock);

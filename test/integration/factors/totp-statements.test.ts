@@ -7,7 +7,8 @@ import { createDb, migrateToLatest, type Database, type Db } from '../../../db';
 import { parseDatabaseUrl } from '../../../db/url';
 import { tagDialect } from '../../../db/dialect';
 import { manualClock } from '../../../lib/clock';
-import { mfaThrottleState } from '../../../lib/auth/mfa-throttle';
+import { sourceFailures } from '../../../lib/auth/mfa-throttle';
+import { sessionSource } from '../../../lib/auth/mfa-budget';
 import { stepAt, totpCodeAt, verifyTotpSignIn } from '../../../lib/factors/totp';
 import { dialects, freshDatabase } from '../support/dialects';
 import { enrollTotp, newUser, office, signedIn } from './support';
@@ -15,9 +16,10 @@ import { enrollTotp, newUser, office, signedIn } from './support';
 /**
  * What a TOTP sign-in costs the database, statement by statement (issue 4, "Performance"):
  * the session lookup happens before (lib/auth/current.ts); this is everything after it.
- * A success is one transaction: the step claimed, the session rotated, the budget cleared
- * when there was one, and the audit entry — all of it or none. Counted failures stay
- * single atomic upserts outside any transaction, so a refusal is never rolled back.
+ * Every code is first admitted by one transaction that charges the guess to its sources
+ * (R-I2, lib/auth/mfa-throttle.ts); a success is then one transaction: the step claimed, the
+ * session rotated, the charge refunded, and the audit entry — all of it or none. A refusal
+ * while held back writes nothing but its audit entry.
  */
 
 const start = Date.UTC(2026, 10, 2, 9, 0, 15);
@@ -66,74 +68,69 @@ describe.each(dialects)('TOTP sign-in, statement by statement, on %s', (dialect)
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  let pending = '';
   const verify = async (code: string) => {
     const { session } = await signedIn(db, alice, clock);
+    pending = session.sessionId;
     recorded.statements.length = 0;
     const result = await verifyTotpSignIn(recorded.kysely, session, code, office, clock);
     return { result, statements: [...recorded.statements] };
   };
+  /** The admission: one transaction that locks the user's budget row, reads, and charges. */
+  const admission = ['begin ?', 'insert mfa_guess_accounts', 'select mfa_guess_sources', 'select mfa_guess_failures', 'insert mfa_guess_failures', 'insert mfa_guess_sources', 'commit ?'];
+  const charged = async () => (await db.kysely.selectFrom('mfa_guess_failures').select('id').execute()).length;
 
-  it('a valid code: one read, then one transaction (claim the step, rotate the session, audit), none on the throttle', async () => {
+  it('a valid code: the admission, one read, then one transaction (claim, rotate, refund, audit)', async () => {
     const { secret } = await enrollTotp(db, alice, clock);
     clock.advance(step);
     const { result, statements } = await verify(totpCodeAt(secret, stepAt(clock.now())));
     expect(result.ok).toBe(true);
-    expect(statements).toEqual(['select factors', 'begin ?', 'update factors', 'update sessions', 'insert audit_log', 'commit ?']);
-    expect(await db.kysely.selectFrom('mfa_throttle').selectAll().execute()).toEqual([]);
+    expect(statements).toEqual([
+      ...admission,
+      'select factors',
+      ...['begin ?', 'update factors', 'update sessions', 'delete mfa_guess_failures', 'update mfa_guess_sources', 'insert audit_log', 'commit ?'],
+    ]);
+    expect(await charged()).toBe(0);
+    expect(await sourceFailures(db.kysely, alice, 'totp', sessionSource(pending), clock.now())).toBe(0);
   });
 
-  it('a valid code after earlier failures also clears the budget, in the same transaction', async () => {
-    const { secret } = await enrollTotp(db, alice, clock);
-    expect((await verify('000000')).result.ok).toBe(false);
-    expect(await mfaThrottleState(db.kysely, alice, clock.now())).toMatchObject({ failures: 1, guesses: 1 });
-    clock.advance(step);
-    const { result, statements } = await verify(totpCodeAt(secret, stepAt(clock.now())));
-    expect(result.ok).toBe(true);
-    expect(statements).toEqual(['select factors', 'begin ?', 'update factors', 'update sessions', 'delete mfa_throttle', 'insert audit_log', 'commit ?']);
-    expect(await mfaThrottleState(db.kysely, alice, clock.now())).toEqual({ failures: 0, guesses: 0, retryAfterMs: 0 });
-  });
-
-  it('a wrong code is a counted guess: admitted, counted as failed, audited', async () => {
+  it('a wrong code stays charged, and is audited', async () => {
     const { secret } = await enrollTotp(db, alice, clock);
     const valid = new Set([-1, 0, 1].map((o) => totpCodeAt(secret, stepAt(clock.now()) + o)));
     const wrong = ['000000', '111111'].find((c) => !valid.has(c))!;
     const { result, statements } = await verify(wrong);
     expect(result).toEqual({ ok: false, reason: 'invalid' });
-    expect(statements).toEqual(['select factors', 'insert mfa_throttle', 'update mfa_throttle', 'insert audit_log']);
-    expect(await mfaThrottleState(db.kysely, alice, clock.now())).toMatchObject({ failures: 1, guesses: 1 });
+    expect(statements).toEqual([...admission, 'select factors', 'insert audit_log']);
+    expect(await charged()).toBe(1);
+    expect(await sourceFailures(db.kysely, alice, 'totp', sessionSource(pending), clock.now())).toBe(1);
   });
 
-  it('the right code while held back claims nothing and is counted as a refusal', async () => {
+  it('the right code while the source is held back claims nothing, is not counted, and is audited', async () => {
     const { secret } = await enrollTotp(db, alice, clock);
-    for (let i = 0; i < 5; i++) await verify(i % 2 ? '000000' : '999999');
+    const { session } = await signedIn(db, alice, clock);
+    for (let i = 0; i < 5; i++) await verifyTotpSignIn(db.kysely, session, i % 2 ? '000000' : '999999', office, clock);
     const before = await db.kysely.selectFrom('factors').select(['last_used_step', 'last_used_at']).executeTakeFirstOrThrow();
-    const { failures } = await mfaThrottleState(db.kysely, alice, clock.now());
+    const failures = await charged();
 
-    const { result, statements } = await verify(totpCodeAt(secret, stepAt(clock.now()) + 1));
+    recorded.statements.length = 0;
+    const result = await verifyTotpSignIn(recorded.kysely, session, totpCodeAt(secret, stepAt(clock.now()) + 1), office, clock);
     expect(result).toMatchObject({ ok: false, reason: 'throttled' });
-    // The conditional claim changed no row; the admission refused and counted it.
-    expect(statements).toEqual(['select factors', 'begin ?', 'update factors', 'commit ?', 'insert mfa_throttle', 'insert audit_log']);
+    expect(recorded.statements).toEqual(['begin ?', 'insert mfa_guess_accounts', 'select mfa_guess_sources', 'select mfa_guess_failures', 'commit ?', 'insert audit_log']);
     expect(await db.kysely.selectFrom('factors').select(['last_used_step', 'last_used_at']).executeTakeFirstOrThrow()).toEqual(before);
-    expect((await mfaThrottleState(db.kysely, alice, clock.now())).failures).toBe(failures + 1);
+    expect(await charged()).toBe(failures);
   });
 
-  it('a replayed code is a counted guess, refused', async () => {
+  it('a replayed code is a charged guess, refused', async () => {
     const { secret } = await enrollTotp(db, alice, clock);
     clock.advance(step);
     const code = totpCodeAt(secret, stepAt(clock.now()));
     expect((await verify(code)).result.ok).toBe(true);
     const { result, statements } = await verify(code);
     expect(result).toEqual({ ok: false, reason: 'invalid' });
-    expect(statements).toEqual([
-      'select factors',
-      ...['begin ?', 'update factors', 'commit ?'],
-      'insert mfa_throttle',
-      ...['begin ?', 'update factors', 'commit ?'],
-      'update mfa_throttle',
-      'insert audit_log',
-    ]);
-    expect(await mfaThrottleState(db.kysely, alice, clock.now())).toMatchObject({ failures: 1, guesses: 1 });
+    expect(statements).toEqual([...admission, 'select factors', ...['begin ?', 'update factors', 'commit ?'], 'insert audit_log']);
+    expect(await charged()).toBe(1);
   });
+
   it('a success that cannot be audited leaves nothing behind: the step unspent, the session as it was', async () => {
     const { secret } = await enrollTotp(db, alice, clock);
     clock.advance(step);

@@ -3,7 +3,7 @@ import type { Db } from '../../../db';
 import { manualClock } from '../../../lib/clock';
 import { validateSession } from '../../../lib/auth/sessions';
 import { newPendingTotpSetup, pendingSetupTtlMs } from '../../../lib/auth/pending-setup';
-import { clearMfaThrottle, mfaThrottleState } from '../../../lib/auth/mfa-throttle';
+import { guessState, unlockGuesses } from '../../../lib/auth/mfa-throttle';
 import { createKeyring, openSecret, sealSecret } from '../../../lib/crypto/secret-box';
 import {
   confirmTotpSetup,
@@ -14,7 +14,7 @@ import {
   verifyTotpSignIn,
 } from '../../../lib/factors/totp';
 import { dialects } from '../support/dialects';
-import { auditActions, enrollTotp, freshDbPair, newUser, office, signedIn } from './support';
+import { auditActions, enrollTotp, freshDbPair, freshlyVerified, newUser, office, signedIn } from './support';
 
 // 15 s into a step, so "one step later" is a plain clock.advance(30 s).
 const start = Date.UTC(2026, 10, 2, 9, 0, 15);
@@ -104,7 +104,7 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
 
     it('a replacement device keeps the old one until the new one is verified', async () => {
       const first = await enrollTotp(db, alice, clock);
-      const { session } = await signedIn(db, alice, clock);
+      const { session } = await freshlyVerified(db, alice, clock); // R-E8
       const secret = newTotpSecret();
       const pending = newPendingTotpSetup(alice, secret, first.pending.id, clock);
       const bad = await confirmTotpSetup(db.kysely, session, pending, { code: 'abcdef' }, office, clock);
@@ -161,11 +161,12 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
       ['empty', ''],
       ['null', null],
       ['seven digits', '1234567'],
-    ])('refuses %s with the plain message, counting it', async (_name, input) => {
+    ])('refuses %s with the plain message, audited but not charged: it is no guess (R-I2)', async (_name, input) => {
       await enrollTotp(db, alice, clock);
       const { session } = await signedIn(db, alice, clock);
       expect(await verifyTotpSignIn(db.kysely, session, input, office, clock)).toEqual({ ok: false, reason: 'invalid' });
-      expect(await mfaThrottleState(db.kysely, alice, clock.now())).toMatchObject({ failures: 1, guesses: 0 });
+      expect((await guessState(db.kysely, alice, clock.now())).dayFailures.totp).toBe(0);
+      expect(await auditActions(db, 'mfa.verify_failed')).toHaveLength(1);
     });
 
     it('a user with no device gets no sign-in from any code', async () => {
@@ -187,43 +188,37 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
       expect(elevated).toHaveLength(1);
     });
 
-    it('50 parallel wrong codes, from many sessions and addresses, count exactly 50 failures', async () => {
+    it('50 parallel wrong codes, from 50 pending sign-ins and addresses, are each checked and counted once', async () => {
       const { secret } = await enrollTotp(db, alice, clock);
       const valid = new Set([-1, 0, 1].map((o) => totpCodeAt(secret, stepAt(clock.now()) + o)));
       const wrong = Array.from({ length: 50 }, (_, i) => String(100000 + i * 7919)).filter((c) => !valid.has(c));
-      const sessions = await Promise.all(
-        wrong.map((_, i) => signedIn(db, alice, clock, { ip: `203.0.113.${i + 1}`, userAgent: 'curl/8' })),
-      );
+      const clients = wrong.map((_, i) => ({ ip: `203.0.113.${i + 1}`, userAgent: 'curl/8' }));
+      const sessions = await Promise.all(clients.map((client) => signedIn(db, alice, clock, client)));
       const results = await Promise.all(
-        wrong.map((code, i) => verifyTotpSignIn((i % 2 ? other : db).kysely, sessions[i]!.session, code, office, clock)),
+        wrong.map((code, i) => verifyTotpSignIn((i % 2 ? other : db).kysely, sessions[i]!.session, code, clients[i]!, clock)),
       );
-      expect(results.every((r) => !r.ok)).toBe(true);
-      const state = await mfaThrottleState(db.kysely, alice, clock.now());
-      expect(state.failures).toBe(wrong.length);
-      // Admission is atomic: only the free guesses and the one that started the wait were checked.
-      expect(state.guesses).toBe(5);
-      expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(wrong.length - 5);
+      // Every source is fresh, so none is held back; the account's count has them all.
+      expect(results.every((r) => !r.ok && r.reason === 'invalid')).toBe(true);
+      expect((await guessState(db.kysely, alice, clock.now())).dayFailures.totp).toBe(wrong.length);
       expect(await auditActions(db, 'mfa.verify_failed')).toHaveLength(wrong.length);
     });
 
-    it('backs off after five failures (even the right code waits), then lets the user in (R-I2)', async () => {
+    it('backs off the source after five failures (even its right code waits), never Alice’s own sign-in (R-I2)', async () => {
       const { secret } = await enrollTotp(db, alice, clock);
-      const mallory = await signedIn(db, alice, clock, { ip: '203.0.113.66', userAgent: 'curl/8' });
+      const malloryBox = { ip: '203.0.113.66', userAgent: 'curl/8' };
+      const mallory = await signedIn(db, alice, clock, malloryBox);
       for (let i = 0; i < 5; i++) {
-        expect(await verifyTotpSignIn(db.kysely, mallory.session, i % 2 ? '000000' : '999999', office, clock)).toMatchObject({ ok: false });
+        expect(await verifyTotpSignIn(db.kysely, mallory.session, i % 2 ? '000000' : '999999', malloryBox, clock)).toMatchObject({ ok: false });
       }
       clock.advance(5_000);
-      const alicesOwn = await signedIn(db, alice, clock);
       // The next step's code: valid (one step ahead) and never used.
-      const refused = await verifyTotpSignIn(db.kysely, alicesOwn.session, totpCodeAt(secret, stepAt(clock.now()) + 1), office, clock);
-      expect(refused).toMatchObject({ ok: false, reason: 'throttled' });
-      if (refused.ok) return;
-      expect(refused.retryAfterMs).toBe(25_000);
+      const refused = await verifyTotpSignIn(db.kysely, mallory.session, totpCodeAt(secret, stepAt(clock.now()) + 1), malloryBox, clock);
+      expect(refused).toMatchObject({ ok: false, reason: 'throttled', retryAfterMs: 25_000 });
 
-      clock.advance(refused.retryAfterMs!);
-      const ok = await verifyTotpSignIn(db.kysely, alicesOwn.session, totpCodeAt(secret, stepAt(clock.now())), office, clock);
+      const alicesOwn = await signedIn(db, alice, clock);
+      const ok = await verifyTotpSignIn(db.kysely, alicesOwn.session, totpCodeAt(secret, stepAt(clock.now()) + 1), office, clock);
       expect(ok.ok).toBe(true);
-      expect(await mfaThrottleState(db.kysely, alice, clock.now())).toEqual({ failures: 0, guesses: 0, retryAfterMs: 0 });
+      expect(await guessState(db.kysely, alice, clock.now())).toMatchObject({ dayFailures: { totp: 5 }, throttledSources: 1 });
     });
 
     it('an admin can unlock at once, and a day of quiet starts the count again (R-I2)', async () => {
@@ -233,14 +228,14 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
         clock.advance(2 * 60 * 60_000); // wait out each backoff: 8 checked guesses
         await verifyTotpSignIn(db.kysely, session, '000000' === totpCodeAt(secret, stepAt(clock.now())) ? '111111' : '000000', office, clock);
       }
-      expect(await mfaThrottleState(db.kysely, alice, clock.now())).toMatchObject({ guesses: 8, retryAfterMs: 4 * 60_000 });
-      await clearMfaThrottle(db.kysely, alice);
-      expect(await mfaThrottleState(db.kysely, alice, clock.now())).toEqual({ failures: 0, guesses: 0, retryAfterMs: 0 });
+      expect(await guessState(db.kysely, alice, clock.now())).toMatchObject({ dayFailures: { totp: 8 }, retryAfterMs: 4 * 60_000 });
+      await unlockGuesses(db.kysely, alice);
+      expect(await guessState(db.kysely, alice, clock.now())).toMatchObject({ dayFailures: { totp: 0 }, throttledSources: 0, retryAfterMs: 0 });
 
-      for (let i = 0; i < 6; i++) await verifyTotpSignIn(db.kysely, session, '99999x', office, clock);
-      await verifyTotpSignIn(db.kysely, session, totpCodeAt(secret, stepAt(clock.now()) + 5), office, clock);
+      for (let i = 0; i < 6; i++) await verifyTotpSignIn(db.kysely, session, totpCodeAt(secret, stepAt(clock.now()) + 5 + i), office, clock);
+      expect((await guessState(db.kysely, alice, clock.now())).retryAfterMs).toBeGreaterThan(0);
       clock.advance(24 * 60 * 60_000);
-      expect(await mfaThrottleState(db.kysely, alice, clock.now())).toEqual({ failures: 0, guesses: 0, retryAfterMs: 0 });
+      expect(await guessState(db.kysely, alice, clock.now())).toMatchObject({ dayFailures: { totp: 0 }, throttledSources: 0, retryAfterMs: 0 });
     });
 
     it('a device sealed under a key this server lacks matches nothing, and nothing breaks', async () => {

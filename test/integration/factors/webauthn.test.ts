@@ -16,7 +16,7 @@ import {
 } from '../../../lib/factors/webauthn';
 import { flags, SoftAuthenticator } from '../../support/soft-authenticator';
 import { dialects } from '../support/dialects';
-import { freshDbPair, newUser, office, signedIn } from './support';
+import { freshDbPair, freshlyVerified, newUser, office, signedIn } from './support';
 
 /*
  * WebAuthn against the real @simplewebauthn/server verification, with a software
@@ -117,7 +117,7 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       const second = key('passkey');
       expect(await register(session, first, 'Desk key')).toMatchObject({ ok: true, recoveryCodes: expect.any(Array) });
       clock.advance(oneMinute);
-      const fresh = (await signedIn(db, alice, clock)).session;
+      const fresh = (await freshlyVerified(db, alice, clock)).session; // R-E8: a second key needs a fresh second factor
       const { options } = await webauthnRegistrationOptions(db.kysely, fresh, rp, clock);
       expect(options.excludeCredentials).toEqual([{ id: first.id, type: 'public-key', transports: ['usb'] }]);
       expect(await register(fresh, second, 'Phone passkey')).toMatchObject({ ok: true, recoveryCodes: null });
@@ -149,7 +149,7 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
     it('removing a key (with a fresh second factor) is audited and the user is told', async () => {
       const { session } = await signedIn(db, alice, clock);
       const first = await register(session, key(), 'Old key');
-      const second = await register((await signedIn(db, alice, clock)).session, key(), 'New key');
+      const second = await register((await freshlyVerified(db, alice, clock)).session, key(), 'New key');
       if (!first.ok || !second.ok) throw new Error('registration failed');
       const fresh = (await validateSession(db.kysely, second.token, clock))!;
       expect(await removeFactor(db.kysely, fresh, { factorId: first.factorId }, office, clock)).toEqual({ ok: true });
@@ -332,7 +332,7 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       void session;
 
       const passkey = key('passkey');
-      expect((await register((await signedIn(db, alice, clock)).session, passkey)).ok).toBe(true);
+      expect((await register((await freshlyVerified(db, alice, clock)).session, passkey)).ok).toBe(true);
       for (let i = 0; i < 2; i++) {
         const s = (await signedIn(db, alice, clock)).session;
         const { options, pending } = await challengeFor(s);

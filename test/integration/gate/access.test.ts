@@ -89,10 +89,11 @@ describe.each(dialects)('evaluateAccess on %s', (dialect) => {
       clock,
     );
     const token = await signInAs('ada');
-    expect((await evaluateAccess(db, token, 'portal', fromOffice, clock)).decision.kind).toBe('allow');
+    // R-D11: in the office no policy applies, but Ada's own TOTP factor still asks for itself.
+    expect((await evaluateAccess(db, token, 'portal', fromOffice, clock)).decision).toStrictEqual({ kind: 'challenge', methods: ['totp'], rule: 'R-D11' });
     const atHome = await evaluateAccess(db, token, 'portal', fromHome, clock);
     expect(atHome.decision).toMatchObject({ kind: 'challenge', methods: ['totp'], policy: { name: 'Finance off-site' } });
-    expect((await evaluateAccess(db, token, 'demo', fromHome, clock)).decision.kind).toBe('allow');
+    expect((await evaluateAccess(db, token, 'demo', fromHome, clock)).decision).toMatchObject({ kind: 'challenge', rule: 'R-D11' });
 
     // R-D3: once this session passes a second factor, the challenge is satisfied.
     const session = await validateSession(db.kysely, token, clock);

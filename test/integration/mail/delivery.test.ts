@@ -5,7 +5,7 @@ import { formatDateTime } from '../../../lib/format';
 import { requireMfaForUsers } from '../../../lib/admin/mfa-requirements';
 import { ConflictError, NotFoundError, ValidationError } from '../../../lib/admin/errors';
 import { listOutbox, resendMessage } from '../../../lib/mail/outbox';
-import { messageIdFor, outboxTransport, smtpTransport, type MailTransport } from '../../../lib/mail/transport';
+import { messageIdFor, outboxTransport, smtpTransport, transportFor, type MailTransport } from '../../../lib/mail/transport';
 import { deliverDueMessages, retryDelayMs } from '../../../lib/mail/worker';
 import { queueEnrollmentStartedMessages } from '../../../lib/mail/start-notices';
 import { dialects, freshDb } from '../support/dialects';
@@ -160,6 +160,24 @@ describe.each(dialects)('delivering mail on %s', (dialect) => {
       `[portcullis] mail (outbox, no SMTP_URL) to ada@example.com: Set up multi-factor authentication within 7 days — ${origin}/login?returnTo=/mfa/setup/totp`,
     ]);
     expect(sink.received).toHaveLength(0);
+  });
+
+  it('the outbox log is on in production too (README: SMTP_URL), and prints only links marked loggable, never the body', async () => {
+    const lines: string[] = [];
+    const previous = process.env.NODE_ENV;
+    (process.env as Record<string, string>).NODE_ENV = 'production';
+    const embedded = transportFor(undefined, (line) => lines.push(line));
+    (process.env as Record<string, string | undefined>).NODE_ENV = previous;
+    await requireMfaForUsers(db.kysely, { userIds: [ids.ada] }, admin, clock);
+    expect(await deliverDueMessages(workerOptions(db, embedded, clock))).toMatchObject({ sent: 1 });
+    expect(lines).toEqual([
+      `[portcullis] mail (outbox, no SMTP_URL) to ada@example.com: Set up multi-factor authentication within 7 days — ${origin}/login?returnTo=/mfa/setup/totp`,
+    ]);
+
+    // A link the template did not mark stays out of the log, even when the text holds a URL.
+    lines.length = 0;
+    await embedded.send({ from: 'a@example.com', to: 'bob@example.com', subject: 'S', text: 'https://secret.example/t?token=x', html: '', messageId: '<m@x>', kind: 'k' });
+    expect(lines).toEqual(['[portcullis] mail (outbox, no SMTP_URL) to bob@example.com: S']);
   });
 
   it('listOutbox: newest first, keyset pages that neither skip nor repeat, a status filter, and refused input', async () => {

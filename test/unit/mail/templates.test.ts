@@ -102,6 +102,16 @@ describe('reminders, expiry and factor notices', () => {
     expect(mail.html).toContain('<p>');
   });
 
+  it('second_factor_failures: someone who knows the password is trying codes; change the password (R-I2)', () => {
+    const mail = renderMail({ kind: 'second_factor_failures', params: { name: 'Bob <b>', at: start, failures: 10 } }, origin);
+    expect(mail.subject).toBe('Someone is trying codes to sign in to your account');
+    expect(mail.text).toContain('10 wrong second-factor codes were tried on your account in the last day');
+    expect(mail.text).toContain('Someone who knows your password is trying codes. Change your password now');
+    expect(mail.text).toContain(`${origin}/login?returnTo=/portal/security`);
+    expect(mail.html).toContain('Bob &lt;b&gt;');
+    expect(mail.html).not.toContain('<b>');
+  });
+
   it('the subject needs no origin (it is stored at enqueue time)', () => {
     expect(renderSubject(started())).toBe(renderMail(started(), origin).subject);
   });

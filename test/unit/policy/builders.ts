@@ -158,6 +158,11 @@ export class Scenario {
     this.input.settings = s;
     return this;
   }
+  /** R-D11 off: the org does not challenge users for factors nothing requires. */
+  withoutOwnFactorChallenge(): this {
+    this.input.settings = { ...this.input.settings, challengeEnrolled: false };
+    return this;
+  }
   policies(...ps: (PolicyRecord | PolicyBuilder)[]): this {
     this.records.push(...ps.map((p) => (p instanceof PolicyBuilder ? p.build() : p)));
     return this;

@@ -7,6 +7,9 @@ const running = requiredWindow(-1 * DAY, 6 * DAY);
 const Ivan = persona('Ivan'); // active, nothing required, no factors, no groups
 const Ada = persona('Ada', { enrolled: ['totp'] });
 const AdaRequired = persona('Ada', { enrolled: ['totp'], requirement: running });
+const AdaPassed = persona('Ada', { enrolled: ['totp'], aal: 2 });
+const AdaLifted = persona('Ada', { enrolled: ['totp'], requirement: { required: false, enrollmentDays: 7, periodStartsAt: null, periodEndsAt: null } });
+const Walt = persona('Walt', { enrolled: ['webauthn'] }); // a security key, nothing required
 const Judy = persona('Judy', { enrolled: ['webauthn'], requirement: running });
 const Bob = persona('Bob', { state: 'staged', requirement: pendingActivation });
 const Sam = persona('Sam', { state: 'suspended', enrolled: ['totp'] });
@@ -63,7 +66,17 @@ const rows: Row[] = [
 
   // R-D8: nothing required
   { name: 'R-D8 Ivan, nothing required, no policies → allowed', input: () => as(Ivan).build(), expected: { kind: 'allow', rule: 'R-D8' } },
-  { name: 'R-D8 Ada, enrolled in TOTP but not required → allowed without a challenge', input: () => as(Ada).build(), expected: { kind: 'allow', rule: 'R-D8' } },
+  // R-D11: a factor a person set up protects them, even when nothing requires MFA.
+  { name: 'R-D11 Ada, enrolled in TOTP but not required → challenged for it', input: () => as(Ada).build(), expected: { kind: 'challenge', methods: ['totp'], rule: 'R-D11' } },
+  { name: 'R-D11 Ada with the org setting off → allowed without a challenge (R-D8)', input: () => as(Ada).withoutOwnFactorChallenge().build(), expected: { kind: 'allow', rule: 'R-D8' } },
+  { name: 'R-D11 Ada passed her second factor (aal2) → allowed', input: () => as(AdaPassed).build(), expected: { kind: 'allow', rule: 'R-D8' } },
+  { name: 'R-D11 Ada, requirement lifted (required: false) → still challenged', input: () => as(AdaLifted).build(), expected: { kind: 'challenge', methods: ['totp'], rule: 'R-D11' } },
+  { name: 'R-D11 an allow policy does not cancel Ada\'s own factor', input: () => as(Ada).from('10.1.1.1').policies(allowOffice()).build(), expected: { kind: 'challenge', methods: ['totp'], rule: 'R-D11' } },
+  { name: 'R-D11 Ada, TOTP and Duo enabled → Duo offered beside her TOTP', input: () => as(Ada).settings(settingsOf.totpAndDuo).build(), expected: { kind: 'challenge', methods: ['totp', 'duo'], rule: 'R-D11' } },
+  { name: 'R-D11 Walt, a security key only, TOTP+WebAuthn → challenged for the key', input: () => as(Walt).settings(settingsOf.totpAndWebauthn).build(), expected: { kind: 'challenge', methods: ['webauthn'], rule: 'R-D11' } },
+  { name: 'R-D11 Walt\'s key with WebAuthn disabled (TOTP only) → a factor of a disabled method asks nothing', input: () => as(Walt).build(), expected: { kind: 'allow', rule: 'R-D8' } },
+  { name: 'R-D11 Ivan, no factor, Duo-only settings → allowed: R-D11 never invents a factor', input: () => as(Ivan).settings(settingsOf.duoOnly).build(), expected: { kind: 'allow', rule: 'R-D8' } },
+  { name: 'R-D11 a deny policy still beats Ada\'s own factor', input: () => as(Ada).policies(policy('Lockdown').deny()).build(), expected: { kind: 'deny', rule: 'R-D2', policy: { id: 'p-lockdown', name: 'Lockdown' } } },
   { name: 'R-D8 a matching allow policy is named', input: () => as(Ivan).from('10.1.1.1').policies(allowOffice()).build(), expected: { kind: 'allow', rule: 'R-D8', policy: named(allowOffice()) } },
   { name: 'R-D8 an allow policy does not cancel an individual requirement', input: () => as(Carol).from('10.1.1.1').policies(allowOffice()).build(), expected: soft(NOW + 6 * DAY) },
 
@@ -218,9 +231,9 @@ describe('decide() — personas against SPEC B, C, D, E', () => {
     expect(decide(input())).toStrictEqual(expected);
   });
 
-  it('has a case for every decision rule R-D1..R-D8', () => {
+  it('has a case for every decision rule R-D1..R-D8 and R-D11', () => {
     const seen = new Set(rows.map((r) => decide(r.input()).rule));
-    for (const rule of ['R-D1', 'R-D2', 'R-D3', 'R-D4', 'R-D5', 'R-D6', 'R-D7', 'R-D8']) expect(seen).toContain(rule);
+    for (const rule of ['R-D1', 'R-D2', 'R-D3', 'R-D4', 'R-D5', 'R-D6', 'R-D7', 'R-D8', 'R-D11']) expect(seen).toContain(rule);
   });
 
   it('does not depend on the order of the compiled policies', () => {

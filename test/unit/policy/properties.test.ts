@@ -56,7 +56,10 @@ const requirementArb: fc.Arbitrary<MfaRequirement | null> = fc.option(
   }),
   { nil: null },
 );
-const settingsArb: fc.Arbitrary<MfaSettings> = fc.record({ totp: fc.boolean(), webauthn: fc.boolean(), duo: fc.boolean() });
+const settingsArb: fc.Arbitrary<MfaSettings> = fc.record(
+  { totp: fc.boolean(), webauthn: fc.boolean(), duo: fc.boolean(), challengeEnrolled: fc.boolean() },
+  { requiredKeys: ['totp', 'webauthn', 'duo'] }, // absent = the org default (on)
+);
 
 interface World {
   records: PolicyRecord[];
@@ -86,10 +89,10 @@ const groupsOf = (w: World) => [...(w.input.user!.groupIds as Iterable<string>)]
 
 // --- Properties -----------------------------------------------------------------------
 describe('decide() properties', () => {
-  it('never throws and always cites a decision rule R-D1..R-D8', () => {
+  it('never throws and always cites a decision rule R-D1..R-D8 or R-D11', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
-        expect(run(w).rule).toMatch(/^R-D[1-8]$/);
+        expect(run(w).rule).toMatch(/^R-D([1-8]|11)$/);
       }),
       { numRuns: 2000 },
     );
@@ -137,6 +140,38 @@ describe('decide() properties', () => {
         expect(['allow', 'deny', 'login']).toContain(d.kind);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('R-D11: an active user with a factor of an enabled method is challenged or denied until a second factor passes', () => {
+    const arb = worldArb.filter(
+      (w) =>
+        w.input.user!.state === 'active' &&
+        w.input.session!.aal === 1 &&
+        w.input.settings.challengeEnrolled !== false &&
+        w.input.enrolledMethods.some((m) => w.input.settings[m]),
+    );
+    fc.assert(
+      fc.property(arb, (w) => {
+        expect(['challenge', 'deny']).toContain(run(w).kind);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('R-D11: turning the org setting off only turns its challenges into R-D8 allows, and changes nothing else', () => {
+    fc.assert(
+      fc.property(worldArb, (w) => {
+        const on = decide({ ...w.input, settings: { ...w.input.settings, challengeEnrolled: true }, policies: compilePolicies(w.records) });
+        const off = decide({ ...w.input, settings: { ...w.input.settings, challengeEnrolled: false }, policies: compilePolicies(w.records) });
+        if (on.rule === 'R-D11') {
+          expect(on.kind).toBe('challenge');
+          expect(off).toMatchObject({ kind: 'allow', rule: 'R-D8' });
+        } else {
+          expect(on).toStrictEqual(off);
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 

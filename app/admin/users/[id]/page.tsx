@@ -188,7 +188,9 @@ export default async function UserPage({ params, searchParams }: { params: Param
         <h2 id="access-heading">Sign-in and sessions</h2>
         <p data-testid="throttle-state">
           Password attempts: {throttle.signIn.failures} failed, {waitText(throttle.signIn.retryAfterMs)}. Second-factor attempts:{' '}
-          {throttle.mfa.failures} failed, {waitText(throttle.mfa.retryAfterMs)}.
+          {throttle.mfa.failures} failed today, {throttle.mfa.throttledSources} {throttle.mfa.throttledSources === 1 ? 'source' : 'sources'} held back
+          {throttle.mfa.retryAfterMs > 0 ? ` (${waitText(throttle.mfa.retryAfterMs)})` : ''}
+          {throttle.mfa.capped.length > 0 ? `; daily limit reached for ${throttle.mfa.capped.join(' and ')} codes` : ''}.
         </p>
         <form action={unlockUserAction} className="inline">
           <input type="hidden" name="userId" value={user.id} />

@@ -14,6 +14,7 @@ import {
 import { nextState, pathOf } from '../../../../lib/factors/setup-flow';
 import { confirmTotpSetup } from '../../../../lib/factors/totp';
 import { guardTotpSetup, setupPagePath } from './guard';
+import { verifyPath } from '../../verify/paths';
 
 function field(formData: FormData, name: string): unknown {
   const values = formData.getAll(name);
@@ -50,6 +51,9 @@ export async function confirmTotp(formData: FormData): Promise<void> {
         redirect('/portal/security?error=not_found');
       case 'session_gone':
         redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+      case 'not_fresh':
+        // R-E8: re-challenge, then back to this setup (the pending device waits).
+        redirect(verifyPath({ returnTo: setupPagePath(returnTo), fresh: true, why: 'factor_change' }));
     }
   }
 

@@ -13,6 +13,7 @@ import {
   webauthnMessages,
 } from '../../../../../lib/factors/webauthn';
 import { guardWebauthnSetup, webauthnSetupPath } from '../../../setup/webauthn/guard';
+import { verifyPath } from '../../../verify/paths';
 import { failClosed, json, readJsonPost } from '../../http';
 
 export const dynamic = 'force-dynamic';
@@ -44,6 +45,8 @@ export async function POST(request: Request): Promise<Response> {
     );
     if (!result.ok) {
       if (result.reason === 'session_gone') return json(401, { redirectTo: `/login?returnTo=${encodeURIComponent(returnTo)}` });
+      // R-E8: re-challenge, then come back to the key setup.
+      if (result.reason === 'not_fresh') return json(403, { redirectTo: verifyPath({ returnTo: webauthnSetupPath(returnTo), fresh: true, why: 'factor_change' }) });
       return json(400, { reason: result.reason, message: result.message ?? webauthnMessages[result.reason] });
     }
 

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import { getUserById, setUserPasswordHash } from '../../db/queries/users';
+import { minPasswordLength } from '../admin/users';
+import type { Clock } from '../clock';
+import { auditFactorAction, factorActorOf } from '../factors/audit';
+import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from '../factors/step-up';
+import { hashPassword, maxPasswordLength, verifyPassword } from './password';
+import type { SessionContext } from './sessions';
+
+/**
+ * A person changes their own password. R-E8: if they have a second factor, the session must
+ * have passed it within the last five minutes, checked in the transaction that stores the
+ * new hash, so a password alone can never replace the password.
+ */
+
+const changeSchema = z.object({
+  currentPassword: z.string().min(1).max(maxPasswordLength),
+  newPassword: z
+    .string()
+    .min(minPasswordLength, `Password must be at least ${minPasswordLength} characters.`)
+    .max(maxPasswordLength, `Password is at most ${maxPasswordLength} characters.`),
+});
+
+export type ChangePasswordResult =
+  | { ok: true }
+  | { ok: false; reason: 'invalid' | 'wrong_password' | 'not_fresh' | 'not_verified'; message?: string };
+
+export async function changeOwnPassword(
+  db: Kysely<Database>,
+  session: SessionContext,
+  input: unknown,
+  client: { ip: string | null },
+  clock: Clock,
+): Promise<ChangePasswordResult> {
+  const parsed = changeSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, reason: 'invalid', message: parsed.error.issues[0]?.message };
+  const user = await getUserById(db, session.userId);
+  if (!user?.password_hash || !(await verifyPassword(user.password_hash, parsed.data.currentPassword))) {
+    return { ok: false, reason: 'wrong_password' };
+  }
+  // Hashed before the transaction: argon2id should not hold the database.
+  const hash = await hashPassword(parsed.data.newPassword);
+  try {
+    return await db.transaction().execute(async (trx): Promise<ChangePasswordResult> => {
+      await setUserPasswordHash(trx, session.userId, hash);
+      const refused = await stepUpRefusalIn(trx, session, 'fresh', clock);
+      if (refused !== null) throw new StepUpRefused(refused);
+      await auditFactorAction(trx, factorActorOf(session, client), clock.now(), 'auth.password_changed', {});
+      return { ok: true };
+    });
+  } catch (err) {
+    const refused = stepUpRefusalOf(err);
+    if (refused !== null) return { ok: false, reason: refused };
+    throw err;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The portal's Content-Security-Policy (issue 12, item 5), built from a per-request nonce.
+ * Pure: no I/O, no randomness here; the gate makes the nonce (newCspNonce) and hands it to
+ * Next.js in the request's own CSP header, from which Next.js reads it for its scripts.
+ */
+
+export interface CspOptions {
+  /** This request's nonce (base64, from newCspNonce()). */
+  nonce: string;
+  /**
+   * Extra hosts forms may post (or be redirected) to, e.g. the Duo API host on the pages
+   * that start a Duo prompt. Hosts that are not plain `host[:port]` are left out. @default []
+   */
+  formActionHosts?: readonly string[];
+}
+
+const hostPattern = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::\d{1,5})?$/i;
+const noncePattern = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+
+/** A fresh nonce: 128 random bits, base64. */
+export function newCspNonce(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * The header value. Scripts run only with this request's nonce ('strict-dynamic' lets the
+ * scripts Next.js loads load their chunks), never 'unsafe-inline'.
+ *
+ * NOTE: style-src-attr keeps 'unsafe-inline' for server-rendered React `style={…}` props
+ * (the recovery codes, Set Up and security pages use a few) and the plain 503 page;
+ * `<style>` elements still need the nonce.
+ *
+ * @example contentSecurityPolicy({ nonce, formActionHosts: ['api-1234.duosecurity.com'] })
+ */
+export function contentSecurityPolicy(options: CspOptions): string {
+  if (!noncePattern.test(options.nonce)) throw new Error('CSP nonce must be base64 of at least 12 bytes');
+  const formHosts = (options.formActionHosts ?? []).filter((host) => hostPattern.test(host)).map((host) => `https://${host.toLowerCase()}`);
+  const nonce = `'nonce-${options.nonce}'`;
+  const directives: Array<[string, ...string[]]> = [
+    ['default-src', "'self'"],
+    ['script-src', "'self'", nonce, "'strict-dynamic'"],
+    ['style-src', "'self'", nonce],
+    ['style-src-attr', "'unsafe-inline'"],
+    ['img-src', "'self'", 'data:', 'blob:'],
+    ['font-src', "'self'"],
+    ['connect-src', "'self'"],
+    ['object-src', "'none'"],
+    ['base-uri', "'none'"],
+    ['form-action', "'self'", ...formHosts],
+    ['frame-ancestors', "'none'"],
+  ];
+  return directives.map((parts) => parts.join(' ')).join('; ');
+}
+
