@@ -142,6 +142,9 @@ else
       test/e2e/admin.spec.ts         # console: bulk Require MFA, policies, reset
       test/e2e/admin-console.spec.ts # console: users, factors, sessions, settings, outbox, API keys
       test/e2e/mail.spec.ts          # mail: outbox, worker, SMTP
+      test/e2e/mfa-throttle.spec.ts  # guess throttling counters and the warning mail (R-I2)
+      test/e2e/own-factor.spec.ts    # a user's own factor and password changes (R-E8)
+      test/e2e/next-auth.spec.ts     # sign-out ends the session row
     )
     # …less Duo's outage tests (no answer, an error, a failed health check: ~45 s of waiting,
     # refused before anything is written; they run on SQLite).
