@@ -31,7 +31,7 @@ describe('Content-Security-Policy (issue 12, item 5)', () => {
     expect(directives(contentSecurityPolicy({ nonce, formActionHosts: ["evil.example; script-src 'unsafe-inline'", '*'] })).get('form-action')).toEqual(["'self'"]);
   });
 
-  it('a fresh nonce each time, 128 bits of base64; a malformed nonce is refused', () => {
+  it('a fresh nonce each time, 16 bytes (122 random bits) of base64; a malformed nonce is refused', () => {
     const nonces = new Set(Array.from({ length: 100 }, () => newCspNonce()));
     expect(nonces.size).toBe(100);
     for (const n of nonces) expect(Buffer.from(n, 'base64')).toHaveLength(16);
