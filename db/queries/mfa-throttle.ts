@@ -109,9 +109,10 @@ export async function deleteGuessFailure(db: Kysely<Database>, id: string): Prom
   return result.numDeletedRows === 1n;
 }
 
-/** Drops failure rows older than `before` (they no longer count towards any cap). */
-export async function pruneGuessFailures(db: Kysely<Database>, userId: string, before: number): Promise<void> {
+/** Drops the user's failure and source rows last touched at or before `before` (a day ago: they no longer count). */
+export async function pruneGuessRows(db: Kysely<Database>, userId: string, before: number): Promise<void> {
   await db.deleteFrom('mfa_guess_failures').where('user_id', '=', userId).where('at', '<=', before).execute();
+  await db.deleteFrom('mfa_guess_sources').where('user_id', '=', userId).where('last_failure_at', '<=', before).execute();
 }
 
 export async function markFailuresNotified(db: Kysely<Database>, userId: string, at: number): Promise<void> {

@@ -11,7 +11,7 @@ import {
   insertGuessFailure,
   lockGuessAccount,
   markFailuresNotified,
-  pruneGuessFailures,
+  pruneGuessRows,
   putGuessSources,
   refundGuessSources,
 } from '../../db/queries/mfa-throttle';
@@ -81,8 +81,8 @@ export async function admitGuess(db: Kysely<Database>, input: GuessSourceInput, 
     const id = randomUUID();
     await insertGuessFailure(trx, { id, userId: input.userId, kind: input.kind, at: now, epoch });
     await putGuessSources(trx, input.userId, input.kind, sources.map((source, i) => chargedSource(source, states[i], epoch, now)));
-    // NOTE: the cap needs only a day of rows; older ones go when the count sees them.
-    if (day.older > 0) await pruneGuessFailures(trx, input.userId, now - capWindowMs);
+    // NOTE: the budgets need only a day of rows; older ones (failures, quiet sources) go when the count sees old failures.
+    if (day.older > 0) await pruneGuessRows(trx, input.userId, now - capWindowMs);
     return { admitted: true, charge: { id, userId: input.userId, kind: input.kind, epoch, sources, dayFailures: day.failures + 1 } };
   });
 }

@@ -167,5 +167,8 @@ describe.each(dialects)('a password holder cannot lock bob out (R-I2) on %s', (d
     // A rolling day later the cap has passed.
     clock.advance(24 * 60 * 60_000);
     expect((await bobSignsIn()).ok).toBe(true);
+    // The day-old rows went with that admission; bob's own charge was refunded.
+    expect(await db.kysely.selectFrom('mfa_guess_failures').select('id').execute()).toEqual([]);
+    expect(await db.kysely.selectFrom('mfa_guess_sources').select('source').where('failures', '>', 0).execute()).toEqual([]);
   });
 });
