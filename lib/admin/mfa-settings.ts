@@ -87,7 +87,7 @@ const duoConfigSchema = z.strictObject(
         .max(2000, 'Duo redirect URI is at most 2000 characters.')
         .refine(isHttpUrl, 'Duo redirect URI must be an absolute http(s) URL, such as https://portal.example.com/mfa/duo/callback.'),
     ),
-    /** Read-only, as GET returns it: accepted when it agrees with what will be stored. */
+    /** Read-only, as GET returns it: accepted when it agrees with what is stored. */
     hasSecret: z
       .boolean('hasSecret must be true or false (it is read-only: send clientSecret to store one).')
       .meta({ readOnly: true, description: 'Read-only, as GET returns it: accepted when it agrees with what is stored.' })
@@ -183,7 +183,8 @@ export async function saveMfaSettings(
 
     const fieldErrors: Record<string, string[]> = {};
     // Read-only fields: a PUT of what GET returned must succeed, a changed one is a mistake.
-    if (duo.hasSecret !== undefined && duo.hasSecret !== (next.duo_client_secret_enc !== null)) {
+    // NOTE: compared with what is stored now, so GET's document plus a new clientSecret passes.
+    if (duo.hasSecret !== undefined && duo.hasSecret !== (current.duo_client_secret_enc !== null)) {
       fieldErrors['duoConfig.hasSecret'] = ['hasSecret is read-only: send clientSecret to store a new secret.'];
     }
     if (data.updatedAt !== undefined && !sameTime(data.updatedAt, current.updated_at)) {

@@ -57,7 +57,12 @@ test.afterAll(async () => {
   await portal?.stop();
 });
 
+const usedStep: Record<string, number> = {};
+
+/** Types the current code; waits for the next step first when this one was used (R-I3: once). */
 async function typeCode(page: Page, secret: string) {
+  while (usedStep[secret] === currentStep()) await page.waitForTimeout(500);
+  usedStep[secret] = currentStep();
   await page.getByLabel('Verification code').fill(codeNow(secret));
   await page.getByRole('button', { name: 'Verify' }).click();
 }
@@ -98,4 +103,24 @@ test('R-E8: Pat, signed in with the password alone, confirms his second factor b
   await rename("pat's phone", 'Work phone');
   await expect(page.getByRole('status')).toContainText('Renamed.');
   await expect(page.getByRole('cell', { name: 'Work phone', exact: true })).toBeVisible();
+});
+
+test('R-E8: Pat\'s new password waits for a fresh second factor; then it is the one that signs in', async ({ page }) => {
+  await signIn(page, portal.url, 'pat', password, '/portal/security');
+  await expect(page).toHaveURL(/\/portal\/security$/);
+  const change = async () => {
+    await page.getByLabel('Current password').fill(password);
+    await page.getByLabel('New password').fill('a much longer new passphrase');
+    await page.getByRole('button', { name: 'Change password' }).click();
+  };
+  await change();
+  await expect(page).toHaveURL(/\/mfa\/verify\?.*why=factor_change/);
+  await typeCode(page, secrets.pat!);
+  await expect(page).toHaveURL(/\/portal\/security/);
+  await change();
+  await expect(page.getByRole('status')).toContainText('Password changed.');
+
+  await page.context().clearCookies();
+  await signIn(page, portal.url, 'pat', 'a much longer new passphrase');
+  await expectPortal(page, 'pat');
 });

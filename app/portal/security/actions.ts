@@ -8,6 +8,7 @@ import { requireAccess } from '../../../lib/gate/require-access';
 import { writeRecoveryCodesToShow } from '../../../lib/factors/cookies';
 import { removeFactor, renameFactor } from '../../../lib/factors/factors';
 import { regenerateRecoveryCodes } from '../../../lib/factors/recovery-codes';
+import { changeOwnPassword } from '../../../lib/auth/change-password';
 import { verifyPath } from '../../mfa/verify/paths';
 
 const securityPath = '/portal/security';
@@ -59,4 +60,26 @@ export async function regenerateRecoveryCodesAction(): Promise<void> {
   }
   await writeRecoveryCodesToShow(session.userId, result.codes);
   redirect(`/mfa/recovery-codes?returnTo=${encodeURIComponent(securityPath)}`);
+}
+
+/**
+ * R-E8: a new password needs a second factor from the last five minutes (if the user has
+ * one). Refused, the user confirms it and comes back to type the passwords again: they are
+ * never carried through the verify step.
+ */
+export async function changePasswordAction(formData: FormData): Promise<void> {
+  const { session } = await requireAccess('portal', securityPath);
+  const db = await getDb();
+  const result = await changeOwnPassword(
+    db.kysely,
+    session,
+    { currentPassword: text(formData, 'currentPassword'), newPassword: text(formData, 'newPassword') },
+    await requestClient(),
+    systemClock,
+  );
+  if (result.ok) redirect(back({ notice: 'password_changed' }));
+  if (result.reason === 'not_fresh' || result.reason === 'not_verified') {
+    redirect(verifyPath({ returnTo: securityPath, fresh: true, why: 'factor_change' }));
+  }
+  redirect(back({ error: result.reason === 'invalid' ? 'invalid_password' : result.reason }));
 }

@@ -4,7 +4,7 @@ import { formatDateTime } from '../../../lib/format';
 import { requireAccess } from '../../../lib/gate/require-access';
 import { factorChangeMessages, factorTypeLabels, securityOverview } from '../../../lib/factors/factors';
 import { maxFactorNameLength } from '../../../lib/factors/totp';
-import { regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
+import { changePasswordAction, regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -13,11 +13,14 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 const notices: Record<string, string> = {
   renamed: 'Renamed.',
   removed: 'Removed.',
+  password_changed: 'Password changed.',
 };
 
 const errors: Record<string, string> = {
   ...factorChangeMessages,
   no_factor: 'Set up an authenticator app first.',
+  wrong_password: 'Your current password is not right.',
+  invalid_password: 'Choose a new password of at least 8 characters.',
 };
 
 /** Self-service: the user's second factors and recovery codes. */
@@ -150,6 +153,16 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
           </form>
         </>
       )}
+      <h2>Password</h2>
+      <form action={changePasswordAction} aria-label="Change password">
+        <label htmlFor="currentPassword">Current password</label>
+        <input id="currentPassword" name="currentPassword" type="password" autoComplete="current-password" required />
+        <label htmlFor="newPassword">New password</label>
+        <input id="newPassword" name="newPassword" type="password" autoComplete="new-password" minLength={8} required />
+        <button type="submit" className="secondary">
+          Change password
+        </button>
+      </form>
       <p>
         <a href="/portal">Back to the portal</a>
       </p>

@@ -225,7 +225,8 @@ describe.each(dialects)('searching users on %s', (dialect) => {
     const to006 = await migrator.migrateTo('006-admin');
     expect(to006.error).toBeUndefined();
     await createUser(old.kysely, { username: 'Katherine', state: 'active', email: 'kj@nasa.example', displayName: 'Katherine Johnson' }, seed, clock);
-    expect(await migrateToLatest(old)).toEqual(['007-user-search', '008-start-notice', '009-search-key-order']);
+    // Later migrations (010, 011, ...) follow; this test is about 007 reaching older rows.
+    expect((await migrateToLatest(old)).slice(0, 3)).toEqual(['007-user-search', '008-start-notice', '009-search-key-order']);
     db = { ...old, close: async () => { await old.close(); if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true }); } };
     expect((await listUsers(db.kysely, { q: 'johnson' }, clock)).users.map((u) => u.username)).toEqual(['Katherine']);
     expect(await countSearchCandidates(db.kysely, 'nasa.ex', 10)).toBe(1);

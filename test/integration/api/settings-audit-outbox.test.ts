@@ -41,7 +41,9 @@ describe.each(dialects)('settings, audit and outbox over the API on %s', (dialec
     it('accepts a PUT of exactly what GET returned, before and after Duo is configured (issue 12 item 6)', async () => {
       const unset = await expectJson(await world.call('GET', '/settings/mfa'), 200);
       await expectJson(await world.call('PUT', '/settings/mfa', { body: unset }), 200);
-      await expectJson(await world.call('PUT', '/settings/mfa', { body: { totp: true, webauthn: true, duo: true, duoConfig: duo } }), 200);
+      // GET's document with Duo filled in (hasSecret still says false: what was stored) is accepted.
+      const fresh = await expectJson(await world.call('GET', '/settings/mfa'), 200);
+      await expectJson(await world.call('PUT', '/settings/mfa', { body: { ...fresh, webauthn: true, duo: true, duoConfig: { ...fresh.duoConfig, ...duo } } }), 200);
       world.clock.advance(oneMinute);
       const configured = await expectJson(await world.call('GET', '/settings/mfa'), 200);
       const again = await expectJson(await world.call('PUT', '/settings/mfa', { body: { ...configured, challengeEnrolled: false } }), 200);
