@@ -51,6 +51,7 @@ import { closedLoop, keepAliveAgent, portalCheck, request, signIn, type LoopStat
 import { startProbedApp, type ProbeCounts } from './support/probe';
 import { emit, machineInfo, machineLine, passFail, writeResultsSection } from './support/results';
 import { median, medianInterval, round } from './support/stats';
+import { replaceProcessSingleton } from '../lib/process-singletons';
 
 const GOAL_VS_EMPTY = 0.95;
 const GOAL_VS_NONE = 0.9;
@@ -216,8 +217,8 @@ async function microBench(): Promise<Micro> {
         return original.apply(this, a);
       };
     }
-    // The gate's getDb() returns the process's database from this global (db/index.ts).
-    (globalThis as Record<symbol, unknown>)[Symbol.for('portcullis.db')] = Promise.resolve(db);
+    // The gate's getDb() returns the process's database singleton (db/index.ts).
+    replaceProcessSingleton('db', Promise.resolve(db));
     const { id } = await createUser(kysely, USER, cliActor, systemClock);
     const token = await createSession(kysely, id, { ip: '127.0.0.1', userAgent: 'bench' }, systemClock);
     const cookie = `${sessionCookieName()}=${await encodeSessionCookie(token)}`;

@@ -10,6 +10,7 @@ import { withStatementCache } from './statement-cache';
 import { FileLockedSqliteDialect } from './sqlite-file-lock';
 import { tagDialect } from './dialect';
 import { readEnv } from '../lib/config/env';
+import { forgetProcessSingleton, processSingleton } from '../lib/process-singletons';
 
 export type { Database } from './schema';
 export type { DialectName } from './url';
@@ -72,17 +73,13 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-const processDbKey = Symbol.for('portcullis.db');
-type ProcessGlobal = typeof globalThis & { [processDbKey]?: Promise<Db> };
-
 /**
- * The server process's database, opened and migrated once. Kept on globalThis because
- * Next.js bundles middleware and pages separately; both should share one pool.
- * A failed open is not cached, so the next request retries (and fails closed meanwhile).
+ * The server process's database, opened and migrated once and shared by every bundle
+ * (lib/process-singletons.ts). A failed open is not kept, so the next request retries (and
+ * fails closed meanwhile).
  */
 export function getDb(): Promise<Db> {
-  const g = globalThis as ProcessGlobal;
-  if (!g[processDbKey]) {
+  return processSingleton('db', () => {
     const opening = (async () => {
       const db = createDb(readEnv().databaseUrl);
       try {
@@ -93,10 +90,7 @@ export function getDb(): Promise<Db> {
       }
       return db;
     })();
-    g[processDbKey] = opening;
-    opening.catch(() => {
-      if (g[processDbKey] === opening) delete g[processDbKey];
-    });
-  }
-  return g[processDbKey]!;
+    opening.catch(() => forgetProcessSingleton('db', opening));
+    return opening;
+  });
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+import { processSingleton } from '../lib/process-singletons';
 
 /** A FIFO async mutex: waiters get the lock in the order they asked for it. */
 class AsyncMutex {
@@ -26,14 +27,10 @@ interface FileLock {
   handles: number;
 }
 
-const registryKey = Symbol.for('portcullis.sqlite-file-locks');
-type RegistryGlobal = typeof globalThis & { [registryKey]?: Map<string, FileLock> };
-
-// NOTE: on globalThis because Next.js bundles middleware and pages separately, and both
-// must queue on the same lock when they open the same file.
+// NOTE: one registry per process (lib/process-singletons.ts): middleware and pages are
+// bundled apart, and both must queue on the same lock when they open the same file.
 function registry(): Map<string, FileLock> {
-  const g = globalThis as RegistryGlobal;
-  return (g[registryKey] ??= new Map());
+  return processSingleton('sqlite-file-locks', () => new Map<string, FileLock>());
 }
 
 function retainLock(file: string): FileLock {

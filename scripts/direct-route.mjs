@@ -7,6 +7,9 @@ import { forwardingHeaders } from './client-address.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
+// The registry lib/http/direct-routes.ts fills: processSingletonKey('direct-routes') in
+// lib/process-singletons.ts, which this plain ESM can't import (test/unit/process-singletons.test.ts
+// checks both sides name the same symbol).
 const registryKey = Symbol.for('portcullis.direct-routes');
 // Direct routes answer redirects, JSON and the plain 503 page, never scripts: the strictest
 // policy fits (pages served by Next.js get the gate's nonce policy, lib/http/csp.ts).

@@ -1,6 +1,7 @@
 import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type { Database, DialectName } from '..';
 import { sessionWithUserColumns } from './sessions';
+import { compiledPerHandle } from '../statement-cache';
 
 /**
  * Everything one access decision needs about a session, in ONE round trip: the session,
@@ -32,17 +33,14 @@ function accessFactsQuery(db: Kysely<Database>, dialect: DialectName, sessionId:
 export type AccessFactsRow = Awaited<ReturnType<ReturnType<typeof accessFactsQuery>['executeTakeFirstOrThrow']>>;
 
 // NOTE: this runs on every request, twice (gate and page); building and compiling the
-// query costs more than running it, so it is compiled once per database handle.
-const compiled = new WeakMap<Kysely<Database>, CompiledQuery<AccessFactsRow>>();
+// query costs more than running it, so it is compiled once per database handle. The SQL
+// differs by dialect, so each dialect has its own compiled copy.
+const compiledFor: Record<DialectName, (db: Kysely<Database>, sessionId: string) => CompiledQuery<AccessFactsRow>> = {
+  sqlite: compiledPerHandle(1, (db: Kysely<Database>, sessionId: string) => accessFactsQuery(db, 'sqlite', sessionId)),
+  postgres: compiledPerHandle(1, (db: Kysely<Database>, sessionId: string) => accessFactsQuery(db, 'postgres', sessionId)),
+};
 
 export async function getAccessFacts(db: Kysely<Database>, dialect: DialectName, sessionId: string): Promise<AccessFactsRow | undefined> {
-  let query = compiled.get(db);
-  if (!query) {
-    query = accessFactsQuery(db, dialect, '').compile();
-    // The session id must be the statement's only parameter for the swap below to be right.
-    if (query.parameters.length !== 1) throw new Error('access facts query: expected exactly one parameter');
-    compiled.set(db, query);
-  }
-  const result = await db.executeQuery<AccessFactsRow>({ ...query, parameters: [sessionId] });
+  const result = await db.executeQuery<AccessFactsRow>(compiledFor[dialect](db, sessionId));
   return result.rows[0];
 }

@@ -1,5 +1,6 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
 import { hashLimits, PasswordPool } from './password-pool';
+import { processSingleton } from '../process-singletons';
 
 /**
  * argon2id with OWASP's minimum parameters (19 MiB, t=2, p=1). Hashing runs on libuv's
@@ -21,14 +22,10 @@ interface PoolState {
   starting: Promise<PasswordPool | null> | undefined;
 }
 
-// One pool per process: Next.js bundles middleware, pages and route handlers separately, so
-// a module-level variable would start a pool per bundle.
-const poolKey = Symbol.for('portcullis.passwordPool');
-type PoolGlobal = typeof globalThis & { [poolKey]?: PoolState };
-
+// One pool per process (lib/process-singletons.ts): a module-level variable would start a
+// pool per bundle.
 function poolState(): PoolState {
-  const g = globalThis as PoolGlobal;
-  return (g[poolKey] ??= { pool: undefined, starting: undefined });
+  return processSingleton<PoolState>('passwordPool', () => ({ pool: undefined, starting: undefined }));
 }
 
 function poolWanted(): boolean {

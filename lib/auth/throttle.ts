@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import { clearThrottle, getThrottle, putAddressThrottle, recordAddressAccountFailure, recordThrottleFailure, setThrottleBlockedUntil } from '../../db/queries/throttle';
+import { clearThrottle, putAddressThrottle, recordAddressAccountFailure, recordThrottleFailure, setThrottleBlockedUntil } from '../../db/queries/throttle';
 import { oneMinute } from '../clock';
 
 /**
@@ -27,12 +27,6 @@ export function throttleDelay(rule: ThrottleRule, failures: number): number {
   if (failures <= rule.freeFailures) return 0;
   const exponent = Math.min(failures - rule.freeFailures - 1, 30);
   return Math.min(rule.baseDelayMs * 2 ** exponent, rule.maxDelayMs);
-}
-
-/** Milliseconds until the key may try again; 0 when it may now. */
-export async function throttleWait(db: Kysely<Database>, key: string, now: number): Promise<number> {
-  const row = await getThrottle(db, key);
-  return row && row.blocked_until > now ? row.blocked_until - now : 0;
 }
 
 /** Milliseconds until a key blocked until `blockedUntil` (null: no row) may try again; 0 when it may now. */

@@ -8,20 +8,16 @@
  * Only public, unguarded routes belong here: server.mjs does not run middleware.ts for
  * them. Matching is exact (method and pathname); anything else goes to Next.js.
  */
+import { processSingleton } from '../process-singletons';
+
 export type DirectHandler = (request: Request) => Promise<Response>;
 
-const registryKey = Symbol.for('portcullis.direct-routes');
-type RegistryGlobal = typeof globalThis & { [registryKey]?: Map<string, DirectHandler> };
+const directRouteKey = (method: string, pathname: string) => `${method.toUpperCase()} ${pathname}`;
 
-export const directRouteKey = (method: string, pathname: string) => `${method.toUpperCase()} ${pathname}`;
-
-// NOTE: on globalThis because instrumentation.ts (which registers) is bundled apart from
-// server.mjs (which looks up), and they meet only in the process.
+// NOTE: a process singleton (lib/process-singletons.ts) because instrumentation.ts (which
+// registers) is bundled apart from server.mjs (which looks up), and they meet only in the
+// process. scripts/direct-route.mjs reads the map under the same key and builds the same
+// "METHOD /path" strings.
 export function registerDirectRoute(method: string, pathname: string, handler: DirectHandler): void {
-  const g = globalThis as RegistryGlobal;
-  (g[registryKey] ??= new Map()).set(directRouteKey(method, pathname), handler);
-}
-
-export function directRoute(method: string, pathname: string): DirectHandler | undefined {
-  return (globalThis as RegistryGlobal)[registryKey]?.get(directRouteKey(method, pathname));
+  processSingleton('direct-routes', () => new Map<string, DirectHandler>()).set(directRouteKey(method, pathname), handler);
 }

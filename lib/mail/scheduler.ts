@@ -4,7 +4,6 @@ import { dueExpiredCandidates, dueReminderCandidates, insertOutboxRows, type Enr
 import { loadMfaSettings } from '../../db/queries/settings';
 import { oneDay, type Clock } from '../clock';
 import { countingFactorTypes, displayName, idempotencyKeys, outboxRow, skipReasons } from './enqueue';
-import { queueEnrollmentStartedMessages } from './start-notices';
 import type { MailMessage } from './templates';
 
 /**
@@ -26,8 +25,6 @@ export interface ScheduleOptions {
 }
 
 export interface ScheduleReport {
-  /** "Period started" messages queued from marked requirements (start-notices.ts), skipped ones included. */
-  started: number;
   reminders: number;
   expired: number;
 }
@@ -36,13 +33,13 @@ export interface ScheduleReport {
  * Queues every reminder and expiry notice due at `clock.now()`. Only the latest due
  * reminder of a period is sent: a worker that was down for days sends "1 day left", not
  * "3 days left" as well. Users who enrolled, whose requirement was cleared, or who are not
- * active get none.
+ * active get none. "Period started" messages are not queued here but by every worker round
+ * (runMailTick in worker.ts), which runs this scheduler only now and then.
  */
 export async function scheduleDueMessages(db: Kysely<Database>, clock: Clock, options: ScheduleOptions): Promise<ScheduleReport> {
-  const started = await queueEnrollmentStartedMessages(db, clock);
   const now = clock.now();
   const countingTypes = countingFactorTypes(await loadMfaSettings(db));
-  const report: ScheduleReport = { started: started.queued + started.skipped, reminders: 0, expired: 0 };
+  const report: ScheduleReport = { reminders: 0, expired: 0 };
   if (countingTypes === null) return report; // Duo only: nobody has anything to set up (R-E5).
 
   const offsets = [...options.reminderOffsetsMs].sort((a, b) => b - a);

@@ -19,6 +19,7 @@ import { queueEnrollmentStartedMessages } from './start-notices';
 import { renderMail, storedMessage, type MailMessage } from './templates';
 import { messageIdFor, transportFor, type MailTransport } from './transport';
 import { isPermanentDeliveryError } from '../errors/brand';
+import { existingProcessSingleton, forgetProcessSingleton, replaceProcessSingleton } from '../process-singletons';
 
 /**
  * The worker: claims due messages one at a time with a lease, sends them, and marks the
@@ -189,13 +190,37 @@ export async function deliverOne(opts: WorkerOptions & { workerId: string }): Pr
   return 'sent';
 }
 
+/** What one round queued: "period started" messages (skipped ones included), reminders, expiry notices. */
+export interface RoundSchedule extends ScheduleReport {
+  started: number;
+}
+
 /**
- * Delivers due messages until none is left (or `limit` were handled). "Period started"
- * messages still held as marks on their requirements are queued first: every round (2 s),
- * not with the minutely scheduler, since a user told to set up MFA now should hear of it now.
+ * One worker round, and the one place "period started" messages are queued: those still
+ * held as marks on their requirements go first, every round (2 s), not with the minutely
+ * scheduler, since a user told to set up MFA now should hear of it now. Then the scheduler
+ * when `schedule` is set, then delivery of everything due.
  */
+async function round(opts: WorkerOptions, schedule: boolean, limit: number): Promise<{ scheduled: RoundSchedule; delivered: DeliveryReport }> {
+  const started = await queueEnrollmentStartedMessages(opts.db.kysely, opts.clock);
+  const due = schedule
+    ? await scheduleDueMessages(opts.db.kysely, opts.clock, { reminderOffsetsMs: opts.config.reminderOffsetsMs })
+    : { reminders: 0, expired: 0 };
+  const delivered = await deliverQueued(opts, limit);
+  return { scheduled: { started: started.queued + started.skipped, ...due }, delivered };
+}
+
+/** A round without the scheduler: queue "period started" messages, then deliver until none is left (or `limit` were handled). */
 export async function deliverDueMessages(opts: WorkerOptions, limit = 1_000): Promise<DeliveryReport> {
-  await queueEnrollmentStartedMessages(opts.db.kysely, opts.clock);
+  return (await round(opts, false, limit)).delivered;
+}
+
+/** A round with the scheduler: "period started" messages, reminders and expiry notices, then delivery. */
+export async function runMailTick(opts: WorkerOptions): Promise<{ scheduled: RoundSchedule; delivered: DeliveryReport }> {
+  return round(opts, true, 1_000);
+}
+
+async function deliverQueued(opts: WorkerOptions, limit: number): Promise<DeliveryReport> {
   const workerId = opts.workerId ?? newWorkerId();
   const report: DeliveryReport = { sent: 0, retry: 0, failed: 0, dead: 0, skipped: 0, lost_lease: 0 };
   for (let handled = 0; handled < limit; handled++) {
@@ -205,13 +230,6 @@ export async function deliverDueMessages(opts: WorkerOptions, limit = 1_000): Pr
     report[outcome]++;
   }
   return report;
-}
-
-/** One round of the loop: schedule what is due, then deliver. */
-export async function runMailTick(opts: WorkerOptions): Promise<{ scheduled: ScheduleReport; delivered: DeliveryReport }> {
-  const scheduled = await scheduleDueMessages(opts.db.kysely, opts.clock, { reminderOffsetsMs: opts.config.reminderOffsetsMs });
-  const delivered = await deliverDueMessages(opts);
-  return { scheduled, delivered };
 }
 
 export interface RunningWorker {
@@ -257,10 +275,11 @@ export function startMailWorker(
         // NOTE: pacing uses the process's monotonic time, never the injected clock: the
         // clock says what time it is for the data, not how long to sleep.
         if (performance.now() - lastScheduled >= scheduleEveryMs) {
-          await scheduleDueMessages(db.kysely, opts.clock, { reminderOffsetsMs: opts.config.reminderOffsetsMs });
+          await runMailTick(options);
           lastScheduled = performance.now();
+        } else {
+          await deliverDueMessages(options);
         }
-        await deliverDueMessages(options);
         lastError = '';
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -292,9 +311,6 @@ export function startMailWorker(
   };
 }
 
-const serverWorkerKey = Symbol.for('portcullis.mailWorker');
-type ProcessGlobal = typeof globalThis & { [serverWorkerKey]?: RunningWorker };
-
 /**
  * The worker the server starts (instrumentation.ts): one per process, on the server's own
  * database, SMTP when SMTP_URL is set, else the outbox. PORTCULLIS_DISABLE_WORKER=1 turns it
@@ -305,8 +321,8 @@ export function startServerMailWorker(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): RunningWorker | null {
   if (env.PORTCULLIS_DISABLE_WORKER === '1') return null;
-  const g = globalThis as ProcessGlobal;
-  if (g[serverWorkerKey]) return g[serverWorkerKey]!;
+  const existing = existingProcessSingleton<RunningWorker>('mailWorker');
+  if (existing) return existing;
   const config = readMailConfig(env);
   const transport = transportFor(config.smtpUrl);
   const running = startMailWorker({ db: getDb, transport, clock: systemClock, config });
@@ -314,11 +330,11 @@ export function startServerMailWorker(
     workerId: running.workerId,
     wake: running.wake,
     async stop() {
-      if (g[serverWorkerKey] === worker) delete g[serverWorkerKey];
+      forgetProcessSingleton('mailWorker', worker);
       await running.stop();
     },
   };
-  g[serverWorkerKey] = worker;
+  replaceProcessSingleton('mailWorker', worker);
   console.log(`[portcullis] mail worker ${worker.workerId} started: ${describeDelivery(config.smtpUrl)}`);
   return worker;
 }

@@ -105,8 +105,6 @@ export interface DecisionInput {
   policies: CompiledPolicy[];
 }
 
-export type RuleId = 'R-D1' | 'R-D2' | 'R-D3' | 'R-D4' | 'R-D5' | 'R-D6' | 'R-D7' | 'R-D8' | 'R-D11';
-
 export type Decision =
   | { kind: 'login'; rule: string }
   | { kind: 'allow'; rule: string; policy?: { id: string; name: string } }

@@ -1,0 +1,56 @@
+/**
+ * What lives for the whole server process, and why it sits on globalThis.
+ *
+ * A bundler may load a module twice: Next.js bundles middleware, pages, route handlers and
+ * instrumentation.ts apart, and the entry server (scripts/server.mjs) is not bundled at all.
+ * A module-level variable would then exist once per copy, and each copy would open its own
+ * database pool, start its own password threads or mail worker, or keep its own lock. Each
+ * value below is kept under a `Symbol.for` key instead, which every copy (and plain .mjs)
+ * resolves to the same symbol, so they all share one:
+ *
+ * - `db`: the server's database handle, opened and migrated once (db/index.ts getDb()).
+ * - `passwordPool`: the argon2 verify threads (lib/auth/password.ts).
+ * - `direct-routes`: handlers instrumentation.ts registers and scripts/server.mjs serves
+ *   (lib/http/direct-routes.ts; scripts/direct-route.mjs reads the same key, see there).
+ * - `mailWorker`: the worker the server starts (lib/mail/worker.ts).
+ * - `sqlite-file-locks`: one lock per SQLite file for every handle on it (db/sqlite-file-lock.ts).
+ *
+ * Each is justified in bench/RESULTS.md, "Speed machinery".
+ */
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'mailWorker', 'sqlite-file-locks'] as const;
+export type ProcessSingletonName = (typeof processSingletonNames)[number];
+
+/** The global symbol a singleton lives under; plain .mjs readers build the same string. */
+export function processSingletonKey(name: ProcessSingletonName): symbol {
+  return Symbol.for(`portcullis.${name}`);
+}
+
+type Registry = Record<symbol, unknown>;
+
+/** The process's value for `name`, made by `create` the first time anyone asks. */
+export function processSingleton<T>(name: ProcessSingletonName, create: () => T): T {
+  const g = globalThis as unknown as Registry;
+  const key = processSingletonKey(name);
+  if (!(key in g)) g[key] = create();
+  return g[key] as T;
+}
+
+/** The process's value for `name` if one has been made, else undefined. */
+export function existingProcessSingleton<T>(name: ProcessSingletonName): T | undefined {
+  return (globalThis as unknown as Registry)[processSingletonKey(name)] as T | undefined;
+}
+
+/**
+ * Forgets `name` so the next processSingleton() makes a new one, but only while `value` is
+ * still the one held (a later value made meanwhile is kept).
+ */
+export function forgetProcessSingleton(name: ProcessSingletonName, value: unknown): void {
+  const g = globalThis as unknown as Registry;
+  const key = processSingletonKey(name);
+  if (g[key] === value) delete g[key];
+}
+
+/** Puts `value` in place of whatever `name` held: for harnesses that bring their own (bench/gate.ts). */
+export function replaceProcessSingleton<T>(name: ProcessSingletonName, value: T): void {
+  (globalThis as unknown as Registry)[processSingletonKey(name)] = value;
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { registerDirectRoute } from '../../lib/http/direct-routes';
+import {
+  existingProcessSingleton,
+  forgetProcessSingleton,
+  processSingleton,
+  processSingletonKey,
+  processSingletonNames,
+} from '../../lib/process-singletons';
+// @ts-expect-error -- plain ESM beside server.mjs, no type declarations
+import { directHandlerFor } from '../../scripts/direct-route.mjs';
+
+describe('process singletons', () => {
+  it('lives under a Symbol.for key, so every module copy (and plain .mjs) finds the same value', () => {
+    for (const name of processSingletonNames) expect(processSingletonKey(name)).toBe(Symbol.for(`portcullis.${name}`));
+  });
+
+  it('is made once: a second ask gets the first value and does not call create', () => {
+    const name = 'mailWorker';
+    forgetProcessSingleton(name, existingProcessSingleton(name));
+    const first = { made: 1 };
+    expect(processSingleton(name, () => first)).toBe(first);
+    expect(processSingleton(name, () => ({ made: 2 }))).toBe(first);
+    forgetProcessSingleton(name, first);
+    expect(existingProcessSingleton(name)).toBeUndefined();
+  });
+
+  it('forgets only the value it was told to forget', () => {
+    const name = 'mailWorker';
+    const current = processSingleton(name, () => ({ current: true }));
+    forgetProcessSingleton(name, { stale: true });
+    expect(existingProcessSingleton(name)).toBe(current);
+    forgetProcessSingleton(name, current);
+  });
+
+  it('the entry server (scripts/direct-route.mjs) finds what lib/http/direct-routes.ts registers', () => {
+    const handler = async () => new Response('ok');
+    registerDirectRoute('post', '/test/singleton-agreement', handler);
+    expect(directHandlerFor({ method: 'POST', url: '/test/singleton-agreement?x=1' })).toBe(handler);
+    expect(directHandlerFor({ method: 'GET', url: '/test/singleton-agreement' })).toBeUndefined();
+  });
+});
