@@ -9,10 +9,11 @@ import { portalResources } from './portcullis.config';
 export default createMfaGate({ resources: portalResources });
 
 export const config = {
-  // Everything but static assets passes through the gate; it ignores paths that belong to
-  // no declared resource, so the sign-in page and the API stay reachable. The sign-in form's
-  // POST target (exactly /login/submit) belongs to no resource and skips the gate's request
-  // setup entirely; the route checks origin and size itself (test/unit/gate/matcher.test.ts).
-  matcher: ['/((?!_next/static|_next/image|favicon.ico|login/submit$).*)'],
+  // Everything but static assets (Next's own, and exactly the files in public/) passes
+  // through the gate; it ignores paths that belong to no declared resource, so the sign-in
+  // page and the API stay reachable. The sign-in form's POST target (exactly /login/submit)
+  // belongs to no resource and skips the gate's request setup entirely; the route checks
+  // origin and size itself (test/unit/gate/matcher.test.ts, test/e2e/headers.spec.ts).
+  matcher: ['/((?!_next/static|_next/image|favicon\\.ico$|favicon\\.svg$|robots\\.txt$|login/submit$).*)'],
   runtime: 'nodejs',
 };

@@ -92,6 +92,30 @@ test('every page answer carries the policy and the other security headers', asyn
   await request.dispose();
 });
 
+test('public/ is served as is, past the gate: robots.txt disallows everything, and the favicon the pages link', async ({ playwright }) => {
+  const request = await playwright.request.newContext({ baseURL: base });
+  const robots = await request.get('/robots.txt', { maxRedirects: 0 });
+  expect(robots.status()).toBe(200);
+  expect(robots.headers()['content-type']).toMatch(/^text\/plain/);
+  expect(await robots.text()).toBe('User-agent: *\nDisallow: /\n');
+  for (const [path, type] of [['/favicon.svg', /^image\/svg\+xml/], ['/favicon.ico', /^image\/(x-icon|vnd\.microsoft\.icon)/]] as const) {
+    const response = await request.get(path, { maxRedirects: 0 });
+    expect(response.status(), path).toBe(200);
+    expect(response.headers()['content-type'], path).toMatch(type);
+  }
+  for (const path of ['/robots.txt', '/favicon.svg', '/favicon.ico']) {
+    const headers = (await request.get(path)).headers();
+    // The matcher leaves these to Next alone: no gate, so no per-request nonce policy.
+    expect(headers['content-security-policy'], path).toBeUndefined();
+    expect(headers['x-content-type-options'], path).toBe('nosniff');
+  }
+  // A path only near a public file still goes through the gate.
+  expectStrictPolicy((await request.get('/robots.txt/x', { maxRedirects: 0 })).headers()['content-security-policy'], '/robots.txt/x');
+  const login = await (await request.get('/login')).text();
+  expect(login).toMatch(/<link rel="icon" href="\/favicon\.svg" type="image\/svg\+xml"/);
+  await request.dispose();
+});
+
 test('Ada walks through sign-in, TOTP setup with its QR code, a passkey, verify and the admin console without one CSP violation', async ({ browser }) => {
   const context = await browser.newContext();
   const violations = await watchViolations(context);

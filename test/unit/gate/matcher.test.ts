@@ -1,25 +1,38 @@
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { config } from '../../../middleware';
 import { portalResources } from '../../../portcullis.config';
 import { resourceForPath } from '../../../lib/gate/paths';
 
-// The matcher as Next.js itself compiles and applies it (the same functions the build uses).
-const require = createRequire(import.meta.url);
-const { getMiddlewareMatchers } = require('next/dist/build/analysis/get-page-static-info') as {
-  getMiddlewareMatchers: (m: string[], c: object) => { regexp: string }[];
-};
-const { getMiddlewareRouteMatcher } = require('next/dist/shared/lib/router/utils/middleware-route-matcher') as {
-  getMiddlewareRouteMatcher: (m: { regexp: string }[]) => (pathname: string, req: object, query: object) => boolean;
-};
-const matches = getMiddlewareRouteMatcher(getMiddlewareMatchers(config.matcher, {}));
-const runsGate = (path: string) => matches(path, { headers: {}, cookies: {} }, {});
-const staticAsset = /^\/(_next\/static|_next\/image|favicon\.ico)/;
+/*
+ * The matcher as Next.js documents it: the source is a path pattern matched against the
+ * whole pathname, a parenthesised group in it is a regular expression, and Next also runs
+ * middleware for the same path behind a `/_next/data/<build>` prefix or with a `.json`/`.rsc`
+ * suffix. Those variants are optional additions, so they can only make the gate run on
+ * more paths. This reads the pattern as a plain regular expression over the whole pathname
+ * (the variants left out): every "runs through the gate" below then holds for Next as well,
+ * and the property holds a fortiori. That the built app skips exactly the files in public/
+ * is checked end to end in test/e2e/headers.spec.ts.
+ */
+const [source] = config.matcher;
+const pattern = new RegExp(`^${source}$`);
+const runsGate = (path: string) => pattern.test(path);
+const staticAsset = /^\/(_next\/static|_next\/image)/;
+const publicFiles = ['/favicon.ico', '/favicon.svg', '/robots.txt'];
 
 describe('middleware matcher: what skips the gate', () => {
-  it.each(['/login/submit'])('%s (the sign-in form target) skips the gate', (path) => {
+  it('is one pattern, a path with a regular-expression group (no named parameters to expand)', () => {
+    expect(config.matcher).toHaveLength(1);
+    expect(source).toMatch(/^\/\(.*\)$/);
+    expect(source).not.toMatch(/:\w/);
+  });
+
+  it.each(['/login/submit', ...publicFiles])('%s skips the gate', (path) => {
     expect(runsGate(path)).toBe(false);
+  });
+
+  it.each(['/robots.txt/x', '/robotsXtxt', '/favicon.svg.rsc', '/favicon.icox', '/x/robots.txt'])('%s, only near a public file, still runs through the gate', (path) => {
+    expect(runsGate(path)).toBe(true);
   });
 
   it.each([
@@ -50,13 +63,14 @@ describe('middleware matcher: what skips the gate', () => {
     const segment = fc.constantFrom(
       'login', 'submit', 'portal', 'PORTAL', 'admin', 'apps', 'demo', '..', '.', '', '%2e%2e', '%2F', '%70ortal',
       'submit$', 'login%2Fsubmit', '_next', 'static', 'x', '.rsc', 'submit.rsc', '\\', ';', '%00',
+      'robots.txt', 'favicon.ico', 'favicon.svg',
     );
     fc.assert(
       fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), (segments) => {
         const path = `/${segments.join('/')}`;
         if (staticAsset.test(path) || runsGate(path)) return;
         expect(resourceForPath(path, portalResources, 'portal')).toBeNull();
-        expect(path).toBe('/login/submit');
+        expect(['/login/submit', ...publicFiles]).toContain(path);
       }),
       { numRuns: 5000 },
     );
