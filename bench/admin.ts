@@ -1,5 +1,6 @@
 /**
- * The admin users directory at scale (issue 6, "Performance"), on SQLite and PostgreSQL.
+ * The admin users directory at scale, on SQLite and PostgreSQL. Goals: a list page's p95
+ * ≤ 5 ms, deep pages ≤ 1.5× the first, bulk Require MFA of 10,000 users ≤ 250 ms.
  *
  *   npx tsx bench/admin.ts                        # 1,000,000 users, both dialects; writes RESULTS.md
  *   npx tsx bench/admin.ts --users 100000         # a quick run; RESULTS.md is left alone

@@ -1,5 +1,5 @@
 /**
- * The gate's cost on a protected dynamic page (issue 3, "Performance").
+ * The gate's cost on a protected dynamic page (goals: ≥ 0.95 of an empty middleware's requests/s, ≥ 0.9 of no middleware's).
  *
  *   npx tsx bench/gate.ts [--rounds 20] [--round-ms 1250] [--concurrency 8] [--rebuild] [--src DIR]
  *   npx tsx bench/gate.ts --micro-only      # just the in-process timing of the gate handler
@@ -13,7 +13,7 @@
  * variant (median of rounds) and the ratios gate/empty and gate/none (median of the ratios
  * within each round). It also reports the server's CPU time per request (all threads, from
  * /proc), which moves less with other load than wall-clock rates do; pass/fail is judged on
- * the requests/s ratios, as issue 3 states the goals.
+ * the requests/s ratios, since the goals are stated in requests/s.
  *
  * Then checks the gate's path: servers with bench/support/probe.cjs preloaded count SQL
  * statements, session-row lookups and key derivations per request with and without the

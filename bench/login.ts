@@ -1,5 +1,5 @@
 /**
- * Password sign-in throughput against the raw argon2id verify rate (issue 2, "Done when").
+ * Password sign-in throughput against the raw argon2id verify rate (goal: ≥ 0.85 of it).
  *
  *   npx tsx bench/login.ts [--rounds 6] [--round-ms 3000] [--concurrency 4] [--users 16]
  *                          [--latency-rounds 4] [--phase-ms 4000] [--portal-rate 40] [--rebuild] [--src DIR]

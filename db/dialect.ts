@@ -4,7 +4,7 @@ import type { DialectName } from './url';
  * Which SQL dialect a Kysely handle speaks, from a tag createDb() puts on it, never from
  * `adapter instanceof PostgresAdapter`: the production build puts kysely in several chunks,
  * and a handle made in one chunk fails the `instanceof` of another's class, so PostgreSQL
- * was sent SQLite's SQL (issue 12: `operator does not exist: text = json`).
+ * was sent SQLite's SQL (`operator does not exist: text = json`).
  *
  * The tag is a `Symbol.for` key (one registry for every chunk and module copy) on the
  * handle's adapter: the handle, every transaction opened on it and every `withPlugin`/

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { DialectName } from '../url';
 
 /**
- * Indexes for the admin users list at scale (issue 6, bench/admin.ts):
+ * Indexes for the admin users list at a million users (bench/admin.ts):
  *
  * - Search (`q`, contains, case-insensitive, over username, email and display name) by
  *   trigrams, so a rare term finds its users without reading the whole table:

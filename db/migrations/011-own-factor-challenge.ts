@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { DialectName } from '../url';
 
 /**
- * R-D11 and the denial audit (R-D2, issue 12 item 6).
+ * R-D11 and the denial audit (R-D2).
  *
  * - `mfa_settings.challenge_enrolled`: a user who has a factor is challenged for it at
  *   sign-in even when nothing requires MFA. On (1) by default, for existing rows too.

@@ -57,7 +57,7 @@ export const patchUserBody = z.strictObject(
 /**
  * A service's object schema, made strict with the API's unknown-field message.
  * NOTE: not `.strict()`: that keeps the service's one-message error ("Expected an object."),
- * which then answers an unknown key without naming it (issue 12 item 6).
+ * which then answers an unknown key without naming it, and a client can't tell what to remove.
  */
 function strictBody<S extends z.core.$ZodLooseShape>(schema: z.ZodObject<S>) {
   return z.strictObject(schema.shape, { error: unknownField });

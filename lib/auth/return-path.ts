@@ -4,8 +4,8 @@
  * The value is normalised the way a browser would read it (dot segments resolved,
  * percent-encoding decoded for the checks) and the checks run on the NORMALISED value,
  * round after round until normalising changes nothing (a fixed point). Checking the raw
- * value and returning the normalised one let `/.//evil.example` through as `//evil.example`
- * (issue 12, item 2).
+ * value and returning the normalised one let `/.//evil.example` through as `//evil.example`,
+ * an open redirect.
  */
 export const defaultReturnPath = '/portal';
 const maxReturnPathLength = 2048;

@@ -1,5 +1,5 @@
 /**
- * The portal's Content-Security-Policy (issue 12, item 5), built from a per-request nonce.
+ * The portal's Content-Security-Policy, so an injected script can't run, built from a per-request nonce.
  * Pure: no I/O, no randomness here; the gate makes the nonce (newCspNonce) and hands it to
  * Next.js in the request's own CSP header, from which Next.js reads it for its scripts.
  */

@@ -1,8 +1,8 @@
 /**
  * Route handlers that `scripts/server.mjs` (the `npm start` entry) may serve itself, ahead
  * of Next.js. Next's request pipeline costs about 0.75 ms of CPU per request; for the
- * sign-in post, whose own work is one argon2 verify, that is most of what it adds (issue 2,
- * "Performance"). The handler is the very function Next serves at the same path, so both
+ * sign-in post, whose own work is one argon2 verify, that is most of what it adds (the
+ * login bench's goal, bench/RESULTS.md). The handler is the very function Next serves at the same path, so both
  * ways answer alike; under plain `next start` nothing is registered and Next serves it.
  *
  * Only public, unguarded routes belong here: server.mjs does not run middleware.ts for

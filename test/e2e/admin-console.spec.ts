@@ -12,7 +12,7 @@ import { oneDay } from '../../lib/clock';
 import { webauthnOnlyError } from '../../lib/policy/methods';
 
 /*
- * The rest of the admin console (issue 6): users created and edited (R-B1, R-B4), unlock
+ * The rest of the admin console (SPEC A, B, F): users created and edited (R-B1, R-B4), unlock
  * (R-I2), sessions revoked, a factor removed, roles, MFA settings (R-A1, R-A2), the audit
  * log, the outbox and API keys; and the bulk form in a browser without JavaScript.
  * Personas: Ada the admin (her TOTP factor seeded, sealed with the portal's secret); Bob,

@@ -9,7 +9,7 @@ import { manualClock, oneDay } from '../../lib/clock';
 import { formatDateTime } from '../../lib/format';
 
 /*
- * The admin console in a real browser (issue 6; SPEC A, B, C, F, H). Personas:
+ * The admin console in a real browser (SPEC A, B, C, F, H). Personas:
  * - Ada, the admin: no second factor at first, so the console sends her to set up TOTP.
  * - Bram, Cleo, Dirk: selected together and required to use MFA (R-B2).
  * - Erin: left out of the bulk change; the one the refused days are tried on.

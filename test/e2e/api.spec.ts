@@ -7,7 +7,7 @@ import { startPortal, type Portal } from './support/server';
 
 /**
  * Every REST write through the built server (`npm start`), on the database the run is for
- * (scripts/test.sh runs this on SQLite and on PostgreSQL). Issue 12.1: on PostgreSQL the
+ * (scripts/test.sh runs this on SQLite and on PostgreSQL). Once, on PostgreSQL the
  * production bundle sent SQLite's SQL from the bulk paths (PUT …/members, anything that
  * queues mail) and answered 500; the contract suites, which don't bundle, could not see it.
  *

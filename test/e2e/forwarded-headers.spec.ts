@@ -8,7 +8,7 @@ import { seedUsers, withDb } from './support/seed';
 import { expectPortal, signIn } from './support/pages';
 
 /*
- * Issue 12, item 5: Next.js checks a server action's Origin against X-Forwarded-Host when
+ * Next.js checks a server action's Origin against X-Forwarded-Host when
  * there is one, so a client that sends both as evil.example passed the check. The entry
  * server now drops X-Forwarded-Host/-Proto/-Port and Forwarded from untrusted peers.
  * Persona: Fiona renames her authenticator app from the Security page, once as herself,

@@ -9,7 +9,7 @@ import { seedUsers, withDb } from './support/seed';
 import { expectPortal, signIn } from './support/pages';
 
 /*
- * Issue 12, item 5: a Content-Security-Policy with per-request nonces on every page, HSTS on
+ * A Content-Security-Policy with per-request nonces on every page, HSTS on
  * an https origin, and not one CSP violation across a full walk. Persona: Ada, an admin
  * who must set up MFA: she signs in, sets up TOTP from its QR code, adds a passkey with
  * Chromium's virtual authenticator, signs in again with it, and opens the admin console.

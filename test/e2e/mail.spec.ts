@@ -9,7 +9,7 @@ import { listOutbox } from '../../lib/mail/outbox';
 import { startSmtpSink, type SmtpSink } from '../integration/mail/support/smtp-sink';
 
 /*
- * The enrollment email end to end (R-B5, issue 7). The portal runs with SMTP_URL pointing at
+ * The enrollment email end to end (R-B5). The portal runs with SMTP_URL pointing at
  * an SMTP server inside this spec; its own worker (started with the server) sends the mail.
  * Grace is required to enroll through the admin services; she follows the link in the mail,
  * signs in, and lands on TOTP setup. Then, without SMTP_URL (the embedded default), Hugo's

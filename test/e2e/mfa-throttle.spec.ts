@@ -12,7 +12,7 @@ import { systemClock } from '../../lib/clock';
 import { requireMfaForUsers } from '../../lib/admin/mfa-requirements';
 
 /*
- * Issue 12 item 3 in a browser (R-I2), through the production build: mallory knows bob's
+ * Second-factor guess throttling in a browser (R-I2), through the production build: mallory knows bob's
  * password and guesses his codes in her own browser; bob, in his, signs in with the code his
  * app shows. Only mallory's pending sign-in is held back. Both browsers share 127.0.0.1, so
  * this is the pending sign-in's budget (5) at work, below the address's (9).

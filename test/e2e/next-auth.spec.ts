@@ -3,7 +3,7 @@ import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 
 /*
- * Issue 12, item 5: next-auth's endpoints were a second door that behaved differently. Now
+ * next-auth's endpoints were a second door that behaved differently. Now
  * only sign-out (ours) and two redirects to /login answer there; the rest is 404. Persona:
  * Nina, signed in with her password only (no second factor yet).
  */

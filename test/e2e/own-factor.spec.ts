@@ -11,7 +11,8 @@ import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
 import { newTotpSecret, totpSecretContext } from '../../lib/factors/totp';
 
 /*
- * Issue 12 item 4 in a real browser. Nothing requires MFA of anyone here.
+ * One's own second factor in a real browser: challenged at sign-in, and asked again before
+ * a change to it. Nothing requires MFA of anyone here.
  * - Ada: an admin who set up TOTP. R-D11 (on by default): she is challenged at sign-in,
  *   and the demo app sees aal 2 afterwards.
  * - Pat: set up TOTP too. With the org setting off, the password alone reaches /portal; then

@@ -4,7 +4,7 @@ import { seedUsers } from './support/seed';
 import { expectPortal } from './support/pages';
 
 /*
- * Issue 12, item 2 (R-D12): return targets are checked after normalisation. Persona: Olga,
+ * R-D12: return targets are checked after normalisation. Persona: Olga,
  * signed in with a password, nothing requires MFA of her, so every /mfa page sends her
  * straight on to her return target: the place an open redirect would show.
  */

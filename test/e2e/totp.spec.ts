@@ -10,7 +10,7 @@ import { createGroup, setGroupMembers } from '../../lib/admin/groups';
 import { createPolicy } from '../../lib/admin/policies';
 
 /*
- * TOTP in a real browser (SPEC E, issue 4). The test reads the key from the page, as a
+ * TOTP in a real browser (SPEC E). The test reads the key from the page, as a
  * person typing it into an app would, and computes codes with otplib. Personas:
  * - Frank, Lucy, Rita: in "Forced MFA", under a require-MFA policy (R-C7): no skip.
  * - Sonia: MFA required for her alone, period running: she may skip (R-D5) and enroll later.

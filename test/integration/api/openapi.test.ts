@@ -143,7 +143,7 @@ describe('the OpenAPI document matches the handlers', () => {
       [{ totp: true, webauthn: false, duo: false }, true],
       [{ totp: true, webauthn: true, duo: true, duoConfig: { clientId: 'D'.repeat(20), clientSecret: 's'.repeat(40), apiHost: 'api-1.duosecurity.com', redirectUri: 'https://a.example/cb' } }, true],
       [{ totp: true, webauthn: false, duo: false, duoConfig: { clientId: '' } }, true],
-      // What GET returns goes back as it is (issue 12 item 6); R-D11's switch is documented.
+      // What GET returns goes back as it is (a client round-trips the document); R-D11's switch is documented.
       [{ totp: true, webauthn: false, duo: false, challengeEnrolled: false, duoConfig: { clientId: null, apiHost: null, redirectUri: null, hasSecret: false }, updatedAt: null }, true],
       [{ totp: true, webauthn: false, duo: false, challengeEnrolled: 'on' }, false],
       [{ totp: true, webauthn: false }, false],

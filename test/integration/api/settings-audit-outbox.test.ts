@@ -38,7 +38,7 @@ describe.each(dialects)('settings, audit and outbox over the API on %s', (dialec
       expect(JSON.stringify(await expectJson(await world.call('GET', '/settings/mfa'), 200))).not.toContain(duo.clientSecret);
     });
 
-    it('accepts a PUT of exactly what GET returned, before and after Duo is configured (issue 12 item 6)', async () => {
+    it('accepts a PUT of exactly what GET returned, before and after Duo is configured', async () => {
       const unset = await expectJson(await world.call('GET', '/settings/mfa'), 200);
       await expectJson(await world.call('PUT', '/settings/mfa', { body: unset }), 200);
       // GET's document with Duo filled in (hasSecret still says false: what was stored) is accepted.

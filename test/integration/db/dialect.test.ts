@@ -12,7 +12,7 @@ import { systemClock } from '../../../lib/clock';
 import { dialects, freshDb } from '../support/dialects';
 
 /**
- * Issue 12.1: the production build puts kysely in several chunks, so the handle the app
+ * The production build puts kysely in several chunks, so the handle the app
  * opens was made by one copy of kysely's classes while db/queries compared it against
  * another's (`adapter instanceof PostgresAdapter`), and sent SQLite's SQL to PostgreSQL.
  *

@@ -10,7 +10,7 @@ import { dialects } from '../support/dialects';
 import { enrollTotp, freshDbPair, newUser, office, signedIn } from './support';
 
 /**
- * Issue 12 item 3, step by step (R-I2): mallory knows bob's password and guesses his codes.
+ * Second-factor guess throttling, step by step (R-I2): mallory knows bob's password and guesses his codes.
  * She must be slowed down where she guesses from (her pending sign-in, her address), never
  * shut bob out of his own sign-in; the account's cap (100 a day) remains, and bob is told.
  */

@@ -14,7 +14,7 @@ import { dialects, freshDatabase } from '../support/dialects';
 import { enrollTotp, newUser, office, signedIn } from './support';
 
 /**
- * What a TOTP sign-in costs the database, statement by statement (issue 4, "Performance"):
+ * What a TOTP sign-in costs the database, statement by statement (the verify bench's cost):
  * the session lookup happens before (lib/auth/current.ts); this is everything after it.
  * Every code is first admitted by one transaction that charges the guess to its sources
  * (R-I2, lib/auth/mfa-throttle.ts); a success is then one transaction: the step claimed, the

@@ -16,7 +16,7 @@ const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefo
 const outside = { ip: '198.51.100.23', userAgent: firefox };
 
 /*
- * R-D2 in the audit log (issue 12 item 6): a denied decision is audited as `access.denied`
+ * R-D2 in the audit log: a denied decision is audited as `access.denied`
  * once per session and resource, not once per request, also when two app instances (two
  * handles on one database) see the same session at the same moment. Personas:
  * - Dave: a contractor; "Contractors out" denies contractors the portal and the demo app.

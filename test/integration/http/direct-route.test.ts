@@ -6,8 +6,8 @@ import { registerDirectRoute } from '../../../lib/http/direct-routes';
 import { directHandlerFor, serveDirect } from '../../../scripts/direct-route.mjs';
 
 /**
- * scripts/server.mjs serves registered public routes without Next.js (issue 2,
- * "Performance"). These specify the adapter: the handler sees the request as Next would
+ * scripts/server.mjs serves registered public routes without Next.js, for
+ * the sign-in's throughput (bench/RESULTS.md, "Speed machinery"). These specify the adapter: the handler sees the request as Next would
  * hand it over, and its answer reaches the client with the portal's security headers.
  */
 describe('routes served by the entry server itself', () => {

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { routes, type RouteSpec } from '@/lib/api/routes';
 
 /**
- * Issue 12 item 6: every strict object the API validates with refuses an unknown key with a
+ * Every strict object the API validates with refuses an unknown key with a
  * message that names it ("Unknown field: description."), never a blanket "Expected an object.".
  * Walks every route's body and query schema, nested objects included, so a schema added
  * later is checked without being listed here.

@@ -30,7 +30,7 @@ describe('safeReturnPath: only same-origin relative paths survive', () => {
     ['next-auth paths', '/api/auth/signin'],
     ['empty', ''],
     ['too long', `/${'a'.repeat(5000)}`],
-    // Issue 12, item 2: each of these used to come back as //evil.example.
+    // Each of these once came back as //evil.example: an open redirect.
     ['dot segment before //', '/.//evil.example'],
     ['dot-dot before //', '/x/..//evil.example'],
     ['encoded dot before //', '/%2e//evil.example'],

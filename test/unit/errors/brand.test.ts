@@ -17,7 +17,7 @@ import {
 } from '@/lib/errors/brand';
 
 /**
- * Issue 12.1: a bundle may hold two copies of a module, and an error made by one copy of a
+ * A bundle may hold two copies of a module, and an error made by one copy of a
  * class fails `instanceof` against the other. Here the second copy is made the same way:
  * vi.resetModules() and a fresh import evaluates the error modules again, so their classes
  * are new objects. An admin service in one chunk throws, an API route in another catches.

@@ -5,7 +5,7 @@ function directives(policy: string): Map<string, string[]> {
   return new Map(policy.split('; ').map((d) => { const [name, ...values] = d.split(' '); return [name, values]; }));
 }
 
-describe('Content-Security-Policy (issue 12, item 5)', () => {
+describe('Content-Security-Policy', () => {
   const nonce = newCspNonce();
 
   it('scripts run only with this request’s nonce, never unsafe-inline', () => {

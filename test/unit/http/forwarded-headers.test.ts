@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM module shared with the server entry
 import { dropUntrustedForwarding, parseTrustedProxies } from '../../../scripts/client-address.mjs';
 
-// Issue 12, item 5: X-Forwarded-Host decides the origin Next.js checks server actions
+// X-Forwarded-Host decides the origin Next.js checks server actions
 // against, so it (and its siblings) count only when a trusted proxy set them (R-I1).
 function spoofed(): Record<string, string> {
   return {

@@ -9,7 +9,7 @@ import { unavailableResponse } from '../../../../lib/gate/unavailable';
 import { isSameOriginPost } from '../../../../lib/http/same-origin';
 
 // NOTE: next-auth (v4, the project's chosen auth library) no longer serves these paths.
-// Its handler was a second door that behaved differently from ours (issue 12, item 5):
+// Its handler was a second door that behaved differently from ours:
 // sign-out left the session row alive, /callback/credentials was a second sign-in,
 // /session showed a password-only session's name and email, and its URLs came from an
 // unset NEXTAUTH_URL. The session cookie is still next-auth's JWT format (lib/auth/cookie.ts,
