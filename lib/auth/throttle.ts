@@ -23,7 +23,7 @@ export const accountThrottle: ThrottleRule = { windowMs: 15 * oneMinute, freeFai
 /** Counts distinct accounts, not failures (countAddressFailure). */
 export const addressThrottle: ThrottleRule = { windowMs: 15 * oneMinute, freeFailures: 50, baseDelayMs: 10_000, maxDelayMs: 15 * oneMinute };
 
-export function throttleDelay(rule: ThrottleRule, failures: number): number {
+function throttleDelay(rule: ThrottleRule, failures: number): number {
   if (failures <= rule.freeFailures) return 0;
   const exponent = Math.min(failures - rule.freeFailures - 1, 30);
   return Math.min(rule.baseDelayMs * 2 ** exponent, rule.maxDelayMs);

@@ -15,7 +15,7 @@ import type { MailMessage } from './templates';
  */
 
 /** Periods that ended longer ago than this get no "period ended" notice (mail switched on for an old install). */
-export const expiredNoticeLookbackMs = 14 * oneDay;
+const expiredNoticeLookbackMs = 14 * oneDay;
 const batchSize = 500;
 
 export interface ScheduleOptions {

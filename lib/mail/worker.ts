@@ -44,7 +44,7 @@ import { existingProcessSingleton, forgetProcessSingleton, replaceProcessSinglet
  */
 
 export const defaultLeaseMs = 5 * oneMinute;
-export const defaultMaxAttempts = 20;
+const defaultMaxAttempts = 20;
 const firstRetryMs = 30_000;
 const maxRetryMs = oneHour;
 
@@ -54,7 +54,7 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(firstRetryMs * 2 ** exponent, maxRetryMs);
 }
 
-export function newWorkerId(): string {
+function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
@@ -110,7 +110,7 @@ async function withRetries<T>(fn: () => Promise<T>, tries = 3, pauseMs = 500): P
 }
 
 /** Claims and delivers one due message; null when none is due. */
-export async function deliverOne(opts: WorkerOptions & { workerId: string }): Promise<DeliveryOutcome | null> {
+async function deliverOne(opts: WorkerOptions & { workerId: string }): Promise<DeliveryOutcome | null> {
   const { db, clock, transport, workerId } = opts;
   const log = opts.log ?? ((line: string) => console.error(line));
   const leaseMs = opts.leaseMs ?? defaultLeaseMs;
@@ -247,8 +247,8 @@ export interface LoopOptions {
   scheduleEveryMs?: number;
 }
 
-export const defaultPollMs = 2_000;
-export const defaultScheduleEveryMs = oneMinute;
+const defaultPollMs = 2_000;
+const defaultScheduleEveryMs = oneMinute;
 
 /**
  * Runs the loop until stop(). `db` may be a function (the server's getDb): it is called each
