@@ -1,7 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import { isPostgres } from '../dialect';
 import type { Database, UserRole, UserState } from '../schema';
-import type { Method } from '../../lib/policy/types';
+import type { Method, MfaStatusName } from '../../lib/policy/types';
 import { containsPattern } from './like';
 import { idTable } from './id-list';
 import { pgSearchDocumentSql } from '../migrations/007-user-search';
@@ -10,9 +10,6 @@ import { pgSearchDocumentSql } from '../migrations/007-user-search';
  * The admin users list (R-F1, R-F2): one keyset-paginated statement per page, its filters
  * as SQL predicates that classify users exactly like lib/policy mfaStatus() does.
  */
-
-export type MfaStatusName = 'enrolled' | 'not_enrolled' | 'enrollment_period' | 'expired' | 'pre_enrollment';
-export const mfaStatusNames = ['enrolled', 'not_enrolled', 'enrollment_period', 'expired', 'pre_enrollment'] as const satisfies readonly MfaStatusName[];
 
 export type UserSort = 'username' | 'newest';
 

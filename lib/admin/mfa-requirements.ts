@@ -14,7 +14,7 @@ import { getUserById } from '../../db/queries/users';
 import { defaultEnrollmentDays, enrollmentPeriod, isValidEnrollmentDays, maxEnrollmentDays, minEnrollmentDays } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { fromZod, NotFoundError } from './errors';
+import { NotFoundError, parseInput } from './errors';
 import { enqueueFactorNotice } from '../mail/enqueue';
 
 /** Requiring MFA for individual users (R-B1, R-B2, R-B4) and resetting TOTP (R-F4). */
@@ -63,12 +63,6 @@ export const setRequirementSchema = z.object(
 
 export const resetSchema = z.object({ enrollmentDays: enrollmentDaysSchema }, expectedObject);
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
-  return parsed.data;
-}
-
 export interface BulkRequireResult {
   updated: number;
   enrollmentDays: number;
@@ -97,7 +91,7 @@ export async function requireMfaForUsers(
   actor: Actor,
   clock: Clock,
 ): Promise<BulkRequireResult> {
-  const { userIds, enrollmentDays } = parse(bulkRequireSchema, input);
+  const { userIds, enrollmentDays } = parseInput(bulkRequireSchema, input);
   return db.transaction().execute(async (trx) => {
     const now = clock.now();
     const period = enrollmentPeriod(now, enrollmentDays);
@@ -169,7 +163,7 @@ export async function setUserMfaRequirement(
   actor: Actor,
   clock: Clock,
 ): Promise<RequirementResult> {
-  const { required, enrollmentDays } = parse(setRequirementSchema, input);
+  const { required, enrollmentDays } = parseInput(setRequirementSchema, input);
   return db.transaction().execute(async (trx) => {
     const user = await getUserById(trx, userId);
     if (!user) throw new NotFoundError('user', [userId]);
@@ -241,7 +235,7 @@ export async function resetTotpEnrollment(
   actor: Actor,
   clock: Clock,
 ): Promise<TotpResetResult> {
-  const { enrollmentDays } = parse(resetSchema, input ?? {});
+  const { enrollmentDays } = parseInput(resetSchema, input ?? {});
   return db.transaction().execute(async (trx) => {
     const user = await getUserById(trx, userId);
     if (!user) throw new NotFoundError('user', [userId]);

@@ -9,13 +9,11 @@ import {
   getUserListRow,
   listGroupsOfUser,
   listUserRows,
-  mfaStatusNames,
   type EnrollmentRule,
-  type MfaStatusName,
   type UserKeyset,
   type UserListRow,
 } from '../../db/queries/user-directory';
-import { isEnrolled, mfaStatus, type Method, type MfaRequirement } from '../policy';
+import { isEnrolled, mfaStatus, type Method, type MfaRequirement, type MfaStatusName } from '../policy';
 import type { Clock } from '../clock';
 import { decodeCursor, encodeCursor, invalidCursorMessage, maxCursorLength } from './cursor';
 import { fromZod, NotFoundError, ValidationError } from './errors';
@@ -26,8 +24,9 @@ import { fromZod, NotFoundError, ValidationError } from './errors';
  * through the services beside this one.
  */
 
-export type { MfaStatusName } from '../../db/queries/user-directory';
-export { mfaStatusNames } from '../../db/queries/user-directory';
+export type { MfaStatusName } from '../policy';
+/** Every status, in the order the console shows them. */
+export const mfaStatusNames = ['enrolled', 'not_enrolled', 'enrollment_period', 'expired', 'pre_enrollment'] as const satisfies readonly MfaStatusName[];
 
 export const defaultPageSize = 50;
 export const maxPageSize = 200;
