@@ -8,6 +8,7 @@ import type { Clock } from '../clock';
 import { hashPassword, maxPasswordLength } from '../auth/password';
 import type { Actor } from './actor';
 import { ConflictError, fromZod } from './errors';
+import { invalidateUserCounts } from './user-directory';
 
 export const minPasswordLength = 8;
 
@@ -64,5 +65,6 @@ export async function createUser(db: Kysely<Database>, input: unknown, actor: Ac
       clientIp: actor.clientIp,
     });
   });
+  invalidateUserCounts(db);
   return { id };
 }
