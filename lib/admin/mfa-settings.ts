@@ -6,7 +6,7 @@ import { bumpConfigVersion, getMfaSettingsRow, updateMfaSettingsRow, type MfaSet
 import { validateSettings, webauthnOnlyError } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { fromZod, ValidationError } from './errors';
+import { parseInput, ValidationError } from './errors';
 import { invalidateUserCounts } from './user-directory';
 
 /** Org MFA settings (R-A1, R-A2). The Duo client secret goes in sealed and never comes out. */
@@ -159,9 +159,7 @@ export async function saveMfaSettings(
   clock: Clock,
   options: SaveMfaSettingsOptions,
 ): Promise<MfaSettingsView> {
-  const parsed = settingsSchema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
-  const data = parsed.data;
+  const data = parseInput(settingsSchema, input);
   const duo = data.duoConfig ?? {};
   const newSecret = duo.clientSecret ? duo.clientSecret : null;
   // Sealed before the transaction: a slow key service should not hold the database.

@@ -15,7 +15,7 @@ import { loadCountingFactorTypes } from '../factors/counting';
 import { mfaStatus, type MfaRequirement, type MfaStatusName } from '../policy';
 import type { Clock } from '../clock';
 import { decodeCursor, encodeCursor, invalidCursorMessage, maxCursorLength } from './cursor';
-import { fromZod, NotFoundError, ValidationError } from './errors';
+import { NotFoundError, parseInput, ValidationError } from './errors';
 
 /**
  * The admin users directory (R-F1..R-F3): the list with its MFA column and filters, one
@@ -136,9 +136,7 @@ function summaryOf(row: UserListRow, now: number): UserSummary {
  * @example const page = await listUsers(db, { mfaStatus: 'expired', limit: 20 }, clock)
  */
 export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clock: Clock): Promise<UserPage> {
-  const parsed = listUsersSchema.safeParse(input ?? {});
-  if (!parsed.success) throw fromZod(parsed.error);
-  const options = parsed.data;
+  const options = parseInput(listUsersSchema, input ?? {});
   let after: UserKeyset | null = null;
   if (options.cursor !== undefined) {
     const cursor = decodeCursor(options.cursor, userCursorSchema);
