@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
-import type { MfaStatusName } from '../../db/queries/user-directory';
+import type { MfaStatusName } from '../../lib/policy';
 
 /** The bench's "now": every period is placed relative to it, and the bench clock is set to it. */
 export const seedNow = Date.UTC(2026, 10, 2, 9, 0, 0);

@@ -116,13 +116,6 @@ export async function factorTypesOfUser(db: Kysely<Database>, userId: string): P
   return rows.map((r) => r.type);
 }
 
-/** A primary-key or unique clash, on either dialect. */
-export function isDuplicateKey(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const code = (err as { code?: unknown }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 export interface TotpSignInFactors {
   factors: TotpFactorSecret[];
 }

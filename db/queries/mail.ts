@@ -3,6 +3,7 @@ import { isPostgres } from '../dialect';
 import type { Database, MailOutboxTable, MailStatus, FactorType, StartNoticeReason, UserState } from '../schema';
 import type { DialectName } from '../url';
 import { inIdList, pairTable } from './id-list';
+import { hasCountingFactor, type CountingFactorTypes } from './counting-factors';
 
 /** The mail queue (lib/mail). */
 
@@ -29,14 +30,9 @@ export async function recipientsOf(db: Kysely<Database>, userIds: readonly strin
   return out;
 }
 
-/** The user (aliased `u`) has a factor of one of these types. */
-function hasFactorOf(types: readonly FactorType[]) {
-  return sql<boolean>`exists (select 1 from factors f where f.user_id = u.id and f.type in (${sql.join([...types])}))`;
-}
-
-/** 1 when the user (aliased `u`) counts as enrolled, else 0; every user counts when `types` is null (Duo only). */
-function enrolledColumn(types: readonly FactorType[] | null) {
-  return types === null ? sql<number>`1` : types.length === 0 ? sql<number>`0` : sql<number>`case when ${hasFactorOf(types)} then 1 else 0 end`;
+/** 1 when the user (aliased `u`) counts as enrolled, else 0. */
+function enrolledColumn(types: CountingFactorTypes) {
+  return sql<number>`case when ${hasCountingFactor(types, 'u.id')} then 1 else 0 end`;
 }
 
 /** A requirement whose period began and whose "period started" message is not queued yet (008-start-notice.ts). */
@@ -55,7 +51,7 @@ export interface StartNotice extends Recipient {
  *
  * @param types the factor types that count as enrolled; null = everyone counts (Duo only).
  */
-export async function markedStartNotices(db: Kysely<Database>, types: readonly FactorType[] | null, limit: number): Promise<StartNotice[]> {
+export async function markedStartNotices(db: Kysely<Database>, types: CountingFactorTypes, limit: number): Promise<StartNotice[]> {
   const rows = await db
     .selectFrom('mfa_requirements as r')
     .innerJoin('users as u', 'u.id', 'r.user_id')
@@ -167,7 +163,7 @@ export interface EnrollmentCandidate {
 }
 
 function enrolledFilter(types: readonly FactorType[]) {
-  return sql<boolean>`not ${hasFactorOf(types)}`;
+  return sql<boolean>`not ${hasCountingFactor(types, 'u.id')}`;
 }
 
 export interface ReminderQuery {

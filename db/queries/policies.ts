@@ -103,9 +103,3 @@ export async function policiesReferencingGroup(db: Kysely<Database>, groupId: st
   return all.filter((p) => p.includeGroupIds.includes(groupId) || p.excludeGroupIds.includes(groupId));
 }
 
-/** A unique-constraint violation on either dialect (better-sqlite3 or pg). */
-export function isUniqueViolation(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const code = (err as { code?: unknown }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}

@@ -1,7 +1,8 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import { isPostgres } from '../dialect';
 import type { Database, UserRole, UserState } from '../schema';
-import type { Method } from '../../lib/policy/types';
+import type { Method, MfaStatusName } from '../../lib/policy/types';
+import { hasCountingFactor, type CountingFactorTypes } from './counting-factors';
 import { containsPattern } from './like';
 import { idTable } from './id-list';
 import { pgSearchDocumentSql } from '../migrations/007-user-search';
@@ -11,18 +12,7 @@ import { pgSearchDocumentSql } from '../migrations/007-user-search';
  * as SQL predicates that classify users exactly like lib/policy mfaStatus() does.
  */
 
-export type MfaStatusName = 'enrolled' | 'not_enrolled' | 'enrollment_period' | 'expired' | 'pre_enrollment';
-export const mfaStatusNames = ['enrolled', 'not_enrolled', 'enrollment_period', 'expired', 'pre_enrollment'] as const satisfies readonly MfaStatusName[];
-
 export type UserSort = 'username' | 'newest';
-
-/** What "enrolled" means under the current org settings (lib/policy isEnrolled()). */
-export interface EnrollmentRule {
-  /** Factor types whose presence makes a user enrolled. */
-  countingMethods: readonly Method[];
-  /** Duo-only settings: everyone counts as enrolled (R-E5). */
-  everyoneEnrolled: boolean;
-}
 
 export interface UserListFilter {
   /** Matched case-insensitively against username, email and display name; already bounded. */
@@ -58,18 +48,6 @@ export interface UserListRow {
 
 type Eb = ExpressionBuilder<Database & { r: Database['mfa_requirements'] }, 'users' | 'r'>;
 
-function hasCountingFactor(eb: Eb, rule: EnrollmentRule, owner: 'users.id' | 'r.user_id' = 'users.id'): Expression<SqlBool> {
-  if (rule.everyoneEnrolled) return sql<SqlBool>`1 = 1`;
-  if (rule.countingMethods.length === 0) return sql<SqlBool>`1 = 0`;
-  return eb.exists(
-    eb
-      .selectFrom('factors')
-      .select(sql<number>`1`.as('one'))
-      .whereRef('factors.user_id', '=', owner)
-      .where('factors.type', 'in', [...rule.countingMethods]),
-  );
-}
-
 // NOTE: "required" is a plain comparison: PostgreSQL estimates `coalesce(…) = 1` at 0.5% of
 // rows and, with that guess, plans parallel scans and sorts of every requirement (50–550 ms a
 // page at 1,000,000 users, bench/admin.ts); a missing row (NULL) is not required either way.
@@ -93,14 +71,14 @@ function requirementOnly(filter: UserListFilter): boolean {
  * not enrolled; staged → pre-enrollment (R-B4); a period that has not reached its end →
  * enrollment period; anything else, a missing end included, → expired.
  */
-export function statusPredicate(eb: Eb, status: MfaStatusName, rule: EnrollmentRule, now: number): Expression<SqlBool> {
-  const enrolled = hasCountingFactor(eb, rule);
+export function statusPredicate(eb: Eb, status: MfaStatusName, rule: CountingFactorTypes, now: number): Expression<SqlBool> {
+  const enrolled = hasCountingFactor(rule, 'users.id');
   if (status === 'enrolled') return enrolled;
   // NOTE: the statuses that need a requirement row look for factors by r.user_id (equal to
   // users.id there): a term naming r is checked after the requirement's own cheap terms, so
   // SQLite walking the username order probes factors only for the few users whose
   // requirement matches, not for every user it passes (5–9 ms → ~1 ms a page, bench/admin.ts).
-  const notEnrolled = eb.not(status === 'not_enrolled' ? enrolled : hasCountingFactor(eb, rule, 'r.user_id'));
+  const notEnrolled = eb.not(status === 'not_enrolled' ? enrolled : hasCountingFactor(rule, 'r.user_id'));
   switch (status) {
     case 'not_enrolled':
       return eb.and([notEnrolled, notRequired]);
@@ -207,7 +185,7 @@ function usersWithRequirements(db: Kysely<Database>, requirementRowOnly: boolean
   return from().crossJoin('mfa_requirements as r').whereRef('r.user_id', '=', 'users.id') as typeof left;
 }
 
-function baseQuery(db: Kysely<Database>, rule: EnrollmentRule, requirementRowOnly = false, source?: Source) {
+function baseQuery(db: Kysely<Database>, rule: CountingFactorTypes, requirementRowOnly = false, source?: Source) {
   return usersWithRequirements(db, requirementRowOnly, source)
     .select((eb) => [
       'users.id',
@@ -222,7 +200,7 @@ function baseQuery(db: Kysely<Database>, rule: EnrollmentRule, requirementRowOnl
       'r.enrollment_days',
       'r.period_starts_at',
       'r.period_ends_at',
-      eb.case().when(hasCountingFactor(eb as unknown as Eb, rule)).then(1).else(0).end().as('enrolled'),
+      eb.case().when(hasCountingFactor(rule, 'users.id')).then(1).else(0).end().as('enrolled'),
     ]);
 }
 
@@ -248,7 +226,7 @@ function toRow(r: BaseRow): UserListRow {
 
 export interface ListInput {
   filter: UserListFilter;
-  rule: EnrollmentRule;
+  rule: CountingFactorTypes;
   now: number;
   sort: UserSort;
   after: UserKeyset | null;
@@ -297,7 +275,7 @@ function pageQuery(
   if (filter.enrolled !== undefined) {
     const enrolled = filter.enrolled;
     query = query.where((eb) => {
-      const has = hasCountingFactor(eb as unknown as Eb, rule);
+      const has = hasCountingFactor(rule, 'users.id');
       return enrolled ? has : eb.not(has);
     });
   }
@@ -430,7 +408,7 @@ async function rankedPage(db: Kysely<Database>, input: ListInput & { after: Extr
   }
 }
 
-export async function getUserListRow(db: Kysely<Database>, id: string, rule: EnrollmentRule): Promise<UserListRow | undefined> {
+export async function getUserListRow(db: Kysely<Database>, id: string, rule: CountingFactorTypes): Promise<UserListRow | undefined> {
   const row = await baseQuery(db, rule).where('users.id', '=', id).executeTakeFirst();
   return row ? toRow(row) : undefined;
 }
@@ -452,7 +430,7 @@ export interface UserFacetCount {
  * mfaStatus() itself. A full scan: callers cache it (lib/admin/user-directory.ts
  * countUsersByStatus()).
  */
-export async function countUserFacets(db: Kysely<Database>, rule: EnrollmentRule, now: number): Promise<UserFacetCount[]> {
+export async function countUserFacets(db: Kysely<Database>, rule: CountingFactorTypes, now: number): Promise<UserFacetCount[]> {
   // NOTE: grouped by position: PostgreSQL would not see an expression with bound parameters
   // in the select list and the same expression in GROUP BY as one.
   const rows = await db
@@ -462,7 +440,7 @@ export async function countUserFacets(db: Kysely<Database>, rule: EnrollmentRule
       sql<number>`case when users.state = 'staged' then 1 else 0 end`.as('staged'),
       sql<number>`case when r.required = 1 then 1 else 0 end`.as('required'),
       sql<number>`case when r.period_ends_at > ${now} then 1 else 0 end`.as('running'),
-      eb.case().when(hasCountingFactor(eb as unknown as Eb, rule)).then(1).else(0).end().as('enrolled'),
+      eb.case().when(hasCountingFactor(rule, 'users.id')).then(1).else(0).end().as('enrolled'),
       eb.fn.countAll<number>().as('n'),
     ])
     .groupBy(sql.raw('1, 2, 3, 4') as any)

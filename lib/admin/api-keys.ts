@@ -13,7 +13,7 @@ import {
 import { writeAudit } from '../../db/queries/audit';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { fromZod, NotFoundError } from './errors';
+import { NotFoundError, parseInput } from './errors';
 
 const keyPrefix = 'pcl_';
 
@@ -33,18 +33,17 @@ export async function createApiKey(
   actor: Actor,
   clock: Clock,
 ): Promise<{ id: string; key: string }> {
-  const parsed = newKeySchema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
+  const data = parseInput(newKeySchema, input);
   const key = `${keyPrefix}${randomBytes(32).toString('base64url')}`;
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
     const now = clock.now();
     await insertApiKey(trx, {
       id,
-      name: parsed.data.name,
+      name: data.name,
       key_hash: hashApiKey(key),
       prefix: key.slice(0, keyPrefix.length + 6),
-      role: parsed.data.role,
+      role: data.role,
       created_at: now,
       created_by: actor.id,
       last_used_at: null,
@@ -57,7 +56,7 @@ export async function createApiKey(
       action: 'api_key.created',
       targetType: 'api_key',
       targetId: id,
-      details: { name: parsed.data.name, role: parsed.data.role },
+      details: { name: data.name, role: data.role },
       clientIp: actor.clientIp,
     });
   });

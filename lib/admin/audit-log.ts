@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { listAuditEntries } from '../../db/queries/audit';
 import { decodeCursor, encodeCursor, maxCursorLength, invalidCursorMessage } from './cursor';
-import { fromZod } from './errors';
+import { parseInput } from './errors';
 
 /** The audit log, newest first, filtered by actor, action and target; keyset by id. */
 
@@ -65,9 +65,7 @@ export async function listAudit(
   db: Kysely<Database>,
   input: ListAuditInput,
 ): Promise<{ entries: AuditEntryView[]; nextCursor: string | null }> {
-  const parsed = listAuditSchema.safeParse(input ?? {});
-  if (!parsed.success) throw fromZod(parsed.error);
-  const { cursor, limit, actor, ...filter } = parsed.data;
+  const { cursor, limit, actor, ...filter } = parseInput(listAuditSchema, input ?? {});
   const beforeId = cursor === undefined ? undefined : decodeCursor(cursor, auditCursorSchema).id;
   const rows = await listAuditEntries(db, {
     ...filter,

@@ -26,7 +26,7 @@ export class ConflictError extends Error {
   }
 }
 
-import type { ZodError } from 'zod';
+import type { z, ZodError } from 'zod';
 
 export function fromZod(error: ZodError): ValidationError {
   const fieldErrors: Record<string, string[]> = {};
@@ -35,4 +35,11 @@ export function fromZod(error: ZodError): ValidationError {
     (fieldErrors[key] ??= []).push(issue.message);
   }
   return new ValidationError(fieldErrors);
+}
+
+/** The parsed input, or a ValidationError naming each refused field. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error);
+  return parsed.data;
 }

@@ -15,11 +15,12 @@ import {
   type GroupSummary,
 } from '../../db/queries/groups';
 import { findUnknownUserIds } from '../../db/queries/mfa';
-import { isUniqueViolation, policiesReferencingGroup, updatePolicyRow } from '../../db/queries/policies';
+import { policiesReferencingGroup, updatePolicyRow } from '../../db/queries/policies';
+import { isUniqueViolation } from '../../db/queries/unique-violation';
 import { bumpConfigVersion } from '../../db/queries/settings';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { ConflictError, fromZod, NotFoundError } from './errors';
+import { ConflictError, NotFoundError, parseInput } from './errors';
 import { userIdList } from './mfa-requirements';
 
 /** User groups: the "Selected User Groups" of conditional access policies (R-C2). */
@@ -40,12 +41,6 @@ export const nameSchema = z.object(
 );
 
 export const membersSchema = z.object({ userIds: userIdList(0) }, 'Expected an object.');
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
-  return parsed.data;
-}
 
 function nameTaken(name: string): ConflictError {
   return new ConflictError(`A group named "${name}" already exists.`, 'name');
@@ -81,7 +76,7 @@ export async function createGroup(
   actor: Actor,
   clock: Clock,
 ): Promise<{ id: string; name: string }> {
-  const { name } = parse(nameSchema, input);
+  const { name } = parseInput(nameSchema, input);
   const id = randomUUID();
   return withNameRace(name, () =>
     db.transaction().execute(async (trx) => {
@@ -101,7 +96,7 @@ export async function renameGroup(
   actor: Actor,
   clock: Clock,
 ): Promise<{ id: string; name: string }> {
-  const { name } = parse(nameSchema, input);
+  const { name } = parseInput(nameSchema, input);
   return withNameRace(name, () =>
     db.transaction().execute(async (trx) => {
       const current = await getGroupById(trx, id);
@@ -170,7 +165,7 @@ export async function setGroupMembers(
   actor: Actor,
   clock: Clock,
 ): Promise<{ count: number; added: number; removed: number }> {
-  const { userIds } = parse(membersSchema, input);
+  const { userIds } = parseInput(membersSchema, input);
   return db.transaction().execute(async (trx) => {
     const group = await getGroupById(trx, groupId);
     if (!group) throw new NotFoundError('group', [groupId]);

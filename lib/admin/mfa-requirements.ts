@@ -14,8 +14,9 @@ import { getUserById } from '../../db/queries/users';
 import { defaultEnrollmentDays, enrollmentPeriod, isValidEnrollmentDays, maxEnrollmentDays, minEnrollmentDays } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { fromZod, NotFoundError } from './errors';
+import { NotFoundError, parseInput } from './errors';
 import { enqueueFactorNotice } from '../mail/enqueue';
+import { invalidateUserCounts } from './user-directory';
 
 /** Requiring MFA for individual users (R-B1, R-B2, R-B4) and resetting TOTP (R-F4). */
 
@@ -24,12 +25,13 @@ export const maxUsersPerBulkChange = 10_000;
 export const enrollmentDaysMessage = `Enrollment period must be a whole number of days from ${minEnrollmentDays} to ${maxEnrollmentDays}.`;
 
 /**
- * R-B2: whole numbers 1–365, default 7. JSON numbers only: "7" from a form is the
- * caller's to convert, so "seven", "7.5" and "" can never slip through a coercion.
+ * R-B2: whole numbers 1–365. JSON numbers only: "7" from a form is the caller's to convert,
+ * so "seven", "7.5" and "" can never slip through a coercion.
  */
-export const enrollmentDaysSchema = z
-  .custom<number>((value) => isValidEnrollmentDays(value), enrollmentDaysMessage)
-  .default(defaultEnrollmentDays);
+export const givenEnrollmentDaysSchema = z.custom<number>((value) => isValidEnrollmentDays(value), enrollmentDaysMessage);
+
+/** The days of a new period: 7 when left out (R-B2). */
+export const enrollmentDaysSchema = givenEnrollmentDaysSchema.default(defaultEnrollmentDays);
 
 /** A list of distinct user ids, at most 10,000; `min` 1 for changes that need someone to change. */
 export function userIdList(min: 0 | 1) {
@@ -63,12 +65,6 @@ export const setRequirementSchema = z.object(
 
 export const resetSchema = z.object({ enrollmentDays: enrollmentDaysSchema }, expectedObject);
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
-  return parsed.data;
-}
-
 export interface BulkRequireResult {
   updated: number;
   enrollmentDays: number;
@@ -97,8 +93,8 @@ export async function requireMfaForUsers(
   actor: Actor,
   clock: Clock,
 ): Promise<BulkRequireResult> {
-  const { userIds, enrollmentDays } = parse(bulkRequireSchema, input);
-  return db.transaction().execute(async (trx) => {
+  const { userIds, enrollmentDays } = parseInput(bulkRequireSchema, input);
+  const result = await db.transaction().execute(async (trx) => {
     const now = clock.now();
     const period = enrollmentPeriod(now, enrollmentDays);
     const written = await upsertRequirements(trx, {
@@ -136,6 +132,8 @@ export async function requireMfaForUsers(
       preEnrollmentUserIds,
     };
   });
+  invalidateUserCounts(db);
+  return result;
 }
 
 export interface RequirementResult {
@@ -169,39 +167,52 @@ export async function setUserMfaRequirement(
   actor: Actor,
   clock: Clock,
 ): Promise<RequirementResult> {
-  const { required, enrollmentDays } = parse(setRequirementSchema, input);
-  return db.transaction().execute(async (trx) => {
-    const user = await getUserById(trx, userId);
-    if (!user) throw new NotFoundError('user', [userId]);
-    const now = clock.now();
-    if (!required) {
-      const had = await deleteRequirement(trx, userId);
-      if (had) {
-        await writeAudit(trx, {
-          at: now,
-          actorId: actor.id,
-          actorLabel: actor.label,
-          action: 'mfa.requirement_cleared',
-          targetType: 'user',
-          targetId: userId,
-          clientIp: actor.clientIp,
-        });
-      }
-      return notRequired;
+  const requirement = parseInput(setRequirementSchema, input);
+  const result = await db.transaction().execute((trx) => changeUserMfaRequirement(trx, userId, requirement, actor, clock.now()));
+  invalidateUserCounts(db);
+  return result;
+}
+
+/**
+ * setUserMfaRequirement()'s change, inside the caller's transaction (input already
+ * validated); the caller marks the user counts stale once it commits.
+ */
+export async function changeUserMfaRequirement(
+  trx: Kysely<Database>,
+  userId: string,
+  { required, enrollmentDays }: { required: boolean; enrollmentDays: number },
+  actor: Actor,
+  now: number,
+): Promise<RequirementResult> {
+  const user = await getUserById(trx, userId);
+  if (!user) throw new NotFoundError('user', [userId]);
+  if (!required) {
+    const had = await deleteRequirement(trx, userId);
+    if (had) {
+      await writeAudit(trx, {
+        at: now,
+        actorId: actor.id,
+        actorLabel: actor.label,
+        action: 'mfa.requirement_cleared',
+        targetType: 'user',
+        targetId: userId,
+        clientIp: actor.clientIp,
+      });
     }
-    const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now, 'required');
-    await writeAudit(trx, {
-      at: now,
-      actorId: actor.id,
-      actorLabel: actor.label,
-      action: 'mfa.required',
-      targetType: 'user',
-      targetId: userId,
-      details: { enrollmentDays, periodStartsAt: result.periodStartsAt, periodEndsAt: result.periodEndsAt, ...(result.periodStarted ? {} : { preEnrollment: true }) },
-      clientIp: actor.clientIp,
-    });
-    return result;
+    return notRequired;
+  }
+  const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now, 'required');
+  await writeAudit(trx, {
+    at: now,
+    actorId: actor.id,
+    actorLabel: actor.label,
+    action: 'mfa.required',
+    targetType: 'user',
+    targetId: userId,
+    details: { enrollmentDays, periodStartsAt: result.periodStartsAt, periodEndsAt: result.periodEndsAt, ...(result.periodStarted ? {} : { preEnrollment: true }) },
+    clientIp: actor.clientIp,
   });
+  return result;
 }
 
 async function requireOne(
@@ -241,8 +252,8 @@ export async function resetTotpEnrollment(
   actor: Actor,
   clock: Clock,
 ): Promise<TotpResetResult> {
-  const { enrollmentDays } = parse(resetSchema, input ?? {});
-  return db.transaction().execute(async (trx) => {
+  const { enrollmentDays } = parseInput(resetSchema, input ?? {});
+  const reset = await db.transaction().execute(async (trx) => {
     const user = await getUserById(trx, userId);
     if (!user) throw new NotFoundError('user', [userId]);
     const now = clock.now();
@@ -268,4 +279,6 @@ export async function resetTotpEnrollment(
     if (removedFactors > 0) await enqueueFactorNotice(trx, { userId, kind: 'factor_removed', factorType: 'totp', at: now });
     return { ...result, removedFactors };
   });
+  invalidateUserCounts(db);
+  return reset;
 }

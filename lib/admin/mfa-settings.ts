@@ -6,7 +6,8 @@ import { bumpConfigVersion, getMfaSettingsRow, updateMfaSettingsRow, type MfaSet
 import { validateSettings, webauthnOnlyError } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { fromZod, ValidationError } from './errors';
+import { parseInput, ValidationError } from './errors';
+import { invalidateUserCounts } from './user-directory';
 
 /** Org MFA settings (R-A1, R-A2). The Duo client secret goes in sealed and never comes out. */
 
@@ -158,15 +159,13 @@ export async function saveMfaSettings(
   clock: Clock,
   options: SaveMfaSettingsOptions,
 ): Promise<MfaSettingsView> {
-  const parsed = settingsSchema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
-  const data = parsed.data;
+  const data = parseInput(settingsSchema, input);
   const duo = data.duoConfig ?? {};
   const newSecret = duo.clientSecret ? duo.clientSecret : null;
   // Sealed before the transaction: a slow key service should not hold the database.
   const sealedSecret = newSecret === null ? null : await options.sealSecret(newSecret);
 
-  return db.transaction().execute(async (trx) => {
+  const saved = await db.transaction().execute(async (trx) => {
     const current = await getMfaSettingsRow(trx);
     const next: Omit<MfaSettingsRow, 'id'> = {
       totp_enabled: data.totp ? 1 : 0,
@@ -224,4 +223,7 @@ export async function saveMfaSettings(
     });
     return viewOf({ id: 1, ...next });
   });
+  // Which factors count as enrolled follows the methods enabled here.
+  invalidateUserCounts(db);
+  return saved;
 }

@@ -9,16 +9,16 @@ import {
   findPolicyIdByName,
   getPolicyById,
   insertPolicy,
-  isUniqueViolation,
   loadPolicyRecords,
   setPolicyEnabledRow,
   updatePolicyRow,
 } from '../../db/queries/policies';
+import { isUniqueViolation } from '../../db/queries/unique-violation';
 import { bumpConfigVersion } from '../../db/queries/settings';
 import { compilePolicy, parseCidr, type BrowserFamily, type OsFamily, type PolicyConditions, type PolicyRecord } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { ConflictError, fromZod, NotFoundError, ValidationError } from './errors';
+import { ConflictError, NotFoundError, parseInput, ValidationError } from './errors';
 
 /** Conditional access policies (R-C1..R-C5): one audited, versioned transaction per change. */
 
@@ -272,18 +272,12 @@ function summary(record: PolicyRecord) {
   };
 }
 
-function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
-  return parsed.data;
-}
-
 /**
  * R-C1..R-C5. Creates a policy (ON unless `enabled: false`) and returns it as stored.
  * @throws ValidationError (per field), ConflictError when the name is taken (case-insensitive).
  */
 export async function createPolicy(db: Kysely<Database>, input: unknown, actor: Actor, clock: Clock): Promise<PolicyRecord> {
-  const data = parseOrThrow(createSchema, input);
+  const data = parseInput(createSchema, input);
   const record: PolicyRecord = {
     id: randomUUID(),
     name: data.name,
@@ -321,7 +315,7 @@ export async function updatePolicy(
   actor: Actor,
   clock: Clock,
 ): Promise<PolicyRecord> {
-  const data = parseOrThrow(patchSchema, patch);
+  const data = parseInput(patchSchema, patch);
   return withNameRace(data.name ?? null, () =>
     db.transaction().execute(async (trx) => {
       const current = await getPolicyById(trx, id);

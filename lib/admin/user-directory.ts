@@ -3,22 +3,19 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import type { UserRole, UserState } from '../../db/schema';
 import { listFactorsOfUser, type FactorSummary } from '../../db/queries/mfa';
-import { loadMfaSettings } from '../../db/queries/settings';
 import {
   countUserFacets,
   getUserListRow,
   listGroupsOfUser,
   listUserRows,
-  mfaStatusNames,
-  type EnrollmentRule,
-  type MfaStatusName,
   type UserKeyset,
   type UserListRow,
 } from '../../db/queries/user-directory';
-import { isEnrolled, mfaStatus, type Method, type MfaRequirement } from '../policy';
+import { loadCountingFactorTypes } from '../factors/counting';
+import { mfaStatus, type MfaRequirement, type MfaStatusName } from '../policy';
 import type { Clock } from '../clock';
 import { decodeCursor, encodeCursor, invalidCursorMessage, maxCursorLength } from './cursor';
-import { fromZod, NotFoundError, ValidationError } from './errors';
+import { NotFoundError, parseInput, ValidationError } from './errors';
 
 /**
  * The admin users directory (R-F1..R-F3): the list with its MFA column and filters, one
@@ -26,8 +23,9 @@ import { fromZod, NotFoundError, ValidationError } from './errors';
  * through the services beside this one.
  */
 
-export type { MfaStatusName } from '../../db/queries/user-directory';
-export { mfaStatusNames } from '../../db/queries/user-directory';
+export type { MfaStatusName } from '../policy';
+/** Every status, in the order the console shows them. */
+export const mfaStatusNames = ['enrolled', 'not_enrolled', 'enrollment_period', 'expired', 'pre_enrollment'] as const satisfies readonly MfaStatusName[];
 
 export const defaultPageSize = 50;
 export const maxPageSize = 200;
@@ -103,16 +101,6 @@ export interface UserPage {
   nextCursor: string | null;
 }
 
-/** "Enrolled" under the org's settings, as isEnrolled() decides it for the gate. */
-export async function loadEnrollmentRule(db: Kysely<Database>): Promise<EnrollmentRule> {
-  const settings = await loadMfaSettings(db);
-  const methods: Method[] = ['totp', 'webauthn', 'duo'];
-  return {
-    countingMethods: methods.filter((m) => isEnrolled([m], settings)),
-    everyoneEnrolled: isEnrolled([], settings),
-  };
-}
-
 function summaryOf(row: UserListRow, now: number): UserSummary {
   // enrollment_days is NOT NULL, so it is null only when there is no requirement row.
   const requirement =
@@ -148,9 +136,7 @@ function summaryOf(row: UserListRow, now: number): UserSummary {
  * @example const page = await listUsers(db, { mfaStatus: 'expired', limit: 20 }, clock)
  */
 export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clock: Clock): Promise<UserPage> {
-  const parsed = listUsersSchema.safeParse(input ?? {});
-  if (!parsed.success) throw fromZod(parsed.error);
-  const options = parsed.data;
+  const options = parseInput(listUsersSchema, input ?? {});
   let after: UserKeyset | null = null;
   if (options.cursor !== undefined) {
     const cursor = decodeCursor(options.cursor, userCursorSchema);
@@ -162,7 +148,7 @@ export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clo
         : { sort: 'newest', createdAt: cursor.k[0], id: cursor.k[1] };
   }
   const now = clock.now();
-  const rule = await loadEnrollmentRule(db);
+  const rule = await loadCountingFactorTypes(db);
   const rows = await listUserRows(db, {
     filter: {
       ...(options.q ? { q: options.q } : {}),
@@ -195,7 +181,7 @@ export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clo
  * @throws NotFoundError('user')
  */
 export async function getUserDetail(db: Kysely<Database>, id: string, clock: Clock): Promise<UserDetail> {
-  const rule = await loadEnrollmentRule(db);
+  const rule = await loadCountingFactorTypes(db);
   const row = typeof id === 'string' && id.length <= 200 ? await getUserListRow(db, id, rule) : undefined;
   if (!row) throw new NotFoundError('user', [String(id).slice(0, 200)]);
   const summary = summaryOf(row, clock.now());
@@ -228,7 +214,7 @@ const countCache = new WeakMap<Kysely<Database>, CountCacheEntry>();
 
 /** One exact count, as of `now`: users grouped by the facts mfaStatus() reads, classified by mfaStatus() itself. */
 async function countNow(db: Kysely<Database>, now: number): Promise<UserCounts> {
-  const rule = await loadEnrollmentRule(db);
+  const rule = await loadCountingFactorTypes(db);
   const facets = await countUserFacets(db, rule, now);
   const byStatus = Object.fromEntries(mfaStatusNames.map((s) => [s, 0])) as Record<MfaStatusName, number>;
   let total = 0;

@@ -8,6 +8,7 @@ import { enqueueFactorNotice } from '../mail/enqueue';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { NotFoundError } from './errors';
+import { invalidateUserCounts } from './user-directory';
 
 /**
  * An admin removes one of a user's factors (a lost phone or key). Unlike the user's own
@@ -24,7 +25,7 @@ export async function removeUserFactor(
   actor: Actor,
   clock: Clock,
 ): Promise<{ type: string; name: string; lastFactor: boolean }> {
-  return db.transaction().execute(async (trx) => {
+  const removed = await db.transaction().execute(async (trx) => {
     const user = typeof userId === 'string' && userId.length <= 200 ? await getUserById(trx, userId) : undefined;
     if (!user) throw new NotFoundError('user', [String(userId).slice(0, 200)]);
     const factor = typeof factorId === 'string' && factorId.length <= 64 ? await getFactorOfUser(trx, user.id, factorId) : undefined;
@@ -54,4 +55,6 @@ export async function removeUserFactor(
     });
     return { type: factor.type, name: factor.name, lastFactor };
   });
+  invalidateUserCounts(db);
+  return removed;
 }

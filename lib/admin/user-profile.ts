@@ -5,7 +5,7 @@ import { writeAudit } from '../../db/queries/audit';
 import { updateUserProfileRow } from '../../db/queries/user-directory';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
-import { fromZod, NotFoundError } from './errors';
+import { NotFoundError, parseInput } from './errors';
 import { newUserSchema } from './users';
 
 /** A user's profile fields: email and display name. Role and state have their own actions. */
@@ -32,27 +32,36 @@ export async function updateUserProfile(
   actor: Actor,
   clock: Clock,
 ): Promise<{ changed: string[] }> {
-  const parsed = userProfileSchema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
+  const profile = parseInput(userProfileSchema, input);
+  // NOTE: the user counts read neither field, so a profile change leaves them as they are.
+  return db.transaction().execute((trx) => changeUserProfile(trx, userId, profile, actor, clock.now()));
+}
+
+/** updateUserProfile()'s change, inside the caller's transaction (input already validated). */
+export async function changeUserProfile(
+  trx: Kysely<Database>,
+  userId: string,
+  profile: z.output<typeof userProfileSchema>,
+  actor: Actor,
+  now: number,
+): Promise<{ changed: string[] }> {
   const patch: { email?: string | null; displayName?: string | null } = {};
-  if (parsed.data.email !== undefined) patch.email = parsed.data.email || null;
-  if (parsed.data.displayName !== undefined) patch.displayName = parsed.data.displayName || null;
-  return db.transaction().execute(async (trx) => {
-    const before = await updateUserProfileRow(trx, userId, patch);
-    if (!before) throw new NotFoundError('user', [userId]);
-    const changed = (Object.keys(patch) as (keyof typeof patch)[]).filter((key) => before[key] !== patch[key]);
-    if (changed.length > 0) {
-      await writeAudit(trx, {
-        at: clock.now(),
-        actorId: actor.id,
-        actorLabel: actor.label,
-        action: 'user.profile_updated',
-        targetType: 'user',
-        targetId: userId,
-        details: Object.fromEntries(changed.map((key) => [key, { from: before[key], to: patch[key] }])),
-        clientIp: actor.clientIp,
-      });
-    }
-    return { changed };
-  });
+  if (profile.email !== undefined) patch.email = profile.email || null;
+  if (profile.displayName !== undefined) patch.displayName = profile.displayName || null;
+  const before = await updateUserProfileRow(trx, userId, patch);
+  if (!before) throw new NotFoundError('user', [userId]);
+  const changed = (Object.keys(patch) as (keyof typeof patch)[]).filter((key) => before[key] !== patch[key]);
+  if (changed.length > 0) {
+    await writeAudit(trx, {
+      at: now,
+      actorId: actor.id,
+      actorLabel: actor.label,
+      action: 'user.profile_updated',
+      targetType: 'user',
+      targetId: userId,
+      details: Object.fromEntries(changed.map((key) => [key, { from: before[key], to: patch[key] }])),
+      clientIp: actor.clientIp,
+    });
+  }
+  return { changed };
 }

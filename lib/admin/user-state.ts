@@ -10,11 +10,12 @@ import { enrollmentPeriod } from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { NotFoundError, ValidationError } from './errors';
+import { invalidateUserCounts } from './user-directory';
 
 /** User lifecycle: staged → active ⇄ suspended (R-B4, R-D7). */
 
 const stateMessage = 'State must be staged, active or suspended.';
-const stateSchema = z.enum(['staged', 'active', 'suspended'], stateMessage);
+export const stateSchema = z.enum(['staged', 'active', 'suspended'], stateMessage);
 
 export interface UserStateResult {
   changed: boolean;
@@ -44,49 +45,61 @@ export async function setUserState(
 ): Promise<UserStateResult> {
   const parsed = stateSchema.safeParse(state);
   if (!parsed.success) throw new ValidationError({ state: [stateMessage] });
-  const next = parsed.data;
-  return db.transaction().execute(async (trx) => {
-    const user = await getUserById(trx, userId);
-    if (!user) throw new NotFoundError('user', [userId]);
-    if (user.state === next) {
-      return { changed: false, previous: user.state, state: next, periodStarted: null, sessionsRevoked: 0 };
-    }
-    if (next === 'staged' && user.activated_at !== null) {
-      throw new ValidationError({ state: ['A user who has been active cannot go back to staged.'] });
-    }
-    const now = clock.now();
-    await setUserStateRow(trx, userId, next, now);
+  const result = await db.transaction().execute((trx) => changeUserState(trx, userId, parsed.data, actor, clock.now()));
+  if (result.changed) invalidateUserCounts(db);
+  return result;
+}
 
-    let periodStarted: UserStateResult['periodStarted'] = null;
-    if (next === 'active') {
-      const requirement = await getMfaRequirement(trx, userId);
-      // A requirement set while staged has no period yet; one that already runs (a
-      // suspended user coming back) keeps its dates.
-      if (requirement?.required && requirement.periodStartsAt === null) {
-        periodStarted = enrollmentPeriod(now, requirement.enrollmentDays);
-        // R-B4, R-B5: the period's message is marked in the same update; the mail worker queues it.
-        await setRequirementPeriod(trx, userId, periodStarted);
-      }
-    }
-    const sessionsRevoked = next === 'suspended' ? await deleteSessionsOfUser(trx, userId) : 0;
+/**
+ * setUserState()'s change, inside the caller's transaction (`next` already validated);
+ * the caller marks the user counts stale once it commits.
+ */
+export async function changeUserState(
+  trx: Kysely<Database>,
+  userId: string,
+  next: UserState,
+  actor: Actor,
+  now: number,
+): Promise<UserStateResult> {
+  const user = await getUserById(trx, userId);
+  if (!user) throw new NotFoundError('user', [userId]);
+  if (user.state === next) {
+    return { changed: false, previous: user.state, state: next, periodStarted: null, sessionsRevoked: 0 };
+  }
+  if (next === 'staged' && user.activated_at !== null) {
+    throw new ValidationError({ state: ['A user who has been active cannot go back to staged.'] });
+  }
+  await setUserStateRow(trx, userId, next, now);
 
-    await writeAudit(trx, {
-      at: now,
-      actorId: actor.id,
-      actorLabel: actor.label,
-      action: 'user.state_changed',
-      targetType: 'user',
-      targetId: userId,
-      details: {
-        from: user.state,
-        to: next,
-        ...(periodStarted ? { periodStartsAt: periodStarted.startsAt, periodEndsAt: periodStarted.endsAt } : {}),
-        ...(next === 'suspended' ? { sessionsRevoked } : {}),
-      },
-      clientIp: actor.clientIp,
-    });
-    return { changed: true, previous: user.state, state: next, periodStarted, sessionsRevoked };
+  let periodStarted: UserStateResult['periodStarted'] = null;
+  if (next === 'active') {
+    const requirement = await getMfaRequirement(trx, userId);
+    // A requirement set while staged has no period yet; one that already runs (a
+    // suspended user coming back) keeps its dates.
+    if (requirement?.required && requirement.periodStartsAt === null) {
+      periodStarted = enrollmentPeriod(now, requirement.enrollmentDays);
+      // R-B4, R-B5: the period's message is marked in the same update; the mail worker queues it.
+      await setRequirementPeriod(trx, userId, periodStarted);
+    }
+  }
+  const sessionsRevoked = next === 'suspended' ? await deleteSessionsOfUser(trx, userId) : 0;
+
+  await writeAudit(trx, {
+    at: now,
+    actorId: actor.id,
+    actorLabel: actor.label,
+    action: 'user.state_changed',
+    targetType: 'user',
+    targetId: userId,
+    details: {
+      from: user.state,
+      to: next,
+      ...(periodStarted ? { periodStartsAt: periodStarted.startsAt, periodEndsAt: periodStarted.endsAt } : {}),
+      ...(next === 'suspended' ? { sessionsRevoked } : {}),
+    },
+    clientIp: actor.clientIp,
   });
+  return { changed: true, previous: user.state, state: next, periodStarted, sessionsRevoked };
 }
 
 /** Activates a staged or suspended user; see setUserState(). */

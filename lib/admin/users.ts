@@ -7,7 +7,8 @@ import { getUserByUsername, insertUser } from '../../db/queries/users';
 import type { Clock } from '../clock';
 import { hashPassword, maxPasswordLength } from '../auth/password';
 import type { Actor } from './actor';
-import { ConflictError, fromZod } from './errors';
+import { ConflictError, parseInput } from './errors';
+import { invalidateUserCounts } from './user-directory';
 
 export const minPasswordLength = 8;
 
@@ -33,9 +34,7 @@ export type NewUserInput = z.input<typeof newUserSchema>;
 
 /** Creates a user (and audits it in the same transaction). Usernames are unique case-insensitively. */
 export async function createUser(db: Kysely<Database>, input: unknown, actor: Actor, clock: Clock): Promise<{ id: string }> {
-  const parsed = newUserSchema.safeParse(input);
-  if (!parsed.success) throw fromZod(parsed.error);
-  const data = parsed.data;
+  const data = parseInput(newUserSchema, input);
   const passwordHash = data.password ? await hashPassword(data.password) : null;
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
@@ -64,5 +63,6 @@ export async function createUser(db: Kysely<Database>, input: unknown, actor: Ac
       clientIp: actor.clientIp,
     });
   });
+  invalidateUserCounts(db);
   return { id };
 }

@@ -5,12 +5,11 @@ import type { ApiKeyRow } from '../../db/queries/api-keys';
 import type { Actor } from '../admin/actor';
 import { listAudit } from '../admin/audit-log';
 import { createGroup, listGroups, setGroupMembers } from '../admin/groups';
-import { requireMfaForUsers, resetTotpEnrollment, setUserMfaRequirement } from '../admin/mfa-requirements';
+import { requireMfaForUsers, resetTotpEnrollment } from '../admin/mfa-requirements';
 import { getMfaSettings, saveMfaSettings } from '../admin/mfa-settings';
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } from '../admin/policies';
-import { getUserDetail, invalidateUserCounts, listUsers } from '../admin/user-directory';
-import { updateUserProfile } from '../admin/user-profile';
-import { setUserState } from '../admin/user-state';
+import { getUserDetail, listUsers } from '../admin/user-directory';
+import { updateUser } from '../admin/user-update';
 import { createUser } from '../admin/users';
 import { listOutbox } from '../mail/outbox';
 import type { Clock } from '../clock';
@@ -106,17 +105,6 @@ function location(path: string): Record<string, string> {
   return { location: `${apiBasePath}${path}` };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** The fields of `raw` named in `keys` that the client actually sent. */
-function pick(raw: unknown, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (isObject(raw)) for (const key of keys) if (Object.hasOwn(raw, key)) out[key] = raw[key];
-  return out;
-}
-
 const bodyProblems = [400, 413, 415];
 
 export const routes = {
@@ -142,7 +130,6 @@ export const routes = {
     problems: [...bodyProblems, 409],
     handle: async (ctx) => {
       const { id } = await createUser(ctx.db, ctx.raw, ctx.actor, ctx.clock);
-      invalidateUserCounts(ctx.db);
       return jsonResponse(201, await getUserDetail(ctx.db, id, ctx.clock), location(`/users/${id}`));
     },
   }),
@@ -167,24 +154,7 @@ export const routes = {
     problems: [...bodyProblems, 404],
     handle: async (ctx) => {
       const id = ctx.params.id!;
-      const raw = ctx.raw as Record<string, unknown>;
-      // Whole body validated first. The state goes first: it is the one change a rule can
-      // refuse (never back to staged), so a refusal leaves everything else untouched.
-      const before = await getUserDetail(ctx.db, id, ctx.clock);
-      if (ctx.body.state !== undefined) await setUserState(ctx.db, id, raw.state, ctx.actor, ctx.clock);
-      if (ctx.body.mfa !== undefined) {
-        const daysGiven = isObject(raw.mfa) && Object.hasOwn(raw.mfa, 'enrollmentDays');
-        const current = before.mfa;
-        // Requiring again restarts the period; a PATCH that repeats the current requirement
-        // (same or unstated days) changes nothing. A new period is POST …/mfa/reset.
-        const unchanged =
-          ctx.body.mfa.required === current.required &&
-          (!ctx.body.mfa.required || !daysGiven || ctx.body.mfa.enrollmentDays === current.enrollmentDays);
-        if (!unchanged) await setUserMfaRequirement(ctx.db, id, raw.mfa, ctx.actor, ctx.clock);
-      }
-      const profile = pick(raw, ['email', 'displayName']);
-      if (Object.keys(profile).length > 0) await updateUserProfile(ctx.db, id, profile, ctx.actor, ctx.clock);
-      invalidateUserCounts(ctx.db);
+      await updateUser(ctx.db, id, ctx.raw, ctx.actor, ctx.clock);
       return jsonResponse(200, await getUserDetail(ctx.db, id, ctx.clock));
     },
   }),
@@ -200,7 +170,6 @@ export const routes = {
     problems: [...bodyProblems, 404],
     handle: async (ctx) => {
       const result = await requireMfaForUsers(ctx.db, ctx.raw, ctx.actor, ctx.clock);
-      invalidateUserCounts(ctx.db);
       return jsonResponse(200, result);
     },
   }),
@@ -216,7 +185,6 @@ export const routes = {
     problems: [...bodyProblems, 404],
     handle: async (ctx) => {
       const result = await resetTotpEnrollment(ctx.db, ctx.params.id!, ctx.raw ?? {}, ctx.actor, ctx.clock);
-      invalidateUserCounts(ctx.db);
       return jsonResponse(200, result);
     },
   }),

@@ -5,6 +5,7 @@ import { bulkRequireSchema, enrollmentDaysSchema, resetSchema } from '../admin/m
 import { settingsSchema } from '../admin/mfa-settings';
 import { createSchema as policyCreateSchema, patchSchema as policyPatchSchema } from '../admin/policies';
 import { listUsersSchema } from '../admin/user-directory';
+import { stateSchema } from '../admin/user-state';
 import { newUserSchema } from '../admin/users';
 import { invalidCursorMessage } from '../admin/cursor';
 import { defaultOutboxLimit, mailStatuses, maxOutboxLimit } from '../mail/outbox';
@@ -21,7 +22,6 @@ function unknownField(issue: { code?: string; keys?: string[] }): string {
 }
 
 const userFields = newUserSchema.shape;
-const stateSchema = z.enum(['staged', 'active', 'suspended'], 'State must be staged, active or suspended.');
 
 /** SPEC G: POST /users {username, email, displayName?, password?, state}. No role: roles change only by an explicit action. */
 export const createUserBody = z.strictObject(

@@ -12,9 +12,9 @@ import {
   getFactorOfUser,
   getTotpSignInFactors,
   insertTotpFactor,
-  isDuplicateKey,
   type TotpFactorSecret,
 } from '../../db/queries/factors';
+import { isUniqueViolation } from '../../db/queries/unique-violation';
 import { replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import type { Clock } from '../clock';
 import { openSecret, sealSecret } from '../crypto/secret-box';
@@ -263,7 +263,7 @@ export async function confirmTotpSetup(
   } catch (err) {
     if (err instanceof Refused) return { ok: false, reason: err.reason };
     // A second submit of the same pending setup: the device is already stored.
-    if (isDuplicateKey(err)) return { ok: false, reason: 'expired' };
+    if (isUniqueViolation(err)) return { ok: false, reason: 'expired' };
     throw err;
   }
 }

@@ -13,7 +13,8 @@ import {
 } from '@simplewebauthn/server';
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import type { Database } from '../../db';
-import { countFactors, isDuplicateKey } from '../../db/queries/factors';
+import { countFactors } from '../../db/queries/factors';
+import { isUniqueViolation } from '../../db/queries/unique-violation';
 import { replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import {
   advanceWebauthnCounter,
@@ -339,7 +340,7 @@ export async function confirmWebauthnRegistration(
     if (err instanceof SessionGone) return { ok: false, reason: 'session_gone' };
     if (stepUpRefusalOf(err) !== null) return refuse('not_fresh', 'not_fresh');
     // The credential id is unique: this authenticator is registered already (here or to someone else).
-    if (isDuplicateKey(err)) return refuse('already_registered', 'duplicate_credential');
+    if (isUniqueViolation(err)) return refuse('already_registered', 'duplicate_credential');
     throw err;
   }
 }

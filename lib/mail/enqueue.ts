@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import type { FactorType, MailKind, MailStatus } from '../../db/schema';
 import { insertOutboxRows, recipientsOf, type NewOutboxRow, type Recipient } from '../../db/queries/mail';
-import { isEnrolled, type Method, type MfaSettings } from '../policy';
 import { renderSubject, type MailMessage } from './templates';
 
 /**
@@ -29,12 +28,6 @@ export const skipReasons = {
   enrolled: 'skipped: the user has already set up MFA',
   obsolete: 'skipped: no longer applies (the user enrolled, or the requirement or period changed)',
 } as const;
-
-/** Factor types whose factors make a user enrolled, as the gate counts them; null = everyone is (Duo only). */
-export function countingFactorTypes(settings: MfaSettings): FactorType[] | null {
-  if (isEnrolled([], settings)) return null;
-  return (['totp', 'webauthn', 'duo'] as const).filter((m: Method) => isEnrolled([m], settings));
-}
 
 export function displayName(r: Pick<Recipient, 'displayName' | 'username'>): string {
   return r.displayName?.trim() || r.username;

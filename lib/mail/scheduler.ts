@@ -3,7 +3,8 @@ import type { Database } from '../../db';
 import { dueExpiredCandidates, dueReminderCandidates, insertOutboxRows, type EnrollmentCandidate } from '../../db/queries/mail';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { oneDay, type Clock } from '../clock';
-import { countingFactorTypes, displayName, idempotencyKeys, outboxRow, skipReasons } from './enqueue';
+import { countingFactorTypes } from '../factors/counting';
+import { displayName, idempotencyKeys, outboxRow, skipReasons } from './enqueue';
 import type { MailMessage } from './templates';
 
 /**

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { clearStartNotices, insertOutboxRows, markedStartNotices, type StartNotice } from '../../db/queries/mail';
-import { loadMfaSettings } from '../../db/queries/settings';
 import type { Clock } from '../clock';
-import { countingFactorTypes, displayName, idempotencyKeys, outboxRow, skipReasons } from './enqueue';
+import { loadCountingFactorTypes } from '../factors/counting';
+import { displayName, idempotencyKeys, outboxRow, skipReasons } from './enqueue';
 import { renderSubject, type MailMessage } from './templates';
 
 /**
@@ -30,7 +30,7 @@ export interface StartNoticeReport {
 export async function queueEnrollmentStartedMessages(db: Kysely<Database>, clock: Clock): Promise<StartNoticeReport> {
   const report: StartNoticeReport = { queued: 0, skipped: 0 };
   // Duo only (null): every user counts as enrolled, so each message is recorded as skipped.
-  const counting = countingFactorTypes(await loadMfaSettings(db));
+  const counting = await loadCountingFactorTypes(db);
   for (let handled = 0; handled < maxPerCall; handled += batchSize) {
     const notices = await markedStartNotices(db, counting, batchSize);
     if (notices.length === 0) break;

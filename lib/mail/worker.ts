@@ -13,7 +13,8 @@ import {
 import { loadMfaSettings } from '../../db/queries/settings';
 import { oneHour, oneMinute, systemClock, type Clock } from '../clock';
 import { readMailConfig, type MailConfig } from './config';
-import { countingFactorTypes, skipReasons } from './enqueue';
+import { countingFactorTypes } from '../factors/counting';
+import { skipReasons } from './enqueue';
 import { scheduleDueMessages, type ScheduleReport } from './scheduler';
 import { queueEnrollmentStartedMessages } from './start-notices';
 import { renderMail, storedMessage, type MailMessage } from './templates';

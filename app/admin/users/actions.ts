@@ -5,7 +5,6 @@ import { systemClock } from '../../../lib/clock';
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
 import { requireMfaForUsers } from '../../../lib/admin/mfa-requirements';
-import { invalidateUserCounts } from '../../../lib/admin/user-directory';
 import { daysInput, refusal, text, texts } from '../_lib/actions';
 import type { FormState } from '../_lib/form-state';
 
@@ -20,7 +19,6 @@ export async function requireMfaForSelected(_previous: FormState, formData: Form
   const values = { userIds, enrollmentDays: days };
   try {
     const result = await requireMfaForUsers(db, { userIds, enrollmentDays: daysInput(days) }, actor, systemClock);
-    invalidateUserCounts(db);
     revalidatePath('/admin/users');
     const who = `${result.updated} user${result.updated === 1 ? '' : 's'}`;
     const staged = result.preEnrollmentUserIds.length;

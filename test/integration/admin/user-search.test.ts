@@ -17,7 +17,8 @@ import {
 import { insertUser } from '../../../db/queries/users';
 import { manualClock, oneDay } from '../../../lib/clock';
 import { updateUserProfile } from '../../../lib/admin/user-profile';
-import { listUsers, loadEnrollmentRule } from '../../../lib/admin/user-directory';
+import { listUsers } from '../../../lib/admin/user-directory';
+import { loadCountingFactorTypes } from '../../../lib/factors/counting';
 import { createUser } from '../../../lib/admin/users';
 import { dialects, freshDatabase, freshDb } from '../support/dialects';
 
@@ -124,7 +125,7 @@ describe.each(dialects)('searching users on %s', (dialect) => {
 
   /** Every page of listUserRows() with a strategy's thresholds, following keysets. */
   async function everyPage(filter: UserListFilter, sort: UserSort, search: ListInput['search'], limit = 5): Promise<string[]> {
-    const rule = await loadEnrollmentRule(db.kysely);
+    const rule = await loadCountingFactorTypes(db.kysely);
     const out: string[] = [];
     let after: UserKeyset | null = null;
     for (let pages = 0; pages < 100; pages++) {

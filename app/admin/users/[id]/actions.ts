@@ -5,16 +5,14 @@ import { redirect } from 'next/navigation';
 import { systemClock } from '../../../../lib/clock';
 import { formatDateTime } from '../../../../lib/format';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
-import { fromZod, NotFoundError, ValidationError } from '../../../../lib/admin/errors';
+import { NotFoundError } from '../../../../lib/admin/errors';
 import { isNotFoundError } from '../../../../lib/errors/brand';
-import { resetSchema, resetTotpEnrollment, setRequirementSchema, setUserMfaRequirement } from '../../../../lib/admin/mfa-requirements';
+import { resetTotpEnrollment } from '../../../../lib/admin/mfa-requirements';
 import { revokeUserSessions } from '../../../../lib/admin/sessions';
 import { unlockUser } from '../../../../lib/admin/unlock';
-import { getUserDetail, invalidateUserCounts } from '../../../../lib/admin/user-directory';
 import { removeUserFactor } from '../../../../lib/admin/user-factors';
-import { userProfileSchema, updateUserProfile } from '../../../../lib/admin/user-profile';
 import { changeUserRole } from '../../../../lib/admin/user-role';
-import { setUserState } from '../../../../lib/admin/user-state';
+import { updateUser } from '../../../../lib/admin/user-update';
 import { daysInput, refusal, text } from '../../_lib/actions';
 import type { FormState } from '../../_lib/form-state';
 
@@ -34,18 +32,7 @@ async function adminForUser(formData: FormData) {
   return { ...admin, id };
 }
 
-const stateMessages: Record<string, string> = {
-  staged: 'staged',
-  active: 'active',
-  suspended: 'suspended',
-};
-
-/**
- * "Save changes": state, the R-B1 requirement and the profile. Everything is checked first,
- * so a refused value changes nothing; then the state (the one change a rule may still
- * refuse), the requirement (only when it changes: requiring again restarts the period), and
- * the profile.
- */
+/** "Save changes": state, the R-B1 requirement and the profile, in one service call (updateUser). */
 export async function updateUserAction(_previous: FormState, formData: FormData): Promise<FormState> {
   const { db, actor, id } = await adminForUser(formData);
   const requireMfa = text(formData, 'requireMfa') === 'on';
@@ -56,45 +43,37 @@ export async function updateUserAction(_previous: FormState, formData: FormData)
   const values = { state, requireMfa: requireMfa ? 'on' : '', enrollmentDays: days, email, displayName };
   try {
     if (!id) throw new NotFoundError('user');
-    const fieldErrors: Record<string, string[]> = {};
-    const profile = { email: email.trim() || null, displayName: displayName.trim() || null };
-    const profileCheck = userProfileSchema.safeParse(profile);
-    if (!profileCheck.success) Object.assign(fieldErrors, fromZod(profileCheck.error).fieldErrors);
-    if (!Object.hasOwn(stateMessages, state)) fieldErrors.state = ['State must be staged, active or suspended.'];
-    const requirement = requireMfa ? { required: true, enrollmentDays: daysInput(days) } : { required: false };
-    const requirementCheck = setRequirementSchema.safeParse(requirement);
-    if (!requirementCheck.success) Object.assign(fieldErrors, fromZod(requirementCheck.error).fieldErrors);
-    if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors);
-
-    const before = await getUserDetail(db, id, systemClock);
+    const update = {
+      state,
+      email: email.trim() || null,
+      displayName: displayName.trim() || null,
+      mfa: requireMfa ? { required: true, enrollmentDays: daysInput(days) } : { required: false },
+    };
+    const result = await updateUser(db, id, update, actor, systemClock);
     const changes: string[] = [];
-    if (state !== before.state) {
-      const result = await setUserState(db, id, state, actor, systemClock);
+    if (result.state?.changed) {
+      const { state: now, periodStarted, sessionsRevoked } = result.state;
       changes.push(
-        `state is now ${result.state}` +
-          (result.periodStarted ? ` (enrollment period until ${formatDateTime(result.periodStarted.endsAt)})` : '') +
-          (result.sessionsRevoked > 0 ? ` (${result.sessionsRevoked} session${result.sessionsRevoked === 1 ? '' : 's'} ended)` : ''),
+        `state is now ${now}` +
+          (periodStarted ? ` (enrollment period until ${formatDateTime(periodStarted.endsAt)})` : '') +
+          (sessionsRevoked > 0 ? ` (${sessionsRevoked} session${sessionsRevoked === 1 ? '' : 's'} ended)` : ''),
       );
     }
-    const wantDays = requirementCheck.data!.enrollmentDays;
-    const unchanged = requireMfa === before.mfa.required && (!requireMfa || wantDays === before.mfa.enrollmentDays);
-    if (!unchanged) {
-      const result = await setUserMfaRequirement(db, id, requirement, actor, systemClock);
+    const requirement = result.requirement;
+    if (requirement) {
       changes.push(
-        !result.required
+        !requirement.required
           ? 'MFA is no longer required'
-          : result.periodEndsAt !== null
-            ? `MFA required, enrollment period until ${formatDateTime(result.periodEndsAt)}`
+          : requirement.periodEndsAt !== null
+            ? `MFA required, enrollment period until ${formatDateTime(requirement.periodEndsAt)}`
             : 'MFA required (pre-enrollment: the period starts on activation)',
       );
     }
-    const profileResult = await updateUserProfile(db, id, profile, actor, systemClock);
-    if (profileResult.changed.length > 0) changes.push(`${profileResult.changed.join(' and ')} updated`);
-    invalidateUserCounts(db);
+    if (result.profileChanged.length > 0) changes.push(`${result.profileChanged.join(' and ')} updated`);
     revalidatePath(userPath(id));
     return { ok: changes.length > 0 ? `Saved: ${changes.join('; ')}.` : 'Nothing to change.' };
   } catch (err) {
-    return refusal(err, values);
+    return refusal(err, values, { 'mfa.enrollmentDays': 'enrollmentDays', 'mfa.required': 'requireMfa' });
   }
 }
 
@@ -119,11 +98,7 @@ export async function resetTotpAction(_previous: FormState, formData: FormData):
   const days = text(formData, 'enrollmentDays');
   try {
     if (!id) throw new NotFoundError('user');
-    const input = { enrollmentDays: daysInput(days) };
-    const check = resetSchema.safeParse(input);
-    if (!check.success) throw fromZod(check.error);
-    const result = await resetTotpEnrollment(db, id, input, actor, systemClock);
-    invalidateUserCounts(db);
+    const result = await resetTotpEnrollment(db, id, { enrollmentDays: daysInput(days) }, actor, systemClock);
     // The form goes away with the expired status, so the outcome is said by the page.
     redirect(`${userPath(id)}?done=${result.periodEndsAt !== null ? 'reset' : 'reset_staged'}&removed=${result.removedFactors}`);
   } catch (err) {
@@ -167,7 +142,6 @@ export async function removeFactorAction(formData: FormData): Promise<void> {
   const { db, actor, id } = await adminForUser(formData);
   try {
     await removeUserFactor(db, id, text(formData, 'factorId'), actor, systemClock);
-    invalidateUserCounts(db);
   } catch (err) {
     failed(id, err);
   }

@@ -5,7 +5,6 @@ import { systemClock } from '../../../../lib/clock';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { fromZod } from '../../../../lib/admin/errors';
 import { setRequirementSchema, setUserMfaRequirement } from '../../../../lib/admin/mfa-requirements';
-import { invalidateUserCounts } from '../../../../lib/admin/user-directory';
 import { createUser } from '../../../../lib/admin/users';
 import { daysInput, refusal, text } from '../../_lib/actions';
 import type { FormState } from '../../_lib/form-state';
@@ -47,6 +46,5 @@ export async function createUserAction(_previous: FormState, formData: FormData)
   } catch (err) {
     return refusal(err, values);
   }
-  invalidateUserCounts(db);
   redirect(`/admin/users/${encodeURIComponent(id)}?done=created`);
 }
