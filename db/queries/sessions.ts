@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, SessionsTable } from '../schema';
+import type { Database, SessionsTable, UserRole, UserState } from '../schema';
 import { compiledPerHandle } from '../statement-cache';
 
 export type SessionRow = Selectable<SessionsTable>;
@@ -27,14 +27,23 @@ export const sessionWithUserColumns = [
   'users.role',
 ] as const;
 
-/** The session with its user, in one round trip. */
-export async function getSessionWithUser(db: Kysely<Database>, id: string) {
-  return db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(sessionWithUserColumns)
-    .where('sessions.id', '=', id)
-    .executeTakeFirst();
+/** A row with sessionWithUserColumns: what a session check reads (getAccessFacts returns it, and more). */
+export interface SessionWithUserRow {
+  session_id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  aal: number;
+  amr: string;
+  mfa_skipped: number;
+  second_factor_at: number | null;
+  username: string;
+  display_name: string | null;
+  email: string | null;
+  state: UserState;
+  role: UserRole;
 }
 
 export async function touchSession(
@@ -48,24 +57,6 @@ export async function touchSession(
     .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
     .where('id', '=', id)
     .execute();
-}
-
-/**
- * Moves a session to a new id (a new token) and applies the authentication step's changes
- * in the same statement, so the old token stops working the moment the new one exists.
- */
-export async function rotateSession(
-  db: Kysely<Database>,
-  oldId: string,
-  newId: string,
-  changes: Partial<Pick<SessionRow, 'aal' | 'amr' | 'mfa_skipped' | 'second_factor_at' | 'last_seen_at' | 'idle_expires_at'>>,
-): Promise<boolean> {
-  const result = await db
-    .updateTable('sessions')
-    .set({ ...changes, id: newId })
-    .where('id', '=', oldId)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
 }
 
 export interface SecondFactorChanges {
@@ -86,8 +77,9 @@ const rotateToSecondFactorQuery = compiledPerHandle(
 );
 
 /**
- * rotateSession() with a passed second factor's changes: the same single statement,
- * compiled once per handle (it is on the path of every second-factor sign-in).
+ * Moves a session to a new id (a new token) with a passed second factor's changes, in one
+ * statement, so the old token stops working the moment the new one exists. Compiled once
+ * per handle (it is on the path of every second-factor sign-in).
  */
 export async function rotateSessionToSecondFactor(db: Kysely<Database>, oldId: string, newId: string, changes: SecondFactorChanges): Promise<boolean> {
   const result = await db.executeQuery(

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db';
+import type { Database, DialectName } from '../../db';
+import { getAccessFacts, type AccessFactsRow } from '../../db/queries/access';
 import {
   deleteSession,
-  getSessionWithUser,
   insertSession,
   rotateSessionToSecondFactor,
   touchSession,
   type SessionRow,
+  type SessionWithUserRow,
 } from '../../db/queries/sessions';
 import type { UserRole, UserState } from '../../db/schema';
 import { oneHour, oneMinute, type Clock } from '../clock';
@@ -60,18 +61,36 @@ export async function createSession(
   return token;
 }
 
+/** The subset of a session-with-user row that liveSession() reads. */
+export type SessionUserRow = SessionWithUserRow;
+
+/** A live session and the facts its access decisions need, from one round trip. */
+export interface LoadedSession {
+  session: SessionContext;
+  facts: AccessFactsRow;
+}
+
+/**
+ * The session behind a token with everything an access decision needs about it, or null
+ * (no token, unknown, expired, or a user who may not sign in). One round trip: the access
+ * facts query is the only way a session is looked up, so the gate, the access context and
+ * every other caller see the same row.
+ */
+export async function loadSession(db: { kysely: Kysely<Database>; dialect: DialectName }, token: unknown, clock: Clock): Promise<LoadedSession | null> {
+  if (!isWellFormedToken(token)) return null;
+  const facts = await getAccessFacts(db.kysely, db.dialect, sessionIdOf(token));
+  if (!facts) return null;
+  const session = await liveSession(db.kysely, facts, clock);
+  return session ? { session, facts } : null;
+}
+
 /**
  * The live session for a token, or null. Checks the row on every call, so sign-out,
  * suspension and revocation apply at the next request; an expired row is deleted.
  */
-export async function validateSession(db: Kysely<Database>, token: unknown, clock: Clock): Promise<SessionContext | null> {
-  if (!isWellFormedToken(token)) return null;
-  const row = await getSessionWithUser(db, sessionIdOf(token));
-  return row ? liveSession(db, row, clock) : null;
+export async function validateSession(db: { kysely: Kysely<Database>; dialect: DialectName }, token: unknown, clock: Clock): Promise<SessionContext | null> {
+  return (await loadSession(db, token, clock))?.session ?? null;
 }
-
-/** The subset of a session-with-user row that liveSession() reads. */
-export type SessionUserRow = NonNullable<Awaited<ReturnType<typeof getSessionWithUser>>>;
 
 /**
  * A looked-up row as a live session, or null when it expired (then deleted) or its user

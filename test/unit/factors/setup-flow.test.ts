@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { Decision } from '@/lib/policy';
 import {
   freshSecondFactorMs,
-  hasReached,
   isFreshSecondFactor,
   nextState,
   pathOf,
@@ -61,11 +60,6 @@ describe('the Set Up MFA state machine', () => {
     expect(visited).toEqual(['choose_method', 'totp_scan', 'totp_scan', 'recovery_codes', 'done']);
   });
 
-  it('hasReached follows the order of the states', () => {
-    expect(hasReached('recovery_codes', 'totp_scan')).toBe(true);
-    expect(hasReached('totp_scan', 'recovery_codes')).toBe(false);
-    expect(setupStates.every((s) => hasReached('done', s))).toBe(true);
-  });
 
   it.each([
     ['choose_method', '/mfa/setup?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
