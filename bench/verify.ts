@@ -442,7 +442,7 @@ async function main(): Promise<void> {
     let accepted = 0;
     let audited = 0;
     try {
-      accepted = Number((await db.kysely.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('aal', '=', 2).executeTakeFirstOrThrow()).n);
+      accepted = Number((await db.kysely.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('amr', 'like', '%"totp"%').executeTakeFirstOrThrow()).n);
       audited = Number(
         (await db.kysely.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('action', '=', 'mfa.verify_succeeded').executeTakeFirstOrThrow()).n,
       );

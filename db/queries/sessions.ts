@@ -16,10 +16,8 @@ export const sessionWithUserColumns = [
   'sessions.last_seen_at',
   'sessions.idle_expires_at',
   'sessions.absolute_expires_at',
-  'sessions.aal',
   'sessions.amr',
   'sessions.mfa_skipped',
-  'sessions.second_factor_at',
   'users.username',
   'users.display_name',
   'users.email',
@@ -35,10 +33,8 @@ export interface SessionWithUserRow {
   last_seen_at: number;
   idle_expires_at: number;
   absolute_expires_at: number;
-  aal: number;
   amr: string;
   mfa_skipped: number;
-  second_factor_at: number | null;
   username: string;
   display_name: string | null;
   email: string | null;
@@ -60,19 +56,17 @@ export async function touchSession(
 }
 
 export interface SecondFactorChanges {
-  aal: number;
   amr: string;
-  second_factor_at: number;
   last_seen_at: number;
   idle_expires_at: number;
 }
 
 const rotateToSecondFactorQuery = compiledPerHandle(
-  7,
-  (db: Kysely<Database>, oldId: string, newId: string, aal: number, amr: string, secondFactorAt: number, lastSeenAt: number, idleExpiresAt: number) =>
+  5,
+  (db: Kysely<Database>, oldId: string, newId: string, amr: string, lastSeenAt: number, idleExpiresAt: number) =>
     db
       .updateTable('sessions')
-      .set({ aal, amr, second_factor_at: secondFactorAt, last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt, id: newId })
+      .set({ amr, last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt, id: newId })
       .where('id', '=', oldId),
 );
 
@@ -83,7 +77,7 @@ const rotateToSecondFactorQuery = compiledPerHandle(
  */
 export async function rotateSessionToSecondFactor(db: Kysely<Database>, oldId: string, newId: string, changes: SecondFactorChanges): Promise<boolean> {
   const result = await db.executeQuery(
-    rotateToSecondFactorQuery(db, oldId, newId, changes.aal, changes.amr, changes.second_factor_at, changes.last_seen_at, changes.idle_expires_at),
+    rotateToSecondFactorQuery(db, oldId, newId, changes.amr, changes.last_seen_at, changes.idle_expires_at),
   );
   return (result.numAffectedRows ?? 0n) > 0n;
 }
@@ -114,10 +108,10 @@ export async function deleteExpiredSessions(db: Kysely<Database>, now: number): 
 }
 
 /**
- * When this session last passed a second factor, read in the caller's transaction (R-E8
- * checks it where the change is stored). `undefined` when the session is gone.
+ * The methods this session passed (amr, JSON), read in the caller's transaction (R-E8
+ * checks the last second factor where the change is stored). `undefined` when the session is gone.
  */
-export async function getSessionSecondFactorAt(db: Kysely<Database>, id: string): Promise<{ secondFactorAt: number | null } | undefined> {
-  const row = await db.selectFrom('sessions').select('second_factor_at').where('id', '=', id).executeTakeFirst();
-  return row && { secondFactorAt: row.second_factor_at === null ? null : Number(row.second_factor_at) };
+export async function getSessionAmr(db: Kysely<Database>, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('sessions').select('amr').where('id', '=', id).executeTakeFirst();
+  return row?.amr;
 }

@@ -11,6 +11,7 @@ import {
 } from '../../db/queries/sessions';
 import type { UserRole, UserState } from '../../db/schema';
 import { oneHour, oneMinute, type Clock } from '../clock';
+import { aalOf, secondFactorAtOf, withMethod, type Aal, type AmrEntry } from '../policy';
 import { isWellFormedToken, newSessionToken, sessionIdOf } from './session-token';
 
 export const sessionIdleTimeoutMs = 30 * oneMinute;
@@ -28,10 +29,13 @@ export interface SessionContext {
   email: string | null;
   role: UserRole;
   userState: UserState;
-  aal: 1 | 2;
-  amr: AuthMethod[];
-  mfaSkipped: boolean;
+  /** The methods passed and when; the two fields below are derived from it. */
+  amr: AmrEntry[];
+  /** aalOf(amr): 2 once a second factor was passed. */
+  aal: Aal;
+  /** secondFactorAtOf(amr): when the last second factor was passed, or null. */
   secondFactorAt: number | null;
+  mfaSkipped: boolean;
   createdAt: number;
 }
 
@@ -50,10 +54,8 @@ export async function createSession(
     last_seen_at: now,
     idle_expires_at: now + sessionIdleTimeoutMs,
     absolute_expires_at: now + sessionAbsoluteTimeoutMs,
-    aal: 1,
-    amr: JSON.stringify(['pwd']),
+    amr: JSON.stringify([{ method: 'pwd', at: now }] satisfies AmrEntry[]),
     mfa_skipped: 0,
-    second_factor_at: null,
     client_ip: client.ip,
     user_agent: client.userAgent ? client.userAgent.slice(0, 512) : null,
   };
@@ -114,21 +116,35 @@ export async function liveSession(db: Kysely<Database>, row: SessionUserRow, clo
     email: row.email,
     role: row.role,
     userState: row.state,
-    aal: row.aal >= 2 ? 2 : 1,
-    amr: parseAmr(row.amr),
+    ...assuranceOf(parseAmr(row.amr)),
     mfaSkipped: row.mfa_skipped === 1,
-    secondFactorAt: row.second_factor_at,
     createdAt: row.created_at,
   };
 }
 
-function parseAmr(text: string): AuthMethod[] {
+/** The session's methods with what they imply. */
+export function assuranceOf(amr: AmrEntry[]): Pick<SessionContext, 'amr' | 'aal' | 'secondFactorAt'> {
+  return { amr, aal: aalOf(amr), secondFactorAt: secondFactorAtOf(amr) };
+}
+
+/**
+ * The stored amr column as entries. Anything malformed is left out, which can only lower
+ * the derived assurance (fail closed).
+ */
+export function parseAmr(text: string): AmrEntry[] {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? (value.filter((m) => typeof m === 'string') as AuthMethod[]) : [];
+    value = JSON.parse(text);
   } catch {
     return [];
   }
+  if (!Array.isArray(value)) return [];
+  const entries: AmrEntry[] = [];
+  for (const item of value) {
+    const { method, at } = (item ?? {}) as { method?: unknown; at?: unknown };
+    if (typeof method === 'string' && typeof at === 'number' && Number.isFinite(at)) entries.push({ method, at });
+  }
+  return entries;
 }
 
 /**
@@ -144,11 +160,8 @@ export async function elevateSession(
 ): Promise<string | null> {
   const token = newSessionToken();
   const now = clock.now();
-  const amr = Array.from(new Set([...session.amr, method]));
   const ok = await rotateSessionToSecondFactor(db, session.sessionId, sessionIdOf(token), {
-    aal: 2,
-    amr: JSON.stringify(amr),
-    second_factor_at: now,
+    amr: JSON.stringify(withMethod(session.amr, method, now)),
     last_seen_at: now,
     idle_expires_at: Math.min(now + sessionIdleTimeoutMs, session.createdAt + sessionAbsoluteTimeoutMs),
   });

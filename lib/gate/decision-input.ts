@@ -18,10 +18,10 @@ export interface UserFacts {
 }
 
 /** The session's side: what it passed so far. */
-export type SessionFacts = Pick<SessionContext, 'aal' | 'amr' | 'mfaSkipped'>;
+export type SessionFacts = Pick<SessionContext, 'amr' | 'mfaSkipped'>;
 
 /** A session that has passed the password and nothing else, as right after sign-in. */
-export const freshSignIn: SessionFacts = { aal: 1, amr: ['pwd'], mfaSkipped: false };
+export const freshSignIn: SessionFacts = { amr: [{ method: 'pwd', at: 0 }], mfaSkipped: false };
 
 function splitList(value: string | null): string[] {
   return value ? value.split(',') : [];
@@ -63,7 +63,7 @@ export function decisionInputFrom(
   return {
     now,
     resource,
-    session: { aal: session.aal, amr: session.amr, mfaSkipped: session.mfaSkipped },
+    session: { amr: session.amr, mfaSkipped: session.mfaSkipped },
     user: { id: user.userId, state: user.userState, groupIds: user.groupIds },
     requirement: user.requirement,
     enrolledMethods: user.enrolledMethods,

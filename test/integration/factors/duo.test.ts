@@ -125,7 +125,7 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
     if (!result.ok) return;
     expect(fake.calls.at(-1)).toEqual({ endpoint: 'token', ok: true, username: 'alice' });
     expect(await validateSession(db, token, clock)).toBeNull();
-    expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: ['pwd', 'duo'], secondFactorAt: clock.now() });
+    expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: [expect.objectContaining({ method: 'pwd' }), expect.objectContaining({ method: 'duo' })], secondFactorAt: clock.now() });
     expect(await audit('mfa.verify_succeeded')).toEqual([{ method: 'duo' }]);
   });
 

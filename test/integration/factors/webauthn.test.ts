@@ -103,7 +103,7 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       expect(row.secret_enc).toBeNull();
 
       expect(await validateSession(db, token, clock)).toBeNull(); // old id is dead
-      expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: ['pwd', 'webauthn'] });
+      expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: [expect.objectContaining({ method: 'pwd' }), expect.objectContaining({ method: 'webauthn' })] });
       expect(await auditDetails('mfa.factor_enrolled')).toEqual([expect.objectContaining({ type: 'webauthn', name: 'Blue key' })]);
       // The user hears about the new key (queued in the same transaction; Alice has no address, so it is kept as skipped).
       const notices = await db.kysely.selectFrom('mail_outbox').select(['kind', 'user_id', 'params']).execute();
@@ -232,7 +232,7 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       expect(result).toMatchObject({ ok: true });
       if (!result.ok) return;
       expect(await validateSession(db, token, clock)).toBeNull();
-      expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: ['pwd', 'webauthn'], secondFactorAt: clock.now() });
+      expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: [expect.objectContaining({ method: 'pwd' }), expect.objectContaining({ method: 'webauthn' })], secondFactorAt: clock.now() });
       const row = await db.kysely.selectFrom('factors').selectAll().where('id', '=', result.factorId).executeTakeFirstOrThrow();
       expect(row).toMatchObject({ sign_count: 1, last_used_at: clock.now() });
       expect(await auditDetails('mfa.verify_succeeded')).toEqual([{ method: 'webauthn', factorId: result.factorId }]);
