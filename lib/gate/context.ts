@@ -1,7 +1,7 @@
 import { cache } from 'react';
 import { cookies, headers } from 'next/headers';
 import { getDb } from '../../db';
-import { systemClock } from '../clock';
+import { systemClock, type Clock } from '../clock';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { loadSession, type LoadedSession, type SessionContext } from '../auth/sessions';
@@ -68,9 +68,13 @@ function assuranceOf(session: SessionContext): Assurance {
   return { aal: session.aal, secondFactorAt: session.secondFactorAt };
 }
 
-/** The context over explicit inputs: what getAccessContext() memoises per request. */
-export async function accessContextFor(db: AccessDb, token: string | null, client: RequestFacts): Promise<AccessContext> {
-  const loaded: LoadedSession | null = await loadSession(db, token, systemClock);
+/**
+ * The context over explicit inputs: what getAccessContext() memoises per request, usable
+ * without Next's request APIs (tests, other servers).
+ * @param clock @default systemClock
+ */
+export async function accessContextFor(db: AccessDb, token: string | null, client: RequestFacts, clock: Clock = systemClock): Promise<AccessContext> {
+  const loaded: LoadedSession | null = await loadSession(db, token, clock);
   const decisions = new Map<string, Promise<Decision>>();
   return {
     session: loaded?.session ?? null,
@@ -80,7 +84,7 @@ export async function accessContextFor(db: AccessDb, token: string | null, clien
       if (!loaded) return Promise.resolve(loginDecision);
       let decision = decisions.get(resource);
       if (!decision) {
-        decision = decideFor(db, loaded, resource, client, systemClock).catch(unavailable);
+        decision = decideFor(db, loaded, resource, client, clock).catch(unavailable);
         decisions.set(resource, decision);
       }
       return decision;

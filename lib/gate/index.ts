@@ -1,6 +1,7 @@
 export { createMfaGate, type MfaGateOptions } from './create-mfa-gate';
 export type { ResourceRoute } from './paths';
 export {
+  accessContextFor,
   getAccessContext,
   isAccessUnavailable,
   AccessUnavailable,
