@@ -58,7 +58,7 @@ function buildInputs(policies: DecisionInput['policies']): DecisionInput[] {
     inputs.push({
       now: NOW + i,
       resource: RESOURCES[i % RESOURCES.length]!,
-      session: { aal: i % 3 === 0 ? 2 : 1, amr: ['pwd'], mfaSkipped: i % 5 === 0 },
+      session: { amr: i % 3 === 0 ? [{ method: 'pwd', at: NOW }, { method: 'totp', at: NOW }] : [{ method: 'pwd', at: NOW }], mfaSkipped: i % 5 === 0 },
       user: { id: `u${i}`, state: 'active', groupIds },
       requirement: { required: i % 2 === 0, enrollmentDays: 7, periodStartsAt: NOW - DAY, periodEndsAt: NOW + 6 * DAY },
       enrolledMethods: i % 4 === 0 ? [] : ['totp'],

@@ -484,7 +484,7 @@ async function main(): Promise<void> {
         `${Math.round(cpuPerRequestUs('gate') - cpuPerRequestUs('empty'))} µs more per request with the gate than behind the empty middleware.`,
       '',
       `Without a session the gate build answers \`${anonymous.gate}\` (the gate's redirect); the empty-middleware and ` +
-        `no-middleware builds answer \`${anonymous.empty}\` / \`${anonymous.none}\` (the page's own requireAccess), ` +
+        `no-middleware builds answer \`${anonymous.empty}\` / \`${anonymous.none}\` (the page's own requirePageAccess), ` +
         'which shows each build is the variant it claims to be.',
       '',
       'Method: three copies of the repo are built with `next build` (middleware.ts as is; replaced by ' +

@@ -79,7 +79,7 @@ function addNoopAction(dir: string): void {
 /** bench/verify only: the same session lookup as verifyTotpCode, then the same redirect. */
 export async function ${NOOP_EXPORT}(formData: FormData): Promise<void> {
   const returnTo = safeReturnPath(formData.get('returnTo'));
-  const session = await currentSession();
+  const { session } = await getAccessContext();
   if (!session) redirect(\`/login?returnTo=\${encodeURIComponent(returnTo)}\`);
   void field(formData, 'code');
   redirect(returnTo);
@@ -289,12 +289,12 @@ async function microBench(appSecret: string): Promise<Micro> {
     let next = 0;
     const client = { ip: '127.0.0.1' };
     const lookup = async () => {
-      if (!(await validateSession(db.kysely, lookupToken, systemClock))) throw new Error('micro: no session');
+      if (!(await validateSession(db, lookupToken, systemClock))) throw new Error('micro: no session');
     };
     const verify = async () => {
       const token = tokens[next++];
       if (!token) throw new Error('micro: ran out of users');
-      const session = await validateSession(db.kysely, token, systemClock);
+      const session = await validateSession(db, token, systemClock);
       const result = await verifyTotpSignIn(db.kysely, session!, totpCodeAt(secret, stepAt(Date.now())), client, systemClock);
       if (!result.ok) throw new Error(`micro: verification refused (${result.reason})`);
       await encodeSessionCookie(result.token);
@@ -303,7 +303,7 @@ async function microBench(appSecret: string): Promise<Micro> {
     const writesOnly = async () => {
       const token = tokens[next++];
       if (!token) throw new Error('micro: ran out of users');
-      const session = (await validateSession(db.kysely, token, systemClock))!;
+      const session = (await validateSession(db, token, systemClock))!;
       const now = Date.now();
       const { factors } = await getTotpSignInFactors(db.kysely, session.userId);
       const newToken = await db.kysely.transaction().execute(async (trx) => {
@@ -442,7 +442,7 @@ async function main(): Promise<void> {
     let accepted = 0;
     let audited = 0;
     try {
-      accepted = Number((await db.kysely.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('aal', '=', 2).executeTakeFirstOrThrow()).n);
+      accepted = Number((await db.kysely.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('amr', 'like', '%"totp"%').executeTakeFirstOrThrow()).n);
       audited = Number(
         (await db.kysely.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('action', '=', 'mfa.verify_succeeded').executeTakeFirstOrThrow()).n,
       );

@@ -40,14 +40,13 @@ export interface SessionsTable {
   last_seen_at: number;
   idle_expires_at: number;
   absolute_expires_at: number;
-  /** 1 = password, 2 = password and a second factor. */
-  aal: number;
-  /** Authentication methods completed, JSON array: ["pwd","totp"]. */
+  /**
+   * Authentication methods passed and when, JSON: [{"method":"pwd","at":…},{"method":"totp","at":…}].
+   * The assurance level and the last second factor's time are derived from it (lib/policy/assurance.ts).
+   */
   amr: string;
   /** The user chose "Skip for now" in this session (R-D5); never carried to the next. */
   mfa_skipped: number;
-  /** When the last second factor was passed; fresh checks (factor removal) read it. */
-  second_factor_at: number | null;
   client_ip: string | null;
   user_agent: string | null;
 }

@@ -5,14 +5,14 @@ import { redirect } from 'next/navigation';
 import { getDb } from '../../db';
 import { systemClock } from '../../lib/clock';
 import { sessionCookieName } from '../../lib/auth/cookie';
-import { currentSession, requestClient } from '../../lib/auth/current';
+import { getAccessContext } from '../../lib/gate';
 import { signOutSession } from '../../lib/auth/sign-out';
 
 export async function signOut(): Promise<void> {
-  const session = await currentSession();
+  const { session, client } = await getAccessContext();
   if (session) {
     const db = await getDb();
-    await signOutSession(db.kysely, session, await requestClient(), systemClock);
+    await signOutSession(db.kysely, session, client, systemClock);
   }
   (await cookies()).delete(sessionCookieName());
   redirect('/login');

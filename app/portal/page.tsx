@@ -1,11 +1,11 @@
-import { requireAccess } from '../../lib/gate/require-access';
+import { requirePageAccess } from '../../lib/gate';
 import { signOut } from './actions';
 
 export const dynamic = 'force-dynamic';
 
 export default async function PortalPage() {
   // R-D9: the page checks again; the middleware is not the only wall.
-  const { session } = await requireAccess('portal', '/portal');
+  const { session } = await requirePageAccess('portal', '/portal');
   return (
     <main>
       <h1>User Portal</h1>

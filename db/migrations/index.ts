@@ -11,6 +11,7 @@ import { startNotice } from './008-start-notice';
 import { searchKeyOrder } from './009-search-key-order';
 import { guessSources } from './010-guess-sources';
 import { ownFactorChallenge } from './011-own-factor-challenge';
+import { derivedAssurance } from './012-derived-assurance';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -26,5 +27,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '009-search-key-order': searchKeyOrder(dialect),
     '010-guess-sources': guessSources(dialect),
     '011-own-factor-challenge': ownFactorChallenge(dialect),
+    '012-derived-assurance': derivedAssurance(dialect),
   };
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, SessionsTable } from '../schema';
+import type { Database, SessionsTable, UserRole, UserState } from '../schema';
 import { compiledPerHandle } from '../statement-cache';
 
 export type SessionRow = Selectable<SessionsTable>;
@@ -16,10 +16,8 @@ export const sessionWithUserColumns = [
   'sessions.last_seen_at',
   'sessions.idle_expires_at',
   'sessions.absolute_expires_at',
-  'sessions.aal',
   'sessions.amr',
   'sessions.mfa_skipped',
-  'sessions.second_factor_at',
   'users.username',
   'users.display_name',
   'users.email',
@@ -27,14 +25,21 @@ export const sessionWithUserColumns = [
   'users.role',
 ] as const;
 
-/** The session with its user, in one round trip. */
-export async function getSessionWithUser(db: Kysely<Database>, id: string) {
-  return db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(sessionWithUserColumns)
-    .where('sessions.id', '=', id)
-    .executeTakeFirst();
+/** A row with sessionWithUserColumns: what a session check reads (getAccessFacts returns it, and more). */
+export interface SessionWithUserRow {
+  session_id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  amr: string;
+  mfa_skipped: number;
+  username: string;
+  display_name: string | null;
+  email: string | null;
+  state: UserState;
+  role: UserRole;
 }
 
 export async function touchSession(
@@ -50,48 +55,29 @@ export async function touchSession(
     .execute();
 }
 
-/**
- * Moves a session to a new id (a new token) and applies the authentication step's changes
- * in the same statement, so the old token stops working the moment the new one exists.
- */
-export async function rotateSession(
-  db: Kysely<Database>,
-  oldId: string,
-  newId: string,
-  changes: Partial<Pick<SessionRow, 'aal' | 'amr' | 'mfa_skipped' | 'second_factor_at' | 'last_seen_at' | 'idle_expires_at'>>,
-): Promise<boolean> {
-  const result = await db
-    .updateTable('sessions')
-    .set({ ...changes, id: newId })
-    .where('id', '=', oldId)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
 export interface SecondFactorChanges {
-  aal: number;
   amr: string;
-  second_factor_at: number;
   last_seen_at: number;
   idle_expires_at: number;
 }
 
 const rotateToSecondFactorQuery = compiledPerHandle(
-  7,
-  (db: Kysely<Database>, oldId: string, newId: string, aal: number, amr: string, secondFactorAt: number, lastSeenAt: number, idleExpiresAt: number) =>
+  5,
+  (db: Kysely<Database>, oldId: string, newId: string, amr: string, lastSeenAt: number, idleExpiresAt: number) =>
     db
       .updateTable('sessions')
-      .set({ aal, amr, second_factor_at: secondFactorAt, last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt, id: newId })
+      .set({ amr, last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt, id: newId })
       .where('id', '=', oldId),
 );
 
 /**
- * rotateSession() with a passed second factor's changes: the same single statement,
- * compiled once per handle (it is on the path of every second-factor sign-in).
+ * Moves a session to a new id (a new token) with a passed second factor's changes, in one
+ * statement, so the old token stops working the moment the new one exists. Compiled once
+ * per handle (it is on the path of every second-factor sign-in).
  */
 export async function rotateSessionToSecondFactor(db: Kysely<Database>, oldId: string, newId: string, changes: SecondFactorChanges): Promise<boolean> {
   const result = await db.executeQuery(
-    rotateToSecondFactorQuery(db, oldId, newId, changes.aal, changes.amr, changes.second_factor_at, changes.last_seen_at, changes.idle_expires_at),
+    rotateToSecondFactorQuery(db, oldId, newId, changes.amr, changes.last_seen_at, changes.idle_expires_at),
   );
   return (result.numAffectedRows ?? 0n) > 0n;
 }
@@ -122,10 +108,10 @@ export async function deleteExpiredSessions(db: Kysely<Database>, now: number): 
 }
 
 /**
- * When this session last passed a second factor, read in the caller's transaction (R-E8
- * checks it where the change is stored). `undefined` when the session is gone.
+ * The methods this session passed (amr, JSON), read in the caller's transaction (R-E8
+ * checks the last second factor where the change is stored). `undefined` when the session is gone.
  */
-export async function getSessionSecondFactorAt(db: Kysely<Database>, id: string): Promise<{ secondFactorAt: number | null } | undefined> {
-  const row = await db.selectFrom('sessions').select('second_factor_at').where('id', '=', id).executeTakeFirst();
-  return row && { secondFactorAt: row.second_factor_at === null ? null : Number(row.second_factor_at) };
+export async function getSessionAmr(db: Kysely<Database>, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('sessions').select('amr').where('id', '=', id).executeTakeFirst();
+  return row?.amr;
 }

@@ -2,9 +2,11 @@ import { forbidden, redirect } from 'next/navigation';
 import type { Kysely } from 'kysely';
 import { getDb, type Database } from '../../db';
 import { factorTypesOfUser } from '../../db/queries/factors';
-import { requestClient } from '../auth/current';
 import type { SessionContext } from '../auth/sessions';
-import { requireAccess } from '../gate/require-access';
+import { getAccessContext } from '../gate/context';
+import { requirePageAccess } from '../gate/require-page-access';
+import { pathOf } from '../factors/setup-flow';
+import { verifyPath } from '../factors/verify-path';
 import type { Actor } from './actor';
 
 /**
@@ -32,7 +34,7 @@ export function adminVerdict(session: Pick<SessionContext, 'role' | 'aal'>, hasF
  * without a factor lands here again.
  */
 export function adminEnrollPath(returnTo: string): string {
-  return `/mfa/setup/totp?${new URLSearchParams({ returnTo, forced: '1' }).toString()}`;
+  return pathOf('totp_scan', returnTo, { forced: '1' });
 }
 
 /**
@@ -41,7 +43,7 @@ export function adminEnrollPath(returnTo: string): string {
  * requirement or policy covers it would not.
  */
 export function adminVerifyPath(returnTo: string): string {
-  return `/mfa/verify?${new URLSearchParams({ returnTo, fresh: '1' }).toString()}`;
+  return verifyPath({ returnTo, fresh: true });
 }
 
 export interface AdminContext {
@@ -52,13 +54,14 @@ export interface AdminContext {
 }
 
 /**
- * For every admin page and server action. Returns only for an admin whose session passed
+ * For every admin page and server action, on top of the request's access context (one
+ * session lookup however often a page and its components ask). Returns only for an admin whose session passed
  * a second factor; otherwise redirects (sign-in, set up, verify, locked, denied) or answers
  * 403. `returnTo` is the page to come back to after a redirect (the page's own path).
  * @example const { session, actor, db } = await requireAdmin('/admin/users');
  */
 export async function requireAdmin(returnTo = '/admin'): Promise<AdminContext> {
-  const { session } = await requireAccess('portal', returnTo);
+  const { session } = await requirePageAccess('portal', returnTo);
   if (session.role !== 'admin') forbidden();
   const db = (await getDb()).kysely;
   const verdict = adminVerdict(session, session.aal === 2 || (await factorTypesOfUser(db, session.userId)).length > 0);
@@ -72,6 +75,6 @@ export async function requireAdmin(returnTo = '/admin'): Promise<AdminContext> {
     case 'ok':
       break;
   }
-  const { ip } = await requestClient();
+  const { ip } = (await getAccessContext()).client;
   return { session, db, actor: { id: session.userId, label: session.username, clientIp: ip } };
 }

@@ -1,15 +1,17 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db';
+import type { Database, DialectName } from '../../db';
+import { getAccessFacts, type AccessFactsRow } from '../../db/queries/access';
 import {
   deleteSession,
-  getSessionWithUser,
   insertSession,
   rotateSessionToSecondFactor,
   touchSession,
   type SessionRow,
+  type SessionWithUserRow,
 } from '../../db/queries/sessions';
 import type { UserRole, UserState } from '../../db/schema';
 import { oneHour, oneMinute, type Clock } from '../clock';
+import { aalOf, secondFactorAtOf, withMethod, type Aal, type AmrEntry } from '../policy';
 import { isWellFormedToken, newSessionToken, sessionIdOf } from './session-token';
 
 export const sessionIdleTimeoutMs = 30 * oneMinute;
@@ -27,10 +29,13 @@ export interface SessionContext {
   email: string | null;
   role: UserRole;
   userState: UserState;
-  aal: 1 | 2;
-  amr: AuthMethod[];
-  mfaSkipped: boolean;
+  /** The methods passed and when; the two fields below are derived from it. */
+  amr: AmrEntry[];
+  /** aalOf(amr): 2 once a second factor was passed. */
+  aal: Aal;
+  /** secondFactorAtOf(amr): when the last second factor was passed, or null. */
   secondFactorAt: number | null;
+  mfaSkipped: boolean;
   createdAt: number;
 }
 
@@ -49,10 +54,8 @@ export async function createSession(
     last_seen_at: now,
     idle_expires_at: now + sessionIdleTimeoutMs,
     absolute_expires_at: now + sessionAbsoluteTimeoutMs,
-    aal: 1,
-    amr: JSON.stringify(['pwd']),
+    amr: JSON.stringify([{ method: 'pwd', at: now }] satisfies AmrEntry[]),
     mfa_skipped: 0,
-    second_factor_at: null,
     client_ip: client.ip,
     user_agent: client.userAgent ? client.userAgent.slice(0, 512) : null,
   };
@@ -60,18 +63,36 @@ export async function createSession(
   return token;
 }
 
+/** The subset of a session-with-user row that liveSession() reads. */
+export type SessionUserRow = SessionWithUserRow;
+
+/** A live session and the facts its access decisions need, from one round trip. */
+export interface LoadedSession {
+  session: SessionContext;
+  facts: AccessFactsRow;
+}
+
+/**
+ * The session behind a token with everything an access decision needs about it, or null
+ * (no token, unknown, expired, or a user who may not sign in). One round trip: the access
+ * facts query is the only way a session is looked up, so the gate, the access context and
+ * every other caller see the same row.
+ */
+export async function loadSession(db: { kysely: Kysely<Database>; dialect: DialectName }, token: unknown, clock: Clock): Promise<LoadedSession | null> {
+  if (!isWellFormedToken(token)) return null;
+  const facts = await getAccessFacts(db.kysely, db.dialect, sessionIdOf(token));
+  if (!facts) return null;
+  const session = await liveSession(db.kysely, facts, clock);
+  return session ? { session, facts } : null;
+}
+
 /**
  * The live session for a token, or null. Checks the row on every call, so sign-out,
  * suspension and revocation apply at the next request; an expired row is deleted.
  */
-export async function validateSession(db: Kysely<Database>, token: unknown, clock: Clock): Promise<SessionContext | null> {
-  if (!isWellFormedToken(token)) return null;
-  const row = await getSessionWithUser(db, sessionIdOf(token));
-  return row ? liveSession(db, row, clock) : null;
+export async function validateSession(db: { kysely: Kysely<Database>; dialect: DialectName }, token: unknown, clock: Clock): Promise<SessionContext | null> {
+  return (await loadSession(db, token, clock))?.session ?? null;
 }
-
-/** The subset of a session-with-user row that liveSession() reads. */
-export type SessionUserRow = NonNullable<Awaited<ReturnType<typeof getSessionWithUser>>>;
 
 /**
  * A looked-up row as a live session, or null when it expired (then deleted) or its user
@@ -95,21 +116,35 @@ export async function liveSession(db: Kysely<Database>, row: SessionUserRow, clo
     email: row.email,
     role: row.role,
     userState: row.state,
-    aal: row.aal >= 2 ? 2 : 1,
-    amr: parseAmr(row.amr),
+    ...assuranceOf(parseAmr(row.amr)),
     mfaSkipped: row.mfa_skipped === 1,
-    secondFactorAt: row.second_factor_at,
     createdAt: row.created_at,
   };
 }
 
-function parseAmr(text: string): AuthMethod[] {
+/** The session's methods with what they imply. */
+export function assuranceOf(amr: AmrEntry[]): Pick<SessionContext, 'amr' | 'aal' | 'secondFactorAt'> {
+  return { amr, aal: aalOf(amr), secondFactorAt: secondFactorAtOf(amr) };
+}
+
+/**
+ * The stored amr column as entries. Anything malformed is left out, which can only lower
+ * the derived assurance (fail closed).
+ */
+export function parseAmr(text: string): AmrEntry[] {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? (value.filter((m) => typeof m === 'string') as AuthMethod[]) : [];
+    value = JSON.parse(text);
   } catch {
     return [];
   }
+  if (!Array.isArray(value)) return [];
+  const entries: AmrEntry[] = [];
+  for (const item of value) {
+    const { method, at } = (item ?? {}) as { method?: unknown; at?: unknown };
+    if (typeof method === 'string' && typeof at === 'number' && Number.isFinite(at)) entries.push({ method, at });
+  }
+  return entries;
 }
 
 /**
@@ -125,11 +160,8 @@ export async function elevateSession(
 ): Promise<string | null> {
   const token = newSessionToken();
   const now = clock.now();
-  const amr = Array.from(new Set([...session.amr, method]));
   const ok = await rotateSessionToSecondFactor(db, session.sessionId, sessionIdOf(token), {
-    aal: 2,
-    amr: JSON.stringify(amr),
-    second_factor_at: now,
+    amr: JSON.stringify(withMethod(session.amr, method, now)),
     last_seen_at: now,
     idle_expires_at: Math.min(now + sessionIdleTimeoutMs, session.createdAt + sessionAbsoluteTimeoutMs),
   });

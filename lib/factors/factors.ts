@@ -7,7 +7,8 @@ import { groupIdsOfUser } from '../../db/queries/groups';
 import { getMfaRequirement } from '../../db/queries/mfa';
 import { loadPolicyRecords } from '../../db/queries/policies';
 import { loadMfaSettings } from '../../db/queries/settings';
-import { compilePolicies, decide, parseUserAgent, type Method } from '../policy';
+import { compilePolicies, decide, type Method } from '../policy';
+import { decisionInputFrom, freshSignIn, type RequestFacts } from '../gate/decision-input';
 import type { Clock } from '../clock';
 import type { SessionContext } from '../auth/sessions';
 import { portalResources } from '../../portcullis.config';
@@ -84,11 +85,6 @@ export async function renameFactor(
   }
 }
 
-export interface RequestFacts {
-  ip: string;
-  userAgent: string | null;
-}
-
 /**
  * Whether MFA would still be required of this user with only `methods` left: the gate's
  * own decide() for every declared resource, as a fresh sign-in (no second factor yet)
@@ -109,21 +105,11 @@ export async function mfaRequiredWith(
     loadPolicyRecords(db),
     loadMfaSettings(db),
   ]);
-  const policies = compilePolicies(records);
-  const { os, browser } = parseUserAgent(request.userAgent ?? '');
+  const config = { policies: compilePolicies(records), settings };
+  const user = { userId: session.userId, userState: session.userState, groupIds, requirement, enrolledMethods: methods };
   const resources = new Set(['portal', ...portalResources.map((r) => r.resource)]);
   for (const resource of resources) {
-    const decision = decide({
-      now: clock.now(),
-      resource,
-      session: { aal: 1, amr: ['pwd'], mfaSkipped: false },
-      user: { id: session.userId, state: session.userState, groupIds },
-      requirement,
-      enrolledMethods: methods,
-      settings,
-      request: { ip: request.ip, os, browser },
-      policies,
-    });
+    const decision = decide(decisionInputFrom(user, freshSignIn, resource, request, config, clock.now()));
     if (decision.kind === 'enroll' || decision.kind === 'locked') return true;
   }
   return false;

@@ -55,26 +55,58 @@ export function nextState(state: SetupState, event: SetupEvent, context: SetupCo
   }
 }
 
-/** Whether `state` is at or past `target` on the way to done. */
-export function hasReached(state: SetupState, target: SetupState): boolean {
-  return setupStates.indexOf(state) >= setupStates.indexOf(target);
-}
-
-/** The page a state lives on; `done` is the return path itself (R-E7). */
-export function pathOf(state: SetupState, returnTo: string): string {
-  const back = `returnTo=${encodeURIComponent(returnTo)}`;
+/**
+ * The page a state lives on; `done` is the return path itself (R-E7). `extra` adds query
+ * parameters the page reads (a notice, an error, `forced=1`).
+ */
+export function pathOf(state: SetupState, returnTo: string, extra: Record<string, string> = {}): string {
+  const query = (): string => new URLSearchParams({ returnTo, ...extra }).toString();
   switch (state) {
     case 'choose_method':
-      return `/mfa/setup?${back}`;
+      return `/mfa/setup?${query()}`;
     case 'webauthn_register':
-      return `/mfa/setup/webauthn?${back}`;
+      return `/mfa/setup/webauthn?${query()}`;
     case 'totp_scan':
-      return `/mfa/setup/totp?${back}`;
+      return `/mfa/setup/totp?${query()}`;
     case 'recovery_codes':
-      return `/mfa/recovery-codes?${back}`;
+      return `/mfa/recovery-codes?${query()}`;
     case 'done':
       return returnTo;
   }
+}
+
+/**
+ * Where the TOTP step starts: the route that puts a new secret in a sealed cookie (pages
+ * cannot set cookies), then shows `pathOf('totp_scan')`.
+ */
+export function totpStartPath(returnTo: string, extra: Record<string, string> = {}): string {
+  return `/mfa/setup/totp/start?${new URLSearchParams({ returnTo, ...extra }).toString()}`;
+}
+
+/**
+ * Where the user goes after a WebAuthn key was stored, in the Set Up flow (`enroll`) or
+ * adding one from the portal (`add`). R-E3: the TOTP step comes next when it is still
+ * needed, and the recovery codes of a first factor are shown on the way.
+ */
+export function afterWebauthnRegistered(
+  mode: 'enroll' | 'add',
+  event: { firstFactor: boolean; totpStillNeeded: boolean },
+  context: SetupContext,
+  returnTo: string,
+): string {
+  if (mode === 'add') return pathOf(event.firstFactor ? 'recovery_codes' : 'done', returnTo);
+  const state = nextState('webauthn_register', { type: 'webauthn_registered', ...event }, context) ?? 'done';
+  return state === 'totp_scan' && event.firstFactor ? pathOf('recovery_codes', pathOf('totp_scan', returnTo)) : pathOf(state, returnTo);
+}
+
+/** The step a "Continue" on the method choice leads to: the chosen method if offered, else the default. */
+export function afterMethodChosen(chosen: Method | null, decision: Extract<Decision, { kind: 'enroll' }>, returnTo: string): string {
+  const context: SetupContext = { forced: decision.forced, methods: decision.methods };
+  const state =
+    (chosen !== null ? nextState('choose_method', { type: 'choose', method: chosen }, context) : null) ??
+    nextState('choose_method', { type: 'choose', method: decision.defaultMethod }, context) ??
+    'choose_method';
+  return pathOf(state, returnTo);
 }
 
 /** How recently a second factor must have been passed for sensitive changes (removal, new devices, new codes). */

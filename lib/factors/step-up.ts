@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { countFactors } from '../../db/queries/factors';
-import { getSessionSecondFactorAt } from '../../db/queries/sessions';
-import type { SessionContext } from '../auth/sessions';
+import { getSessionAmr } from '../../db/queries/sessions';
+import { parseAmr, type SessionContext } from '../auth/sessions';
+import { secondFactorAtOf } from '../policy';
 import type { Clock } from '../clock';
 import { isFreshSecondFactor } from './setup-flow';
 
@@ -45,8 +46,9 @@ export async function stepUpRefusalIn(
 ): Promise<StepUpRefusal | null> {
   const hasFactor = hadFactor ?? (await countFactors(trx, session.userId)) > 0;
   if (!hasFactor) return null;
-  const row = await getSessionSecondFactorAt(trx, session.sessionId);
-  return stepUpRefusal(need, { hasFactor, secondFactorAt: row?.secondFactorAt ?? null }, clock.now());
+  const amr = await getSessionAmr(trx, session.sessionId);
+  const secondFactorAt = amr === undefined ? null : secondFactorAtOf(parseAmr(amr));
+  return stepUpRefusal(need, { hasFactor, secondFactorAt }, clock.now());
 }
 
 /** Thrown inside a storing transaction to roll it back; recognised by its brand, not `instanceof`. */

@@ -1,7 +1,8 @@
+import { aalOf } from './assurance';
 import { anyContains, parseIp } from './cidr';
 import { DUO, TOTP, effectiveMask, isEnrolledMask, maskOf, methodsOf, setupMask } from './methods';
 import { periodRunning } from './status';
-import type { CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement, ParsedIp, PolicyAction } from './types';
+import type { Aal, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement, ParsedIp, PolicyAction } from './types';
 
 /**
  * The gate's verdict (SPEC D), as a pure function: data in, decision out. Every decision
@@ -109,9 +110,9 @@ function individualEnrollment(
  * a session that has not passed a second factor is challenged. Off only when the org
  * setting says so. Never an enrollment: without a factor there is nothing to ask for.
  */
-function ownFactorChallenge(input: DecisionInput, session: Session): Decision | null {
+function ownFactorChallenge(input: DecisionInput, aal: Aal): Decision | null {
   const settings = input.settings;
-  if (settings.challengeEnrolled === false || session.aal >= 2) return null;
+  if (settings.challengeEnrolled === false || aal >= 2) return null;
   const own = maskOf(input.enrolledMethods) & effectiveMask(settings);
   // NOTE: not isEnrolledMask(): Duo-only settings count everyone as enrolled, but only a
   // factor the user actually has (a Duo factor included) is theirs to be asked for.
@@ -127,17 +128,18 @@ export function decide(input: DecisionInput): Decision {
   const matched = strictestMatch(input, user.groupIds);
   if (matched !== null && matched.action === 'deny') return { kind: 'deny', rule: 'R-D2', policy: matched.ref };
 
+  const aal = aalOf(session.amr);
   const forcedBy = matched !== null && matched.action === 'require_mfa' ? matched : null; // R-C7
   const requirement = input.requirement;
   const individual = requirement !== null && requirement.required === true;
   if (forcedBy === null && !individual) {
-    const own = ownFactorChallenge(input, session);
+    const own = ownFactorChallenge(input, aal);
     if (own !== null) return own;
     return matched !== null ? { kind: 'allow', rule: 'R-D8', policy: matched.ref } : { kind: 'allow', rule: 'R-D8' };
   }
 
   // A session that already passed a second factor is done, and never sent to enrollment.
-  if (session.aal >= 2) {
+  if (aal >= 2) {
     return forcedBy !== null ? { kind: 'allow', rule: 'R-D3', policy: forcedBy.ref } : { kind: 'allow', rule: 'R-D3' };
   }
 

@@ -4,6 +4,7 @@
  */
 export type * from './types';
 export { anyContains, cidrContains, isValidCidr, parseCidr, parseIp } from './cidr';
+export { aalOf, secondFactorAtOf, secondFactorMethods, withMethod } from './assurance';
 export { compilePolicies, compilePolicy } from './compile';
 export { decide } from './decide';
 export {

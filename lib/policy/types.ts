@@ -90,11 +90,21 @@ export interface CompiledPolicy {
   readonly ref: PolicyRef;
 }
 
+/** Authenticator assurance level: 1 a password only, 2 a second factor too. */
+export type Aal = 1 | 2;
+
+/** One method a session passed ('pwd', 'totp', 'webauthn', 'duo', 'recovery') and when (epoch ms). */
+export interface AmrEntry {
+  readonly method: string;
+  readonly at: number;
+}
+
 export interface DecisionInput {
   now: number;
   /** 'portal' or an app resource id. */
   resource: string;
-  session: null | { aal: 1 | 2; amr: string[]; mfaSkipped: boolean };
+  /** The assurance level is derived from `amr` (aalOf), never passed beside it. */
+  session: null | { amr: readonly AmrEntry[]; mfaSkipped: boolean };
   user: null | { id: string; state: UserState; groupIds: ReadonlySet<string> | string[] };
   requirement: MfaRequirement | null;
   /** Methods with at least one verified factor. */

@@ -1,4 +1,4 @@
-import { requireAccess } from '../../../lib/gate/require-access';
+import { requirePageAccess } from '../../../lib/gate';
 import { recordDemoNote } from './actions';
 
 export const dynamic = 'force-dynamic';
@@ -7,7 +7,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 /** The example app: its own resource ("demo"), so policies can target it apart from the portal. */
 export default async function DemoAppPage({ searchParams }: { searchParams: SearchParams }) {
-  const { session, decision } = await requireAccess('demo', '/apps/demo');
+  const { session, decision } = await requirePageAccess('demo', '/apps/demo');
   const params = await searchParams;
   return (
     <main>

@@ -1,12 +1,12 @@
 import { redirect } from 'next/navigation';
-import { sessionAndDecisionFor } from '../../../lib/auth/page-guards';
+import { mfaPageAccess } from '../../../lib/gate';
 import { formatDateTime } from '../../../lib/format';
 import { signOut } from '../../portal/actions';
 
 export const dynamic = 'force-dynamic';
 
 export default async function LockedPage() {
-  const { decision } = await sessionAndDecisionFor('/portal');
+  const { decision } = await mfaPageAccess('/portal');
   if (decision.kind !== 'locked') redirect('/portal');
   return (
     <main>

@@ -1,5 +1,5 @@
 import { redirect } from 'next/navigation';
-import { currentSession } from '../../../lib/auth/current';
+import { getAccessContext } from '../../../lib/gate';
 import { safeReturnPath } from '../../../lib/auth/return-path';
 import { readRecoveryCodesToShow } from '../../../lib/factors/cookies';
 import { acknowledgeRecoveryCodes } from './actions';
@@ -15,7 +15,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
  */
 export default async function RecoveryCodesPage({ searchParams }: { searchParams: SearchParams }) {
   const returnTo = safeReturnPath((await searchParams).returnTo);
-  const session = await currentSession();
+  const { session } = await getAccessContext();
   if (!session) redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
   const codes = await readRecoveryCodesToShow(session.userId);
 

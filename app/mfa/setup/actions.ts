@@ -2,25 +2,21 @@
 
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { getDb } from '../../../db';
-import { writeAudit } from '../../../db/queries/audit';
-import { setSessionFields } from '../../../db/queries/sessions';
 import { systemClock } from '../../../lib/clock';
-import { requestClient } from '../../../lib/auth/current';
-import { sessionAndDecisionFor } from '../../../lib/auth/page-guards';
 import { safeReturnPath } from '../../../lib/auth/return-path';
-import { destinationFor } from '../../../lib/gate/access';
+import { skipEnrollment } from '../../../lib/auth/skip-enrollment';
+import { afterMethodChosen, nextState, pathOf } from '../../../lib/factors/setup-flow';
+import { destinationFor, mfaPageAccess } from '../../../lib/gate';
 
 const methodSchema = z.enum(['totp', 'webauthn']);
 
 /** "Continue": go to the chosen method's setup step, if the decision offers that method. */
 export async function continueSetup(formData: FormData): Promise<void> {
   const returnTo = safeReturnPath(formData.get('returnTo'));
-  const { decision } = await sessionAndDecisionFor(returnTo);
+  const { decision } = await mfaPageAccess(returnTo);
   if (decision.kind !== 'enroll') redirect(destinationFor(decision, returnTo) ?? returnTo);
   const method = methodSchema.safeParse(formData.get('method'));
-  const chosen = method.success && decision.methods.includes(method.data) ? method.data : decision.defaultMethod;
-  redirect(`/mfa/setup/${chosen}?returnTo=${encodeURIComponent(returnTo)}`);
+  redirect(afterMethodChosen(method.success ? method.data : null, decision, returnTo));
 }
 
 /**
@@ -29,21 +25,9 @@ export async function continueSetup(formData: FormData): Promise<void> {
  */
 export async function skipSetup(formData: FormData): Promise<void> {
   const returnTo = safeReturnPath(formData.get('returnTo'));
-  const { session, decision } = await sessionAndDecisionFor(returnTo);
-  if (decision.kind !== 'enroll' || decision.forced) redirect(destinationFor(decision, returnTo) ?? returnTo);
-  const db = await getDb();
-  await db.kysely.transaction().execute(async (trx) => {
-    await setSessionFields(trx, session.sessionId, { mfa_skipped: 1 });
-    await writeAudit(trx, {
-      at: systemClock.now(),
-      actorId: session.userId,
-      actorLabel: session.username,
-      action: 'mfa.enrollment_skipped',
-      targetType: 'user',
-      targetId: session.userId,
-      details: { deadline: decision.deadline },
-      clientIp: (await requestClient()).ip,
-    });
-  });
-  redirect(returnTo);
+  const { session, client, decision } = await mfaPageAccess(returnTo);
+  const next = decision.kind === 'enroll' ? nextState('choose_method', { type: 'skip' }, { forced: decision.forced, methods: decision.methods }) : null;
+  if (decision.kind !== 'enroll' || next === null) redirect(destinationFor(decision, returnTo) ?? returnTo);
+  await skipEnrollment(session, decision.deadline, client, systemClock);
+  redirect(pathOf(next, returnTo));
 }

@@ -1,7 +1,6 @@
 import { redirect } from 'next/navigation';
-import { sessionAndDecisionFor } from '../../../lib/auth/page-guards';
 import { safeReturnPath } from '../../../lib/auth/return-path';
-import { destinationFor } from '../../../lib/gate/access';
+import { destinationFor, mfaPageAccess } from '../../../lib/gate';
 import { formatDateTime } from '../../../lib/format';
 import type { Method } from '../../../lib/policy';
 import { continueSetup, skipSetup } from './actions';
@@ -18,7 +17,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 export default async function SetUpMfaPage({ searchParams }: { searchParams: SearchParams }) {
   const returnTo = safeReturnPath((await searchParams).returnTo);
-  const { decision } = await sessionAndDecisionFor(returnTo);
+  const { decision } = await mfaPageAccess(returnTo);
   // R-B6: someone who needs no enrollment (already enrolled, or nothing required) never sees this.
   if (decision.kind !== 'enroll') redirect(destinationFor(decision, returnTo) ?? returnTo);
 

@@ -3,12 +3,12 @@
 import { redirect } from 'next/navigation';
 import { getDb } from '../../../db';
 import { systemClock } from '../../../lib/clock';
-import { currentSession, requestClient } from '../../../lib/auth/current';
+import { getAccessContext } from '../../../lib/gate';
 import { safeReturnPath } from '../../../lib/auth/return-path';
 import { setSessionCookie } from '../../../lib/factors/cookies';
 import { verifyRecoveryCodeSignIn } from '../../../lib/factors/recovery-codes';
 import { verifyTotpSignIn } from '../../../lib/factors/totp';
-import { verifyPath } from './paths';
+import { verifyPath } from '../../../lib/factors/verify-path';
 
 /** One value, or the whole list when a field was sent more than once (then refused as malformed). */
 function field(formData: FormData, name: string): unknown {
@@ -21,10 +21,10 @@ export async function verifyTotpCode(formData: FormData): Promise<void> {
   const returnTo = safeReturnPath(formData.get('returnTo'));
   const fresh = formData.get('fresh') === '1';
   // R-D9: the action checks the session itself.
-  const session = await currentSession();
+  const { session, client } = await getAccessContext();
   if (!session) redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
   const db = await getDb();
-  const result = await verifyTotpSignIn(db.kysely, session, field(formData, 'code'), await requestClient(), systemClock);
+  const result = await verifyTotpSignIn(db.kysely, session, field(formData, 'code'), client, systemClock);
   if (!result.ok) {
     if (result.reason === 'session_gone') redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
     redirect(verifyPath({ returnTo, fresh, method: 'totp', error: result.reason, retryAfterMs: result.retryAfterMs }));
@@ -37,10 +37,10 @@ export async function verifyTotpCode(formData: FormData): Promise<void> {
 export async function verifyRecoveryCode(formData: FormData): Promise<void> {
   const returnTo = safeReturnPath(formData.get('returnTo'));
   const fresh = formData.get('fresh') === '1';
-  const session = await currentSession();
+  const { session, client } = await getAccessContext();
   if (!session) redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
   const db = await getDb();
-  const result = await verifyRecoveryCodeSignIn(db.kysely, session, field(formData, 'code'), await requestClient(), systemClock);
+  const result = await verifyRecoveryCodeSignIn(db.kysely, session, field(formData, 'code'), client, systemClock);
   if (!result.ok) {
     if (result.reason === 'session_gone') redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
     redirect(verifyPath({ returnTo, fresh, method: 'recovery', error: result.reason, retryAfterMs: result.retryAfterMs }));

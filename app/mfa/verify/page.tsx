@@ -1,11 +1,8 @@
 import { redirect } from 'next/navigation';
-import { getDb } from '../../../db';
-import { factorTypesOfUser } from '../../../db/queries/factors';
-import { loadMfaSettings } from '../../../db/queries/settings';
-import { sessionAndDecisionFor } from '../../../lib/auth/page-guards';
 import { safeReturnPath } from '../../../lib/auth/return-path';
 import { budgetMessages } from '../../../lib/auth/mfa-budget';
-import { destinationFor } from '../../../lib/gate/access';
+import { destinationFor, mfaPageAccess } from '../../../lib/gate';
+import { verifyOptionsOf } from '../../../lib/factors/overview';
 import { verifyMessages } from '../../../lib/factors/totp';
 import { duoMessages } from '../../../lib/factors/duo';
 import { UseSecurityKeyButton } from '../webauthn/security-key';
@@ -28,12 +25,11 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   const params = await searchParams;
   const returnTo = safeReturnPath(params.returnTo);
   const fresh = params.fresh === '1';
-  const { session, decision } = await sessionAndDecisionFor(returnTo);
+  const { session, decision } = await mfaPageAccess(returnTo);
   // Only a pending challenge, or an explicit re-check, is answered here.
   if (!fresh && decision.kind !== 'challenge') redirect(destinationFor(decision, returnTo) ?? returnTo);
 
-  const db = await getDb();
-  const [factorTypes, settings] = await Promise.all([factorTypesOfUser(db.kysely, session.userId), loadMfaSettings(db.kysely)]);
+  const { factorTypes, settings } = await verifyOptionsOf(session.userId);
   const hasTotp = factorTypes.includes('totp');
   const hasKey = factorTypes.includes('webauthn') && settings.webauthn;
   const duoOffered = decision.kind === 'challenge' ? decision.methods.includes('duo') : fresh && settings.duo;

@@ -3,13 +3,12 @@
 import { redirect } from 'next/navigation';
 import { getDb } from '../../../db';
 import { systemClock } from '../../../lib/clock';
-import { requestClient } from '../../../lib/auth/current';
-import { requireAccess } from '../../../lib/gate/require-access';
+import { actionAccess, followRefusal } from '../../../lib/gate';
 import { writeRecoveryCodesToShow } from '../../../lib/factors/cookies';
 import { removeFactor, renameFactor } from '../../../lib/factors/factors';
 import { regenerateRecoveryCodes } from '../../../lib/factors/recovery-codes';
 import { changeOwnPassword } from '../../../lib/auth/change-password';
-import { verifyPath } from '../../mfa/verify/paths';
+import { verifyPath } from '../../../lib/factors/verify-path';
 
 const securityPath = '/portal/security';
 
@@ -24,13 +23,15 @@ function back(params: Record<string, string>): string {
 
 export async function renameFactorAction(formData: FormData): Promise<void> {
   // R-D9: every action checks access itself.
-  const { session } = await requireAccess('portal', securityPath);
+  const access = await actionAccess('portal', securityPath);
+  if (!access.ok) followRefusal(access);
+  const { session, client } = access;
   const db = await getDb();
   const result = await renameFactor(
     db.kysely,
     session,
     { factorId: text(formData, 'factorId'), name: text(formData, 'name') },
-    await requestClient(),
+    client,
     systemClock,
   );
   // R-E8: a password-only session confirms its second factor first, then tries again.
@@ -40,10 +41,12 @@ export async function renameFactorAction(formData: FormData): Promise<void> {
 
 /** Removal needs a second factor from the last five minutes; without one, confirm first and come back. */
 export async function removeFactorAction(formData: FormData): Promise<void> {
-  const { session } = await requireAccess('portal', securityPath);
+  const access = await actionAccess('portal', securityPath);
+  if (!access.ok) followRefusal(access);
+  const { session, client } = access;
   const factorId = text(formData, 'factorId');
   const db = await getDb();
-  const result = await removeFactor(db.kysely, session, { factorId }, await requestClient(), systemClock);
+  const result = await removeFactor(db.kysely, session, { factorId }, client, systemClock);
   if (!result.ok && result.reason === 'not_fresh' && typeof factorId === 'string') {
     redirect(verifyPath({ returnTo: back({ remove: factorId }), fresh: true, why: 'factor_change' }));
   }
@@ -51,9 +54,11 @@ export async function removeFactorAction(formData: FormData): Promise<void> {
 }
 
 export async function regenerateRecoveryCodesAction(): Promise<void> {
-  const { session } = await requireAccess('portal', securityPath);
+  const access = await actionAccess('portal', securityPath);
+  if (!access.ok) followRefusal(access);
+  const { session, client } = access;
   const db = await getDb();
-  const result = await regenerateRecoveryCodes(db.kysely, session, await requestClient(), systemClock);
+  const result = await regenerateRecoveryCodes(db.kysely, session, client, systemClock);
   if (!result.ok) {
     if (result.reason === 'not_fresh') redirect(verifyPath({ returnTo: back({ regenerate: '1' }), fresh: true, why: 'factor_change' }));
     redirect(back({ error: result.reason }));
@@ -68,13 +73,15 @@ export async function regenerateRecoveryCodesAction(): Promise<void> {
  * never carried through the verify step.
  */
 export async function changePasswordAction(formData: FormData): Promise<void> {
-  const { session } = await requireAccess('portal', securityPath);
+  const access = await actionAccess('portal', securityPath);
+  if (!access.ok) followRefusal(access);
+  const { session, client } = access;
   const db = await getDb();
   const result = await changeOwnPassword(
     db.kysely,
     session,
     { currentPassword: text(formData, 'currentPassword'), newPassword: text(formData, 'newPassword') },
-    await requestClient(),
+    client,
     systemClock,
   );
   if (result.ok) redirect(back({ notice: 'password_changed' }));

@@ -1,7 +1,7 @@
 import { getDb } from '../../../db';
-import { loadMfaSettings } from '../../../db/queries/settings';
+import { currentMfaSettings } from '../../../lib/factors/overview';
 import { formatDateTime } from '../../../lib/format';
-import { requireAccess } from '../../../lib/gate/require-access';
+import { requirePageAccess } from '../../../lib/gate';
 import { factorChangeMessages, factorTypeLabels, securityOverview } from '../../../lib/factors/factors';
 import { maxFactorNameLength } from '../../../lib/factors/totp';
 import { changePasswordAction, regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
@@ -26,10 +26,10 @@ const errors: Record<string, string> = {
 /** Self-service: the user's second factors and recovery codes. */
 export default async function SecurityPage({ searchParams }: { searchParams: SearchParams }) {
   // R-D9: the page checks again; the middleware is not the only wall.
-  const { session } = await requireAccess('portal', '/portal/security');
+  const { session } = await requirePageAccess('portal', '/portal/security');
   const params = await searchParams;
   const db = await getDb();
-  const [{ factors, recoveryCodes }, settings] = await Promise.all([securityOverview(db.kysely, session.userId), loadMfaSettings(db.kysely)]);
+  const [{ factors, recoveryCodes }, settings] = await Promise.all([securityOverview(db.kysely, session.userId), currentMfaSettings()]);
   const notice = typeof params.notice === 'string' ? notices[params.notice] : undefined;
   const error = typeof params.error === 'string' ? errors[params.error] : undefined;
   const confirmRemove = typeof params.remove === 'string' ? factors.find((f) => f.id === params.remove) : undefined;

@@ -86,9 +86,9 @@ describe.each(dialects)('console services on %s', (dialect) => {
     const laptop = await createSession(k, bob, client, clock);
     const cleos = await createSession(k, cleo, client, clock);
     expect(await revokeUserSessions(k, bob, ada, clock)).toEqual({ revoked: 2 });
-    expect(await validateSession(k, phone, clock)).toBeNull();
-    expect(await validateSession(k, laptop, clock)).toBeNull();
-    expect(await validateSession(k, cleos, clock)).not.toBeNull();
+    expect(await validateSession(db, phone, clock)).toBeNull();
+    expect(await validateSession(db, laptop, clock)).toBeNull();
+    expect(await validateSession(db, cleos, clock)).not.toBeNull();
     const [entry] = await audit('user.sessions_revoked');
     expect(entry).toMatchObject({ actor_label: 'ada', target_id: bob, client_ip: '198.51.100.7' });
     expect(JSON.parse(entry!.details!)).toEqual({ revoked: 2 });

@@ -124,8 +124,8 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
     expect(result).toMatchObject({ ok: true });
     if (!result.ok) return;
     expect(fake.calls.at(-1)).toEqual({ endpoint: 'token', ok: true, username: 'alice' });
-    expect(await validateSession(db.kysely, token, clock)).toBeNull();
-    expect(await validateSession(db.kysely, result.token, clock)).toMatchObject({ aal: 2, amr: ['pwd', 'duo'], secondFactorAt: clock.now() });
+    expect(await validateSession(db, token, clock)).toBeNull();
+    expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: [expect.objectContaining({ method: 'pwd' }), expect.objectContaining({ method: 'duo' })], secondFactorAt: clock.now() });
     expect(await audit('mfa.verify_succeeded')).toEqual([{ method: 'duo' }]);
   });
 
@@ -175,7 +175,7 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
       const ok = await completeDuo(db.kysely, session, pending, { state, code }, office, clock, duo);
       expect(ok.ok).toBe(true);
       if (!ok.ok) return;
-      const rotated = (await validateSession(db.kysely, ok.token, clock))!;
+      const rotated = (await validateSession(db, ok.token, clock))!;
       const replay: PendingDuo = { ...pending };
       expect(await completeDuo(db.kysely, rotated, replay, { state, code }, office, clock, duo)).toMatchObject({ detail: 'foreign_state' });
     });
@@ -187,7 +187,7 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
     const mallorys = fake.mintCode('mallory', redirectUri);
     const result = await completeDuo(db.kysely, session, pending, { state, code: mallorys }, office, clock, duo);
     expect(result).toEqual({ ok: false, reason: 'refused', detail: 'wrong_user' });
-    expect(await validateSession(db.kysely, token, clock)).toMatchObject({ aal: 1 });
+    expect(await validateSession(db, token, clock)).toMatchObject({ aal: 1 });
     expect(await audit('mfa.verify_failed')).toEqual([{ method: 'duo', reason: 'wrong_user' }]);
   });
 
@@ -213,7 +213,7 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
     const first = await completeDuo(db.kysely, session, trip.pending, { state: trip.state, code: used }, office, clock, duo);
     expect(first.ok).toBe(true);
     if (!first.ok) return;
-    const next = (await validateSession(db.kysely, first.token, clock))!;
+    const next = (await validateSession(db, first.token, clock))!;
     trip = await roundTrip(next);
     expect(await completeDuo(db.kysely, next, trip.pending, { state: trip.state, code: used }, office, clock, duo)).toMatchObject({
       reason: 'refused',
@@ -261,7 +261,7 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
         reason: 'unavailable',
         detail: 'http_500:server_error',
       });
-      expect(await validateSession(db.kysely, token, clock)).toMatchObject({ aal: 1 });
+      expect(await validateSession(db, token, clock)).toMatchObject({ aal: 1 });
       expect(await audit('mfa.duo_unavailable')).toEqual([{ method: 'duo', stage: 'token', reason: 'http_500:server_error' }]);
     });
 

@@ -26,7 +26,7 @@ describe.each(dialects)('self-service factors on %s', (dialect) => {
   async function freshSession(userId: string): Promise<SessionContext> {
     const { session } = await signedIn(db, userId, clock);
     const token = await elevateSession(db.kysely, session, 'totp', clock);
-    return (await validateSession(db.kysely, token!, clock))!;
+    return (await validateSession(db, token!, clock))!;
   }
 
   beforeEach(async () => {

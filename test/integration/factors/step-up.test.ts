@@ -101,10 +101,10 @@ describe.each(dialects)('R-E8 step-up for factor changes on %s', (dialect) => {
     // Each new device rotates the session (a new id): go on with the new one, as the cookie would.
     const keyAdded = await addKey(session);
     expect(keyAdded).toMatchObject({ ok: true, recoveryCodes: null });
-    const afterKey = (await validateSession(db.kysely, (keyAdded as { token: string }).token, clock))!;
+    const afterKey = (await validateSession(db, (keyAdded as { token: string }).token, clock))!;
     const totpAdded = await addTotp(afterKey);
     expect(totpAdded).toMatchObject({ ok: true, recoveryCodes: null });
-    const afterTotp = (await validateSession(db.kysely, (totpAdded as { token: string }).token, clock))!;
+    const afterTotp = (await validateSession(db, (totpAdded as { token: string }).token, clock))!;
     expect(await removeFactor(db.kysely, afterTotp, { factorId }, office, clock)).toEqual({ ok: true });
     expect((await securityOverview(db.kysely, id)).factors).toHaveLength(2);
   });

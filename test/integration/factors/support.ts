@@ -43,7 +43,7 @@ export async function newUser(db: Db, username: string, clock: Clock): Promise<s
 /** A password-only session (aal 1), as after the sign-in form. */
 export async function signedIn(db: Db, userId: string, clock: Clock, client = office): Promise<{ token: string; session: SessionContext }> {
   const token = await createSession(db.kysely, userId, client, clock);
-  const session = await validateSession(db.kysely, token, clock);
+  const session = await validateSession(db, token, clock);
   if (!session) throw new Error('no session');
   return { token, session };
 }
@@ -52,7 +52,7 @@ export async function signedIn(db: Db, userId: string, clock: Clock, client = of
 export async function freshlyVerified(db: Db, userId: string, clock: Clock, client = office): Promise<{ token: string; session: SessionContext }> {
   const { session } = await signedIn(db, userId, clock, client);
   const token = await elevateSession(db.kysely, session, 'totp', clock);
-  const elevated = token ? await validateSession(db.kysely, token, clock) : null;
+  const elevated = token ? await validateSession(db, token, clock) : null;
   if (!token || !elevated) throw new Error('no session');
   return { token, session: elevated };
 }

@@ -108,7 +108,7 @@ describe.each(dialects)('TOTP sign-in, what it costs the database, on %s', (dial
     await db.kysely.schema.dropTable('audit_log').execute();
     await expect(verifyTotpSignIn(db.kysely, session, totpCodeAt(secret, stepAt(clock.now())), office, clock)).rejects.toThrow();
     expect(await db.kysely.selectFrom('factors').select(['last_used_step', 'last_used_at']).executeTakeFirstOrThrow()).toEqual(factorBefore);
-    const row = await db.kysely.selectFrom('sessions').select(['id', 'aal']).where('id', '=', session.sessionId).executeTakeFirst();
-    expect(row).toEqual({ id: session.sessionId, aal: 1 });
+    const row = await db.kysely.selectFrom('sessions').select(['id', 'amr']).where('id', '=', session.sessionId).executeTakeFirst();
+    expect(row).toEqual({ id: session.sessionId, amr: JSON.stringify(session.amr) });
   });
 });

@@ -102,8 +102,8 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       expect(JSON.parse(row.transports!)).toEqual(['usb']);
       expect(row.secret_enc).toBeNull();
 
-      expect(await validateSession(db.kysely, token, clock)).toBeNull(); // old id is dead
-      expect(await validateSession(db.kysely, result.token, clock)).toMatchObject({ aal: 2, amr: ['pwd', 'webauthn'] });
+      expect(await validateSession(db, token, clock)).toBeNull(); // old id is dead
+      expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: [expect.objectContaining({ method: 'pwd' }), expect.objectContaining({ method: 'webauthn' })] });
       expect(await auditDetails('mfa.factor_enrolled')).toEqual([expect.objectContaining({ type: 'webauthn', name: 'Blue key' })]);
       // The user hears about the new key (queued in the same transaction; Alice has no address, so it is kept as skipped).
       const notices = await db.kysely.selectFrom('mail_outbox').select(['kind', 'user_id', 'params']).execute();
@@ -151,7 +151,7 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       const first = await register(session, key(), 'Old key');
       const second = await register((await freshlyVerified(db, alice, clock)).session, key(), 'New key');
       if (!first.ok || !second.ok) throw new Error('registration failed');
-      const fresh = (await validateSession(db.kysely, second.token, clock))!;
+      const fresh = (await validateSession(db, second.token, clock))!;
       expect(await removeFactor(db.kysely, fresh, { factorId: first.factorId }, office, clock)).toEqual({ ok: true });
       expect((await listWebauthnCredentials(db.kysely, alice)).map((c) => c.name)).toEqual(['New key']);
       expect(await auditDetails('mfa.factor_removed')).toEqual([expect.objectContaining({ type: 'webauthn', name: 'Old key', factorId: first.factorId })]);
@@ -231,8 +231,8 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       const result = await verifyWebauthnSignIn(db.kysely, session, pending, authenticator.assert(options.challenge), office, rp, clock);
       expect(result).toMatchObject({ ok: true });
       if (!result.ok) return;
-      expect(await validateSession(db.kysely, token, clock)).toBeNull();
-      expect(await validateSession(db.kysely, result.token, clock)).toMatchObject({ aal: 2, amr: ['pwd', 'webauthn'], secondFactorAt: clock.now() });
+      expect(await validateSession(db, token, clock)).toBeNull();
+      expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: [expect.objectContaining({ method: 'pwd' }), expect.objectContaining({ method: 'webauthn' })], secondFactorAt: clock.now() });
       const row = await db.kysely.selectFrom('factors').selectAll().where('id', '=', result.factorId).executeTakeFirstOrThrow();
       expect(row).toMatchObject({ sign_count: 1, last_used_at: clock.now() });
       expect(await auditDetails('mfa.verify_succeeded')).toEqual([{ method: 'webauthn', factorId: result.factorId }]);
@@ -256,7 +256,7 @@ describe.each(dialects)('WebAuthn on %s', (dialect) => {
       const { options, pending } = await challengeFor(session);
       const result = await verifyWebauthnSignIn(db.kysely, session, pending, authenticator.assert(options.challenge, overrides), office, rp, clock);
       expect(result).toMatchObject({ ok: false, reason: 'invalid', detail });
-      expect(await validateSession(db.kysely, token, clock)).toMatchObject({ aal: 1 });
+      expect(await validateSession(db, token, clock)).toMatchObject({ aal: 1 });
       expect(await auditDetails('mfa.verify_failed')).toEqual([expect.objectContaining({ method: 'webauthn', reason: detail })]);
     });
 

@@ -96,7 +96,7 @@ describe.each(dialects)('evaluateAccess on %s', (dialect) => {
     expect((await evaluateAccess(db, token, 'demo', fromHome, clock)).decision).toMatchObject({ kind: 'challenge', rule: 'R-D11' });
 
     // R-D3: once this session passes a second factor, the challenge is satisfied.
-    const session = await validateSession(db.kysely, token, clock);
+    const session = await validateSession(db, token, clock);
     const elevated = await elevateSession(db.kysely, session!, 'totp', clock);
     expect((await evaluateAccess(db, elevated, 'portal', fromHome, clock)).decision.kind).toBe('allow');
   });

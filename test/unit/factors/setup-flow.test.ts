@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { Decision } from '@/lib/policy';
+import type { Decision, Method } from '@/lib/policy';
 import {
+  afterMethodChosen,
+  afterWebauthnRegistered,
   freshSecondFactorMs,
-  hasReached,
   isFreshSecondFactor,
   nextState,
   pathOf,
-  setupStates,
   totpSetupAccess,
+  totpStartPath,
   type SetupContext,
   type SetupEvent,
   type SetupState,
@@ -61,12 +62,6 @@ describe('the Set Up MFA state machine', () => {
     expect(visited).toEqual(['choose_method', 'totp_scan', 'totp_scan', 'recovery_codes', 'done']);
   });
 
-  it('hasReached follows the order of the states', () => {
-    expect(hasReached('recovery_codes', 'totp_scan')).toBe(true);
-    expect(hasReached('totp_scan', 'recovery_codes')).toBe(false);
-    expect(setupStates.every((s) => hasReached('done', s))).toBe(true);
-  });
-
   it.each([
     ['choose_method', '/mfa/setup?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
     ['totp_scan', '/mfa/setup/totp?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
@@ -106,5 +101,41 @@ describe('who may open TOTP setup', () => {
     expect(isFreshSecondFactor(now - freshSecondFactorMs - 1, now)).toBe(false);
     expect(isFreshSecondFactor(null, now)).toBe(false);
     expect(isFreshSecondFactor(now + 60_000, now)).toBe(false); // from the future: a clock problem, not fresh
+  });
+});
+
+describe('Set Up steps as paths', () => {
+  const enroll = (methods: Method[], forced = false): Extract<Decision, { kind: 'enroll' }> => ({
+    kind: 'enroll',
+    forced,
+    methods,
+    defaultMethod: methods[0]!,
+    deadline: null,
+    rule: forced ? 'R-D4' : 'R-D5',
+  });
+
+  it.each<[string, Method | null, Method[], string]>([
+    ['Tom picks TOTP', 'totp', ['totp', 'webauthn'], '/mfa/setup/totp?returnTo=%2Fportal'],
+    ['Kim picks a security key', 'webauthn', ['totp', 'webauthn'], '/mfa/setup/webauthn?returnTo=%2Fportal'],
+    ['Wes picks a key where only TOTP is offered: the default instead', 'webauthn', ['totp'], '/mfa/setup/totp?returnTo=%2Fportal'],
+    ['Dan sends no choice: the default', null, ['webauthn'], '/mfa/setup/webauthn?returnTo=%2Fportal'],
+  ])('%s → %s', (_who, chosen, methods, path) => {
+    expect(afterMethodChosen(chosen, enroll(methods), '/portal')).toBe(path);
+  });
+
+  it.each<[string, 'enroll' | 'add', boolean, boolean, string]>([
+    ['Set Up, first factor, TOTP still needed: codes, then TOTP', 'enroll', true, true, '/mfa/recovery-codes?returnTo=%2Fmfa%2Fsetup%2Ftotp%3FreturnTo%3D%252Fportal'],
+    ['Set Up, first factor, nothing else needed: codes', 'enroll', true, false, '/mfa/recovery-codes?returnTo=%2Fportal'],
+    ['Set Up, another factor, TOTP still needed: TOTP', 'enroll', false, true, '/mfa/setup/totp?returnTo=%2Fportal'],
+    ['Set Up, another factor, done: back where they were going', 'enroll', false, false, '/portal'],
+    ['Portal, first factor: codes', 'add', true, true, '/mfa/recovery-codes?returnTo=%2Fportal'],
+    ['Portal, another key: back', 'add', false, true, '/portal'],
+  ])('after a key is stored: %s', (_case, mode, firstFactor, totpStillNeeded, path) => {
+    expect(afterWebauthnRegistered(mode, { firstFactor, totpStillNeeded }, { forced: true, methods: ['totp', 'webauthn'] }, '/portal')).toBe(path);
+  });
+
+  it('query extras go on the step page, and the TOTP start route has its own path', () => {
+    expect(pathOf('totp_scan', '/admin', { forced: '1' })).toBe('/mfa/setup/totp?returnTo=%2Fadmin&forced=1');
+    expect(totpStartPath('/portal', { replace: 'f1' })).toBe('/mfa/setup/totp/start?returnTo=%2Fportal&replace=f1');
   });
 });

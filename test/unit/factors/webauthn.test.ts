@@ -57,7 +57,7 @@ describe('method rules (R-A2, R-E3, R-E4, R-E5) as lib/policy states them', () =
     const decision = decide({
       now: NOW,
       resource: 'portal',
-      session: { aal: 1, amr: ['pwd'], mfaSkipped: false },
+      session: { amr: [{ method: 'pwd', at: NOW }], mfaSkipped: false },
       user: { id: 'u', state: 'active', groupIds: [] },
       requirement: { required: true, enrollmentDays: 7, periodStartsAt: NOW - 1, periodEndsAt: NOW + 1000 },
       enrolledMethods: ['webauthn'],

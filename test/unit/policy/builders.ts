@@ -129,7 +129,10 @@ export class Scenario {
     this.input = {
       now: NOW,
       resource: 'portal',
-      session: who === null ? null : { aal: who.aal ?? 1, amr: who.aal === 2 ? ['pwd', 'otp'] : ['pwd'], mfaSkipped: who.skipped ?? false },
+      session:
+        who === null
+          ? null
+          : { amr: who.aal === 2 ? [{ method: 'pwd', at: NOW }, { method: 'totp', at: NOW }] : [{ method: 'pwd', at: NOW }], mfaSkipped: who.skipped ?? false },
       user: who === null ? null : { id: `u-${who.name.toLowerCase()}`, state: who.state, groupIds: new Set(who.groups) },
       requirement: who?.requirement ?? null,
       enrolledMethods: who?.enrolled ?? [],

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  aalOf,
   cidrContains,
   compilePolicies,
   decide,
   isEnrolled,
   mfaStatus,
   parseCidr,
+  type AmrEntry,
   type BrowserFamily,
   type DecisionInput,
   type Method,
@@ -66,12 +68,15 @@ interface World {
   input: Omit<DecisionInput, 'policies'>;
 }
 
+const passwordOnly: AmrEntry[] = [{ method: 'pwd', at: NOW }];
+const withTotp: AmrEntry[] = [...passwordOnly, { method: 'totp', at: NOW }];
+
 const worldArb: fc.Arbitrary<World> = fc.record({
   records: policiesArb,
   input: fc.record({
     now: offsetArb.map((o) => NOW + o),
     resource: fc.constantFrom(...RESOURCES),
-    session: fc.record({ aal: fc.constantFrom(1 as const, 2 as const), amr: fc.constant(['pwd']), mfaSkipped: fc.boolean() }),
+    session: fc.record({ amr: fc.constantFrom(passwordOnly, withTotp), mfaSkipped: fc.boolean() }),
     user: fc.record({
       id: fc.constant('u1'),
       state: fc.constantFrom('active' as const, 'active' as const, 'staged' as const, 'suspended' as const),
@@ -136,7 +141,7 @@ describe('decide() properties', () => {
   it('R-D3: a session at aal2 is never sent to enrollment, a challenge or the locked page', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
-        const d = decide({ ...w.input, session: { aal: 2, amr: ['pwd', 'otp'], mfaSkipped: false }, policies: compilePolicies(w.records) });
+        const d = decide({ ...w.input, session: { amr: withTotp, mfaSkipped: false }, policies: compilePolicies(w.records) });
         expect(['allow', 'deny', 'login']).toContain(d.kind);
       }),
       { numRuns: 1000 },
@@ -147,7 +152,7 @@ describe('decide() properties', () => {
     const arb = worldArb.filter(
       (w) =>
         w.input.user!.state === 'active' &&
-        w.input.session!.aal === 1 &&
+        aalOf(w.input.session!.amr) === 1 &&
         w.input.settings.challengeEnrolled !== false &&
         w.input.enrolledMethods.some((m) => w.input.settings[m]),
     );
@@ -203,7 +208,7 @@ describe('decide() properties', () => {
         const d = decide({
           now: a.now,
           resource: a.resource,
-          session: { aal: 1, amr: ['pwd'], mfaSkipped: a.mfaSkipped },
+          session: { amr: passwordOnly, mfaSkipped: a.mfaSkipped },
           user,
           requirement,
           enrolledMethods: a.enrolledMethods,

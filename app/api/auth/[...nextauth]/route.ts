@@ -62,7 +62,7 @@ export async function POST(request: Request, context: Context): Promise<Response
     const token = await decodeSessionCookie(cookieValue(request, sessionCookieName()));
     if (token) {
       const db = await getDb();
-      const session = await validateSession(db.kysely, token, systemClock);
+      const session = await validateSession(db, token, systemClock);
       if (session) await signOutSession(db.kysely, session, { ip: clientIpFromHeaders(request.headers) }, systemClock);
     }
   } catch (err) {

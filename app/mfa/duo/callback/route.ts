@@ -1,13 +1,13 @@
 import type { NextRequest } from 'next/server';
 import { getDb } from '../../../../db';
 import { systemClock } from '../../../../lib/clock';
-import { currentSession, requestClient } from '../../../../lib/auth/current';
+import { getAccessContext } from '../../../../lib/gate';
 import { safeReturnPath } from '../../../../lib/auth/return-path';
 import { clearPendingDuo, readPendingDuo } from '../../../../lib/factors/ceremony-cookies';
 import { setSessionCookie } from '../../../../lib/factors/cookies';
 import { completeDuo } from '../../../../lib/factors/duo';
 import { unavailableResponse } from '../../../../lib/gate/unavailable';
-import { verifyPath } from '../../verify/paths';
+import { verifyPath } from '../../../../lib/factors/verify-path';
 import { duoUnavailablePath } from '../paths';
 
 export const dynamic = 'force-dynamic';
@@ -24,7 +24,7 @@ function seeOther(location: string): Response {
 export async function GET(request: NextRequest): Promise<Response> {
   const query = request.nextUrl.searchParams;
   try {
-    const session = await currentSession();
+    const { session, client } = await getAccessContext();
     const pending = await readPendingDuo();
     await clearPendingDuo();
     const returnTo = safeReturnPath(pending?.returnTo);
@@ -36,7 +36,7 @@ export async function GET(request: NextRequest): Promise<Response> {
       session,
       pending,
       { state: query.get('state'), code: query.get('duo_code') ?? query.get('code'), error: query.get('error') ?? undefined },
-      await requestClient(),
+      client,
       systemClock,
     );
     if (result.ok) {

@@ -1,15 +1,13 @@
 import { getDb } from '../../../../db';
-import { loadMfaSettings } from '../../../../db/queries/settings';
 import { systemClock } from '../../../../lib/clock';
-import { requestClient } from '../../../../lib/auth/current';
 import { safeReturnPath } from '../../../../lib/auth/return-path';
 import { writePendingDuo } from '../../../../lib/factors/ceremony-cookies';
 import { startDuo } from '../../../../lib/factors/duo';
-import { destinationFor } from '../../../../lib/gate/access';
-import { accessFor, resourceOfPath } from '../../../../lib/gate/require-access';
+import { destinationFor, mfaAccess } from '../../../../lib/gate';
+import { currentMfaSettings } from '../../../../lib/factors/overview';
 import { unavailableResponse } from '../../../../lib/gate/unavailable';
 import { isSameOriginPost } from '../../../../lib/http/same-origin';
-import { verifyPath } from '../../verify/paths';
+import { verifyPath } from '../../../../lib/factors/verify-path';
 import { duoUnavailablePath } from '../paths';
 
 export const dynamic = 'force-dynamic';
@@ -38,14 +36,15 @@ export async function POST(request: Request): Promise<Response> {
   const returnTo = safeReturnPath(form.get('returnTo'));
   const fresh = form.get('fresh') === '1';
   try {
-    const { session, decision } = await accessFor(resourceOfPath(returnTo));
-    if (!session) return seeOther(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+    const access = await mfaAccess(returnTo);
+    if (!access) return seeOther(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+    const { session, decision, client } = access;
     const db = await getDb();
     const offered =
-      decision.kind === 'challenge' ? decision.methods.includes('duo') : fresh && (await loadMfaSettings(db.kysely)).duo;
+      decision.kind === 'challenge' ? decision.methods.includes('duo') : fresh && (await currentMfaSettings()).duo;
     if (!offered) return seeOther(destinationFor(decision, returnTo) ?? returnTo);
 
-    const started = await startDuo(db.kysely, session, { returnTo, fresh }, await requestClient(), systemClock);
+    const started = await startDuo(db.kysely, session, { returnTo, fresh }, client, systemClock);
     if (started.ok) {
       await writePendingDuo(started.pending);
       return seeOther(started.url);

@@ -1,11 +1,8 @@
-import { getDb } from '../../../../db';
-import { factorTypesOfUser } from '../../../../db/queries/factors';
-import { recoveryCodeCounts } from '../../../../db/queries/recovery-codes';
-import { loadMfaSettings } from '../../../../db/queries/settings';
-import { sessionAndDecisionFor } from '../../../../lib/auth/page-guards';
+import { otherWaysIn } from '../../../../lib/factors/overview';
+import { mfaPageAccess } from '../../../../lib/gate';
 import { safeReturnPath } from '../../../../lib/auth/return-path';
 import { UseSecurityKeyButton } from '../../webauthn/security-key';
-import { verifyPath } from '../../verify/paths';
+import { verifyPath } from '../../../../lib/factors/verify-path';
 
 export const dynamic = 'force-dynamic';
 
@@ -20,16 +17,11 @@ export default async function DuoUnavailablePage({ searchParams }: { searchParam
   const params = await searchParams;
   const returnTo = safeReturnPath(params.returnTo);
   const fresh = params.fresh === '1';
-  const { session } = await sessionAndDecisionFor(returnTo);
-  const db = await getDb();
-  const [types, codes, settings] = await Promise.all([
-    factorTypesOfUser(db.kysely, session.userId),
-    recoveryCodeCounts(db.kysely, session.userId),
-    loadMfaSettings(db.kysely),
-  ]);
-  const hasTotp = types.includes('totp') && settings.totp;
-  const hasKey = types.includes('webauthn') && settings.webauthn;
-  const hasCodes = codes.unused > 0;
+  const { session } = await mfaPageAccess(returnTo);
+  const ways = await otherWaysIn(session.userId);
+  const hasTotp = ways.totp;
+  const hasKey = ways.webauthn;
+  const hasCodes = ways.recoveryCodes;
   const recoveryPath = `${verifyPath({ returnTo, fresh })}&method=recovery`;
 
   return (

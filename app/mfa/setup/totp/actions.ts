@@ -3,7 +3,6 @@
 import { redirect } from 'next/navigation';
 import { getDb } from '../../../../db';
 import { systemClock } from '../../../../lib/clock';
-import { requestClient } from '../../../../lib/auth/current';
 import { safeReturnPath } from '../../../../lib/auth/return-path';
 import {
   clearPendingTotp,
@@ -13,8 +12,8 @@ import {
 } from '../../../../lib/factors/cookies';
 import { nextState, pathOf } from '../../../../lib/factors/setup-flow';
 import { confirmTotpSetup } from '../../../../lib/factors/totp';
-import { guardTotpSetup, setupPagePath } from './guard';
-import { verifyPath } from '../../verify/paths';
+import { guardSetup } from '../../../../lib/factors/setup-guard';
+import { verifyPath } from '../../../../lib/factors/verify-path';
 
 function field(formData: FormData, name: string): unknown {
   const values = formData.getAll(name);
@@ -25,7 +24,7 @@ function field(formData: FormData, name: string): unknown {
 export async function confirmTotp(formData: FormData): Promise<void> {
   const returnTo = safeReturnPath(formData.get('returnTo'));
   // R-D9: the same access check as the page, again.
-  const guard = await guardTotpSetup(returnTo, setupPagePath(returnTo));
+  const guard = await guardSetup('totp', returnTo, pathOf('totp_scan', returnTo));
   if (!guard.ok) redirect(guard.redirectTo);
 
   const db = await getDb();
@@ -35,17 +34,17 @@ export async function confirmTotp(formData: FormData): Promise<void> {
     guard.session,
     pending,
     { code: field(formData, 'code'), name: field(formData, 'name') },
-    await requestClient(),
+    guard.client,
     systemClock,
   );
   if (!result.ok) {
     switch (result.reason) {
       case 'invalid_code':
       case 'invalid_name':
-        redirect(setupPagePath(returnTo, { error: result.reason }));
+        redirect(pathOf('totp_scan', returnTo, { error: result.reason }));
       case 'expired':
         await clearPendingTotp();
-        redirect(setupPagePath(returnTo, { error: 'expired' }));
+        redirect(pathOf('totp_scan', returnTo, { error: 'expired' }));
       case 'replaced_missing':
         await clearPendingTotp();
         redirect('/portal/security?error=not_found');
@@ -53,7 +52,7 @@ export async function confirmTotp(formData: FormData): Promise<void> {
         redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
       case 'not_fresh':
         // R-E8: re-challenge, then back to this setup (the pending device waits).
-        redirect(verifyPath({ returnTo: setupPagePath(returnTo), fresh: true, why: 'factor_change' }));
+        redirect(verifyPath({ returnTo: pathOf('totp_scan', returnTo), fresh: true, why: 'factor_change' }));
     }
   }
 

@@ -3,7 +3,8 @@ import { safeReturnPath } from '../../../../lib/auth/return-path';
 import { readPendingTotp } from '../../../../lib/factors/cookies';
 import { defaultTotpName, groupedKey, maxFactorNameLength, otpauthUri, qrCodeDataUrl, totpIssuer } from '../../../../lib/factors/totp';
 import { confirmTotp } from './actions';
-import { guardTotpSetup, setupPagePath, startPath } from './guard';
+import { guardSetup } from '../../../../lib/factors/setup-guard';
+import { pathOf, totpStartPath } from '../../../../lib/factors/setup-flow';
 
 export const dynamic = 'force-dynamic';
 
@@ -18,13 +19,13 @@ const errorMessages: Record<string, string> = {
 export default async function TotpSetupPage({ searchParams }: { searchParams: SearchParams }) {
   const params = await searchParams;
   const returnTo = safeReturnPath(params.returnTo);
-  const guard = await guardTotpSetup(returnTo, setupPagePath(returnTo));
+  const guard = await guardSetup('totp', returnTo, pathOf('totp_scan', returnTo));
   if (!guard.ok) redirect(guard.redirectTo);
 
   const pending = await readPendingTotp(guard.session.userId);
   if (!pending) {
     // Pages cannot set cookies: the start route makes the secret and comes back once.
-    if (params.started !== '1') redirect(startPath(returnTo, params.error === 'expired' ? { notice: 'expired' } : {}));
+    if (params.started !== '1') redirect(totpStartPath(returnTo, params.error === 'expired' ? { notice: 'expired' } : {}));
     return (
       <main>
         <h1>Set up your authenticator app</h1>
@@ -32,7 +33,7 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
           Your browser did not keep the setup cookie. Allow cookies for this site and try again.
         </p>
         <p>
-          <a href={startPath(returnTo)}>Try again</a>
+          <a href={totpStartPath(returnTo)}>Try again</a>
         </p>
       </main>
     );
@@ -41,7 +42,7 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
   const qr = await qrCodeDataUrl(otpauthUri(pending.secret, guard.session.username));
   const error = typeof params.error === 'string' ? errorMessages[params.error] : undefined;
   const replacing = pending.replaces ? guard.factorIds.get(pending.replaces) : undefined;
-  const cancelTo = guard.mode === 'enroll' ? `/mfa/setup?returnTo=${encodeURIComponent(returnTo)}` : returnTo;
+  const cancelTo = guard.mode === 'enroll' ? pathOf('choose_method', returnTo) : returnTo;
 
   return (
     <main>

@@ -2,7 +2,8 @@ import { redirect } from 'next/navigation';
 import { safeReturnPath } from '../../../../lib/auth/return-path';
 import { defaultWebauthnName } from '../../../../lib/factors/webauthn';
 import { RegisterSecurityKey } from '../../webauthn/security-key';
-import { guardWebauthnSetup, webauthnSetupPath } from './guard';
+import { guardSetup } from '../../../../lib/factors/setup-guard';
+import { pathOf } from '../../../../lib/factors/setup-flow';
 
 export const dynamic = 'force-dynamic';
 
@@ -15,10 +16,10 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
  */
 export default async function WebauthnSetupPage({ searchParams }: { searchParams: SearchParams }) {
   const returnTo = safeReturnPath((await searchParams).returnTo);
-  const guard = await guardWebauthnSetup(returnTo, webauthnSetupPath(returnTo));
+  const guard = await guardSetup('webauthn', returnTo, pathOf('webauthn_register', returnTo));
   if (!guard.ok) redirect(guard.redirectTo);
   const alsoTotp = guard.mode === 'enroll' && guard.context.methods.includes('totp');
-  const cancelTo = guard.mode === 'enroll' ? `/mfa/setup?returnTo=${encodeURIComponent(returnTo)}` : returnTo;
+  const cancelTo = guard.mode === 'enroll' ? pathOf('choose_method', returnTo) : returnTo;
 
   return (
     <main>

@@ -5,7 +5,8 @@ import { newPendingTotpSetup } from '../../../../../lib/auth/pending-setup';
 import { readPendingTotp, writePendingTotp } from '../../../../../lib/factors/cookies';
 import { newTotpSecret } from '../../../../../lib/factors/totp';
 import { unavailableResponse } from '../../../../../lib/gate/unavailable';
-import { guardTotpSetup, setupPagePath, startPath } from '../guard';
+import { guardSetup } from '../../../../../lib/factors/setup-guard';
+import { pathOf, totpStartPath } from '../../../../../lib/factors/setup-flow';
 
 export const dynamic = 'force-dynamic';
 
@@ -27,16 +28,16 @@ export async function GET(request: NextRequest): Promise<Response> {
   const replaceParam = params.get('replace');
   const replace = replaceParam && factorIdPattern.test(replaceParam) ? replaceParam : null;
   const notice: Record<string, string> = params.get('notice') === 'expired' ? { notice: 'expired' } : {};
-  const here = startPath(returnTo, replace ? { replace } : {});
+  const here = totpStartPath(returnTo, replace ? { replace } : {});
   try {
-    const guard = await guardTotpSetup(returnTo, here);
+    const guard = await guardSetup('totp', returnTo, here);
     if (!guard.ok) return seeOther(guard.redirectTo);
     if (replace !== null && !guard.factorIds.has(replace)) return seeOther('/portal/security?error=not_found');
     const existing = await readPendingTotp(guard.session.userId);
     if (!existing || existing.replaces !== replace) {
       await writePendingTotp(newPendingTotpSetup(guard.session.userId, newTotpSecret(), replace, systemClock));
     }
-    return seeOther(setupPagePath(returnTo, { started: '1', ...notice }));
+    return seeOther(pathOf('totp_scan', returnTo, { started: '1', ...notice }));
   } catch (err) {
     console.error('[portcullis] TOTP setup could not start; failing closed', err instanceof Error ? err.message : err);
     return unavailableResponse();

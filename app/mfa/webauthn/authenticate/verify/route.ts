@@ -1,14 +1,13 @@
 import { getDb } from '../../../../../db';
-import { factorTypesOfUser } from '../../../../../db/queries/factors';
-import { loadMfaSettings } from '../../../../../db/queries/settings';
 import { systemClock } from '../../../../../lib/clock';
-import { currentSession, requestClient } from '../../../../../lib/auth/current';
+import { getAccessContext } from '../../../../../lib/gate';
+import { currentMfaSettings, factorTypesOf } from '../../../../../lib/factors/overview';
 import { safeReturnPath } from '../../../../../lib/auth/return-path';
 import { clearPendingWebauthn, readPendingWebauthn } from '../../../../../lib/factors/ceremony-cookies';
 import { setSessionCookie } from '../../../../../lib/factors/cookies';
 import { pathOf } from '../../../../../lib/factors/setup-flow';
 import { relyingParty, totpStillNeeded, verifyWebauthnSignIn, webauthnMessages } from '../../../../../lib/factors/webauthn';
-import { failClosed, json, readJsonPost } from '../../http';
+import { failClosed, json, readJsonPost } from '../../../../../lib/http/json-post';
 
 export const dynamic = 'force-dynamic';
 
@@ -23,20 +22,20 @@ export async function POST(request: Request): Promise<Response> {
   const returnTo = safeReturnPath(read.body.returnTo);
   const fresh = read.body.fresh === true || read.body.fresh === '1';
   try {
-    const session = await currentSession();
+    const { session, client } = await getAccessContext();
     if (!session) return json(401, { redirectTo: `/login?returnTo=${encodeURIComponent(returnTo)}` });
     const pending = await readPendingWebauthn();
     await clearPendingWebauthn();
     const db = await getDb();
-    const settings = await loadMfaSettings(db.kysely);
+    const settings = await currentMfaSettings();
     if (!settings.webauthn) return json(403, { message: 'Security keys are not enabled.' });
-    const result = await verifyWebauthnSignIn(db.kysely, session, pending, read.body.response, await requestClient(), relyingParty(), systemClock);
+    const result = await verifyWebauthnSignIn(db.kysely, session, pending, read.body.response, client, relyingParty(), systemClock);
     if (!result.ok) {
       if (result.reason === 'session_gone') return json(401, { redirectTo: `/login?returnTo=${encodeURIComponent(returnTo)}` });
       return json(400, { reason: result.reason, message: webauthnMessages[result.reason] });
     }
     await setSessionCookie(result.token);
-    const types = await factorTypesOfUser(db.kysely, session.userId);
+    const types = await factorTypesOf(session.userId);
     const redirectTo = !fresh && totpStillNeeded(settings, types) ? pathOf('totp_scan', returnTo) : returnTo;
     return json(200, { redirectTo });
   } catch (err) {

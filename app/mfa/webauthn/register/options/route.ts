@@ -3,8 +3,9 @@ import { systemClock } from '../../../../../lib/clock';
 import { safeReturnPath } from '../../../../../lib/auth/return-path';
 import { writePendingWebauthn } from '../../../../../lib/factors/ceremony-cookies';
 import { relyingParty, webauthnRegistrationOptions } from '../../../../../lib/factors/webauthn';
-import { guardWebauthnSetup, webauthnSetupPath } from '../../../setup/webauthn/guard';
-import { failClosed, json, readJsonPost } from '../../http';
+import { guardSetup } from '../../../../../lib/factors/setup-guard';
+import { pathOf } from '../../../../../lib/factors/setup-flow';
+import { failClosed, json, readJsonPost } from '../../../../../lib/http/json-post';
 
 export const dynamic = 'force-dynamic';
 
@@ -14,7 +15,7 @@ export async function POST(request: Request): Promise<Response> {
   if ('response' in read) return read.response;
   const returnTo = safeReturnPath(read.body.returnTo);
   try {
-    const guard = await guardWebauthnSetup(returnTo, webauthnSetupPath(returnTo));
+    const guard = await guardSetup('webauthn', returnTo, pathOf('webauthn_register', returnTo));
     if (!guard.ok) return json(403, { redirectTo: guard.redirectTo });
     const db = await getDb();
     const { options, pending } = await webauthnRegistrationOptions(db.kysely, guard.session, relyingParty(), systemClock);

@@ -1,20 +1,19 @@
 import { getDb } from '../../../../../db';
-import { factorTypesOfUser } from '../../../../../db/queries/factors';
 import { systemClock } from '../../../../../lib/clock';
-import { requestClient } from '../../../../../lib/auth/current';
 import { safeReturnPath } from '../../../../../lib/auth/return-path';
 import { clearPendingWebauthn, readPendingWebauthn } from '../../../../../lib/factors/ceremony-cookies';
 import { setSessionCookie, writeRecoveryCodesToShow } from '../../../../../lib/factors/cookies';
-import { nextState, pathOf } from '../../../../../lib/factors/setup-flow';
+import { afterWebauthnRegistered, pathOf } from '../../../../../lib/factors/setup-flow';
+import { factorTypesOf } from '../../../../../lib/factors/overview';
+import { guardSetup } from '../../../../../lib/factors/setup-guard';
+import { verifyPath } from '../../../../../lib/factors/verify-path';
 import {
   confirmWebauthnRegistration,
   relyingParty,
   totpStillNeeded,
   webauthnMessages,
 } from '../../../../../lib/factors/webauthn';
-import { guardWebauthnSetup, webauthnSetupPath } from '../../../setup/webauthn/guard';
-import { verifyPath } from '../../../verify/paths';
-import { failClosed, json, readJsonPost } from '../../http';
+import { failClosed, json, readJsonPost } from '../../../../../lib/http/json-post';
 
 export const dynamic = 'force-dynamic';
 
@@ -28,8 +27,9 @@ export async function POST(request: Request): Promise<Response> {
   const read = await readJsonPost(request);
   if ('response' in read) return read.response;
   const returnTo = safeReturnPath(read.body.returnTo);
+  const here = pathOf('webauthn_register', returnTo);
   try {
-    const guard = await guardWebauthnSetup(returnTo, webauthnSetupPath(returnTo));
+    const guard = await guardSetup('webauthn', returnTo, here);
     if (!guard.ok) return json(403, { redirectTo: guard.redirectTo });
     const pending = await readPendingWebauthn();
     await clearPendingWebauthn();
@@ -39,32 +39,22 @@ export async function POST(request: Request): Promise<Response> {
       guard.session,
       pending,
       { response: read.body.response, name: read.body.name },
-      await requestClient(),
+      guard.client,
       relyingParty(),
       systemClock,
     );
     if (!result.ok) {
       if (result.reason === 'session_gone') return json(401, { redirectTo: `/login?returnTo=${encodeURIComponent(returnTo)}` });
       // R-E8: re-challenge, then come back to the key setup.
-      if (result.reason === 'not_fresh') return json(403, { redirectTo: verifyPath({ returnTo: webauthnSetupPath(returnTo), fresh: true, why: 'factor_change' }) });
+      if (result.reason === 'not_fresh') return json(403, { redirectTo: verifyPath({ returnTo: here, fresh: true, why: 'factor_change' }) });
       return json(400, { reason: result.reason, message: result.message ?? webauthnMessages[result.reason] });
     }
 
     await setSessionCookie(result.token);
     const firstFactor = result.recoveryCodes !== null;
     if (firstFactor) await writeRecoveryCodesToShow(guard.session.userId, result.recoveryCodes!);
-    let redirectTo: string;
-    if (guard.mode === 'enroll') {
-      const types = await factorTypesOfUser(db.kysely, guard.session.userId);
-      const state =
-        nextState('webauthn_register', { type: 'webauthn_registered', firstFactor, totpStillNeeded: totpStillNeeded(guard.settings, types) }, guard.context) ??
-        'done';
-      // R-E3: the TOTP step comes next; the recovery codes of a first factor are shown on the way.
-      redirectTo = state === 'totp_scan' && firstFactor ? pathOf('recovery_codes', pathOf('totp_scan', returnTo)) : pathOf(state, returnTo);
-    } else {
-      redirectTo = firstFactor ? pathOf('recovery_codes', returnTo) : returnTo;
-    }
-    return json(200, { redirectTo });
+    const stillNeeded = guard.mode === 'enroll' && totpStillNeeded(guard.settings, await factorTypesOf(guard.session.userId));
+    return json(200, { redirectTo: afterWebauthnRegistered(guard.mode, { firstFactor, totpStillNeeded: stillNeeded }, guard.context, returnTo) });
   } catch (err) {
     return failClosed('WebAuthn registration', err);
   }

@@ -1,7 +1,7 @@
-import { readBodyUpTo } from '../../../lib/http/bounded-body';
-import { isSameOriginPost } from '../../../lib/http/same-origin';
+import { readBodyUpTo } from './bounded-body';
+import { isSameOriginPost } from './same-origin';
 
-/** JSON plumbing of the /mfa/webauthn/* route handlers (the browser part is security-key.tsx). */
+/** JSON plumbing of route handlers that script callers post to (the /mfa/webauthn/* ceremonies). */
 
 const maxJsonBytes = 64 * 1024;
 

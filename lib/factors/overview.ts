@@ -1,0 +1,39 @@
+import { getDb } from '../../db';
+import { factorTypesOfUser } from '../../db/queries/factors';
+import type { FactorType } from '../../db/schema';
+import { recoveryCodeCounts } from '../../db/queries/recovery-codes';
+import { loadMfaSettings } from '../../db/queries/settings';
+import type { MfaSettings } from '../policy';
+
+/**
+ * What the /mfa pages and routes show about a user's ways in: small reads that open the
+ * database handle themselves, so pages and route handlers never reach into db/queries.
+ */
+
+/** The organization's MFA settings (which methods are enabled, R-A2). */
+export async function currentMfaSettings(): Promise<MfaSettings> {
+  return loadMfaSettings((await getDb()).kysely);
+}
+
+/** The types of the user's factors, one entry per factor. */
+export async function factorTypesOf(userId: string): Promise<FactorType[]> {
+  return factorTypesOfUser((await getDb()).kysely, userId);
+}
+
+/** The user's factor types with the settings, read together (the verify page). */
+export async function verifyOptionsOf(userId: string): Promise<{ factorTypes: FactorType[]; settings: MfaSettings }> {
+  const db = (await getDb()).kysely;
+  const [factorTypes, settings] = await Promise.all([factorTypesOfUser(db, userId), loadMfaSettings(db)]);
+  return { factorTypes, settings };
+}
+
+/** Ways in other than Duo, for when Duo cannot answer (R-D10): usable factors and unused recovery codes. */
+export async function otherWaysIn(userId: string): Promise<{ totp: boolean; webauthn: boolean; recoveryCodes: boolean }> {
+  const db = (await getDb()).kysely;
+  const [types, codes, settings] = await Promise.all([factorTypesOfUser(db, userId), recoveryCodeCounts(db, userId), loadMfaSettings(db)]);
+  return {
+    totp: types.includes('totp') && settings.totp,
+    webauthn: types.includes('webauthn') && settings.webauthn,
+    recoveryCodes: codes.unused > 0,
+  };
+}

@@ -1,0 +1,86 @@
+import type { AccessFactsRow } from '../../db/queries/access';
+import type { SessionContext } from '../auth/sessions';
+import { parseUserAgent, type CompiledPolicy, type DecisionInput, type Method, type MfaRequirement, type MfaSettings } from '../policy';
+
+/** What the request itself says about where it comes from. */
+export interface RequestFacts {
+  ip: string;
+  userAgent: string | null;
+}
+
+/** The user's side of a decision: who they are, what is required of them, what they have. */
+export interface UserFacts {
+  userId: string;
+  userState: SessionContext['userState'];
+  groupIds: string[];
+  requirement: MfaRequirement | null;
+  enrolledMethods: Method[];
+}
+
+/** The session's side: what it passed so far. */
+export type SessionFacts = Pick<SessionContext, 'amr' | 'mfaSkipped'>;
+
+/** A session that has passed the password and nothing else, as right after sign-in. */
+export const freshSignIn: SessionFacts = { amr: [{ method: 'pwd', at: 0 }], mfaSkipped: false };
+
+function splitList(value: string | null): string[] {
+  return value ? value.split(',') : [];
+}
+
+/** The access facts row's user side, in decide()'s terms. */
+export function userFactsOf(row: AccessFactsRow, session: Pick<SessionContext, 'userId' | 'userState'>): UserFacts {
+  return {
+    userId: session.userId,
+    userState: session.userState,
+    groupIds: splitList(row.group_ids),
+    requirement:
+      row.required === null
+        ? null
+        : {
+            required: row.required === 1,
+            enrollmentDays: row.enrollment_days ?? 0,
+            periodStartsAt: row.period_starts_at,
+            periodEndsAt: row.period_ends_at,
+          },
+    enrolledMethods: splitList(row.factor_types) as Method[],
+  };
+}
+
+/**
+ * decide()'s input from access facts: the one place that turns what the database says
+ * about a user and session into the engine's terms, for the gate, the access context and
+ * the factor services' "would MFA still be required" question alike.
+ */
+export function decisionInputFrom(
+  user: UserFacts,
+  session: SessionFacts,
+  resource: string,
+  request: RequestFacts,
+  config: { settings: MfaSettings; policies: CompiledPolicy[] },
+  now: number,
+): DecisionInput {
+  const { os, browser } = parseUserAgent(request.userAgent ?? '');
+  return {
+    now,
+    resource,
+    session: { amr: session.amr, mfaSkipped: session.mfaSkipped },
+    user: { id: user.userId, state: user.userState, groupIds: user.groupIds },
+    requirement: user.requirement,
+    enrolledMethods: user.enrolledMethods,
+    settings: config.settings,
+    request: { ip: request.ip, os, browser },
+    policies: config.policies,
+  };
+}
+
+/** decisionInputFrom() straight from the access facts row and its live session. */
+export function decisionInput(
+  row: AccessFactsRow,
+  session: SessionContext,
+  resource: string,
+  request: RequestFacts,
+  config: { settings: MfaSettings; policies: CompiledPolicy[] },
+  now: number,
+): DecisionInput {
+  return decisionInputFrom(userFactsOf(row, session), session, resource, request, config, now);
+}

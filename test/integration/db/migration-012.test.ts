@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
+import { createDb, type Db } from '../../../db';
+import { migrations } from '../../../db/migrations';
+import { parseAmr } from '../../../lib/auth/sessions';
+import { aalOf, secondFactorAtOf } from '../../../lib/policy';
+import { dialects, freshDatabase } from '../support/dialects';
+
+/**
+ * 012-derived-assurance on sessions that exist: method names become methods with times, the
+ * stored level and second-factor time go, and the derived ones say what the stored ones said.
+ */
+describe.each(dialects)('migration 012-derived-assurance on %s', (dialect) => {
+  let db: Db;
+  let dataDir: string | undefined;
+  afterEach(async () => {
+    await db.close();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const migrator = (k: Db) => new Migrator({ db: k.kysely, provider: { getMigrations: async () => migrations(k.dialect) } satisfies MigrationProvider });
+  const any = () => db.kysely as unknown as Kysely<any>;
+  const created = Date.UTC(2026, 10, 2, 9, 0);
+  const verified = created + 60_000;
+  const session = (id: string, amr: string[], aal: number, secondFactorAt: number | null) => ({
+    id,
+    user_id: 'u-ada',
+    created_at: created,
+    last_seen_at: verified,
+    idle_expires_at: created + 3_600_000,
+    absolute_expires_at: created + 7_200_000,
+    aal,
+    amr: JSON.stringify(amr),
+    mfa_skipped: 0,
+    second_factor_at: secondFactorAt,
+    client_ip: null,
+    user_agent: null,
+  });
+
+  it('converts password-only and verified sessions, and down restores the old columns', async () => {
+    const fresh = await freshDatabase(dialect);
+    dataDir = fresh.dataDir;
+    db = createDb(fresh.url, dataDir);
+    const before = await migrator(db).migrateTo('011-own-factor-challenge');
+    if (before.error) throw before.error;
+    await any().insertInto('users').values({ id: 'u-ada', username: 'ada', username_lower: 'ada', email: null, state: 'active', role: 'user', created_at: 1 }).execute();
+    await any()
+      .insertInto('sessions')
+      .values([session('s-pwd', ['pwd'], 1, null), session('s-totp', ['pwd', 'totp'], 2, verified), session('s-odd', ['pwd', 7] as string[], 1, null)])
+      .execute();
+
+    const up = await migrator(db).migrateTo('012-derived-assurance');
+    if (up.error) throw up.error;
+    const rows = await any().selectFrom('sessions').selectAll().orderBy('id').execute();
+    expect(Object.keys(rows[0]!)).not.toContain('aal');
+    expect(Object.keys(rows[0]!)).not.toContain('second_factor_at');
+    expect(Object.fromEntries(rows.map((r) => [r.id, JSON.parse(r.amr)]))).toEqual({
+      's-odd': [{ method: 'pwd', at: created }],
+      's-pwd': [{ method: 'pwd', at: created }],
+      's-totp': [
+        { method: 'pwd', at: created },
+        { method: 'totp', at: verified },
+      ],
+    });
+    // What was stored is now derived, and says the same.
+    expect(rows.map((r) => [r.id, aalOf(parseAmr(r.amr)), secondFactorAtOf(parseAmr(r.amr))])).toEqual([
+      ['s-odd', 1, null],
+      ['s-pwd', 1, null],
+      ['s-totp', 2, verified],
+    ]);
+    const down = await migrator(db).migrateTo('011-own-factor-challenge');
+    if (down.error) throw down.error;
+    const restored = await any().selectFrom('sessions').select(['id', 'aal', 'amr', 'second_factor_at']).orderBy('id').execute();
+    expect(restored.map((r) => ({ ...r, second_factor_at: r.second_factor_at === null ? null : Number(r.second_factor_at) }))).toEqual([
+      { id: 's-odd', aal: 1, amr: '["pwd"]', second_factor_at: null },
+      { id: 's-pwd', aal: 1, amr: '["pwd"]', second_factor_at: null },
+      { id: 's-totp', aal: 2, amr: '["pwd","totp"]', second_factor_at: verified },
+    ]);
+  });
+});
