@@ -7,6 +7,7 @@ import { forwardingHeaders } from './client-address.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
+const log = require('../lib/log/logger.cjs').getLogger();
 const registryKey = Symbol.for('portcullis.direct-routes');
 // Direct routes answer redirects, JSON and the plain 503 page, never scripts: the strictest
 // policy fits (pages served by Next.js get the gate's nonce policy, lib/http/csp.ts).
@@ -46,7 +47,7 @@ export async function serveDirect(handler, req, res) {
     });
     response = await handler(request);
   } catch (err) {
-    console.error('[portcullis] direct route failed; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'direct route failed; failing closed');
     response = new Response('Temporarily unavailable.', { status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   }
   try {
@@ -62,7 +63,7 @@ export async function serveDirect(handler, req, res) {
     res.setHeader('content-length', body.length);
     res.end(body);
   } catch (err) {
-    console.error('[portcullis] direct route could not answer', err instanceof Error ? err.message : err);
+    log.error({ err }, 'direct route could not answer');
     res.destroy();
   }
 }

@@ -25,6 +25,7 @@ import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
 import { stepUpRefusalIn } from './step-up';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
+import { log } from '../log';
 
 /**
  * TOTP (RFC 6238) as authenticator apps expect it: HMAC-SHA-1, 6 digits, 30-second steps,
@@ -262,7 +263,7 @@ function openFactorSecret(factorId: string, sealed: string, userId: string): str
   try {
     return openSecret(sealed, totpSecretContext(userId));
   } catch (err) {
-    console.error(`[portcullis] TOTP factor ${factorId} cannot be opened: ${err instanceof Error ? err.message : err}`);
+    log.error({ err, factorId }, 'TOTP factor cannot be opened');
     return null;
   }
 }

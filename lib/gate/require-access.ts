@@ -7,6 +7,7 @@ import type { Decision } from '../policy';
 import { portalResources } from '../../portcullis.config';
 import { destinationFor, evaluateAccess, type AccessResult } from './access';
 import { resourceForPath } from './paths';
+import { log } from '../log';
 
 /**
  * The decision for this request's session on `resource`. Throws when the data layer
@@ -17,7 +18,7 @@ export async function accessFor(resource: string): Promise<AccessResult> {
     const db = await getDb();
     return await evaluateAccess(db, await currentSessionToken(), resource, await requestClient(), systemClock);
   } catch (err) {
-    console.error('[portcullis] access check failed; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'access check failed; failing closed');
     throw new Error('temporarily unavailable');
   }
 }

@@ -1,5 +1,6 @@
 import { readBodyUpTo } from '../../../lib/http/bounded-body';
 import { isSameOriginPost } from '../../../lib/http/same-origin';
+import { log } from '../../../lib/log';
 
 /** JSON plumbing of the /mfa/webauthn/* route handlers (the browser part is security-key.tsx). */
 
@@ -35,6 +36,6 @@ export async function readJsonPost(request: Request): Promise<{ body: Record<str
 }
 
 export function failClosed(what: string, err: unknown): Response {
-  console.error(`[portcullis] ${what} failed; failing closed`, err instanceof Error ? err.message : err);
+  log.error({ err }, `${what} failed; failing closed`);
   return json(503, { message: 'Sign-in is temporarily unavailable. Please try again in a few minutes.' });
 }

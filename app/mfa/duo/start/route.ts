@@ -11,6 +11,7 @@ import { unavailableResponse } from '../../../../lib/gate/unavailable';
 import { isSameOriginPost } from '../../../../lib/http/same-origin';
 import { verifyPath } from '../../verify/paths';
 import { duoUnavailablePath } from '../paths';
+import { log } from '../../../../lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -53,7 +54,7 @@ export async function POST(request: Request): Promise<Response> {
     if (started.reason === 'not_enabled') return seeOther(verifyPath({ returnTo, fresh }));
     return seeOther(duoUnavailablePath(returnTo, fresh));
   } catch (err) {
-    console.error('[portcullis] Duo start failed; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'Duo start failed; failing closed');
     return unavailableResponse();
   }
 }

@@ -6,6 +6,7 @@ import { readPendingTotp, writePendingTotp } from '../../../../../lib/factors/co
 import { newTotpSecret } from '../../../../../lib/factors/totp';
 import { unavailableResponse } from '../../../../../lib/gate/unavailable';
 import { guardTotpSetup, setupPagePath, startPath } from '../guard';
+import { log } from '../../../../../lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -38,7 +39,7 @@ export async function GET(request: NextRequest): Promise<Response> {
     }
     return seeOther(setupPagePath(returnTo, { started: '1', ...notice }));
   } catch (err) {
-    console.error('[portcullis] TOTP setup could not start; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'TOTP setup could not start; failing closed');
     return unavailableResponse();
   }
 }
