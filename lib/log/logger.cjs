@@ -33,10 +33,11 @@ const redactPaths = [
 /**
  * Errors as name, message, code and stack only: a driver's error can carry more (PostgreSQL's
  * `detail` quotes the row values behind a constraint violation), so nothing else is copied.
+ * The code goes out as `errorCode`, since `*.code` is redacted (a TOTP code).
  */
 function errorSerializer(err) {
   if (!err || typeof err !== 'object') return { message: String(err) };
-  return { type: err.name, message: err.message, ...(err.code !== undefined ? { code: err.code } : {}), stack: err.stack };
+  return { type: err.name, message: err.message, ...(err.code !== undefined ? { errorCode: String(err.code) } : {}), stack: err.stack };
 }
 
 function prettyStream() {
