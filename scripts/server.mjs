@@ -25,16 +25,20 @@ await app.prepare();
 const handle = app.getRequestHandler();
 
 const server = http.createServer((req, res) => {
-  // Every request gets an id of ours, on the response and on each log line written while it
-  // is handled (lib/log: the request context follows the async work into Next.js). A client's
-  // own X-Request-Id is dropped, not adopted: it could forge or collide with another's lines.
-  const reqId = logging.newRequestId();
-  delete req.headers['x-request-id'];
-  res.setHeader('X-Request-Id', reqId);
-  logging.requestContext.run({ reqId }, () => serve(req, res));
+  serve(req, res);
 });
 
 function serve(req, res) {
+  // Every request gets an id of ours, on the response and, beside the entry token, to the
+  // app for its log lines (lib/log). A client's own X-Request-Id is dropped, not adopted: it
+  // could forge another request's id or smuggle text into the log.
+  const reqId = logging.newRequestId();
+  delete req.headers['x-request-id'];
+  req.headers[logging.requestIdHeader] = reqId;
+  res.setHeader('X-Request-Id', reqId);
+  // A server action that redirects is answered with the target page, which Next.js fetches
+  // from this server and copies headers from: the response keeps this request's id.
+  res.setHeader = keepRequestId(res.setHeader);
   const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
   req.headers['x-portcullis-client-ip'] = ip;
   req.headers['x-portcullis-entry'] = entryToken;
@@ -48,6 +52,11 @@ function serve(req, res) {
   const direct = directHandlerFor(req);
   if (direct) serveDirect(direct, req, res);
   else handle(req, res);
+}
+function keepRequestId(setHeader) {
+  return function (name, value) {
+    return String(name).toLowerCase() === 'x-request-id' ? this : setHeader.call(this, name, value);
+  };
 }
 server.requestTimeout = 30_000;
 server.headersTimeout = 20_000;

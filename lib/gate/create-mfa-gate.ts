@@ -9,7 +9,7 @@ import { destinationFor, evaluateAccess } from './access';
 import { defaultDataPages, isDataPage, probeDataPage, startsDuo } from './data-pages';
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableResponse } from './unavailable';
-import { log } from '../log';
+import { loggerFor } from '../log';
 
 export interface MfaGateOptions {
   /**
@@ -93,7 +93,7 @@ export function createMfaGate(options: MfaGateOptions) {
         const probe = await probeDataPage((await getDb()).kysely);
         if (probe.duoApiHost && startsDuo(pathname)) formActionHosts = [probe.duoApiHost];
       } catch (err) {
-        log.error({ err }, 'page data unavailable; failing closed');
+        loggerFor(request.headers).error({ err }, 'page data unavailable; failing closed');
         return secured(unavailableResponse());
       }
       return proceed();
@@ -113,7 +113,7 @@ export function createMfaGate(options: MfaGateOptions) {
       if (!destination) return proceed();
       return secured(NextResponse.redirect(new URL(destination, request.url), 303));
     } catch (err) {
-      log.error({ err }, 'gate could not decide; failing closed');
+      loggerFor(request.headers).error({ err }, 'gate could not decide; failing closed');
       return secured(unavailableResponse());
     }
   };

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { getLogger } from './logger.cjs';
 
-export { createLogger, newRequestId, redactPaths, requestContext } from './logger.cjs';
+export { createLogger, loggerFor, newRequestId, redactPaths, requestIdFrom, requestIdHeader } from './logger.cjs';
 
 /**
- * The logger. Lines written while scripts/server.mjs handles a request carry its `reqId`;
- * lines from start-up, migrations and the mail worker have none.
+ * The logger. Lines written while Next.js runs a page, server action or route handler for
+ * a request carry its `reqId` (the response's X-Request-Id); lines from start-up,
+ * migrations and the mail worker have none. Middleware and direct routes use loggerFor().
  */
 export const log: Logger = getLogger();

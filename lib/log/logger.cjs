@@ -3,22 +3,54 @@
 // (scripts/*.mjs) and the TypeScript app share it: JSON lines in production, pino-pretty in
 // development. Both write synchronously on the calling thread: pino's transports run in
 // worker threads, which Next.js's bundled server cannot start.
-const { AsyncLocalStorage } = require('node:async_hooks');
 const { randomUUID } = require('node:crypto');
 const pino = require('pino');
 
 /**
- * The request a line belongs to. scripts/server.mjs runs every request inside it; the store
- * lives on globalThis because the entry script and each Next.js bundle load this file as
- * separate module instances, and all of them must see the same one.
+ * The entry (scripts/server.mjs) gives each request an id and hands it to the app in this
+ * header, beside its per-process entry token (lib/auth/client-ip.ts): a header without the
+ * right token is a client's own and is ignored.
  */
-const contextKey = Symbol.for('portcullis.request-context');
-const requestContext = globalThis[contextKey] || (globalThis[contextKey] = new AsyncLocalStorage());
+const requestIdHeader = 'x-portcullis-request-id';
+const entryTokenHeader = 'x-portcullis-entry';
+const requestIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A fresh id for one request. */
 function newRequestId() {
   return randomUUID();
 }
+
+/** The request id the entry put on these headers, or undefined. */
+function requestIdFrom(headers) {
+  const expected = process.env.PORTCULLIS_ENTRY_TOKEN;
+  if (!expected || !headers || typeof headers.get !== 'function' || headers.get(entryTokenHeader) !== expected) return undefined;
+  const id = headers.get(requestIdHeader);
+  return typeof id === 'string' && requestIdPattern.test(id) ? id : undefined;
+}
+
+/**
+ * The request id of the page, action or route handler Next.js is running now, from the
+ * request store it keeps in a process-wide AsyncLocalStorage (the one behind `headers()`,
+ * which is async and so unusable in a log call). The headers there are the ones the entry
+ * set, with the entry token to check. Found by name on globalThis; should a Next.js version
+ * keep it elsewhere, lines go out without an id rather than with a wrong one.
+ */
+let nextStorage = null;
+function nextRequestId() {
+  try {
+    if (!nextStorage) {
+      const key = Object.getOwnPropertySymbols(globalThis).find((k) => (k.description || '').startsWith('@next/work-unit-async-storage@'));
+      if (!key) return undefined;
+      nextStorage = globalThis[key];
+    }
+    const store = nextStorage.getStore();
+    return store && store.type === 'request' ? requestIdFrom(store.headers) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const boundId = Symbol('portcullis.reqId');
 
 /**
  * Fields that may carry a credential wherever they sit (top level or one level down), and
@@ -63,9 +95,10 @@ function createLogger(options = {}) {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: redactPaths, censor: '[redacted]' },
       serializers: { err: errorSerializer },
-      mixin() {
-        const store = requestContext.getStore();
-        return store ? { reqId: store.reqId } : {};
+      mixin(_merge, _level, logger) {
+        if (logger[boundId]) return {};
+        const reqId = nextRequestId();
+        return reqId ? { reqId } : {};
       },
     },
     destination,
@@ -79,4 +112,17 @@ function getLogger() {
   return shared || (shared = createLogger());
 }
 
-module.exports = { createLogger, getLogger, newRequestId, requestContext, redactPaths };
+/**
+ * A logger whose lines carry the request id on `headers` (a Request's, or middleware's),
+ * for code Next.js runs outside its request store: the gate, and routes the entry serves
+ * directly. Elsewhere the plain logger finds the id itself.
+ */
+function loggerFor(headers, logger = getLogger()) {
+  const reqId = requestIdFrom(headers);
+  if (!reqId) return logger;
+  const child = logger.child({ reqId });
+  child[boundId] = true;
+  return child;
+}
+
+module.exports = { createLogger, getLogger, loggerFor, newRequestId, redactPaths, requestIdFrom, requestIdHeader };

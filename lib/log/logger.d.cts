@@ -1,12 +1,13 @@
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { DestinationStream, Logger, LevelWithSilent } from 'pino';
 
-export interface RequestContext {
-  reqId: string;
+interface HeaderReader {
+  get(name: string): string | null;
 }
 
-export declare const requestContext: AsyncLocalStorage<RequestContext>;
 export declare const redactPaths: readonly string[];
+export declare const requestIdHeader: string;
 export declare function newRequestId(): string;
+export declare function requestIdFrom(headers: HeaderReader | null | undefined): string | undefined;
 export declare function createLogger(options?: { destination?: DestinationStream; json?: boolean; level?: LevelWithSilent }): Logger;
 export declare function getLogger(): Logger;
+export declare function loggerFor(headers: HeaderReader | null | undefined, logger?: Logger): Logger;

@@ -159,6 +159,14 @@ test('Frank signs in with his password, enrolls TOTP, fails a code and passes th
 
 let ginaRequest = '';
 
+test('every response carries a request id of the server’s own, whatever the client sent', async () => {
+  const response = await fetch(`${portal.url}/login`, { headers: { 'x-request-id': 'forged-request-id' } });
+  const id = response.headers.get('x-request-id');
+  expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  const again = await fetch(`${portal.url}/login`);
+  expect(again.headers.get('x-request-id')).not.toBe(id);
+});
+
 test('Gina’s unreadable device is logged as an error of her request, and refused', async ({ page }) => {
   await signIn(page, portal.url, 'gina', password);
   await expect(page.getByLabel('Verification code')).toBeVisible();
@@ -183,6 +191,9 @@ test('the log is JSON lines, request-scoped ones carry the request id, and no cr
   const listening = lines.find((l) => l.msg.startsWith('Portcullis listening on'));
   expect(listening).toBeDefined();
   expect(listening!.reqId).toBeUndefined();
+
+  // Every line with an id has one the server gave out: a UUID, never a client’s.
+  for (const line of lines) if (line.reqId !== undefined) expect(line.reqId).toMatch(/^[0-9a-f-]{36}$/);
 
   const text = fs.readFileSync(portal.logFile, 'utf8');
   expect(secrets.size).toBeGreaterThanOrEqual(20);

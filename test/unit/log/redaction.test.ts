@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, requestContext } from '@/lib/log';
+import { createLogger, loggerFor, newRequestId, requestIdHeader } from '@/lib/log';
 
 /** A logger writing JSON lines into an array. */
 function capture() {
@@ -79,12 +79,29 @@ describe('the logger', () => {
     expect(JSON.stringify(lines[0])).not.toContain('secret-session-id');
   });
 
-  it('adds the request id inside a request, and none outside', () => {
+  it('loggerFor() adds the entry’s request id, and only with the entry’s token', () => {
     const { logger, lines } = capture();
-    logger.info('start-up');
-    requestContext.run({ reqId: 'req-1' }, () => logger.info('in a request'));
-    expect(lines[0]!.reqId).toBeUndefined();
-    expect(lines[1]!.reqId).toBe('req-1');
+    const entryToken = 'a'.repeat(64);
+    const reqId = newRequestId();
+    const before = process.env.PORTCULLIS_ENTRY_TOKEN;
+    process.env.PORTCULLIS_ENTRY_TOKEN = entryToken;
+    try {
+      loggerFor(new Headers({ 'x-portcullis-entry': entryToken, [requestIdHeader]: reqId }), logger).info('from the entry');
+      loggerFor(new Headers({ [requestIdHeader]: reqId }), logger).info('no token');
+      loggerFor(new Headers({ 'x-portcullis-entry': 'b'.repeat(64), [requestIdHeader]: reqId }), logger).info('wrong token');
+      loggerFor(new Headers({ 'x-portcullis-entry': entryToken, [requestIdHeader]: 'x"} injected' }), logger).info('not an id');
+      logger.info('start-up');
+    } finally {
+      if (before === undefined) delete process.env.PORTCULLIS_ENTRY_TOKEN;
+      else process.env.PORTCULLIS_ENTRY_TOKEN = before;
+    }
+    expect(lines.map((l) => [l.msg, l.reqId])).toEqual([
+      ['from the entry', reqId],
+      ['no token', undefined],
+      ['wrong token', undefined],
+      ['not an id', undefined],
+      ['start-up', undefined],
+    ]);
   });
 
   it('honours the level', () => {
