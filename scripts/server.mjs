@@ -25,10 +25,6 @@ await app.prepare();
 const handle = app.getRequestHandler();
 
 const server = http.createServer((req, res) => {
-  serve(req, res);
-});
-
-function serve(req, res) {
   // Every request gets an id of ours, on the response and, beside the entry token, to the
   // app for its log lines (lib/log). A client's own X-Request-Id is dropped, not adopted: it
   // could forge another request's id or smuggle text into the log.
@@ -52,7 +48,8 @@ function serve(req, res) {
   const direct = directHandlerFor(req);
   if (direct) serveDirect(direct, req, res);
   else handle(req, res);
-}
+});
+
 function keepRequestId(setHeader) {
   return function (name, value) {
     return String(name).toLowerCase() === 'x-request-id' ? this : setHeader.call(this, name, value);
