@@ -5,18 +5,19 @@
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { getDb } = await import('./db');
+  const { log } = await import('./lib/log');
   const { countAdmins } = await import('./db/queries/users');
   try {
     const db = await getDb();
     if ((await countAdmins(db.kysely)) === 0) {
-      console.log(
-        '[portcullis] No admin exists yet. Create one with:\n' +
+      log.info(
+        'No admin exists yet. Create one with:\n' +
           '  npm run cli -- create-admin --username <name> --password <password>',
       );
     }
   } catch (err) {
     // NOTE: the server still starts; the gate answers 503 until the database is reachable.
-    console.error('[portcullis] database not ready at start-up:', err instanceof Error ? err.message : err);
+    log.error({ err }, 'database not ready at start-up');
   }
   // The sign-in post, served by scripts/server.mjs without Next.js's pipeline (same handler).
   const { registerDirectRoute } = await import('./lib/http/direct-routes');

@@ -2,8 +2,10 @@ const securityHeaders = require('./lib/http/security-headers.cjs');
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
-  // Native and server-only packages stay out of the bundles (middleware included).
-  serverExternalPackages: ['better-sqlite3', 'pg', '@node-rs/argon2', 'nodemailer'],
+  // Native and server-only packages stay out of the bundles (middleware included). otplib
+  // too: its base32 dependency calls the deprecated Buffer(), which Node reports once on
+  // stderr unless the call comes from node_modules.
+  serverExternalPackages: ['better-sqlite3', 'pg', '@node-rs/argon2', 'nodemailer', 'pino', 'pino-pretty', 'otplib'],
   poweredByHeader: false,
   // Type errors fail `npm test` (its typecheck stage runs `tsc --noEmit` over app, tests and
   // benches together), so the build itself doesn't repeat the check.

@@ -14,10 +14,12 @@
  *   (lib/http/direct-routes.ts; scripts/direct-route.mjs reads the same key, see there).
  * - `mailWorker`: the worker the server starts (lib/mail/worker.ts).
  * - `sqlite-file-locks`: one lock per SQLite file for every handle on it (db/sqlite-file-lock.ts).
+ * - `request-context`: the AsyncLocalStorage that carries each request's id to log lines
+ *   (lib/log/logger.cjs, CommonJS for the entry scripts, builds the same key itself).
  *
  * Each is justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'mailWorker', 'sqlite-file-locks'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'mailWorker', 'sqlite-file-locks', 'request-context'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */

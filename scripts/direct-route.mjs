@@ -7,6 +7,7 @@ import { forwardingHeaders } from './client-address.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
+const logging = require('../lib/log/logger.cjs');
 // The registry lib/http/direct-routes.ts fills: processSingletonKey('direct-routes') in
 // lib/process-singletons.ts, which this plain ESM can't import (test/unit/process-singletons.test.ts
 // checks both sides name the same symbol).
@@ -31,12 +32,12 @@ export async function serveDirect(handler, req, res) {
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
       // The entry headers were set on req.headers after parsing; take those, not the raw ones.
-      if (name === 'x-portcullis-client-ip' || name === 'x-portcullis-entry' || name === 'x-forwarded-for') continue;
+      if (name === 'x-portcullis-client-ip' || name === 'x-portcullis-entry' || name === 'x-portcullis-request-id' || name === 'x-forwarded-for') continue;
       // Forwarding headers the entry dropped (untrusted peer) stay dropped.
       if (forwardingHeaders.includes(name) && !(name in req.headers)) continue;
       headers.append(name, req.rawHeaders[i + 1]);
     }
-    for (const name of ['x-portcullis-client-ip', 'x-portcullis-entry', 'x-forwarded-for']) {
+    for (const name of ['x-portcullis-client-ip', 'x-portcullis-entry', 'x-portcullis-request-id', 'x-forwarded-for']) {
       if (typeof req.headers[name] === 'string') headers.set(name, req.headers[name]);
     }
     const scheme = req.socket.encrypted ? 'https' : 'http';
@@ -49,7 +50,7 @@ export async function serveDirect(handler, req, res) {
     });
     response = await handler(request);
   } catch (err) {
-    console.error('[portcullis] direct route failed; failing closed', err instanceof Error ? err.message : err);
+    logging.loggerFor(headersOf(req)).error({ err }, 'direct route failed; failing closed');
     response = new Response('Temporarily unavailable.', { status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   }
   try {
@@ -65,7 +66,12 @@ export async function serveDirect(handler, req, res) {
     res.setHeader('content-length', body.length);
     res.end(body);
   } catch (err) {
-    console.error('[portcullis] direct route could not answer', err instanceof Error ? err.message : err);
+    logging.loggerFor(headersOf(req)).error({ err }, 'direct route could not answer');
     res.destroy();
   }
+}
+
+/** The entry's headers of a node request, as the logger reads them. */
+function headersOf(req) {
+  return { get: (name) => (typeof req.headers[name] === 'string' ? req.headers[name] : null) };
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import next from 'next';
 import { clientAddress, dropUntrustedForwarding, parseTrustedProxies } from './client-address.mjs';
 import { directHandlerFor, serveDirect } from './direct-route.mjs';
+import logging from '../lib/log/logger.cjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT || 3000);
@@ -17,12 +18,23 @@ const entryToken = randomBytes(32).toString('hex');
 // HSTS once the portal is served over https (PORTCULLIS_ORIGIN): browsers then refuse plain http for a year.
 const hsts = (process.env.PORTCULLIS_ORIGIN || '').startsWith('https://') ? 'max-age=31536000; includeSubDomains' : null;
 process.env.PORTCULLIS_ENTRY_TOKEN = entryToken;
+const log = logging.getLogger();
 
 const app = next({ dev: false, dir: root, hostname, port });
 await app.prepare();
 const handle = app.getRequestHandler();
 
 const server = http.createServer((req, res) => {
+  // Every request gets an id of ours, on the response and, beside the entry token, to the
+  // app for its log lines (lib/log). A client's own X-Request-Id is dropped, not adopted: it
+  // could forge another request's id or smuggle text into the log.
+  const reqId = logging.newRequestId();
+  delete req.headers['x-request-id'];
+  req.headers[logging.requestIdHeader] = reqId;
+  res.setHeader('X-Request-Id', reqId);
+  // A server action that redirects is answered with the target page, which Next.js fetches
+  // from this server and copies headers from: the response keeps this request's id.
+  res.setHeader = keepRequestId(res.setHeader);
   const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
   req.headers['x-portcullis-client-ip'] = ip;
   req.headers['x-portcullis-entry'] = entryToken;
@@ -34,13 +46,18 @@ const server = http.createServer((req, res) => {
   if (hsts) res.setHeader('Strict-Transport-Security', hsts);
   // A few public routes are served without Next.js's pipeline (lib/http/direct-routes.ts).
   const direct = directHandlerFor(req);
-  if (direct) serveDirect(direct, req, res);
-  else handle(req, res);
+  logging.runWithRequestId(reqId, () => (direct ? serveDirect(direct, req, res) : handle(req, res)));
 });
+
+function keepRequestId(setHeader) {
+  return function (name, value) {
+    return String(name).toLowerCase() === 'x-request-id' ? this : setHeader.call(this, name, value);
+  };
+}
 server.requestTimeout = 30_000;
 server.headersTimeout = 20_000;
 server.listen(port, hostname, () => {
-  console.log(`Portcullis listening on http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`);
+  log.info(`Portcullis listening on http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`);
 });
 
 for (const signal of ['SIGTERM', 'SIGINT']) {

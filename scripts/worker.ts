@@ -8,19 +8,20 @@ import { systemClock } from '../lib/clock';
 import { readMailConfig } from '../lib/mail/config';
 import { transportFor } from '../lib/mail/transport';
 import { describeDelivery, startMailWorker } from '../lib/mail/worker';
+import { log } from '../lib/log';
 
 async function main(): Promise<void> {
   const db = createDb(readEnv().databaseUrl);
   await migrateToLatest(db);
   const config = readMailConfig();
   const worker = startMailWorker({ db, transport: transportFor(config.smtpUrl), clock: systemClock, config });
-  console.log(`[portcullis] mail worker ${worker.workerId} running: ${describeDelivery(config.smtpUrl)}; links to ${config.origin}`);
+  log.info(`mail worker ${worker.workerId} running: ${describeDelivery(config.smtpUrl)}; links to ${config.origin}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[portcullis] mail worker: ${signal}, finishing the message in hand`);
+    log.info(`mail worker: ${signal}, finishing the message in hand`);
     await worker.stop();
     await db.close();
     process.exit(0);
@@ -32,6 +33,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error('[portcullis] mail worker could not start:', err instanceof Error ? err.message : err);
+  log.fatal({ err }, 'mail worker could not start');
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { DialectName } from '../url';
+import { log } from '../../lib/log';
 
 /**
  * Indexes for the admin users list at a million users (bench/admin.ts):
@@ -92,7 +93,7 @@ export function userSearch(dialect: DialectName) {
         await sql`release savepoint user_search_trgm`.execute(db);
       } catch (error) {
         await sql`rollback to savepoint user_search_trgm`.execute(db);
-        console.warn(
+        log.warn(
           `migration 007-user-search: the pg_trgm extension is not available (${(error as Error).message}); ` +
             'user search stays exact but scans the users table. To index it, install PostgreSQL contrib, then run: ' +
             `CREATE EXTENSION pg_trgm; CREATE INDEX users_search_trgm_idx ON users USING gin (${pgSearchDocumentSql} gin_trgm_ops);`,

@@ -7,6 +7,7 @@ import { HttpProblem, problemResponse, responseForError } from './problem';
 import { queryToInput } from './query';
 import { maxIdLength } from './schemas';
 import { routes, type ApiDeps, type RouteKey, type RouteSpec } from './routes';
+import { log } from '../log';
 
 export type { ApiDeps, RouteKey } from './routes';
 
@@ -41,7 +42,7 @@ function handlerFor(spec: RouteSpec<any, any>, deps: ApiDeps): ApiHandler {
         try {
           return (db ??= await deps.db());
         } catch (err) {
-          console.error('api: database unavailable', err);
+          log.error({ err }, 'api: database unavailable');
           throw new HttpProblem(503, 'unavailable', undefined, {}, { 'retry-after': '5' });
         }
       };

@@ -1,4 +1,5 @@
 import { brandError, isConflictError, isHttpProblem, isNotFoundError, isValidationError } from '../errors/brand';
+import { log } from '../log';
 
 /**
  * Errors as `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`, and
@@ -98,6 +99,6 @@ export function responseForError(err: unknown): Response {
   if (isConflictError(err)) {
     return problemResponse(409, 'conflict', err.message, err.field ? { errors: { [err.field]: [err.message] } } : {});
   }
-  console.error('api: unexpected error', err);
+  log.error({ err }, 'api: unexpected error');
   return problemResponse(500, 'internal');
 }

@@ -1,6 +1,7 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
 import { hashLimits, PasswordPool } from './password-pool';
 import { processSingleton } from '../process-singletons';
+import { log } from '../log';
 
 /**
  * argon2id with OWASP's minimum parameters (19 MiB, t=2, p=1). Hashing runs on libuv's
@@ -44,7 +45,7 @@ export function passwordPool(): PasswordPool | null | Promise<PasswordPool | nul
       await pool.whenReady();
       state.pool = pool;
     } catch (err) {
-      console.error('[portcullis] password worker threads unavailable; verifying on libuv', err instanceof Error ? err.message : err);
+      log.warn({ err }, 'password worker threads unavailable; verifying on libuv');
       await pool?.close().catch(() => undefined);
       state.pool = null;
     }

@@ -1,8 +1,8 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
-import { hotp } from 'otplib';
-import type { HOTPOptions } from '@otplib/core';
+import { authenticator } from 'otplib';
+import type { AuthenticatorOptions } from '@otplib/core';
 import QRCode from 'qrcode';
 import type { Database } from '../../db';
 import {
@@ -25,6 +25,7 @@ import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
 import { stepUpRefusalIn } from './step-up';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
+import { log } from '../log';
 
 /**
  * TOTP (RFC 6238) as authenticator apps expect it: HMAC-SHA-1, 6 digits, 30-second steps,
@@ -43,15 +44,28 @@ export const defaultTotpName = 'Authenticator app';
 export const maxFactorNameLength = 64;
 
 const stepMs = totpStepSeconds * 1000;
-const generator = hotp.clone({
+
+/**
+ * Our own instance: otplib's `authenticator` is a module-wide singleton whose options anyone
+ * may set, and clone() would carry those over; resetOptions() leaves only the preset's
+ * plugins and ours. Nothing else holds this one, and every check clones it with its epoch.
+ */
+const otp = authenticator.clone({
+  algorithm: 'sha1' as AuthenticatorOptions['algorithm'],
   digits: totpDigits,
-  algorithm: 'sha1' as HOTPOptions['algorithm'],
-  encoding: 'hex' as HOTPOptions['encoding'],
+  step: totpStepSeconds,
+  window: totpWindowSteps,
+  encoding: 'hex' as AuthenticatorOptions['encoding'],
 });
+otp.resetOptions();
 
 const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** RFC 4648 base32 without padding. */
+/**
+ * RFC 4648 base32 without padding. Not otplib's encode(): it passes the key through a
+ * 7-bit ASCII string, which clears the high bit of every byte (0xff encodes as 0x7f), so
+ * its generateSecret() yields 140 random bits in 20 bytes, not 160.
+ */
 export function base32Encode(bytes: Uint8Array): string {
   let out = '';
   let buffer = 0;
@@ -68,22 +82,15 @@ export function base32Encode(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * Base32 (any case, spaces and padding ignored) to bytes, through otplib's decoder. That
+ * decoder reads characters outside the alphabet as some other value instead of refusing
+ * them, so they are refused here first.
+ */
 export function base32Decode(text: string): Buffer {
   const clean = text.replace(/[\s=]/g, '').toUpperCase();
-  const out: number[] = [];
-  let buffer = 0;
-  let bits = 0;
-  for (const ch of clean) {
-    const value = base32Alphabet.indexOf(ch);
-    if (value === -1) throw new Error('Not base32.');
-    buffer = ((buffer << 5) | value) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((buffer >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
+  if (!/^[A-Z2-7]*$/.test(clean)) throw new Error('Not base32.');
+  return Buffer.from(otp.decode(clean), 'hex');
 }
 
 /** A new secret from the CSPRNG: 160 bits, 32 base32 characters. */
@@ -91,45 +98,25 @@ export function newTotpSecret(): string {
   return base32Encode(randomBytes(totpSecretBytes));
 }
 
-/** The RFC 6238 counter (time step) at `ms`. */
+/** The RFC 6238 counter (time step) at `ms`; otplib counts the same way from its epoch. */
 export function stepAt(ms: number): number {
   return Math.floor(ms / stepMs);
 }
 
 /** The code for one time step. */
 export function totpCodeAt(secret: string, step: number): string {
-  return generator.generate(base32Decode(secret).toString('hex'), step);
+  return otp.clone({ epoch: step * stepMs }).generate(secret);
 }
 
 /**
- * RFC 4226 HOTP with HMAC-SHA-1 and 6 digits, on node:crypto: what `totpCodeAt()` (otplib)
- * computes, without its hex round trips. The unit tests hold the two (and the RFC's test
- * vectors) equal.
- */
-export function hotpCode(key: Buffer, counter: number): string {
-  const message = Buffer.alloc(8);
-  message.writeUInt32BE(Math.floor(counter / 2 ** 32), 0);
-  message.writeUInt32BE(counter >>> 0, 4);
-  const mac = createHmac('sha1', key).update(message).digest();
-  const offset = mac[mac.length - 1]! & 0x0f;
-  const binary = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
-  return String(binary % 10 ** totpDigits).padStart(totpDigits, '0');
-}
-
-/**
- * The step (within ±1 of now) whose code is `code`, or null. Every candidate is computed
- * and compared in constant time, so timing tells nothing about which one matched.
+ * The step (within ±1 of now) whose code is `code`, or null. otplib tries the current step,
+ * then the earlier, then the later one, comparing with ===: what that can leak by timing is
+ * which of three codes matched, nanoseconds behind a network round trip, for codes that
+ * change every 30 s and guesses the throttle counts.
  */
 export function matchTotpStep(secret: string, code: string, now: number): number | null {
-  const current = stepAt(now);
-  const key = base32Decode(secret);
-  const given = Buffer.from(code, 'utf8');
-  let matched: number | null = null;
-  for (let step = current - totpWindowSteps; step <= current + totpWindowSteps; step++) {
-    const expected = Buffer.from(hotpCode(key, step), 'utf8');
-    if (expected.length === given.length && timingSafeEqual(expected, given) && matched === null) matched = step;
-  }
-  return matched;
+  const delta = otp.clone({ epoch: now }).checkDelta(code, secret);
+  return delta === null ? null : stepAt(now) + delta;
 }
 
 /**
@@ -148,17 +135,9 @@ export const totpCodeSchema = z
   // NOTE: [0-9], not \d or Number(): other scripts' digits and full-width forms are refused.
   .pipe(z.string().regex(/^[0-9]{6}$/));
 
-/** otpauth://totp/Portcullis:alice?secret=…&issuer=Portcullis&algorithm=SHA1&digits=6&period=30 */
+/** otpauth://totp/Portcullis:alice?secret=…&period=30&digits=6&algorithm=SHA1&issuer=Portcullis */
 export function otpauthUri(secret: string, accountName: string): string {
-  const label = `${encodeURIComponent(totpIssuer)}:${encodeURIComponent(accountName)}`;
-  const params = new URLSearchParams({
-    secret,
-    issuer: totpIssuer,
-    algorithm: 'SHA1',
-    digits: String(totpDigits),
-    period: String(totpStepSeconds),
-  });
-  return `otpauth://totp/${label}?${params.toString()}`;
+  return otp.keyuri(accountName, totpIssuer, secret);
 }
 
 /** "ABCD EFGH …": the key in groups of four, for typing into an app by hand. */
@@ -284,7 +263,7 @@ function openFactorSecret(factorId: string, sealed: string, userId: string): str
   try {
     return openSecret(sealed, totpSecretContext(userId));
   } catch (err) {
-    console.error(`[portcullis] TOTP factor ${factorId} cannot be opened: ${err instanceof Error ? err.message : err}`);
+    log.error({ err, factorId }, 'TOTP factor cannot be opened');
     return null;
   }
 }

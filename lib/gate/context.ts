@@ -6,6 +6,7 @@ import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { loadSession, type LoadedSession, type SessionContext } from '../auth/sessions';
 import type { Decision } from '../policy';
+import { log } from '../log';
 import { decideFor, loginDecision, type AccessDb, type RequestFacts } from './access';
 
 /** How strongly this request's session is authenticated, derived from the methods it passed. */
@@ -53,7 +54,7 @@ export function isAccessUnavailable(err: unknown): boolean {
 }
 
 function unavailable(err: unknown): never {
-  console.error('[portcullis] access check failed; failing closed', err instanceof Error ? err.message : err);
+  log.error({ err }, 'access check failed; failing closed');
   throw new AccessUnavailable();
 }
 

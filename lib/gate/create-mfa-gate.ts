@@ -9,6 +9,7 @@ import { destinationFor, evaluateAccess } from './access';
 import { defaultDataPages, isDataPage, probeDataPage, startsDuo } from './data-pages';
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableResponse } from './unavailable';
+import { loggerFor } from '../log';
 
 export interface MfaGateOptions {
   /**
@@ -92,7 +93,7 @@ export function createMfaGate(options: MfaGateOptions) {
         const probe = await probeDataPage((await getDb()).kysely);
         if (probe.duoApiHost && startsDuo(pathname)) formActionHosts = [probe.duoApiHost];
       } catch (err) {
-        console.error('[portcullis] page data unavailable; failing closed', err instanceof Error ? err.message : err);
+        loggerFor(request.headers).error({ err }, 'page data unavailable; failing closed');
         return secured(unavailableResponse());
       }
       return proceed();
@@ -112,7 +113,7 @@ export function createMfaGate(options: MfaGateOptions) {
       if (!destination) return proceed();
       return secured(NextResponse.redirect(new URL(destination, request.url), 303));
     } catch (err) {
-      console.error('[portcullis] gate could not decide; failing closed', err instanceof Error ? err.message : err);
+      loggerFor(request.headers).error({ err }, 'gate could not decide; failing closed');
       return secured(unavailableResponse());
     }
   };

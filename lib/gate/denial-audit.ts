@@ -4,6 +4,7 @@ import { writeAuditOnce } from '../../db/queries/audit';
 import type { Clock } from '../clock';
 import type { SessionContext } from '../auth/sessions';
 import type { Decision } from '../policy';
+import { log } from '../log';
 
 /**
  * R-D2 in the audit log: a denied decision is recorded once per session and resource, not
@@ -63,6 +64,6 @@ export async function auditDenial(
     keys.add(key);
   } catch (err) {
     // NOTE: the user is denied either way (fail closed); the next request tries again.
-    console.error('[portcullis] could not audit a denial', err instanceof Error ? err.message : err);
+    log.error({ err }, 'could not audit a denial');
   }
 }

@@ -1,5 +1,6 @@
 import { readBodyUpTo } from './bounded-body';
 import { isSameOriginPost } from './same-origin';
+import { log } from '../log';
 
 /** JSON plumbing of route handlers that script callers post to (the /mfa/webauthn/* ceremonies). */
 
@@ -35,6 +36,6 @@ export async function readJsonPost(request: Request): Promise<{ body: Record<str
 }
 
 export function failClosed(what: string, err: unknown): Response {
-  console.error(`[portcullis] ${what} failed; failing closed`, err instanceof Error ? err.message : err);
+  log.error({ err }, `${what} failed; failing closed`);
   return json(503, { message: 'Sign-in is temporarily unavailable. Please try again in a few minutes.' });
 }

@@ -1,5 +1,6 @@
 import { readEnv } from '../config/env';
 import { oneDay, oneHour, oneMinute } from '../clock';
+import { log } from '../log';
 
 /** Mail settings from the environment, read in one place. */
 
@@ -55,7 +56,7 @@ function defaultFrom(origin: string): string {
 /** The mail configuration; an unreadable PORTCULLIS_REMINDER_OFFSETS is reported through `onWarning` and the default used. */
 export function readMailConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
-  onWarning: (message: string) => void = (m) => console.error(`[portcullis] ${m}`),
+  onWarning: (message: string) => void = (m) => log.warn(m),
 ): MailConfig {
   const base = readEnv(env as NodeJS.ProcessEnv);
   let reminderOffsetsMs: number[];

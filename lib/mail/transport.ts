@@ -2,6 +2,7 @@ import { brandError } from '../errors/brand';
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import SMTPTransport from 'nodemailer/lib/smtp-transport';
+import { log as logger } from '../log';
 
 /** Delivery: SMTP through nodemailer, or the embedded default where the outbox table is the mailbox. */
 
@@ -116,7 +117,7 @@ export function outboxTransport(log: ((line: string) => void) | null): MailTrans
 }
 
 /** SMTP when `smtpUrl` is set, else the outbox, whose messages the server log announces. */
-export function transportFor(smtpUrl: string | undefined, log: (line: string) => void = (line) => console.log(line)): MailTransport {
+export function transportFor(smtpUrl: string | undefined, log: (line: string) => void = (line) => logger.info(line)): MailTransport {
   if (smtpUrl) return smtpTransport(smtpUrl);
   return outboxTransport(log);
 }

@@ -21,6 +21,7 @@ import { renderMail, storedMessage, type MailMessage } from './templates';
 import { messageIdFor, transportFor, type MailTransport } from './transport';
 import { isPermanentDeliveryError } from '../errors/brand';
 import { existingProcessSingleton, forgetProcessSingleton, replaceProcessSingleton } from '../process-singletons';
+import { log as logger } from '../log';
 
 /**
  * The worker: claims due messages one at a time with a lease, sends them, and marks the
@@ -113,7 +114,7 @@ async function withRetries<T>(fn: () => Promise<T>, tries = 3, pauseMs = 500): P
 /** Claims and delivers one due message; null when none is due. */
 async function deliverOne(opts: WorkerOptions & { workerId: string }): Promise<DeliveryOutcome | null> {
   const { db, clock, transport, workerId } = opts;
-  const log = opts.log ?? ((line: string) => console.error(line));
+  const log = opts.log ?? ((line: string) => logger.warn(line));
   const leaseMs = opts.leaseMs ?? defaultLeaseMs;
   const maxAttempts = opts.maxAttempts ?? defaultMaxAttempts;
   const claimedAt = clock.now();
@@ -260,7 +261,7 @@ export function startMailWorker(
   loop: LoopOptions = {},
 ): RunningWorker {
   const workerId = opts.workerId ?? newWorkerId();
-  const log = opts.log ?? ((line: string) => console.error(line));
+  const log = opts.log ?? ((line: string) => logger.warn(line));
   const pollMs = loop.pollMs ?? defaultPollMs;
   const scheduleEveryMs = loop.scheduleEveryMs ?? defaultScheduleEveryMs;
   let stopped = false;
@@ -336,7 +337,7 @@ export function startServerMailWorker(
     },
   };
   replaceProcessSingleton('mailWorker', worker);
-  console.log(`[portcullis] mail worker ${worker.workerId} started: ${describeDelivery(config.smtpUrl)}`);
+  logger.info(`mail worker ${worker.workerId} started: ${describeDelivery(config.smtpUrl)}`);
   return worker;
 }
 

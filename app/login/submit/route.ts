@@ -7,6 +7,7 @@ import { signInWithPassword } from '../../../lib/auth/sign-in';
 import { isSameOriginPost } from '../../../lib/http/same-origin';
 import { unavailableResponse } from '../../../lib/gate/unavailable';
 import { readSignInForm } from './form';
+import { loggerFor } from '../../../lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -51,7 +52,7 @@ export async function POST(request: Request): Promise<Response> {
     ].join('; ');
     return seeOther(returnTo, cookie);
   } catch (err) {
-    console.error('[portcullis] sign-in failed; failing closed', err instanceof Error ? err.message : err);
+    loggerFor(request.headers).error({ err }, 'sign-in failed; failing closed');
     return unavailableResponse();
   }
 }

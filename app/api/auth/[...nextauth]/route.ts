@@ -7,6 +7,7 @@ import { signOutSession } from '../../../../lib/auth/sign-out';
 import { readEnv } from '../../../../lib/config/env';
 import { unavailableResponse } from '../../../../lib/gate/unavailable';
 import { isSameOriginPost } from '../../../../lib/http/same-origin';
+import { log } from '../../../../lib/log';
 
 // NOTE: next-auth (v4, the project's chosen auth library) no longer serves these paths.
 // Its handler was a second door that behaved differently from ours:
@@ -66,7 +67,7 @@ export async function POST(request: Request, context: Context): Promise<Response
       if (session) await signOutSession(db.kysely, session, { ip: clientIpFromHeaders(request.headers) }, systemClock);
     }
   } catch (err) {
-    console.error('[portcullis] sign-out failed; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'sign-out failed; failing closed');
     return unavailableResponse();
   }
   return seeOtherToLogin(clearedSessionCookie());

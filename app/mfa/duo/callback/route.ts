@@ -9,6 +9,7 @@ import { completeDuo } from '../../../../lib/factors/duo';
 import { unavailableResponse } from '../../../../lib/gate/unavailable';
 import { verifyPath } from '../../../../lib/factors/verify-path';
 import { duoUnavailablePath } from '../paths';
+import { log } from '../../../../lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -47,7 +48,7 @@ export async function GET(request: NextRequest): Promise<Response> {
     if (result.reason === 'unavailable') return seeOther(duoUnavailablePath(returnTo, fresh));
     return seeOther(verifyPath({ returnTo, fresh, error: 'duo_refused' }));
   } catch (err) {
-    console.error('[portcullis] Duo callback failed; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'Duo callback failed; failing closed');
     return unavailableResponse();
   }
 }

@@ -9,6 +9,7 @@ import { unavailableResponse } from '../../../../lib/gate/unavailable';
 import { isSameOriginPost } from '../../../../lib/http/same-origin';
 import { verifyPath } from '../../../../lib/factors/verify-path';
 import { duoUnavailablePath } from '../paths';
+import { log } from '../../../../lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -52,7 +53,7 @@ export async function POST(request: Request): Promise<Response> {
     if (started.reason === 'not_enabled') return seeOther(verifyPath({ returnTo, fresh }));
     return seeOther(duoUnavailablePath(returnTo, fresh));
   } catch (err) {
-    console.error('[portcullis] Duo start failed; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'Duo start failed; failing closed');
     return unavailableResponse();
   }
 }

@@ -7,6 +7,7 @@ import { newTotpSecret } from '../../../../../lib/factors/totp';
 import { unavailableResponse } from '../../../../../lib/gate/unavailable';
 import { guardSetup } from '../../../../../lib/factors/setup-guard';
 import { pathOf, totpStartPath } from '../../../../../lib/factors/setup-flow';
+import { log } from '../../../../../lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -39,7 +40,7 @@ export async function GET(request: NextRequest): Promise<Response> {
     }
     return seeOther(pathOf('totp_scan', returnTo, { started: '1', ...notice }));
   } catch (err) {
-    console.error('[portcullis] TOTP setup could not start; failing closed', err instanceof Error ? err.message : err);
+    log.error({ err }, 'TOTP setup could not start; failing closed');
     return unavailableResponse();
   }
 }
