@@ -8,13 +8,9 @@ const dateFormat = new Intl.DateTimeFormat('en-GB', {
   timeZoneName: 'short',
 });
 
-const dayFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 
 /** "5 Dec 2026, 09:00 UTC": every date shown to people is in UTC, labelled as such. */
 export function formatDateTime(ms: number): string {
   return dateFormat.format(new Date(ms));
 }
 
-export function formatDay(ms: number): string {
-  return dayFormat.format(new Date(ms));
-}

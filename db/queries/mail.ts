@@ -411,10 +411,6 @@ export async function getOutboxRow(db: Kysely<Database>, id: string): Promise<Ou
   return db.selectFrom('mail_outbox').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function getOutboxRowByKey(db: Kysely<Database>, key: string): Promise<OutboxRow | undefined> {
-  return db.selectFrom('mail_outbox').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
-}
-
 export interface OutboxListQuery {
   status?: MailStatus;
   limit: number;

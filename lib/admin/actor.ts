@@ -6,4 +6,3 @@ export interface Actor {
 }
 
 export const cliActor: Actor = { id: null, label: 'cli', clientIp: null };
-export const systemActor: Actor = { id: null, label: 'system', clientIp: null };

@@ -348,4 +348,3 @@ export const routes = {
 } satisfies Record<string, RouteSpec<any, any>>;
 
 export type RouteKey = keyof typeof routes;
-export const routeKeys = Object.keys(routes) as RouteKey[];

@@ -160,7 +160,3 @@ export async function regenerateRecoveryCodes(
     throw err;
   }
 }
-
-export async function recoveryCodeStatus(db: Kysely<Database>, userId: string): Promise<{ total: number; unused: number }> {
-  return recoveryCodeCounts(db, userId);
-}

@@ -114,11 +114,6 @@ export async function listOutbox(db: Kysely<Database>, query: OutboxQuery = {}):
   return { messages: page.map(toMessage), nextCursor: rows.length > limit ? pageCursor(page[page.length - 1]!) : null };
 }
 
-export async function getOutboxMessage(db: Kysely<Database>, id: string): Promise<(OutboxMessage & { html: string | null }) | null> {
-  const row = await getOutboxRow(db, id);
-  return row ? { ...toMessage(row), html: row.html_body } : null;
-}
-
 /**
  * An admin's "Resend" on a failed (attempts used up) or dead (address refused) message:
  * back to pending, due now, attempts from zero, to the user's current address (the admin
