@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
-import { authenticator } from 'otplib';
+import { codeAt, currentStep, stepMs, wrongCode } from './support/totp-codes';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { expectPortal, pageAlert, signIn } from './support/pages';
@@ -21,7 +21,6 @@ import { createPolicy } from '../../lib/admin/policies';
  * takes the logged error path ("cannot be opened") inside a server action.
  */
 const password = 'correct horse battery staple';
-const stepMs = 30_000;
 const foreignServerSecret = randomBytes(32).toString('hex');
 const ginaSecret = base32Encode(randomBytes(20));
 let portal: Portal;
@@ -61,20 +60,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await portal?.stop();
 });
-
-function codeAt(secret: string, step: number): string {
-  return authenticator.clone({ epoch: step * stepMs }).generate(secret);
-}
-
-const currentStep = () => Math.floor(Date.now() / stepMs);
-
-function wrongCode(secret: string): string {
-  const near = new Set([-2, -1, 0, 1, 2].map((o) => codeAt(secret, currentStep() + o)));
-  for (let n = 1; ; n++) {
-    const candidate = String(n * 137_731).padStart(6, '0').slice(-6);
-    if (!near.has(candidate)) return candidate;
-  }
-}
 
 /** Types a code on the verify page and returns the X-Request-Id of the post that carried it. */
 async function submitCode(page: Page, code: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { authenticator } from 'otplib';
+import { codeAt, currentStep, wrongCode } from './support/totp-codes';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { expectPortal, pageAlert, signIn } from './support/pages';
@@ -17,7 +17,6 @@ import { createPolicy } from '../../lib/admin/policies';
  * - Nora: forced too, and her browser runs no JavaScript: every step is a plain form.
  */
 const password = 'correct horse battery';
-const stepMs = 30_000;
 let portal: Portal;
 
 test.describe.configure({ mode: 'serial' });
@@ -45,22 +44,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await portal?.stop();
 });
-
-/** The code an authenticator app shows for `step` (otplib, RFC 6238 defaults: SHA-1, 6 digits, 30 s). */
-function codeAt(secret: string, step: number): string {
-  return authenticator.clone({ epoch: step * stepMs }).generate(secret);
-}
-
-const currentStep = () => Math.floor(Date.now() / stepMs);
-
-/** A code no step near now produces. */
-function wrongCode(secret: string): string {
-  const near = new Set([-2, -1, 0, 1, 2].map((o) => codeAt(secret, currentStep() + o)));
-  for (let n = 0; ; n++) {
-    const candidate = String(n * 137_731).padStart(6, '0').slice(-6);
-    if (!near.has(candidate)) return candidate;
-  }
-}
 
 interface Enrolled {
   secret: string;
