@@ -46,11 +46,22 @@ export function clientAddress(peer, forwardedFor, trusted) {
 }
 
 /**
- * Headers that say where the request was addressed (host, scheme, port). Next.js reads them
- * for the server actions' origin check and for request URLs, so only a trusted proxy may
- * set them; from anyone else they are dropped and Next.js derives them from the socket.
+ * Headers that say where the request was addressed (host, scheme, port, and for the
+ * forward-auth endpoints the original method and URL). Next.js reads the first ones for the
+ * server actions' origin check and for request URLs; the forward-auth endpoints decide on
+ * the others. Only a trusted proxy may set them; from anyone else they are dropped, Next.js
+ * derives them from the socket, and the endpoints refuse to decide.
  */
-export const forwardingHeaders = Object.freeze(['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded']);
+export const forwardingHeaders = Object.freeze([
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'forwarded',
+  'x-forwarded-method',
+  'x-forwarded-uri',
+  'x-original-url',
+  'x-original-method',
+]);
 
 /** Whether the socket peer is a proxy the operator trusts (PORTCULLIS_TRUSTED_PROXIES). */
 export function peerIsTrustedProxy(peer, trusted) {

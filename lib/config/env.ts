@@ -16,6 +16,14 @@ export interface PortcullisEnv {
   /** Trusted reverse proxies: a hop count ("1") or a comma list of addresses (R-I1). Unset → none. */
   trustedProxies: string | undefined;
   smtpUrl: string | undefined;
+  /**
+   * Resources on other hosts, for the forward-auth endpoints and remote gates:
+   * `host/prefix=resource` entries separated by commas or whitespace (lib/gate/host-routes.ts).
+   * Unset → only the portal's own paths (portcullis.config.ts).
+   */
+  resources: string | undefined;
+  /** Parent domain the session cookie is valid on (e.g. `example.com`), for protected subdomains. Unset → the portal's host only. */
+  cookieDomain: string | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): PortcullisEnv {
@@ -27,5 +35,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): PortcullisEnv {
     origin: (env.PORTCULLIS_ORIGIN || `http://localhost:${port}`).replace(/\/+$/, ''),
     trustedProxies: env.PORTCULLIS_TRUSTED_PROXIES || undefined,
     smtpUrl: env.SMTP_URL || undefined,
+    resources: env.PORTCULLIS_RESOURCES || undefined,
+    cookieDomain: env.PORTCULLIS_COOKIE_DOMAIN || undefined,
   };
 }
