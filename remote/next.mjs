@@ -59,7 +59,8 @@ function resolve(options = {}) {
 
 /**
  * @param {Headers} h the request's headers
- * @param {{ method: string, proto: string, uri: string }} addressed
+ * @param {{ method: string, proto: string, uri: string, host?: string }} addressed `host`: the
+ *   request URL's, for when the Host header is absent
  * @param {{ proto: 'http' | 'https', host: string } | null} pinned
  * @returns {import('./core.mjs').RequestFacts}
  */
@@ -68,7 +69,7 @@ function factsOf(h, addressed, pinned) {
   return {
     method: addressed.method.toUpperCase(),
     proto,
-    host: pinned?.host ?? h.get('host') ?? '',
+    host: pinned?.host ?? h.get('host') ?? addressed.host ?? '',
     uri: addressed.uri,
     forwardedFor: h.get('x-forwarded-for') ?? '',
     userAgent: h.get('user-agent') ?? '',
@@ -138,7 +139,7 @@ export function createRemoteMfaGate(options = {}) {
   return async function remoteMfaGate(request) {
     if (!config.ok) return unavailableResponse();
     const url = new URL(request.url);
-    const facts = factsOf(request.headers, { method: request.method, proto: url.protocol.slice(0, -1), uri: url.pathname + url.search }, config.pinned);
+    const facts = factsOf(request.headers, { method: request.method, proto: url.protocol.slice(0, -1), uri: url.pathname + url.search, host: url.host }, config.pinned);
     const answer = await decide(config, facts);
     if (answer.kind === 'allow') {
       const forwarded = new Headers(request.headers);
@@ -244,7 +245,7 @@ export async function remoteRouteAccess(request, options) {
   }
   const url = new URL(request.url);
   // The route's own request headers (what next/headers would give), never its Remote-*.
-  const facts = factsOf(request.headers, { method: request.method, proto: url.protocol.slice(0, -1), uri: url.pathname + url.search }, config.pinned);
+  const facts = factsOf(request.headers, { method: request.method, proto: url.protocol.slice(0, -1), uri: url.pathname + url.search, host: url.host }, config.pinned);
   const answer = await decide(config, facts);
   if (answer.kind === 'allow') return { user: answer.user };
   if (answer.kind === 'redirect') {
