@@ -124,8 +124,31 @@ export function cacheKeyOf(base, facts) {
  * @property {string[]} methods the methods the session passed, e.g. ['pwd', 'totp']
  */
 
-/** @param {string | null} value */
-const list = (value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * A Remote-* value as text: Portcullis sends UTF-8 bytes, which a Headers object shows one
+ * byte per code unit ("Zoë" arrives as "ZoÃ«").
+ *
+ * @param {string | null} value
+ */
+export function headerText(value) {
+  if (!value) return '';
+  return utf8.decode(Uint8Array.from(value, (c) => c.charCodeAt(0) & 0xff));
+}
+
+/**
+ * The names of a Remote-Groups value: split on `,`, then `%2C` and `%25` back to `,` and `%`
+ * (Portcullis escapes them inside a name, so no name can pose as two).
+ *
+ * @param {string} text
+ */
+export function groupNames(text) {
+  return text
+    .split(',')
+    .map((s) => s.trim().replace(/%(2C|25)/gi, (m) => (m === '%25' ? '%' : ',')))
+    .filter(Boolean);
+}
 
 /**
  * The user of an allowed answer, or null when it names none (then nothing is allowed).
@@ -134,14 +157,14 @@ const list = (value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boo
  * @returns {RemoteUser | null}
  */
 export function remoteUserOf(headers) {
-  const username = headers.get('remote-user');
+  const username = headerText(headers.get('remote-user'));
   if (!username) return null;
   return {
     username,
-    email: headers.get('remote-email') ?? '',
-    name: headers.get('remote-name') ?? '',
-    groups: list(headers.get('remote-groups')),
-    methods: list(headers.get('remote-methods')),
+    email: headerText(headers.get('remote-email')),
+    name: headerText(headers.get('remote-name')),
+    groups: groupNames(headerText(headers.get('remote-groups'))),
+    methods: headerText(headers.get('remote-methods')).split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 

@@ -7,7 +7,7 @@ import { NextRequest } from 'next/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRemoteMfaGate, remoteRouteAccess } from 'portcullis/next';
 // @ts-expect-error plain ESM with JSDoc, no declaration file of its own (remote/next.d.ts covers the public entry)
-import { createAllowCache, parseBaseUrl, portalLocation, sessionCookiesOf } from '../../../remote/core.mjs';
+import { createAllowCache, groupNames, headerText, parseBaseUrl, portalLocation, sessionCookiesOf } from '../../../remote/core.mjs';
 
 /**
  * The remote gate (portcullis/next) against a real HTTP server that answers the way the
@@ -338,6 +338,13 @@ describe('the pure parts', () => {
     expect(parseBaseUrl('https://portal.example.com/')).toEqual({ url: 'https://portal.example.com', origin: 'https://portal.example.com' });
     expect(parseBaseUrl('http://10.0.0.5:3000/auth/')).toEqual({ url: 'http://10.0.0.5:3000/auth', origin: 'http://10.0.0.5:3000' });
     for (const bad of [undefined, '', 'portal.example.com', 'ftp://p', 'https://u:p@p', 'https://p/?x=1']) expect(parseBaseUrl(bad)).toHaveProperty('error');
+  });
+
+  it("reads Remote-* values as Portcullis writes them: UTF-8 bytes, and group names with ',' and '%' escaped", () => {
+    expect(headerText(Buffer.from('Zoë Ødegård', 'utf8').toString('latin1'))).toBe('Zoë Ødegård');
+    expect(groupNames('Finance%2C Europe,R%25D,Analysts')).toEqual(['Finance, Europe', 'R%D', 'Analysts']);
+    expect(groupNames('%252C')).toEqual(['%2C']);
+    expect(groupNames('')).toEqual([]);
   });
 
   it('accepts a Location only on the given origins', () => {
