@@ -112,6 +112,10 @@ test('Ada, not signed in, is sent to the portal to sign in and lands back on the
   // The app's route handler checks again with the same cookie (asked from the page: only
   // the browser resolves example.test names).
   expect(await fetchFromPage(page, '/api/whoami')).toEqual({ status: 200, body: JSON.stringify({ username: 'ada', groups: ['Analysts'] }) });
+
+  // And its server action, before it does anything.
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await expect(page.getByRole('status')).toHaveText('Approved by ada');
 });
 
 test('Felix, under a require-MFA policy on reports, must set up TOTP, then lands back on the report', async ({ page }) => {
