@@ -53,11 +53,19 @@ export interface StartOptions {
   database?: E2eDatabaseKind;
   /** A second instance on this portal's database, with its secret (the README's scale-out setup). */
   sameDatabaseAs?: Portal;
+  /**
+   * A host name for the portal's origin instead of 127.0.0.1 (it still listens there): `url`
+   * and PORTCULLIS_ORIGIN become `http://<originHost>:<port>`, for a browser that maps the
+   * name to 127.0.0.1 (`--host-resolver-rules`), e.g. `portal.example.test`.
+   */
+  originHost?: string;
 }
 
 export interface Portal {
-  /** http://127.0.0.1:PORT, no trailing slash. */
+  /** http://127.0.0.1:PORT (or http://<originHost>:PORT), no trailing slash: PORTCULLIS_ORIGIN. */
   url: string;
+  /** http://127.0.0.1:PORT, reachable from the test process whatever the origin's host name. */
+  localUrl: string;
   port: number;
   dataDir: string;
   databaseUrl: string;
@@ -176,7 +184,8 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-e2e-'));
   dirs.add(dataDir);
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const localUrl = `http://127.0.0.1:${port}`;
+  const url = opts.originHost ? `http://${opts.originHost}:${port}` : localUrl;
   const shared = opts.sameDatabaseAs;
   const database = shared?.database ?? opts.database ?? defaultDatabase();
   const secret = shared?.secret ?? randomBytes(32).toString('hex');
@@ -191,6 +200,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
 
   const portal: Portal = {
     url,
+    localUrl,
     port,
     dataDir,
     secret,
@@ -278,7 +288,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
         throw new Error(`portal ${why} before it answered; ${logFile}:\n${tailOfLog(logFile)}`);
       }
       try {
-        const status = await probe(`${url}/login`);
+        const status = await probe(`${localUrl}/login`);
         if (status < 500) return;
         lastError = `GET /login answered ${status}`;
       } catch (e) {
