@@ -90,9 +90,16 @@ test('Wendy signs in from a wiki link and lands on that exact wiki page, with th
   // The same cookie makes her signed in on the portal.
   await page.goto(`${portal.url}/portal`);
   await expectPortal(page, 'wendy');
+  // Signing out clears the cookie on example.test (a clear without the Domain would leave it).
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  expect((await page.context().cookies()).filter((c) => c.name === 'portcullis.session')).toEqual([]);
+  await page.goto(target);
+  await expect(page.getByTestId('cookie')).not.toContainText('portcullis.session');
 });
 
 test('Theo sets up TOTP for the wiki and lands back on it; later he passes verify and lands on it again', async ({ page, browser }) => {
+  test.setTimeout(120_000);
   const target = `${appOrigin}/wiki/page`;
   await signInAt(page, target, 'theo');
   await expectOnWiki(page, target);
@@ -125,6 +132,7 @@ test('Theo sets up TOTP for the wiki and lands back on it; later he passes verif
 });
 
 test("return targets on hosts nobody declared, or in the wrong form, end on /portal", async ({ page }) => {
+  test.setTimeout(120_000);
   const offsite: string[] = [];
   await page.route(
     (url) => url.hostname !== 'portal.example.test',
