@@ -6,7 +6,7 @@ import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { safeReturnPath } from '../auth/return-path';
 import { contentSecurityPolicy, newCspNonce } from '../http/csp';
 import { destinationFor, evaluateAccess } from './access';
-import { formActionSourcesOf } from './declared-resources';
+import { declaredFormActionSources } from './declared-resources';
 import { defaultDataPages, isDataPage, probeDataPage, startsDuo } from './data-pages';
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableResponse } from './unavailable';
@@ -44,15 +44,6 @@ export interface MfaGateOptions {
   clock?: Clock;
 }
 
-/** The declared app hosts forms may be redirected to; none (stricter) if the list can't be read. */
-function returnTargetSources(): string[] {
-  try {
-    return formActionSourcesOf();
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Builds the enforcement gate for `middleware.ts` (or `proxy.ts`). For each request under
  * a declared resource it looks up the session once, decides (SPEC D), and continues or
@@ -78,7 +69,7 @@ export function createMfaGate(options: MfaGateOptions) {
     const pathname = request.nextUrl.pathname;
     const nonce = withCsp ? newCspNonce() : null;
     let formActionHosts: string[] = [];
-    const formActionSources = nonce ? returnTargetSources() : [];
+    const formActionSources = nonce ? declaredFormActionSources() : [];
 
     /** The response with this request's policy on it. */
     const secured = (response: Response): Response => {

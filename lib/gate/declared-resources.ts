@@ -75,3 +75,15 @@ export function formActionSourcesOf(resources: DeclaredResources = declaredResou
   const names = new Set(resources.otherHosts.map(hostnameOf).filter((name) => name !== portalName));
   return [...names].map((name) => `${scheme}://${name}:*`);
 }
+
+/**
+ * formActionSourcesOf() for the current environment, for the gates' CSP: none (the stricter
+ * policy) when PORTCULLIS_RESOURCES can't be read; the forward-auth endpoints report that.
+ */
+export function declaredFormActionSources(): string[] {
+  try {
+    return formActionSourcesOf();
+  } catch {
+    return [];
+  }
+}

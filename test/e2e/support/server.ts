@@ -53,19 +53,19 @@ export interface StartOptions {
   database?: E2eDatabaseKind;
   /** A second instance on this portal's database, with its secret (the README's scale-out setup). */
   sameDatabaseAs?: Portal;
+  /** Plain `next start` instead of scripts/server.mjs (no entry server: the middleware alone gates). */
+  nextStart?: boolean;
   /**
-   * A host name for the portal's origin instead of 127.0.0.1 (it still listens there): `url`
-   * and PORTCULLIS_ORIGIN become `http://<originHost>:<port>`, for a browser that maps the
-   * name to 127.0.0.1 (`--host-resolver-rules`), e.g. `portal.example.test`.
+   * The host name in `url` and PORTCULLIS_ORIGIN, e.g. `portal.example.test`, for specs whose
+   * browser maps it to 127.0.0.1 (`--host-resolver-rules`); the server still listens on
+   * 127.0.0.1 only. Default: 127.0.0.1.
    */
   originHost?: string;
 }
 
 export interface Portal {
-  /** http://127.0.0.1:PORT (or http://<originHost>:PORT), no trailing slash: PORTCULLIS_ORIGIN. */
+  /** http://127.0.0.1:PORT (or http://<originHost>:PORT), no trailing slash. */
   url: string;
-  /** http://127.0.0.1:PORT, reachable from the test process whatever the origin's host name. */
-  localUrl: string;
   port: number;
   dataDir: string;
   databaseUrl: string;
@@ -184,8 +184,9 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-e2e-'));
   dirs.add(dataDir);
   const port = await freePort();
+  const url = `http://${opts.originHost ?? '127.0.0.1'}:${port}`;
+  // What the harness itself asks: the server listens on 127.0.0.1, whatever name it goes by.
   const localUrl = `http://127.0.0.1:${port}`;
-  const url = opts.originHost ? `http://${opts.originHost}:${port}` : localUrl;
   const shared = opts.sameDatabaseAs;
   const database = shared?.database ?? opts.database ?? defaultDatabase();
   const secret = shared?.secret ?? randomBytes(32).toString('hex');
@@ -200,7 +201,6 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
 
   const portal: Portal = {
     url,
-    localUrl,
     port,
     dataDir,
     secret,
@@ -249,7 +249,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
 
     // The production entry (scripts/server.mjs: Next.js behind node:http, which hands the
     // app the client address) when the app has one, else plain `next start`.
-    const nodeArgs = fs.existsSync(serverEntry) ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
+    const nodeArgs = fs.existsSync(serverEntry) && !opts.nextStart ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
     let cmd = process.execPath;
     let args = nodeArgs;
     if (faketime !== undefined) {
