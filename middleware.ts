@@ -14,6 +14,8 @@ export const config = {
   // page and the API stay reachable. The sign-in form's POST target (exactly /login/submit)
   // belongs to no resource and skips the gate's request setup entirely; the route checks
   // origin and size itself (test/unit/gate/matcher.test.ts, test/e2e/headers.spec.ts).
-  matcher: ['/((?!_next/static|_next/image|favicon\\.ico$|favicon\\.svg$|robots\\.txt$|login/submit$).*)'],
+  // Likewise the forward-auth endpoints (exactly /api/authz/forward-auth and
+  // /api/authz/auth-request): they decide about other requests and belong to no resource.
+  matcher: ['/((?!_next/static|_next/image|favicon\\.ico$|favicon\\.svg$|robots\\.txt$|login/submit$|api/authz/forward-auth$|api/authz/auth-request$).*)'],
   runtime: 'nodejs',
 };
