@@ -83,7 +83,7 @@ function absolute(method: string, scheme: string, host: string, pathAndQuery: st
 export function readForwardedRequest(headers: HeaderReader): OriginalRequestResult {
   const method = methodOf(headers, 'X-Forwarded-Method');
   if (typeof method !== 'string') return method;
-  const proto = required(headers, 'X-Forwarded-Proto', 5);
+  const proto = required(headers, 'X-Forwarded-Proto', 16);
   if (typeof proto !== 'string') return proto;
   const scheme = proto.toLowerCase();
   if (scheme !== 'http' && scheme !== 'https') return bad('X-Forwarded-Proto is neither http nor https.');
