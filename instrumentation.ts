@@ -30,6 +30,14 @@ export async function register(): Promise<void> {
     registerDirectRoute(method, '/api/authz/forward-auth', forwardAuth[method]);
     registerDirectRoute(method, '/api/authz/auth-request', authRequest[method]);
   }
+  // The portal's own paths, decided by scripts/server.mjs ahead of Next.js with the same
+  // decision as middleware.ts (lib/gate/entry-gate.ts). PORTCULLIS_ENTRY_GATE=off leaves
+  // them to the middleware, as under `next start` (bench/gate.ts compares the two).
+  if (process.env.PORTCULLIS_ENTRY_GATE !== 'off') {
+    const { createEntryGate, registerEntryGate } = await import('./lib/gate/entry-gate');
+    const { portalResources } = await import('./portcullis.config');
+    registerEntryGate(createEntryGate({ resources: portalResources }));
+  }
   // The mail worker (lib/mail/worker.ts); it waits for the database on its own.
   if (process.env.PORTCULLIS_DISABLE_WORKER !== '1') {
     const { startServerMailWorker } = await import('./lib/mail/worker');

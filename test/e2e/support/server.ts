@@ -53,10 +53,18 @@ export interface StartOptions {
   database?: E2eDatabaseKind;
   /** A second instance on this portal's database, with its secret (the README's scale-out setup). */
   sameDatabaseAs?: Portal;
+  /** Plain `next start` instead of scripts/server.mjs (no entry server: the middleware alone gates). */
+  nextStart?: boolean;
+  /**
+   * The host name in `url` and PORTCULLIS_ORIGIN, e.g. `portal.example.test`, for specs whose
+   * browser maps it to 127.0.0.1 (`--host-resolver-rules`); the server still listens on
+   * 127.0.0.1 only. Default: 127.0.0.1.
+   */
+  originHost?: string;
 }
 
 export interface Portal {
-  /** http://127.0.0.1:PORT, no trailing slash. */
+  /** http://127.0.0.1:PORT (or http://<originHost>:PORT), no trailing slash. */
   url: string;
   port: number;
   dataDir: string;
@@ -176,7 +184,9 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-e2e-'));
   dirs.add(dataDir);
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${opts.originHost ?? '127.0.0.1'}:${port}`;
+  // What the harness itself asks: the server listens on 127.0.0.1, whatever name it goes by.
+  const localUrl = `http://127.0.0.1:${port}`;
   const shared = opts.sameDatabaseAs;
   const database = shared?.database ?? opts.database ?? defaultDatabase();
   const secret = shared?.secret ?? randomBytes(32).toString('hex');
@@ -239,7 +249,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
 
     // The production entry (scripts/server.mjs: Next.js behind node:http, which hands the
     // app the client address) when the app has one, else plain `next start`.
-    const nodeArgs = fs.existsSync(serverEntry) ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
+    const nodeArgs = fs.existsSync(serverEntry) && !opts.nextStart ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
     let cmd = process.execPath;
     let args = nodeArgs;
     if (faketime !== undefined) {
@@ -278,7 +288,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
         throw new Error(`portal ${why} before it answered; ${logFile}:\n${tailOfLog(logFile)}`);
       }
       try {
-        const status = await probe(`${url}/login`);
+        const status = await probe(`${localUrl}/login`);
         if (status < 500) return;
         lastError = `GET /login answered ${status}`;
       } catch (e) {

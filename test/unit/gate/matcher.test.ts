@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { config } from '../../../middleware';
 import { portalResources } from '../../../portcullis.config';
 import { resourceForPath } from '../../../lib/gate/paths';
+import { gateDecidedHeader } from '../../../lib/gate/entry-gate';
+// @ts-expect-error -- plain ESM beside server.mjs, no type declarations
+import { gateDecidedHeader as entryServersHeader } from '../../../scripts/entry-gate.mjs';
 
 /*
  * The matcher as Next.js documents it: the source is a path pattern matched against the
@@ -14,7 +17,8 @@ import { resourceForPath } from '../../../lib/gate/paths';
  * and the property holds a fortiori. That the built app skips exactly the files in public/
  * is checked end to end in test/e2e/headers.spec.ts.
  */
-const [source] = config.matcher;
+const [entry] = config.matcher;
+const { source } = entry!;
 const pattern = new RegExp(`^${source}$`);
 const runsGate = (path: string) => pattern.test(path);
 const staticAsset = /^\/(_next\/static|_next\/image)/;
@@ -25,6 +29,12 @@ describe('middleware matcher: what skips the gate', () => {
     expect(config.matcher).toHaveLength(1);
     expect(source).toMatch(/^\/\(.*\)$/);
     expect(source).not.toMatch(/:\w/);
+  });
+
+  it('does not run for a request the entry server marked decided (the same header name on all three sides)', () => {
+    expect(entry!.missing).toEqual([{ type: 'header', key: gateDecidedHeader }]);
+    expect(entryServersHeader).toBe(gateDecidedHeader);
+    expect(Object.keys(entry!)).toEqual(['source', 'missing']);
   });
 
   it.each(['/login/submit', '/api/authz/forward-auth', '/api/authz/auth-request', ...publicFiles])('%s skips the gate', (path) => {
