@@ -14,6 +14,8 @@ export const config = {
   // page and the API stay reachable. The sign-in form's POST target (exactly /login/submit)
   // belongs to no resource and skips the gate's request setup entirely; the route checks
   // origin and size itself (test/unit/gate/matcher.test.ts, test/e2e/headers.spec.ts).
+  // Likewise the forward-auth endpoints (exactly /api/authz/forward-auth and
+  // /api/authz/auth-request): they decide about other requests and belong to no resource.
   //
   // Under `npm start` the entry server decides the portal's own paths ahead of Next.js and
   // marks a request it allowed with x-portcullis-gate-decided (lib/gate/entry-gate.ts
@@ -23,7 +25,7 @@ export const config = {
   // costs the client only its own CSP (lib/gate/entry-gate.ts says why that is acceptable).
   matcher: [
     {
-      source: '/((?!_next/static|_next/image|favicon\\.ico$|favicon\\.svg$|robots\\.txt$|login/submit$).*)',
+      source: '/((?!_next/static|_next/image|favicon\\.ico$|favicon\\.svg$|robots\\.txt$|login/submit$|api/authz/forward-auth$|api/authz/auth-request$).*)',
       missing: [{ type: 'header', key: 'x-portcullis-gate-decided' }],
     },
   ],

@@ -37,7 +37,7 @@ describe('middleware matcher: what skips the gate', () => {
     expect(Object.keys(entry!)).toEqual(['source', 'missing']);
   });
 
-  it.each(['/login/submit', ...publicFiles])('%s skips the gate', (path) => {
+  it.each(['/login/submit', '/api/authz/forward-auth', '/api/authz/auth-request', ...publicFiles])('%s skips the gate', (path) => {
     expect(runsGate(path)).toBe(false);
   });
 
@@ -65,6 +65,10 @@ describe('middleware matcher: what skips the gate', () => {
     '/login/submit.rsc',
     '/LOGIN/SUBMIT',
     '/login',
+    '/api/authz/forward-auth/../../../portal',
+    '/api/authz/forward-auth/x',
+    '/api/authz/auth-request.rsc',
+    '/api/authz/forward-authx',
   ])('%s still runs through the gate', (path) => {
     expect(runsGate(path)).toBe(true);
   });
@@ -73,14 +77,14 @@ describe('middleware matcher: what skips the gate', () => {
     const segment = fc.constantFrom(
       'login', 'submit', 'portal', 'PORTAL', 'admin', 'apps', 'demo', '..', '.', '', '%2e%2e', '%2F', '%70ortal',
       'submit$', 'login%2Fsubmit', '_next', 'static', 'x', '.rsc', 'submit.rsc', '\\', ';', '%00',
-      'robots.txt', 'favicon.ico', 'favicon.svg',
+      'robots.txt', 'favicon.ico', 'favicon.svg', 'api', 'authz', 'forward-auth', 'auth-request',
     );
     fc.assert(
       fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), (segments) => {
         const path = `/${segments.join('/')}`;
         if (staticAsset.test(path) || runsGate(path)) return;
         expect(resourceForPath(path, portalResources, 'portal')).toBeNull();
-        expect(['/login/submit', ...publicFiles]).toContain(path);
+        expect(['/login/submit', '/api/authz/forward-auth', '/api/authz/auth-request', ...publicFiles]).toContain(path);
       }),
       { numRuns: 5000 },
     );
