@@ -150,7 +150,7 @@ for (const { kind, appHost, editor } of proxies) {
       const reached = upstream.seen.slice(before);
       expect(reached.filter((s) => s.path === '/wiki/admin')).toHaveLength(1);
       for (const s of reached) expect(s.headers).toMatchObject({ 'remote-user': 'sam', 'remote-groups': 'Readers' });
-      expect(JSON.stringify(reached)).not.toMatch(/mallory|admin"|Admins|webauthn/);
+      expect(JSON.stringify(reached.map((s) => s.headers))).not.toMatch(/mallory|admin|webauthn/i);
     });
   });
 }
