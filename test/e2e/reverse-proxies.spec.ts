@@ -18,7 +18,8 @@ import { codeAt, currentStep } from './support/totp-codes';
  * - Ada (behind nginx) and Cleo (behind Caddy): Editors, whom a require-MFA policy on the wiki
  *   sends to enroll on their first visit.
  * - Dora: a contractor, denied the wiki by policy.
- * - Sam: a reader with no second factor required, whose requests Mallory's headers ride along.
+ * - Sam: a reader with no second factor required, whose requests Mallory's headers ride along,
+ *   and who is turned away by both proxies while Portcullis is down (fail closed).
  */
 const launch = config.use?.launchOptions ?? {};
 test.use({ launchOptions: { ...launch, args: [...(launch.args ?? []), '--host-resolver-rules=MAP *.example.test 127.0.0.1'] } });
@@ -154,3 +155,22 @@ for (const { kind, appHost, editor } of proxies) {
     });
   });
 }
+
+// Last: it stops the portal.
+test('with Portcullis stopped, neither proxy lets Sam through, signed in as he is: an error, never the app', async ({ page }) => {
+  const appUrl = running.get('nginx')!.urlFor('/wiki/');
+  await page.goto(appUrl);
+  await signInAtPortal(page, appUrl, 'sam');
+  await expect(page.getByTestId('remote-user')).toHaveText('sam');
+  // One session cookie on example.test serves both apps: with the portal up, both let it through.
+  const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  for (const proxy of running.values()) expect((await request(proxy.port, proxy.appHost, '/wiki/', { cookie })).status).toBe(200);
+
+  await portal.stop();
+  const before = upstream.seen.length;
+  for (const proxy of running.values()) {
+    const res = await request(proxy.port, proxy.appHost, '/wiki/', { cookie });
+    expect(res.status, `${proxy.kind} with Portcullis stopped`).toBeGreaterThanOrEqual(500);
+  }
+  expect(upstream.seen.length).toBe(before);
+});
