@@ -1,5 +1,7 @@
 /**
- * The gate's cost on a protected dynamic page (goals: ≥ 0.95 of an empty middleware's requests/s, ≥ 0.9 of no middleware's).
+ * The gate's cost on a protected dynamic page (goals: the middleware gate ≥ 0.95 of an empty
+ * middleware's requests/s and ≥ 0.9 of no middleware's; the gate in the entry server ≥ 0.95
+ * of no middleware's).
  *
  *   npx tsx bench/gate.ts [--rounds 20] [--round-ms 1250] [--concurrency 8] [--rebuild] [--src DIR]
  *   npx tsx bench/gate.ts --micro-only      # just the in-process timing of the gate handler
@@ -7,7 +9,10 @@
  * Builds three copies of the app (bench/support/app.ts; a build is reused while its sources
  * are unchanged): `gate` (middleware.ts as it is), `empty` (middleware.ts replaced by one
  * with the same matcher and runtime that only continues) and `none` (no middleware). Serves
- * each as `npm start` does, signs one user in (no MFA required, so every decision is allow)
+ * each as `npm start` does, and the `gate` build twice: `entry` as `npm start` serves it
+ * (scripts/server.mjs decides /portal ahead of Next.js, lib/gate/entry-gate.ts, and the
+ * middleware does not run for it) and `gate` with PORTCULLIS_ENTRY_GATE=off (the middleware
+ * decides, as under `next start`; the other two variants run with it off too). It signs one user in (no MFA required, so every decision is allow)
  * and drives GET /portal with keep-alive sockets at a fixed concurrency, in interleaved
  * rounds so that drift on a shared machine hits every variant alike. Reports requests/s per
  * variant (median of rounds) and the ratios gate/empty and gate/none (median of the ratios
@@ -35,6 +40,7 @@ import { createSession } from '../lib/auth/sessions';
 import { systemClock } from '../lib/clock';
 import { createMfaGate } from '../lib/gate';
 import { evaluateAccess } from '../lib/gate/access';
+import { createEntryGate } from '../lib/gate/entry-gate';
 import { portalResources } from '../portcullis.config';
 import {
   benchRoot,
@@ -55,6 +61,7 @@ import { replaceProcessSingleton } from '../lib/process-singletons';
 
 const GOAL_VS_EMPTY = 0.95;
 const GOAL_VS_NONE = 0.9;
+const GOAL_ENTRY_VS_NONE = 0.95;
 
 const { values: args } = parseArgs({
   options: {
@@ -77,7 +84,7 @@ const CONCURRENCY = Number(args.concurrency);
 const PROBE_REQUESTS = Number(args['probe-requests']);
 const MICRO_MS = Number(args['micro-ms']);
 
-const VARIANTS = ['gate', 'empty', 'none'] as const;
+const VARIANTS = ['gate', 'entry', 'empty', 'none'] as const;
 type Variant = (typeof VARIANTS)[number];
 const USER = { username: 'bench-gate', password: 'bench-gate-password-1' };
 
@@ -90,8 +97,11 @@ interface Served {
   agent: ReturnType<typeof keepAliveAgent>;
 }
 
+/** Only the `entry` variant runs the entry server's gate; the others measure Next.js's middleware (or none). */
+const entryGateEnv = (variant: Variant) => ({ PORTCULLIS_ENTRY_GATE: variant === 'entry' ? 'on' : 'off' });
+
 async function serve(variant: Variant, built: BuiltApp): Promise<Served> {
-  const app = await startApp(variant, built.dir);
+  const app = await startApp(variant, built.dir, { env: entryGateEnv(variant) });
   await seedUsers(app.databaseUrl, [USER]);
   const cookie = await signIn(app.url, USER.username, USER.password);
   return { variant, app, cookie, agent: keepAliveAgent(CONCURRENCY) };
@@ -125,7 +135,7 @@ interface PathCounts {
 }
 
 async function countPath(variant: Variant, built: BuiltApp): Promise<PathCounts> {
-  const app = await startProbedApp(`probe-${variant}`, built.dir);
+  const app = await startProbedApp(`probe-${variant}`, built.dir, entryGateEnv(variant));
   try {
     await seedUsers(app.databaseUrl, [USER]);
     const cookie = await signIn(app.url, USER.username, USER.password);
@@ -165,6 +175,8 @@ async function countPath(variant: Variant, built: BuiltApp): Promise<PathCounts>
 
 interface Micro {
   gateUs: number;
+  /** The entry server's gate (lib/gate/entry-gate.ts) per call. */
+  entryUs: number;
   emptyUs: number;
   decodeCookieUs: number;
   evaluateAccessUs: number;
@@ -226,6 +238,17 @@ async function microBench(): Promise<Micro> {
     const newRequest = () => new NextRequest('http://127.0.0.1:3000/portal', { headers });
 
     const gate = createMfaGate({ resources: portalResources });
+    const entry = createEntryGate({ resources: portalResources });
+    const entryRequest = () => ({
+      method: 'GET',
+      target: '/portal',
+      cookieHeader: cookie,
+      ip: '127.0.0.1',
+      userAgent: headers['user-agent'],
+      headers: { get: () => null },
+    });
+    const entryFirst = await entry(entryRequest());
+    if (entryFirst.kind !== 'allow') throw new Error(`micro-bench: the entry gate did not allow the seeded user (${entryFirst.kind})`);
     const empty = async (_req: NextRequest) => NextResponse.next();
     const first = await gate(newRequest());
     const decision = first.headers.get('x-middleware-next') === '1' ? 'allow (continue)' : `${first.status} ${first.headers.get('location')}`;
@@ -236,6 +259,7 @@ async function microBench(): Promise<Micro> {
     await cpuPerCall(300, 8, () => gate(newRequest()));
     await cpuPerCall(200, 8, () => empty(newRequest()));
     const gateUs: number[] = [];
+    const entryUs: number[] = [];
     const emptyUs: number[] = [];
     const decodeUs: number[] = [];
     const evaluateUs: number[] = [];
@@ -249,6 +273,7 @@ async function microBench(): Promise<Micro> {
       gateQueries += queries - q0;
       gateCalls += calls;
       emptyUs.push(await cpuPerCall(slice / 2, 8, () => empty(newRequest())));
+      entryUs.push(await cpuPerCall(slice, 8, () => entry(entryRequest())));
       decodeUs.push(await cpuPerCall(slice, 8, () => decodeSessionCookie(cookieValue)));
       evaluateUs.push(await cpuPerCall(slice, 8, () => evaluateAccess(db, token, 'portal', facts, systemClock)));
     }
@@ -272,6 +297,7 @@ async function microBench(): Promise<Micro> {
     const us = (xs: number[]) => round(median(xs), 1);
     return {
       gateUs: us(gateUs),
+      entryUs: us(entryUs),
       emptyUs: us(emptyUs),
       decodeCookieUs: us(decodeUs),
       evaluateAccessUs: us(evaluateUs),
@@ -299,18 +325,20 @@ async function main(): Promise<void> {
   fs.mkdirSync(benchRoot, { recursive: true });
   log(machineLine(machine));
 
-  const builds = {} as Record<Variant, BuiltApp>;
+  const builds = {} as Record<Exclude<Variant, 'entry'>, BuiltApp>;
   builds.gate = await buildVariant('gate', { src: args.src, rebuild: args.rebuild, log });
   builds.empty = await buildVariant('empty', { src: args.src, rebuild: args.rebuild, log, mutate: replaceWithEmptyMiddleware });
   builds.none = await buildVariant('none', { src: args.src, rebuild: args.rebuild, log, mutate: removeMiddleware });
   const buildMs = Date.now() - started;
 
   const served = {} as Record<Variant, Served>;
-  for (const v of VARIANTS) served[v] = await serve(v, builds[v]);
+  const buildOf = (v: Variant) => builds[v === 'entry' ? 'gate' : v];
+  for (const v of VARIANTS) served[v] = await serve(v, buildOf(v));
   const anonymous = {} as Record<Variant, string>;
   for (const v of VARIANTS) anonymous[v] = await anonymousAnswer(served[v]);
   log(`without a session: ${VARIANTS.map((v) => `${v} → ${anonymous[v]}`).join('; ')}`);
   if (!anonymous.gate.startsWith('303 ')) throw new Error(`the gate build does not answer /portal with the gate's 303: ${anonymous.gate}`);
+  if (!anonymous.entry.startsWith('303 ')) throw new Error(`the entry variant does not answer /portal with the gate's 303: ${anonymous.entry}`);
   if (anonymous.empty.startsWith('303 ') || anonymous.none.startsWith('303 ')) {
     throw new Error('a variant without the gate answered with the gate\'s 303; are the builds what they claim?');
   }
@@ -321,8 +349,11 @@ async function main(): Promise<void> {
     if (w.failed) throw new Error(`${v} warm-up: ${w.failed} failed (${w.firstFailure})`);
   }
 
-  const rps: Record<Variant, number[]> = { gate: [], empty: [], none: [] };
-  const p50: Record<Variant, number[]> = { gate: [], empty: [], none: [] };
+  const rps: Record<Variant, number[]> = { gate: [], entry: [], empty: [], none: [] };
+  const p50: Record<Variant, number[]> = { gate: [], entry: [], empty: [], none: [] };
+  const entryVsNone: number[] = [];
+  const entryVsGate: number[] = [];
+  const cpuEntryVsNone: number[] = [];
   const vsEmpty: number[] = [];
   const vsNone: number[] = [];
   const emptyVsNone: number[] = [];
@@ -331,8 +362,8 @@ async function main(): Promise<void> {
   const cpuVsNone: number[] = [];
   // Server CPU time (all threads) and requests, pooled over the rounds: requests per
   // CPU-second is the capacity a variant leaves, and hardly moves with other load here.
-  const cpuMs: Record<Variant, number> = { gate: 0, empty: 0, none: 0 };
-  const served200: Record<Variant, number> = { gate: 0, empty: 0, none: 0 };
+  const cpuMs: Record<Variant, number> = { gate: 0, entry: 0, empty: 0, none: 0 };
+  const served200: Record<Variant, number> = { gate: 0, entry: 0, empty: 0, none: 0 };
   for (let r = 0; r < ROUNDS; r++) {
     const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!);
     const inRound = {} as Record<Variant, number>;
@@ -352,6 +383,9 @@ async function main(): Promise<void> {
     emptyVsNone.push(inRound.empty / inRound.none);
     cpuVsEmpty.push(perCpuInRound.gate / perCpuInRound.empty);
     cpuVsNone.push(perCpuInRound.gate / perCpuInRound.none);
+    entryVsNone.push(inRound.entry / inRound.none);
+    entryVsGate.push(inRound.entry / inRound.gate);
+    cpuEntryVsNone.push(perCpuInRound.entry / perCpuInRound.none);
     log(`round ${r + 1}/${ROUNDS} (${order.join(',')}): ${VARIANTS.map((v) => `${v} ${inRound[v].toFixed(0)}/s`).join(', ')}`);
   }
   for (const v of VARIANTS) {
@@ -362,6 +396,7 @@ async function main(): Promise<void> {
 
   log('counting the gate path with the probe');
   const countsGate = await countPath('gate', builds.gate);
+  const countsEntry = await countPath('entry', builds.gate);
   const countsNone = await countPath('none', builds.none);
   log('in-process micro-bench of the gate handler');
   const micro = await microBench();
@@ -370,6 +405,9 @@ async function main(): Promise<void> {
   const ratioNone = median(vsNone);
   const passEmpty = ratioEmpty >= GOAL_VS_EMPTY;
   const passNone = ratioNone >= GOAL_VS_NONE;
+  const ratioEntryNone = median(entryVsNone);
+  const passEntry = ratioEntryNone >= GOAL_ENTRY_VS_NONE;
+  const entryLookups = round(countsEntry.perRequest.sessionSelects - countsNone.perRequest.sessionSelects, 3);
   const gateLookups = round(countsGate.perRequest.sessionSelects - countsNone.perRequest.sessionSelects, 3);
   const kdfOnGatePath = {
     argon2: round(countsGate.perRequest.argon2 - countsNone.perRequest.argon2, 3),
@@ -415,6 +453,16 @@ async function main(): Promise<void> {
     perCpuSecond: { ratio: round(median(cpuVsNone)), ci95: ci(cpuVsNone) },
     rounds: vsNone.map((x) => round(x)),
   });
+  emit('gate', 'entry/none (the gate in the entry server)', {
+    ratio: round(ratioEntryNone),
+    ci95: ci(entryVsNone),
+    goal: GOAL_ENTRY_VS_NONE,
+    pass: passEntry,
+    perCpuSecond: { ratio: round(median(cpuEntryVsNone)), ci95: ci(cpuEntryVsNone) },
+    entryOverGate: round(median(entryVsGate)),
+    sessionLookupsAdded: entryLookups,
+    rounds: entryVsNone.map((x) => round(x)),
+  });
   emit('gate', 'empty/none (the middleware machinery alone)', {
     ratio: round(median(emptyVsNone)),
     cpuRatio: round(perCpuSecond('empty') / perCpuSecond('none')),
@@ -429,6 +477,8 @@ async function main(): Promise<void> {
   });
   emit('gate', 'key derivation on the gate path', { perRequest: kdfOnGatePath, passwordGrade: !passKdf, pass: passKdf });
   emit('gate', 'gate handler in process', { ...micro, predictedGateOverEmpty: round(predictedRatio) });
+  const predictedEntry = cpuPerRequestUs('none') / (cpuPerRequestUs('none') + micro.entryUs);
+  emit('gate', 'entry gate in process', { entryUs: micro.entryUs, predictedEntryOverNone: round(predictedEntry) });
 
   const f = (n: number) => n.toLocaleString('en-US');
   const interval = (xs: number[]) => {
@@ -457,21 +507,27 @@ async function main(): Promise<void> {
       '',
       '| measure | value | goal |',
       '| --- | --- | --- |',
-      `| requests/s with the gate (median of rounds) | ${f(medianRps('gate'))} | |`,
+      `| requests/s with the gate in middleware.ts (median of rounds) | ${f(medianRps('gate'))} | |`,
+      `| requests/s with the gate in the entry server (\`npm start\`: scripts/server.mjs decides, middleware.ts skipped) | ${f(medianRps('entry'))} | |`,
       `| requests/s behind an empty middleware | ${f(medianRps('empty'))} | |`,
       `| requests/s with no middleware | ${f(medianRps('none'))} | |`,
       `| **gate / empty middleware**, requests/s (median of per-round ratios; ${interval(vsEmpty)}) | **${ratioEmpty.toFixed(3)}** | ${verdict(ratioEmpty, vsEmpty, GOAL_VS_EMPTY)} |`,
       `| **gate / no middleware**, requests/s (${interval(vsNone)}) | **${ratioNone.toFixed(3)}** | ${verdict(ratioNone, vsNone, GOAL_VS_NONE)} |`,
+      `| **gate in the entry server / no middleware**, requests/s (${interval(entryVsNone)}) | **${ratioEntryNone.toFixed(3)}** | ${verdict(ratioEntryNone, entryVsNone, GOAL_ENTRY_VS_NONE)} |`,
+      `| gate in the entry server / no middleware, per server-CPU-second (${interval(cpuEntryVsNone)}; pooled ${(perCpuSecond('entry') / perCpuSecond('none')).toFixed(3)}) | ${median(cpuEntryVsNone).toFixed(3)} | |`,
+      `| gate in the entry server / gate in middleware.ts, requests/s | ${median(entryVsGate).toFixed(3)} | |`,
       `| empty middleware / no middleware: what running any middleware costs (requests/s; per CPU-second) | ${median(emptyVsNone).toFixed(3)}; ${(perCpuSecond('empty') / perCpuSecond('none')).toFixed(3)} | |`,
-      `| server CPU per request gate / empty / none (all threads, pooled over rounds) | ${VARIANTS.map((v) => `${Math.round(cpuPerRequestUs(v))} µs`).join(' / ')} | |`,
+      `| server CPU per request gate / entry / empty / none (all threads, pooled over rounds) | ${VARIANTS.map((v) => `${Math.round(cpuPerRequestUs(v))} µs`).join(' / ')} | |`,
       `| requests per server-CPU-second, gate / empty (median of rounds; ${interval(cpuVsEmpty)}; pooled ${cpuRatioEmpty.toFixed(3)}) | ${median(cpuVsEmpty).toFixed(3)} | ${verdict(median(cpuVsEmpty), cpuVsEmpty, GOAL_VS_EMPTY)} |`,
       `| requests per server-CPU-second, gate / none (${interval(cpuVsNone)}; pooled ${cpuRatioNone.toFixed(3)}) | ${median(cpuVsNone).toFixed(3)} | ${verdict(median(cpuVsNone), cpuVsNone, GOAL_VS_NONE)} |`,
-      `| median latency gate / empty / none (ms, at ${CONCURRENCY} in flight) | ${VARIANTS.map((v) => median(p50[v]).toFixed(2)).join(' / ')} | |`,
+      `| median latency gate / entry / empty / none (ms, at ${CONCURRENCY} in flight) | ${VARIANTS.map((v) => median(p50[v]).toFixed(2)).join(' / ')} | |`,
       `| session-row lookups per request added by the gate (probe, ${PROBE_REQUESTS} requests: ${pr.sessionSelects} with, ${pn.sessionSelects} without) | ${gateLookups} | ≤ 1 ${passFail(passLookups)} |`,
-      `| SQL statements per request with / without the gate | ${pr.sql} / ${pn.sql} | |`,
+      `| session-row lookups per request added by the entry gate (probe: ${countsEntry.perRequest.sessionSelects} with, ${pn.sessionSelects} without) | ${entryLookups} | |`,
+      `| SQL statements per request with the gate in middleware.ts / in the entry server / without | ${pr.sql} / ${countsEntry.perRequest.sql} / ${pn.sql} | |`,
       `| password-grade KDF calls per request on the gate path (argon2 / pbkdf2 / scrypt) | ${kdfOnGatePath.argon2} / ${kdfOnGatePath.pbkdf2} / ${kdfOnGatePath.scrypt} | 0 ${passFail(passKdf)} |`,
       `| HKDF-SHA256 calls per request with / without the gate (cookie key derivation, not password-grade) | ${pr.hkdf} / ${pn.hkdf} | |`,
       `| gate handler, CPU per call in process (8 in flight; empty handler ${micro.emptyUs} µs) | ${micro.gateUs} µs | |`,
+      `| entry gate (createEntryGate(), no NextRequest), CPU per call in process | ${micro.entryUs} µs | |`,
       `| … of which: decodeSessionCookie / evaluateAccess (1 query + decide) | ${micro.decodeCookieUs} µs / ${micro.evaluateAccessUs} µs | |`,
       `| gate/empty if the gate cost the server only its in-process CPU (vs the empty variant's CPU per request) | ${predictedRatio.toFixed(3)} | |`,
       `| promises created per gate call (cookie decode / evaluateAccess) | ${micro.promisesPerGateCall} (${micro.promisesPerDecode} / ${micro.promisesPerEvaluate}) | |`,
@@ -483,17 +539,24 @@ async function main(): Promise<void> {
         `${Math.round(cpuPerRequestUs('empty'))} µs per request for the whole page, and the server spends ` +
         `${Math.round(cpuPerRequestUs('gate') - cpuPerRequestUs('empty'))} µs more per request with the gate than behind the empty middleware.`,
       '',
+      `The gate in the entry server: ${f(medianRps('entry'))} requests/s against ${f(medianRps('none'))} with no middleware ` +
+        `(${ratioEntryNone.toFixed(3)}); the server spends ${Math.round(cpuPerRequestUs('entry') - cpuPerRequestUs('none'))} µs more ` +
+        `per request than with no middleware (the decision in process: ${micro.entryUs} µs), against ` +
+        `${Math.round(cpuPerRequestUs('gate') - cpuPerRequestUs('none'))} µs with the gate in middleware.ts.`,
+      '',
       `Without a session the gate build answers \`${anonymous.gate}\` (the gate's redirect); the empty-middleware and ` +
         `no-middleware builds answer \`${anonymous.empty}\` / \`${anonymous.none}\` (the page's own requirePageAccess), ` +
         'which shows each build is the variant it claims to be.',
       '',
       'Method: three copies of the repo are built with `next build` (middleware.ts as is; replaced by ' +
         '`NextResponse.next()` with the same matcher and `runtime: \'nodejs\'`; removed) and served by ' +
-        '`scripts/server.mjs` with their own SQLite file. One seeded user signs in through `POST /login/submit`; ' +
+        '`scripts/server.mjs` with their own SQLite file; the first build is served twice, with ' +
+        '`PORTCULLIS_ENTRY_GATE=off` (gate in middleware.ts, as under `next start`; the empty and no-middleware builds run with it off too) ' +
+        'and as `npm start` serves it (the entry server decides /portal, lib/gate/entry-gate.ts, and marks the request so middleware.ts is skipped). One seeded user signs in through `POST /login/submit`; ' +
         `a closed loop keeps ${CONCURRENCY} GET /portal in flight on keep-alive sockets (node:http) and counts 200 ` +
         'responses that carry the page heading. The variants run in interleaved rounds with a rotating order, and ' +
         'the ratios are medians of the per-round ratios, so load from other work on this shared machine falls on ' +
-        'all three alike. The path counts come from separate servers started with `bench/support/probe.cjs` ' +
+        'all four alike. The path counts come from separate servers started with `bench/support/probe.cjs` ' +
         'preloaded (it wraps better-sqlite3 statements, @node-rs/argon2 and node:crypto key derivations; the ' +
         'throughput servers run without it): the gate build minus the no-middleware build is what the gate adds ' +
         'per request. The page itself checks again (R-D9), so a request with the gate does one lookup in the gate ' +

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import next from 'next';
 import { clientAddress, dropUntrustedForwarding, parseTrustedProxies } from './client-address.mjs';
 import { directHandlerFor, serveDirect } from './direct-route.mjs';
+import { gateAtEntry, stripGateHeaders } from './entry-gate.mjs';
 import logging from '../lib/log/logger.cjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,6 +31,8 @@ const server = http.createServer((req, res) => {
   // could forge another request's id or smuggle text into the log.
   const reqId = logging.newRequestId();
   delete req.headers['x-request-id'];
+  // Only the entry gate may mark a request decided or hand Next.js a nonce.
+  stripGateHeaders(req);
   req.headers[logging.requestIdHeader] = reqId;
   res.setHeader('X-Request-Id', reqId);
   // A server action that redirects is answered with the target page, which Next.js fetches
@@ -44,10 +47,16 @@ const server = http.createServer((req, res) => {
   // server action's Origin against X-Forwarded-Host, so a client must not choose it.
   dropUntrustedForwarding(req.headers, req.socket.remoteAddress, trusted);
   if (hsts) res.setHeader('Strict-Transport-Security', hsts);
+  logging.runWithRequestId(reqId, () => serve(req, res, ip));
+});
+
+async function serve(req, res, ip) {
+  // The portal's own protected paths are decided here, ahead of Next.js (lib/gate/entry-gate.ts).
+  if (await gateAtEntry(req, res, ip, log)) return;
   // A few public routes are served without Next.js's pipeline (lib/http/direct-routes.ts).
   const direct = directHandlerFor(req);
-  logging.runWithRequestId(reqId, () => (direct ? serveDirect(direct, req, res) : handle(req, res)));
-});
+  return direct ? serveDirect(direct, req, res) : handle(req, res);
+}
 
 function keepRequestId(setHeader) {
   return function (name, value) {

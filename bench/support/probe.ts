@@ -25,11 +25,11 @@ export interface ProbedApp extends RunningApp {
 export const probeScript = path.join(__dirname, 'probe.cjs');
 
 /** Serves a built copy with the counting probe preloaded. Never used for throughput runs. */
-export async function startProbedApp(name: string, dir: string): Promise<ProbedApp> {
+export async function startProbedApp(name: string, dir: string, env: Record<string, string> = {}): Promise<ProbedApp> {
   const file = path.join(fs.mkdtempSync(path.join(benchRoot, `probe-${name}-`)), 'counts.json');
   const app = await startApp(name, dir, {
     nodeArgs: ['--require', probeScript],
-    env: { PORTCULLIS_BENCH_PROBE_FILE: file },
+    env: { ...env, PORTCULLIS_BENCH_PROBE_FILE: file },
   });
   return {
     ...app,

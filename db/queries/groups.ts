@@ -86,3 +86,8 @@ export async function replaceGroupMembers(db: Kysely<Database>, groupId: string,
       .execute();
   }
 }
+
+/** Every group's id and name (the forward-auth endpoints' Remote-Groups, lib/gate/group-names.ts). */
+export async function listGroupNames(db: Kysely<Database>): Promise<{ id: string; name: string }[]> {
+  return db.selectFrom('groups').select(['id', 'name']).execute();
+}

@@ -106,6 +106,8 @@ export async function renameGroup(
       if (holder !== undefined && holder !== id) throw nameTaken(name);
       const now = clock.now();
       await renameGroupRow(trx, id, name);
+      // The forward-auth endpoints keep group names per configuration version (lib/gate/group-names.ts).
+      await bumpConfigVersion(trx);
       await audit(trx, actor, now, 'group.renamed', id, { from: current.name, to: name });
       return { id, name };
     }),

@@ -18,6 +18,8 @@ export interface AccessDb {
 export interface AccessResult {
   decision: Decision;
   session: SessionContext | null;
+  /** The looked-up row behind the session (groups, configuration version), or null. */
+  facts: LoadedSession['facts'] | null;
 }
 
 export const loginDecision: Decision = { kind: 'login', rule: 'R-D1' };
@@ -47,12 +49,12 @@ export async function evaluateAccess(
   clock: Clock,
 ): Promise<AccessResult> {
   const loaded = await loadSession(db, sessionToken, clock);
-  if (!loaded) return { decision: loginDecision, session: null };
-  return { decision: await decideFor(db, loaded, resource, request, clock), session: loaded.session };
+  if (!loaded) return { decision: loginDecision, session: null, facts: null };
+  return { decision: await decideFor(db, loaded, resource, request, clock), session: loaded.session, facts: loaded.facts };
 }
 
 /** Where a decision sends the user; null means continue to the resource. */
-export function destinationFor(decision: Decision, returnTo: string): string | null {
+export function destinationFor(decision: Pick<Decision, 'kind'>, returnTo: string): string | null {
   const back = `returnTo=${encodeURIComponent(returnTo)}`;
   switch (decision.kind) {
     case 'allow':

@@ -9,6 +9,7 @@ import {
 } from '../../lib/process-singletons';
 // @ts-expect-error -- plain ESM beside server.mjs, no type declarations
 import { directHandlerFor } from '../../scripts/direct-route.mjs';
+import { registerEntryGate, registeredEntryGate, type EntryGate } from '../../lib/gate/entry-gate';
 
 describe('process singletons', () => {
   it('lives under a Symbol.for key, so every module copy (and plain .mjs) finds the same value', () => {
@@ -38,5 +39,12 @@ describe('process singletons', () => {
     registerDirectRoute('post', '/test/singleton-agreement', handler);
     expect(directHandlerFor({ method: 'POST', url: '/test/singleton-agreement?x=1' })).toBe(handler);
     expect(directHandlerFor({ method: 'GET', url: '/test/singleton-agreement' })).toBeUndefined();
+  });
+
+  it('the entry server (scripts/entry-gate.mjs) finds the gate lib/gate/entry-gate.ts registers', () => {
+    const gate: EntryGate = async () => ({ kind: 'undecided' });
+    registerEntryGate(gate);
+    expect(registeredEntryGate()).toBe(gate);
+    expect((globalThis as unknown as Record<symbol, { gate: EntryGate }>)[Symbol.for('portcullis.entry-gate')]!.gate).toBe(gate);
   });
 });

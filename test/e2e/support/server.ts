@@ -53,6 +53,8 @@ export interface StartOptions {
   database?: E2eDatabaseKind;
   /** A second instance on this portal's database, with its secret (the README's scale-out setup). */
   sameDatabaseAs?: Portal;
+  /** Plain `next start` instead of scripts/server.mjs (no entry server: the middleware alone gates). */
+  nextStart?: boolean;
   /**
    * The host name in `url` and PORTCULLIS_ORIGIN, e.g. `portal.example.test`, for specs whose
    * browser maps it to 127.0.0.1 (`--host-resolver-rules`); the server still listens on
@@ -247,7 +249,7 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
 
     // The production entry (scripts/server.mjs: Next.js behind node:http, which hands the
     // app the client address) when the app has one, else plain `next start`.
-    const nodeArgs = fs.existsSync(serverEntry) ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
+    const nodeArgs = fs.existsSync(serverEntry) && !opts.nextStart ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
     let cmd = process.execPath;
     let args = nodeArgs;
     if (faketime !== undefined) {

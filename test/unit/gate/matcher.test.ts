@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { config } from '../../../middleware';
 import { portalResources } from '../../../portcullis.config';
 import { resourceForPath } from '../../../lib/gate/paths';
+import { gateDecidedHeader } from '../../../lib/gate/entry-gate';
+// @ts-expect-error -- plain ESM beside server.mjs, no type declarations
+import { gateDecidedHeader as entryServersHeader } from '../../../scripts/entry-gate.mjs';
 
 /*
  * The matcher as Next.js documents it: the source is a path pattern matched against the
@@ -14,7 +17,8 @@ import { resourceForPath } from '../../../lib/gate/paths';
  * and the property holds a fortiori. That the built app skips exactly the files in public/
  * is checked end to end in test/e2e/headers.spec.ts.
  */
-const [source] = config.matcher;
+const [entry] = config.matcher;
+const { source } = entry!;
 const pattern = new RegExp(`^${source}$`);
 const runsGate = (path: string) => pattern.test(path);
 const staticAsset = /^\/(_next\/static|_next\/image)/;
@@ -27,7 +31,13 @@ describe('middleware matcher: what skips the gate', () => {
     expect(source).not.toMatch(/:\w/);
   });
 
-  it.each(['/login/submit', ...publicFiles])('%s skips the gate', (path) => {
+  it('does not run for a request the entry server marked decided (the same header name on all three sides)', () => {
+    expect(entry!.missing).toEqual([{ type: 'header', key: gateDecidedHeader }]);
+    expect(entryServersHeader).toBe(gateDecidedHeader);
+    expect(Object.keys(entry!)).toEqual(['source', 'missing']);
+  });
+
+  it.each(['/login/submit', '/api/authz/forward-auth', '/api/authz/auth-request', ...publicFiles])('%s skips the gate', (path) => {
     expect(runsGate(path)).toBe(false);
   });
 
@@ -55,6 +65,10 @@ describe('middleware matcher: what skips the gate', () => {
     '/login/submit.rsc',
     '/LOGIN/SUBMIT',
     '/login',
+    '/api/authz/forward-auth/../../../portal',
+    '/api/authz/forward-auth/x',
+    '/api/authz/auth-request.rsc',
+    '/api/authz/forward-authx',
   ])('%s still runs through the gate', (path) => {
     expect(runsGate(path)).toBe(true);
   });
@@ -63,14 +77,14 @@ describe('middleware matcher: what skips the gate', () => {
     const segment = fc.constantFrom(
       'login', 'submit', 'portal', 'PORTAL', 'admin', 'apps', 'demo', '..', '.', '', '%2e%2e', '%2F', '%70ortal',
       'submit$', 'login%2Fsubmit', '_next', 'static', 'x', '.rsc', 'submit.rsc', '\\', ';', '%00',
-      'robots.txt', 'favicon.ico', 'favicon.svg',
+      'robots.txt', 'favicon.ico', 'favicon.svg', 'api', 'authz', 'forward-auth', 'auth-request',
     );
     fc.assert(
       fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), (segments) => {
         const path = `/${segments.join('/')}`;
         if (staticAsset.test(path) || runsGate(path)) return;
         expect(resourceForPath(path, portalResources, 'portal')).toBeNull();
-        expect(['/login/submit', ...publicFiles]).toContain(path);
+        expect(['/login/submit', '/api/authz/forward-auth', '/api/authz/auth-request', ...publicFiles]).toContain(path);
       }),
       { numRuns: 5000 },
     );
