@@ -118,8 +118,9 @@ test('Theo sets up TOTP for the wiki and lands back on it; later he passes verif
   await page.getByRole('button', { name: /I saved my recovery codes/ }).click();
   await expectOnWiki(page, target);
 
-  // A new browser: sign in, then verify for the wiki.
-  const later = await browser.newContext();
+  // A new browser, without JavaScript this time: the verify form is a plain post whose 303
+  // to the wiki the CSP's form-action must allow.
+  const later = await browser.newContext({ javaScriptEnabled: false });
   const again = await later.newPage();
   await signInAt(again, target, 'theo');
   await expectOnWiki(again, target);
