@@ -4,7 +4,7 @@ import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { getDb } from '../../db';
 import { systemClock } from '../../lib/clock';
-import { sessionCookieName } from '../../lib/auth/cookie';
+import { sessionCookieName, sessionCookieOptions } from '../../lib/auth/cookie';
 import { getAccessContext } from '../../lib/gate';
 import { signOutSession } from '../../lib/auth/sign-out';
 
@@ -14,6 +14,7 @@ export async function signOut(): Promise<void> {
     const db = await getDb();
     await signOutSession(db.kysely, session, client, systemClock);
   }
-  (await cookies()).delete(sessionCookieName());
+  // Cleared with the attributes it was set with: a delete without its Domain would leave it.
+  (await cookies()).set(sessionCookieName(), '', { ...sessionCookieOptions(), maxAge: 0 });
   redirect('/login');
 }

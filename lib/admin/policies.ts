@@ -50,7 +50,8 @@ const browserFamilyNames = {
 export const osFamilies = Object.keys(osFamilyNames) as [OsFamily, ...OsFamily[]];
 export const browserFamilies = Object.keys(browserFamilyNames) as [BrowserFamily, ...BrowserFamily[]];
 
-const resourceIdPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
+// The ids PORTCULLIS_RESOURCES accepts (lib/gate/host-routes.ts), so every declared resource can be targeted.
+const resourceIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 function distinct<T>(list: readonly T[]): T[] {
   return [...new Set(list)];
@@ -125,7 +126,7 @@ const fields = {
     .array(
       z.string('Each resource must be text.').regex(
         resourceIdPattern,
-        `A resource id is 1–64 lowercase letters, digits and dashes, such as "${portalResource}" (the User Portal).`,
+        `A resource id is 1–64 lowercase letters, digits, dashes and underscores, such as "${portalResource}" (the User Portal).`,
       ),
       'Resources must be a list of resource ids.',
     )

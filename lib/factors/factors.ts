@@ -11,7 +11,7 @@ import { compilePolicies, decide, type Method } from '../policy';
 import { decisionInputFrom, freshSignIn, type RequestFacts } from '../gate/decision-input';
 import type { Clock } from '../clock';
 import type { SessionContext } from '../auth/sessions';
-import { portalResources } from '../../portcullis.config';
+import { declaredResources } from '../gate/declared-resources';
 import { enqueueFactorNotice } from '../mail/enqueue';
 import { auditFactorAction } from './audit';
 import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from './step-up';
@@ -107,8 +107,7 @@ export async function mfaRequiredWith(
   ]);
   const config = { policies: compilePolicies(records), settings };
   const user = { userId: session.userId, userState: session.userState, groupIds, requirement, enrolledMethods: methods };
-  const resources = new Set(['portal', ...portalResources.map((r) => r.resource)]);
-  for (const resource of resources) {
+  for (const resource of declaredResources().ids) {
     const decision = decide(decisionInputFrom(user, freshSignIn, resource, request, config, clock.now()));
     if (decision.kind === 'enroll' || decision.kind === 'locked') return true;
   }

@@ -6,6 +6,7 @@ import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { safeReturnPath } from '../auth/return-path';
 import { contentSecurityPolicy, newCspNonce } from '../http/csp';
 import { destinationFor, evaluateAccess } from './access';
+import { declaredFormActionSources } from './declared-resources';
 import { defaultDataPages, isDataPage, probeDataPage, startsDuo } from './data-pages';
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableResponse } from './unavailable';
@@ -68,16 +69,17 @@ export function createMfaGate(options: MfaGateOptions) {
     const pathname = request.nextUrl.pathname;
     const nonce = withCsp ? newCspNonce() : null;
     let formActionHosts: string[] = [];
+    const formActionSources = nonce ? declaredFormActionSources() : [];
 
     /** The response with this request's policy on it. */
     const secured = (response: Response): Response => {
-      if (nonce) response.headers.set('Content-Security-Policy', contentSecurityPolicy({ nonce, formActionHosts }));
+      if (nonce) response.headers.set('Content-Security-Policy', contentSecurityPolicy({ nonce, formActionHosts, formActionSources }));
       return response;
     };
     /** Continue to the page, handing it the nonce (Next.js reads it from the request's CSP header). */
     const proceed = (): Response => {
       if (!nonce) return NextResponse.next();
-      const policy = contentSecurityPolicy({ nonce, formActionHosts });
+      const policy = contentSecurityPolicy({ nonce, formActionHosts, formActionSources });
       const headers = new Headers(request.headers);
       headers.set('x-nonce', nonce);
       headers.set('Content-Security-Policy', policy);

@@ -61,3 +61,29 @@ export function buildDeclaredResources(origin: string, resourceList: string | un
 export function resourceOfUrl(url: URL, resources: DeclaredResources = declaredResources()): string | null {
   return matchHostResource(url.host, url.pathname, resources.hostRoutes);
 }
+
+/**
+ * The CSP sources of the other declared hosts, for form-action: a form posted to the portal
+ * may be redirected to a return target there (R-D12), on any port, with the scheme a
+ * return target may have (https; http only when the portal is http, which CSP lets match
+ * https as well). The portal's own origin is 'self' already.
+ * @example formActionSourcesOf(buildDeclaredResources('https://mfa.example.com', 'app.example.com/=wiki')) // ['https://app.example.com:*']
+ */
+export function formActionSourcesOf(resources: DeclaredResources = declaredResources()): string[] {
+  const scheme = new URL(resources.origin).protocol === 'http:' ? 'http' : 'https';
+  const portalName = hostnameOf(resources.portalHost);
+  const names = new Set(resources.otherHosts.map(hostnameOf).filter((name) => name !== portalName));
+  return [...names].map((name) => `${scheme}://${name}:*`);
+}
+
+/**
+ * formActionSourcesOf() for the current environment, for the gates' CSP: none (the stricter
+ * policy) when PORTCULLIS_RESOURCES can't be read; the forward-auth endpoints report that.
+ */
+export function declaredFormActionSources(): string[] {
+  try {
+    return formActionSourcesOf();
+  } catch {
+    return [];
+  }
+}

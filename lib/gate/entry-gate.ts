@@ -26,6 +26,7 @@ import { systemClock, type Clock } from '../clock';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { safeReturnPath } from '../auth/return-path';
 import { contentSecurityPolicy, newCspNonce } from '../http/csp';
+import { declaredFormActionSources } from './declared-resources';
 import { loggerFor } from '../log';
 import { processSingleton, existingProcessSingleton } from '../process-singletons';
 import { getDb } from '../../db';
@@ -128,7 +129,7 @@ export function createEntryGate(options: EntryGateOptions): EntryGate {
     const resource = matchResource(url.pathname, routes, fallback);
     if (resource === null) return { kind: 'undecided' };
     const nonce = newCspNonce();
-    const policy = contentSecurityPolicy({ nonce });
+    const policy = contentSecurityPolicy({ nonce, formActionSources: declaredFormActionSources() });
     try {
       // Location stays a path: Next.js makes the middleware's same-origin redirect relative too.
       const db = await database();

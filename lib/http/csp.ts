@@ -12,9 +12,17 @@ export interface CspOptions {
    * that start a Duo prompt. Hosts that are not plain `host[:port]` are left out. @default []
    */
   formActionHosts?: readonly string[];
+  /**
+   * Extra origins forms may be redirected to, as CSP sources (`scheme://host[:port|:*]`):
+   * Chromium applies form-action to the redirect after a form post, and the sign-in,
+   * verify and Set Up forms are redirected to the return target on an app's host (R-D12).
+   * Anything not of that shape is left out. @default []
+   */
+  formActionSources?: readonly string[];
 }
 
 const hostPattern = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::\d{1,5})?$/i;
+const sourcePattern = /^https?:\/\/[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::(?:\d{1,5}|\*))?$/;
 const noncePattern = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 
 /**
@@ -38,6 +46,7 @@ export function newCspNonce(): string {
 export function contentSecurityPolicy(options: CspOptions): string {
   if (!noncePattern.test(options.nonce)) throw new Error('CSP nonce must be base64 of at least 12 bytes');
   const formHosts = (options.formActionHosts ?? []).filter((host) => hostPattern.test(host)).map((host) => `https://${host.toLowerCase()}`);
+  const formSources = (options.formActionSources ?? []).map((source) => source.toLowerCase()).filter((source) => sourcePattern.test(source));
   const nonce = `'nonce-${options.nonce}'`;
   const directives: Array<[string, ...string[]]> = [
     ['default-src', "'self'"],
@@ -49,7 +58,7 @@ export function contentSecurityPolicy(options: CspOptions): string {
     ['connect-src', "'self'"],
     ['object-src', "'none'"],
     ['base-uri', "'none'"],
-    ['form-action', "'self'", ...formHosts],
+    ['form-action', "'self'", ...formHosts, ...formSources],
     ['frame-ancestors', "'none'"],
   ];
   return directives.map((parts) => parts.join(' ')).join('; ');

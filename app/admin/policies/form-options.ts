@@ -1,5 +1,4 @@
 import type { BrowserFamily, OsFamily, PolicyAction } from '../../../lib/policy';
-import { portalResources } from '../../../portcullis.config';
 
 /** Labels for the policy form (R-C1..R-C5). Pure data: the client form imports it too. */
 
@@ -27,14 +26,3 @@ export const actionLabels: Record<PolicyAction, string> = {
   require_mfa: 'Allow with Require MFA',
   deny: 'Deny',
 };
-
-/** R-C4: the User Portal and the app resources this deployment declares (portcullis.config.ts). */
-export function resourceOptions(): { value: string; label: string }[] {
-  const byId = new Map<string, string[]>();
-  for (const r of portalResources) byId.set(r.resource, [...(byId.get(r.resource) ?? []), r.prefix]);
-  byId.delete('portal');
-  return [
-    { value: 'portal', label: 'User Portal' },
-    ...[...byId].map(([id, prefixes]) => ({ value: id, label: `${id} (${prefixes.join(', ')})` })),
-  ];
-}

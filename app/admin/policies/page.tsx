@@ -5,7 +5,8 @@ import type { PolicyRecord } from '../../../lib/policy';
 import { ConfirmAction } from '../_components/fields';
 import { AdminShell } from '../_components/shell';
 import { deletePolicyAction, switchPolicyAction } from './actions';
-import { actionLabels, browserLabels, osLabels, resourceOptions } from './form-options';
+import { actionLabels, browserLabels, osLabels } from './form-options';
+import { resourceOptions } from './resource-options';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
 import { getDb } from '../../../db';
 import { systemClock } from '../../../lib/clock';
 import { clientIpFromHeaders } from '../../../lib/auth/client-ip';
-import { encodeSessionCookie, sessionCookieName, sessionCookieOptions } from '../../../lib/auth/cookie';
+import { encodeSessionCookie, sessionSetCookie } from '../../../lib/auth/cookie';
 import { safeReturnPath } from '../../../lib/auth/return-path';
 import { signInWithPassword } from '../../../lib/auth/sign-in';
 import { isSameOriginPost } from '../../../lib/http/same-origin';
@@ -41,16 +41,7 @@ export async function POST(request: Request): Promise<Response> {
       systemClock,
     );
     if (!result.ok) return seeOther(`/login?error=${result.reason}&returnTo=${encodeURIComponent(returnTo)}`);
-    const options = sessionCookieOptions();
-    const cookie = [
-      `${sessionCookieName()}=${await encodeSessionCookie(result.token)}`,
-      `Path=${options.path}`,
-      `Max-Age=${options.maxAge}`,
-      'HttpOnly',
-      'SameSite=Lax',
-      ...(options.secure ? ['Secure'] : []),
-    ].join('; ');
-    return seeOther(returnTo, cookie);
+    return seeOther(returnTo, sessionSetCookie(await encodeSessionCookie(result.token)));
   } catch (err) {
     loggerFor(request.headers).error({ err }, 'sign-in failed; failing closed');
     return unavailableResponse();

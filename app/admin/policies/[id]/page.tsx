@@ -7,7 +7,7 @@ import type { PolicyRecord } from '../../../../lib/policy';
 import { ConfirmAction } from '../../_components/fields';
 import { AdminShell } from '../../_components/shell';
 import { deletePolicyAction, updatePolicyAction } from '../actions';
-import { resourceOptions } from '../form-options';
+import { resourceOptions } from '../resource-options';
 import { PolicyForm } from '../policy-form';
 
 export const dynamic = 'force-dynamic';

@@ -2,7 +2,7 @@ import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { listGroups } from '../../../../lib/admin/groups';
 import { AdminShell } from '../../_components/shell';
 import { createPolicyAction } from '../actions';
-import { resourceOptions } from '../form-options';
+import { resourceOptions } from '../resource-options';
 import { PolicyForm } from '../policy-form';
 
 export const dynamic = 'force-dynamic';

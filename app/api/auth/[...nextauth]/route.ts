@@ -1,7 +1,7 @@
 import { getDb } from '../../../../db';
 import { systemClock } from '../../../../lib/clock';
 import { clientIpFromHeaders } from '../../../../lib/auth/client-ip';
-import { decodeSessionCookie, sessionCookieName, sessionCookieOptions } from '../../../../lib/auth/cookie';
+import { decodeSessionCookie, sessionCookieName, sessionSetCookie } from '../../../../lib/auth/cookie';
 import { validateSession } from '../../../../lib/auth/sessions';
 import { signOutSession } from '../../../../lib/auth/sign-out';
 import { readEnv } from '../../../../lib/config/env';
@@ -45,10 +45,6 @@ function cookieValue(request: Request, name: string): string | undefined {
   return undefined;
 }
 
-function clearedSessionCookie(): string {
-  const options = sessionCookieOptions();
-  return [`${sessionCookieName()}=`, `Path=${options.path}`, 'Max-Age=0', 'HttpOnly', 'SameSite=Lax', ...(options.secure ? ['Secure'] : [])].join('; ');
-}
 
 export async function GET(_request: Request, context: Context): Promise<Response> {
   const action = await actionOf(context);
@@ -70,5 +66,5 @@ export async function POST(request: Request, context: Context): Promise<Response
     log.error({ err }, 'sign-out failed; failing closed');
     return unavailableResponse();
   }
-  return seeOtherToLogin(clearedSessionCookie());
+  return seeOtherToLogin(sessionSetCookie(null));
 }
