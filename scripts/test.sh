@@ -161,6 +161,7 @@ else
       test/e2e/mfa-throttle.spec.ts  # guess throttling counters and the warning mail (R-I2)
       test/e2e/own-factor.spec.ts    # a user's own factor and password changes (R-E8)
       test/e2e/next-auth.spec.ts     # sign-out ends the session row
+      test/e2e/reverse-proxies.spec.ts # nginx and Caddy in front of an app: sign-in and enrollment through them
     )
     # …less Duo's outage tests (no answer, an error, a failed health check: ~45 s of waiting,
     # refused before anything is written; they run on SQLite).
