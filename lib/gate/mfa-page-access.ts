@@ -19,7 +19,8 @@ export interface MfaPageAccess {
  * signed-in session and the decision for where they were going. Without a session they go
  * to sign in first, then come back to `returnTo`.
  *
- * @param returnTo the same-site path the user was going to (already passed through safeReturnPath)
+ * @param returnTo where the user was going (already passed through safeReturnPath): a portal path,
+ *   or an absolute URL on a declared host, decided for the resource that URL belongs to
  * @example
  * const { session, decision } = await mfaPageAccess(returnTo);
  * if (decision.kind !== 'challenge') redirect(returnTo);
@@ -34,7 +35,7 @@ export async function mfaPageAccess(returnTo: string): Promise<MfaPageAccess> {
  * mfaPageAccess() for route handlers under /mfa: null without a session instead of a
  * redirect, so the handler answers in its own terms (a 303, or JSON for script callers).
  *
- * @param returnTo the same-site path the user was going to
+ * @param returnTo where the user was going: a portal path or an absolute URL on a declared host
  * @example
  * const access = await mfaAccess(returnTo);
  * if (!access) return Response.json({ redirectTo: `/login?returnTo=${encodeURIComponent(returnTo)}` }, { status: 401 });
