@@ -23,13 +23,11 @@ export async function register(): Promise<void> {
   const { registerDirectRoute } = await import('./lib/http/direct-routes');
   const { POST: signInPost } = await import('./app/login/submit/route');
   registerDirectRoute('POST', '/login/submit', signInPost);
-  // The forward-auth endpoints (lib/gate/forward-auth.ts): every method their route.ts exports.
-  const forwardAuth = await import('./app/api/authz/forward-auth/route');
-  const authRequest = await import('./app/api/authz/auth-request/route');
-  for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
-    registerDirectRoute(method, '/api/authz/forward-auth', forwardAuth[method]);
-    registerDirectRoute(method, '/api/authz/auth-request', authRequest[method]);
-  }
+  // The forward-auth endpoints (lib/gate/forward-auth.ts), any method, served by
+  // scripts/server.mjs from node's request without web Request/Response (the same decision
+  // their route.ts files give under `next start`).
+  const { registerForwardAuthRoutes } = await import('./lib/gate/forward-auth');
+  registerForwardAuthRoutes();
   // The portal's own paths, decided by scripts/server.mjs ahead of Next.js with the same
   // decision as middleware.ts (lib/gate/entry-gate.ts). PORTCULLIS_ENTRY_GATE=off leaves
   // them to the middleware, as under `next start` (bench/gate.ts compares the two).

@@ -14,6 +14,9 @@
  *   (lib/http/direct-routes.ts; scripts/direct-route.mjs reads the same key, see there).
  * - `entry-gate`: the portal's gate instrumentation.ts registers and scripts/server.mjs runs
  *   ahead of Next.js (lib/gate/entry-gate.ts; scripts/entry-gate.mjs reads the same key).
+ * - `forward-auth-routes`: the forward-auth deciders instrumentation.ts registers and
+ *   scripts/server.mjs serves from node's own request (lib/gate/forward-auth.ts;
+ *   scripts/forward-auth-route.mjs reads the same key).
  * - `mailWorker`: the worker the server starts (lib/mail/worker.ts).
  * - `sqlite-file-locks`: one lock per SQLite file for every handle on it (db/sqlite-file-lock.ts).
  * - `request-context`: the AsyncLocalStorage that carries each request's id to log lines
@@ -21,7 +24,7 @@
  *
  * Each is justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'mailWorker', 'sqlite-file-locks', 'request-context'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */

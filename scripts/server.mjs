@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import next from 'next';
 import { clientAddress, dropUntrustedForwarding, parseTrustedProxies } from './client-address.mjs';
 import { directHandlerFor, serveDirect } from './direct-route.mjs';
+import { forwardAuthDeciderFor, serveForwardAuth } from './forward-auth-route.mjs';
 import { gateAtEntry, stripGateHeaders } from './entry-gate.mjs';
 import logging from '../lib/log/logger.cjs';
 
@@ -51,6 +52,9 @@ const server = http.createServer((req, res) => {
 });
 
 async function serve(req, res, ip) {
+  // The forward-auth endpoints, from node's request (scripts/forward-auth-route.mjs).
+  const forwardAuth = forwardAuthDeciderFor(req);
+  if (forwardAuth) return serveForwardAuth(forwardAuth, req, res);
   // The portal's own protected paths are decided here, ahead of Next.js (lib/gate/entry-gate.ts).
   if (await gateAtEntry(req, res, ip, log)) return;
   // A few public routes are served without Next.js's pipeline (lib/http/direct-routes.ts).

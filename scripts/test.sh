@@ -2,7 +2,8 @@
 # The test command (`npm test`):
 #   0. tsc --noEmit over the whole repo (the build itself skips type checking)
 #   1. vitest: test/unit and test/integration (vitest.config.mts), in the background
-#   2. next build, for the end-to-end specs (beside vitest); the e2e passes start when it is done
+#   2. next build, for the end-to-end specs (beside vitest): the portal, then the remote-app
+#      fixture (test/fixtures/remote-app); the e2e passes start when it is done
 #   3. playwright on SQLite: test/e2e/**/*.spec.ts (playwright.config.ts), and beside it
 #   4. playwright on PostgreSQL (when TEST_POSTGRES_URL is set): the specs in pg_specs below,
 #      the flows that write, with PORTCULLIS_E2E_DATABASE=postgres; E2E_POSTGRES=all runs every spec
@@ -107,8 +108,10 @@ if [ -n "$specs" ]; then
   esac
 fi
 if [ "$build" = yes ]; then
-  stage "next build (in the background, beside vitest)"
-  npx next build >"$reports/build.log" 2>&1 &
+  stage "next build: the portal, then the remote-app fixture (in the background, beside vitest)"
+  # The fixture (test/fixtures/remote-app) is the separate Next.js app of remote-gate.spec.ts,
+  # protected by `portcullis/next`; its build links node_modules/portcullis to this repo.
+  { npx next build && node test/fixtures/remote-app/build.mjs; } >"$reports/build.log" 2>&1 &
   build_pid=$!
 fi
 
@@ -161,6 +164,8 @@ else
       test/e2e/mfa-throttle.spec.ts  # guess throttling counters and the warning mail (R-I2)
       test/e2e/own-factor.spec.ts    # a user's own factor and password changes (R-E8)
       test/e2e/next-auth.spec.ts     # sign-out ends the session row
+      test/e2e/reverse-proxies.spec.ts # nginx and Caddy in front of an app: sign-in and enrollment through them
+      test/e2e/remote-gate.spec.ts   # a separate Next.js app behind portcullis/next: sign-in, forced TOTP setup
     )
     # …less Duo's outage tests (no answer, an error, a failed health check: ~45 s of waiting,
     # refused before anything is written; they run on SQLite).

@@ -17,22 +17,37 @@ import { destinationFor } from './access';
 
 export type ProxyFlavour = 'forward-auth' | 'auth-request';
 
+/**
+ * An answer as plain data: the route turns it into a web Response (toResponse), the entry
+ * server writes it straight to node's response (scripts/forward-auth-route.mjs).
+ */
+export interface ProxyAnswer {
+  status: number;
+  /** Header values are byte strings (remote-headers.ts). */
+  headers: Record<string, string>;
+  body: string;
+}
+
 const noStore = { 'Cache-Control': 'no-store' } as const;
 const plainText = { ...noStore, 'Content-Type': 'text/plain; charset=utf-8' } as const;
 
 /** A request the endpoint cannot decide on (missing or malformed headers): never an allow. */
-export function badRequestAnswer(problem: string): Response {
-  return new Response(problem, { status: 400, headers: plainText });
+export function badRequestAnswer(problem: string): ProxyAnswer {
+  return { status: 400, headers: plainText, body: problem };
 }
 
 /** The data layer could not answer (R-D10). */
-export function unavailableAnswer(): Response {
-  return new Response('Temporarily unavailable.', { status: 503, headers: plainText });
+export function unavailableAnswer(): ProxyAnswer {
+  return { status: 503, headers: plainText, body: 'Temporarily unavailable.' };
 }
 
 /** 200 with the Remote-* headers (remoteHeadersFor). */
-export function allowAnswer(remoteHeaders: Record<string, string>): Response {
-  return new Response(null, { status: 200, headers: { ...noStore, ...remoteHeaders } });
+export function allowAnswer(remoteHeaders: Record<string, string>): ProxyAnswer {
+  return { status: 200, headers: { ...noStore, ...remoteHeaders }, body: '' };
+}
+
+export function toResponse(answer: ProxyAnswer): Response {
+  return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
 }
 
 /**
@@ -42,7 +57,7 @@ export function allowAnswer(remoteHeaders: Record<string, string>): Response {
  * @example refusalAnswer('forward-auth', { kind: 'login', rule: 'R-D1' }, 'GET', 'https://mfa.example.com', 'https://app.example.com/x')
  *   // 302, Location: https://mfa.example.com/login?returnTo=https%3A%2F%2Fapp.example.com%2Fx
  */
-export function refusalAnswer(flavour: ProxyFlavour, decision: { kind: Exclude<Decision['kind'], 'allow'> }, method: string, origin: string, returnTo: string): Response {
+export function refusalAnswer(flavour: ProxyFlavour, decision: { kind: Exclude<Decision['kind'], 'allow'> }, method: string, origin: string, returnTo: string): ProxyAnswer {
   const location = `${origin}${destinationFor(decision, returnTo)}`;
   const status =
     flavour === 'auth-request'
@@ -52,5 +67,5 @@ export function refusalAnswer(flavour: ProxyFlavour, decision: { kind: Exclude<D
       : method === 'GET' || method === 'HEAD'
         ? 302
         : 303;
-  return new Response(null, { status, headers: { ...noStore, Location: location } });
+  return { status, headers: { ...noStore, Location: location }, body: '' };
 }

@@ -14,9 +14,10 @@ import { systemClock } from '../clock';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { loggerFor } from '../log';
+import { processSingleton } from '../process-singletons';
 import { evaluateAccess, type AccessDb } from './access';
 import { declaredResources, resourceOfUrl, type DeclaredResources } from './declared-resources';
-import { allowAnswer, badRequestAnswer, refusalAnswer, unavailableAnswer, type ProxyFlavour } from './forward-auth-answer';
+import { allowAnswer, badRequestAnswer, refusalAnswer, toResponse, unavailableAnswer, type ProxyAnswer, type ProxyFlavour } from './forward-auth-answer';
 import { groupNamesOf } from './group-names';
 import { matchHostResource } from './host-routes';
 import { readForwardedRequest, readOriginalUrlRequest, type OriginalRequest } from './original-request';
@@ -56,37 +57,71 @@ export function resourceOfOriginal(original: OriginalRequest, resources: Declare
   return matchHostResource(original.url.host, original.rawPath, resources.hostRoutes) === resource ? resource : null;
 }
 
+interface HeaderReader {
+  get(name: string): string | null;
+}
+
+/** Decides one subrequest from its headers alone (case-insensitive `get`). */
+export type ForwardAuthDecider = (headers: HeaderReader) => Promise<ProxyAnswer>;
+
 /**
- * A handler for one flavour of the endpoint, for route.ts and the entry server's direct routes.
+ * A handler for one flavour of the endpoint, for route.ts.
  * @param flavour `forward-auth` (Traefik, Caddy) or `auth-request` (nginx)
  * @example export const GET = createForwardAuthHandler('forward-auth');
  */
 export function createForwardAuthHandler(flavour: ProxyFlavour, options: ForwardAuthOptions = {}): (request: Request) => Promise<Response> {
+  const decide = createForwardAuthDecider(flavour, options);
+  return async (request) => toResponse(await decide(request.headers));
+}
+
+/**
+ * The decision of createForwardAuthHandler() without web Request/Response objects: what the
+ * entry server calls with node's own headers (scripts/forward-auth-route.mjs), the same
+ * function the route's handler wraps.
+ */
+export function createForwardAuthDecider(flavour: ProxyFlavour, options: ForwardAuthOptions = {}): ForwardAuthDecider {
   const clock = options.clock ?? systemClock;
   const database = options.db ?? (async () => (await import('../../db')).getDb());
   const readResources = options.resources ?? declaredResources;
   const cookieName = options.cookieName ?? (() => sessionCookieName());
   const readOriginal = flavour === 'forward-auth' ? readForwardedRequest : readOriginalUrlRequest;
 
-  return async function forwardAuth(request: Request): Promise<Response> {
-    const original = readOriginal(request.headers);
+  return async function forwardAuth(headers: HeaderReader): Promise<ProxyAnswer> {
+    const original = readOriginal(headers);
     if (!original.ok) return badRequestAnswer(original.problem);
     const { method, url } = original.request;
     try {
       const resources = readResources();
       const resource = resourceOfOriginal(original.request, resources);
       if (resource === null) return refusalAnswer(flavour, { kind: 'deny' }, method, resources.origin, url.href);
-      const token = await decodeSessionCookie(cookieValue(request.headers.get('cookie'), cookieName()));
+      const token = await decodeSessionCookie(cookieValue(headers.get('cookie'), cookieName()));
       const db = await database();
-      const client = { ip: clientIpFromHeaders(request.headers), userAgent: request.headers.get('user-agent') };
+      const client = { ip: clientIpFromHeaders(headers), userAgent: headers.get('user-agent') };
       const { decision, session, facts } = await evaluateAccess(db, token, resource, client, clock);
       if (decision.kind !== 'allow') return refusalAnswer(flavour, decision, method, resources.origin, url.href);
       const groupIds = facts?.group_ids ? facts.group_ids.split(',').filter(Boolean) : [];
       const groups = await groupNamesOf(db.kysely, facts!.config_version, groupIds);
       return allowAnswer(remoteHeadersFor(session!, groups));
     } catch (err) {
-      loggerFor(request.headers).error({ err, flavour }, 'forward-auth decision failed; failing closed');
+      loggerFor(headers).error({ err, flavour }, 'forward-auth decision failed; failing closed');
       return unavailableAnswer();
     }
   };
+}
+
+/** The endpoints' paths, each with its flavour. */
+export const forwardAuthPaths: Readonly<Record<string, ProxyFlavour>> = {
+  '/api/authz/forward-auth': 'forward-auth',
+  '/api/authz/auth-request': 'auth-request',
+};
+
+/**
+ * Registers the deciders for scripts/server.mjs, which serves the two endpoints from node's
+ * own request and response (scripts/forward-auth-route.mjs): the web Request and Response a
+ * direct route builds cost more CPU than the decision itself (bench/RESULTS.md, "## forward-auth").
+ * Any method; the path must match exactly (no query matters).
+ */
+export function registerForwardAuthRoutes(options: ForwardAuthOptions = {}): void {
+  const routes = processSingleton('forward-auth-routes', () => new Map<string, ForwardAuthDecider>());
+  for (const [path, flavour] of Object.entries(forwardAuthPaths)) routes.set(path, createForwardAuthDecider(flavour, options));
 }
