@@ -1,11 +1,14 @@
 import { expect, test } from '@playwright/test';
 import { startPortal, type Portal } from './support/server';
-import { seedUsers } from './support/seed';
+import { seedUsers, withDb } from './support/seed';
+import { cliActor } from '../../lib/admin/actor';
+import { createGroup, setGroupMembers } from '../../lib/admin/groups';
+import { systemClock } from '../../lib/clock';
 
 /*
  * The forward-auth endpoints as `npm start` serves them (the entry server's direct routes),
  * asked the way Traefik/Caddy and nginx ask: plain HTTP, no browser. Personas:
- * - Bob without MFA: signs in with his password and is let through to the wiki.
+ * - Bob without MFA, in Editors and "Finance, EMEA": signs in with his password and is let through to the wiki.
  * - Mallory: talks to a portal that trusts no proxy, sending the proxy's headers herself.
  */
 const password = 'correct horse battery';
@@ -15,7 +18,14 @@ let untrusting: Portal;
 
 test.beforeAll(async () => {
   portal = await startPortal({ env: { PORTCULLIS_RESOURCES: resources, PORTCULLIS_TRUSTED_PROXIES: '127.0.0.1' } });
-  await seedUsers(portal.databaseUrl, [{ username: 'bob', password, state: 'active', displayName: 'Bob Müller' }]);
+  const ids = await seedUsers(portal.databaseUrl, [{ username: 'bob', password, state: 'active', displayName: 'Bob Müller' }]);
+  // Bob's groups reach the app as Remote-Groups: the group-names query, on each database.
+  await withDb(portal.databaseUrl, async (db) => {
+    const editors = await createGroup(db.kysely, { name: 'Editors' }, cliActor, systemClock);
+    const finance = await createGroup(db.kysely, { name: 'Finance, EMEA' }, cliActor, systemClock);
+    await setGroupMembers(db.kysely, editors.id, { userIds: [ids.bob!] }, cliActor, systemClock);
+    await setGroupMembers(db.kysely, finance.id, { userIds: [ids.bob!] }, cliActor, systemClock);
+  });
   untrusting = await startPortal({ env: { PORTCULLIS_RESOURCES: resources }, sameDatabaseAs: portal });
 });
 
@@ -52,6 +62,7 @@ test('under npm start, forward-auth sends a stranger to sign in and lets Bob thr
   expect(bob.headers.get('remote-user')).toBe('bob');
   expect(Buffer.from(bob.headers.get('remote-name')!, 'latin1').toString('utf8')).toBe('Bob Müller');
   expect(bob.headers.get('remote-methods')).toBe('pwd');
+  expect(bob.headers.get('remote-groups')).toBe('Editors,Finance%2C EMEA');
 
   const posted = await fetch(`${portal.url}/api/authz/forward-auth`, { method: 'POST', redirect: 'manual', headers: { ...traefikHeaders, 'x-forwarded-method': 'POST' } });
   expect(posted.status).toBe(303);
