@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command (`npm test`):
 #   0. tsc --noEmit over the whole repo (the build itself skips type checking)
-#   1. vitest: test/unit and test/integration (vitest.config.mts), in the background
+#   1. vitest: test/unit and test/integration (vitest.config.mts)
 #   2. next build, for the end-to-end specs (beside vitest): the portal, then the remote-app
-#      fixture (test/fixtures/remote-app); the e2e passes start when it is done
+#      fixture (test/fixtures/remote-app); the e2e passes start when both are done
 #   3. playwright on SQLite: test/e2e/**/*.spec.ts (playwright.config.ts), and beside it
 #   4. playwright on PostgreSQL (when TEST_POSTGRES_URL is set): the specs in pg_specs below,
 #      the flows that write, with PORTCULLIS_E2E_DATABASE=postgres; E2E_POSTGRES=all runs every spec
@@ -115,12 +115,9 @@ if [ "$build" = yes ]; then
   build_pid=$!
 fi
 
-# vitest runs in the background too: the end-to-end passes start as soon as the build is
-# done rather than after vitest (each of the three is mostly waiting on databases, servers
-# and the browser). Its log is printed when everything else is done.
-stage "vitest (test/unit, test/integration), in the background"
-npx vitest run --passWithNoTests --reporter=default --reporter=json --outputFile.json="$reports/vitest.json" >"$reports/vitest.log" 2>&1 &
-vitest_pid=$!
+stage "vitest (test/unit, test/integration)"
+npx vitest run --passWithNoTests --reporter=default --reporter=json --outputFile.json="$reports/vitest.json"
+add vitest "$reports/vitest.json" $?
 
 # 3. end-to-end
 if [ -z "$specs" ]; then
@@ -201,12 +198,6 @@ else
     fi
   fi
 fi
-
-wait "$vitest_pid"
-vitest_rc=$?
-stage "vitest (its log)"
-cat "$reports/vitest.log"
-add vitest "$reports/vitest.json" "$vitest_rc"
 
 stage "done"
 total="$passed passed, $failed failed"
