@@ -185,8 +185,11 @@ else
         ;;
     esac
 
-    stage "playwright on SQLite (test/e2e)"
-    PORTCULLIS_E2E_DATABASE=sqlite PORTCULLIS_E2E_JSON="$reports/playwright-sqlite.json" npx playwright test --output test-results/sqlite
+    # Two workers here (spec files in parallel; each starts its own portal on its own port,
+    # data dir and database): the PostgreSQL subset ends after about two thirds of the SQLite
+    # pass, and with one worker the rest ran alone on a half-idle machine.
+    stage "playwright on SQLite (test/e2e, 2 workers)"
+    PORTCULLIS_E2E_DATABASE=sqlite PORTCULLIS_E2E_JSON="$reports/playwright-sqlite.json" npx playwright test --workers=2 --output test-results/sqlite
     add playwright-sqlite "$reports/playwright-sqlite.json" $?
 
     if [ -n "$pg_pid" ]; then
