@@ -1,4 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 
 /**
@@ -26,4 +28,36 @@ export function tailOfLog(file: string, lines = 60): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * Sends `signal` to a child started with `detached: true` and to its whole process group
+ * (a server's own children, or libfaketime's forked node); falls back to the child alone.
+ */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * GET url and return the status. No keep-alive: a socket left open by the test process (as
+ * fetch's pool does) holds up a server's graceful shutdown by seconds.
+ */
+export function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
 }

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, tailOfLog } from '../../support/local-processes';
+import { freePort, signalGroup, tailOfLog } from '../../support/local-processes';
 
 const repoDir = path.resolve(__dirname, '..', '..', '..');
 /** The snippets the product ships; the specs run these files, not copies. */
@@ -148,15 +148,6 @@ function launch(cmd: string, args: string[], cwd: string, env: Record<string, st
   fs.closeSync(log);
   live.add(child);
   return child;
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    /* already gone */
-  }
 }
 
 function exited(child: ChildProcess, ms: number): Promise<boolean> {

@@ -11,10 +11,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, tailOfLog } from '../../support/local-processes';
+import { freePort, httpStatus as probe, signalGroup, tailOfLog } from '../../support/local-processes';
 
 const repoDir = path.resolve(__dirname, '..', '..', '..');
 export const remoteAppDir = path.join(repoDir, 'test', 'fixtures', 'remote-app');
@@ -28,15 +27,6 @@ process.on('exit', () => {
   for (const child of live) signalGroup(child, 'SIGKILL');
   if (process.env.PORTCULLIS_E2E_KEEP !== '1') for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
 
 /** Builds the fixture when it has no build yet (about a minute here). */
 export function ensureRemoteAppBuild() {
@@ -61,17 +51,6 @@ export interface RemoteAppOptions {
   portcullisUrl: string;
   /** PORTCULLIS_PUBLIC_URL: Portcullis's browser-facing URL, when it differs. */
   publicUrl?: string;
-}
-
-function probe(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: 5_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
 }
 
 export async function startRemoteApp(opts: RemoteAppOptions): Promise<RemoteApp> {

@@ -29,10 +29,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, tailOfLog } from '../../support/local-processes';
+import { freePort, httpStatus as probe, signalGroup as killGroup, tailOfLog } from '../../support/local-processes';
 import { createE2eDatabase, type E2eDatabase } from './postgres';
 
 export type E2eDatabaseKind = 'sqlite' | 'postgres';
@@ -93,19 +92,6 @@ process.on('exit', () => {
   }
 });
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal); // the server runs in its own process group
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
@@ -149,21 +135,6 @@ async function groupGone(child: ChildProcess, deadline: number): Promise<boolean
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-
-/**
- * GET url and return the status. No keep-alive: a socket left open by the test process (as
- * fetch's pool does) holds up Next's graceful shutdown by seconds.
- */
-function probe(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: 5_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
-}
 
 /** libfaketime from Debian's `faketime` package (or FAKETIME_LIB), if present. */
 function faketimeLib(): string | undefined {
