@@ -12,14 +12,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createDb, migrateToLatest } from '../../db';
 import { cliActor } from '../../lib/admin/actor';
 import { createUser } from '../../lib/admin/users';
 import { systemClock } from '../../lib/clock';
-import { freePort, tailOfLog } from '../../test/support/local-processes';
+import { freePort, httpStatus as probeStatus, tailOfLog } from '../../test/support/local-processes';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const benchRoot = path.join(os.tmpdir(), 'portcullis-bench');
@@ -184,17 +183,6 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     /* already gone */
   }
-}
-
-function probeStatus(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: 5_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
 }
 
 /** Serves a built copy (`node scripts/server.mjs`, as `npm start` does) and waits until /login answers. */
