@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 import { codeAt, currentStep } from './support/totp-codes';
+import { exampleHostsLaunchOptions } from './support/example-hosts';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { expectPortal } from './support/pages';
@@ -24,21 +25,7 @@ let portal: Portal;
 let app: http.Server;
 let appOrigin: string;
 
-test.use({
-  launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--host-resolver-rules=MAP *.example.test 127.0.0.1',
-    ],
-  },
-});
+test.use({ launchOptions: exampleHostsLaunchOptions });
 
 test.describe.configure({ mode: 'serial' });
 

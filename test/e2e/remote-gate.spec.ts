@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import baseConfig from '../../playwright.config';
+import { exampleHostsLaunchOptions } from './support/example-hosts';
 import { cliActor } from '../../lib/admin/actor';
 import { createGroup, setGroupMembers } from '../../lib/admin/groups';
 import { createPolicy } from '../../lib/admin/policies';
@@ -25,10 +25,7 @@ const password = 'correct horse battery';
 let portal: Portal;
 let app: RemoteApp;
 
-const baseArgs = baseConfig.use?.launchOptions?.args ?? [];
-test.use({
-  launchOptions: { ...baseConfig.use?.launchOptions, args: [...baseArgs, '--host-resolver-rules=MAP *.example.test 127.0.0.1'] },
-});
+test.use({ launchOptions: exampleHostsLaunchOptions });
 
 test.beforeAll(async () => {
   test.setTimeout(240_000); // the fixture app is built here when scripts/test.sh has not built it

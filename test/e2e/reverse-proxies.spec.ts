@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import config from '../../playwright.config';
+import { exampleHostsLaunchOptions } from './support/example-hosts';
 import { cliActor } from '../../lib/admin/actor';
 import { createGroup, setGroupMembers } from '../../lib/admin/groups';
 import { createPolicy } from '../../lib/admin/policies';
@@ -21,8 +21,7 @@ import { codeAt, currentStep } from './support/totp-codes';
  * - Sam: a reader with no second factor required, whose requests Mallory's headers ride along,
  *   and who is turned away by both proxies while Portcullis is down (fail closed).
  */
-const launch = config.use?.launchOptions ?? {};
-test.use({ launchOptions: { ...launch, args: [...(launch.args ?? []), '--host-resolver-rules=MAP *.example.test 127.0.0.1'] } });
+test.use({ launchOptions: exampleHostsLaunchOptions });
 
 const password = 'correct horse battery';
 const proxies: { kind: RunningProxy['kind']; appHost: string; start: (o: ProxyOptions) => Promise<RunningProxy>; editor: string }[] = [
