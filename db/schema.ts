@@ -210,7 +210,10 @@ export type MailKind =
   | 'factor_added'
   | 'factor_removed'
   | 'recovery_code_used'
-  | 'second_factor_failures';
+  | 'second_factor_failures'
+  | 'invitation'
+  | 'password_reset'
+  | 'password_changed';
 export type MailStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'dead' | 'skipped';
 
 /** The mail queue (lib/mail, db/queries/mail.ts). */
@@ -254,7 +257,27 @@ export interface SpentNoncesTable {
   expires_at: number;
 }
 
+export type AccountTokenPurpose = 'invitation' | 'password_reset';
+
+/** Links to set one's own password: invitations and resets (013-account-tokens.ts, lib/auth/account-tokens.ts). */
+export interface AccountTokensTable {
+  id: string;
+  user_id: string;
+  purpose: AccountTokenPurpose;
+  /** sha256 of the link's token; the token itself is derived when the mail is rendered, never stored. */
+  token_hash: string;
+  created_at: number;
+  /** The admin (or null for the person themself) who asked for it. */
+  created_by: string | null;
+  /** Null: an invitation to a staged user, neither sent nor valid until activation. */
+  expires_at: number | null;
+  used_at: number | null;
+  /** Replaced by a newer link, or moot (the account went away from under it). */
+  voided_at: number | null;
+}
+
 export interface Database {
+  account_tokens: AccountTokensTable;
   mfa_requirements: MfaRequirementsTable;
   policies: PoliciesTable;
   mfa_settings: MfaSettingsTable;

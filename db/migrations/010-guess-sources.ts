@@ -81,7 +81,7 @@ export function guessSources(dialect: DialectName) {
   };
 }
 
-async function setMailKinds(db: Kysely<any>, dialect: DialectName, from: string, to: string): Promise<void> {
+export async function setMailKinds(db: Kysely<any>, dialect: DialectName, from: string, to: string): Promise<void> {
   if (dialect === 'postgres') {
     await sql`alter table mail_outbox drop constraint mail_outbox_kind_check`.execute(db);
     await sql`alter table mail_outbox add constraint mail_outbox_kind_check check (kind in (${sql.raw(to)}))`.execute(db);

@@ -12,6 +12,7 @@ import { searchKeyOrder } from './009-search-key-order';
 import { guessSources } from './010-guess-sources';
 import { ownFactorChallenge } from './011-own-factor-challenge';
 import { derivedAssurance } from './012-derived-assurance';
+import { accountTokens } from './013-account-tokens';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -28,5 +29,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '010-guess-sources': guessSources(dialect),
     '011-own-factor-challenge': ownFactorChallenge(dialect),
     '012-derived-assurance': derivedAssurance(dialect),
+    '013-account-tokens': accountTokens(dialect),
   };
 }

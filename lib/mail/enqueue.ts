@@ -20,6 +20,8 @@ export const idempotencyKeys = {
   enrollmentExpired: (userId: string, periodEndsAt: number) => `enrollment_expired:${userId}:${periodEndsAt}`,
   factorNotice: (kind: FactorNoticeKind, userId: string, at: number, eventId: string) => `${kind}:${userId}:${eventId}:${at}`,
   secondFactorFailures: (userId: string, at: number) => `second_factor_failures:${userId}:${at}`,
+  accountLink: (tokenId: string) => `account_link:${tokenId}`,
+  passwordChanged: (userId: string, at: number) => `password_changed:${userId}:${at}`,
 };
 
 export const skipReasons = {
@@ -130,6 +132,65 @@ export async function enqueueSecondFactorFailures(
     at: input.at,
     skip: r.email ? null : skipReasons.noAddress,
     message: { kind: 'second_factor_failures', params: { name: displayName(r), at: input.at, failures: input.failures } },
+  });
+  await insertOutboxRows(trx, [row]);
+  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
+}
+
+export interface AccountLinkMailInput {
+  userId: string;
+  kind: 'invitation' | 'password_reset';
+  /** The account_tokens row (lib/auth/account-tokens.ts issueAccountToken). */
+  tokenId: string;
+  expiresAt: number;
+  at: number;
+  /** Reset only: who asked. */
+  requestedBy?: 'self' | 'admin';
+}
+
+/**
+ * Queues an invitation or a reset link, in the transaction that issued the link. The message
+ * carries the link's row id, never its token: the worker derives the token when it renders,
+ * and the outbox keeps the body with the link withheld. One message per link.
+ */
+export async function enqueueAccountLink(trx: Kysely<Database>, input: AccountLinkMailInput): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
+  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
+  if (!r) return { status: 'unknown_user' };
+  const row = outboxRow({
+    userId: input.userId,
+    key: idempotencyKeys.accountLink(input.tokenId),
+    to: r.email,
+    at: input.at,
+    skip: r.email ? null : skipReasons.noAddress,
+    message: {
+      kind: input.kind,
+      params: {
+        name: displayName(r),
+        username: r.username,
+        tokenId: input.tokenId,
+        expiresAt: input.expiresAt,
+        ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+      },
+    },
+  });
+  await insertOutboxRows(trx, [row]);
+  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
+}
+
+/** "Your password was changed / reset / set": in the transaction that stored the new hash. */
+export async function enqueuePasswordNotice(
+  trx: Kysely<Database>,
+  input: { userId: string; at: number; how: 'changed' | 'reset' | 'set' },
+): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
+  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
+  if (!r) return { status: 'unknown_user' };
+  const row = outboxRow({
+    userId: input.userId,
+    key: idempotencyKeys.passwordChanged(input.userId, input.at),
+    to: r.email,
+    at: input.at,
+    skip: r.email ? null : skipReasons.noAddress,
+    message: { kind: 'password_changed', params: { name: displayName(r), at: input.at, how: input.how } },
   });
   await insertOutboxRows(trx, [row]);
   return { status: row.status === 'skipped' ? 'skipped' : 'pending' };

@@ -45,17 +45,40 @@ export interface SecondFactorFailuresParams {
   failures: number;
 }
 
+/** Issue 15: an invitation to set one's password, or a reset link. The link is derived from `tokenId` when rendered. */
+export interface AccountLinkParams {
+  name: string;
+  username: string;
+  /** The account_tokens row; its token is derived at render time (lib/auth/account-tokens.ts). */
+  tokenId: string;
+  expiresAt: number;
+  /** Reset only: an admin sent it ("admin") or the person asked ("self"). */
+  requestedBy?: 'self' | 'admin';
+}
+
+/** Issue 15: the password was changed (by the person), reset (by a link) or first set (invitation). */
+export interface PasswordChangedParams {
+  name: string;
+  at: number;
+  how: 'changed' | 'reset' | 'set';
+}
+
 export type MailMessage =
   | { kind: 'enrollment_started'; params: EnrollmentStartedParams }
   | { kind: 'enrollment_reminder'; params: ReminderParams }
   | { kind: 'enrollment_expired'; params: ExpiredParams }
   | { kind: 'factor_added' | 'factor_removed' | 'recovery_code_used'; params: FactorNoticeParams }
-  | { kind: 'second_factor_failures'; params: SecondFactorFailuresParams };
+  | { kind: 'second_factor_failures'; params: SecondFactorFailuresParams }
+  | { kind: 'invitation' | 'password_reset'; params: AccountLinkParams }
+  | { kind: 'password_changed'; params: PasswordChangedParams };
 
 export interface RenderedMail {
   subject: string;
   text: string;
   html: string;
+  /** What the outbox keeps: the same bodies with every secret link withheld. */
+  storedText: string;
+  storedHtml: string;
   /** Links marked loggable (no secrets in them): what the server log may print. */
   loggableLinks: string[];
 }
@@ -108,7 +131,21 @@ function factorPhrase(params: FactorNoticeParams): string {
  * `loggable`: the link carries nothing secret (no token, no code), so the server log may print
  * it for messages kept in the outbox (lib/mail/transport.ts). Unmarked links are never logged.
  */
-type Block = { p: string } | { link: { label: string; url: string; loggable?: true } } | { small: string };
+type Block =
+  | { p: string }
+  | { link: { label: string; url: string; loggable?: true } }
+  | { secretLink: { label: string; url: string } }
+  | { small: string };
+
+/** Resolves an account link's token from its row id (the worker passes lib/auth/account-tokens.ts). */
+export type AccountTokenResolver = (tokenId: string) => string;
+
+export interface RenderOptions {
+  accountToken?: AccountTokenResolver;
+}
+
+/** Stands in for a secret link in what the outbox stores and the admin can read. */
+export const withheldLink = '[link withheld: it works once, and only the recipient has it]';
 
 interface Draft {
   subject: string;
@@ -117,8 +154,71 @@ interface Draft {
 
 const notYou = 'If this wasn’t you, contact your administrator right away: someone else may know your password.';
 
-function draft(message: MailMessage, origin: string): Draft {
+/** The page an invitation or reset link opens (app/account/password). */
+export const setPasswordPath = '/account/password';
+
+function accountLink(params: AccountLinkParams, origin: string, opts: RenderOptions): string {
+  // Without a resolver (the subject alone) there is no link to give.
+  const token = opts.accountToken ? opts.accountToken(params.tokenId) : 'unavailable';
+  return `${origin}${setPasswordPath}?token=${token}`;
+}
+
+function draft(message: MailMessage, origin: string, opts: RenderOptions = {}): Draft {
   switch (message.kind) {
+    case 'invitation': {
+      const p = message.params;
+      return {
+        subject: 'You are invited to your organization’s sign-in portal',
+        blocks: [
+          { p: `Hello ${p.name},` },
+          {
+            p: 'Your organization uses Portcullis, its User Portal, for signing in and for multi-factor authentication (MFA). An account was created for you.',
+          },
+          { p: `Your username is: ${p.username}` },
+          { p: `Choose your password with the link below. It works once, until ${formatDateTime(p.expiresAt)}.` },
+          { secretLink: { label: 'Choose your password', url: accountLink(p, origin, opts) } },
+          { small: 'After you choose a password you are signed in. If your organization requires it, you then set up a second factor.' },
+          { small: 'If you did not expect this message, ignore it: nothing happens until the link is used.' },
+        ],
+      };
+    }
+    case 'password_reset': {
+      const p = message.params;
+      const who =
+        p.requestedBy === 'admin'
+          ? 'Your administrator sent you a link to choose a new password.'
+          : 'Someone, probably you, asked to reset the password of your account.';
+      return {
+        subject: 'Reset your password',
+        blocks: [
+          { p: `Hello ${p.name},` },
+          { p: `${who} Your username is: ${p.username}` },
+          { p: `The link works once, until ${formatDateTime(p.expiresAt)}.` },
+          { secretLink: { label: 'Choose a new password', url: accountLink(p, origin, opts) } },
+          { small: 'Your current password keeps working until the link is used. A new password does not replace your second factor: you still need it to sign in.' },
+          { small: 'If you did not ask for this, ignore this message, and tell your administrator if it happens again.' },
+        ],
+      };
+    }
+    case 'password_changed': {
+      const p = message.params;
+      const what =
+        p.how === 'reset'
+          ? 'was reset with a link sent to this address'
+          : p.how === 'set'
+            ? 'was set for the first time'
+            : 'was changed';
+      return {
+        subject: p.how === 'set' ? 'Your password was set' : 'Your password was changed',
+        blocks: [
+          { p: `Hello ${p.name},` },
+          { p: `The password of your account ${what}, on ${formatDateTime(p.at)}.` },
+          ...(p.how === 'set' ? [] : [{ p: 'Every other session of your account was signed out.' }]),
+          { p: notYou },
+          { link: { label: 'Review your account', url: securityPageLink(origin), loggable: true } },
+        ],
+      };
+    }
     case 'second_factor_failures': {
       const p = message.params;
       return {
@@ -215,8 +315,27 @@ function loggableLinks(d: Draft): string[] {
   return d.blocks.flatMap((b) => ('link' in b && b.link.loggable === true ? [b.link.url] : []));
 }
 
+/** The draft as the outbox keeps it: secret links withheld. */
+function withheld(d: Draft): Draft {
+  return {
+    subject: d.subject,
+    blocks: d.blocks.map((b) => ('secretLink' in b ? { p: `${b.secretLink.label}: ${withheldLink}` } : b)),
+  };
+}
+
+function linkOf(b: Block): { label: string; url: string } | null {
+  if ('link' in b) return b.link;
+  if ('secretLink' in b) return b.secretLink;
+  return null;
+}
+
 function toText(d: Draft): string {
-  const parts = d.blocks.map((b) => ('p' in b ? b.p : 'small' in b ? b.small : `${b.link.label}:\n${b.link.url}`));
+  const parts = d.blocks.map((b) => {
+    if ('p' in b) return b.p;
+    if ('small' in b) return b.small;
+    const link = linkOf(b)!;
+    return `${link.label}:\n${link.url}`;
+  });
   return `${[...parts, '--', footer].join('\n\n')}\n`;
 }
 
@@ -225,8 +344,9 @@ function toHtml(d: Draft): string {
     .map((b) => {
       if ('p' in b) return `<p>${escapeHtml(b.p)}</p>`;
       if ('small' in b) return `<p style="color:#555;font-size:90%">${escapeHtml(b.small)}</p>`;
-      const url = escapeHtml(b.link.url);
-      return `<p><a href="${url}">${escapeHtml(b.link.label)}</a><br><span style="color:#555;font-size:90%">${url}</span></p>`;
+      const link = linkOf(b)!;
+      const url = escapeHtml(link.url);
+      return `<p><a href="${url}">${escapeHtml(link.label)}</a><br><span style="color:#555;font-size:90%">${url}</span></p>`;
     })
     .join('\n');
   return [
@@ -248,9 +368,10 @@ export function renderSubject(message: MailMessage): string {
 /**
  * @example renderMail({ kind: 'enrollment_started', params }, 'https://mfa.example.com').text
  */
-export function renderMail(message: MailMessage, origin: string): RenderedMail {
-  const d = draft(message, origin);
-  return { subject: d.subject, text: toText(d), html: toHtml(d), loggableLinks: loggableLinks(d) };
+export function renderMail(message: MailMessage, origin: string, opts: RenderOptions = {}): RenderedMail {
+  const d = draft(message, origin, opts);
+  const kept = withheld(d);
+  return { subject: d.subject, text: toText(d), html: toHtml(d), storedText: toText(kept), storedHtml: toHtml(kept), loggableLinks: loggableLinks(d) };
 }
 
 /** Rebuilds a stored message; throws on a row whose params do not fit its kind. */

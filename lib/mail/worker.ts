@@ -17,7 +17,9 @@ import { countingFactorTypes } from '../factors/counting';
 import { skipReasons } from './enqueue';
 import { scheduleDueMessages, type ScheduleReport } from './scheduler';
 import { queueEnrollmentStartedMessages } from './start-notices';
-import { renderMail, storedMessage, type MailMessage } from './templates';
+import { renderMail, storedMessage, type AccountTokenResolver, type MailMessage } from './templates';
+import { accountLinkStillOpen } from './account-links';
+import { accountTokenOf } from '../auth/account-tokens';
 import { messageIdFor, transportFor, type MailTransport } from './transport';
 import { isPermanentDeliveryError } from '../errors/brand';
 import { existingProcessSingleton, forgetProcessSingleton, replaceProcessSingleton } from '../process-singletons';
@@ -70,6 +72,8 @@ export interface WorkerOptions {
   leaseMs?: number;
   maxAttempts?: number;
   log?: (line: string) => void;
+  /** Derives an invitation or reset link's token from its row id; default: the app secret's HMAC. */
+  accountToken?: AccountTokenResolver;
 }
 
 export type DeliveryOutcome = 'sent' | 'retry' | 'failed' | 'dead' | 'skipped' | 'lost_lease';
@@ -91,6 +95,8 @@ const enrollmentKinds = new Set(['enrollment_started', 'enrollment_reminder', 'e
  * skipped; so is a "period started" or reminder sent after the period already ended.
  */
 async function stillApplies(db: Db, row: OutboxRow, message: MailMessage, now: number): Promise<boolean> {
+  // A link that was used, replaced by a newer one, or expired is not worth a message.
+  if (message.kind === 'invitation' || message.kind === 'password_reset') return accountLinkStillOpen(db.kysely, message.params.tokenId, now);
   if (!enrollmentKinds.has(row.kind) || row.user_id === null) return true;
   const periodEndsAt = (message.params as { periodEndsAt?: number }).periodEndsAt;
   if (typeof periodEndsAt !== 'number') return true;
@@ -154,15 +160,16 @@ async function deliverOne(opts: WorkerOptions & { workerId: string }): Promise<D
   if (!row.to_address) return finish('skipped', skipReasons.noAddress, null);
   if (!(await stillApplies(db, row, message, claimedAt))) return finish('skipped', skipReasons.obsolete, null);
 
-  const body = renderMail(message, opts.config.origin);
-  const rendered: Rendered = { text: body.text, html: body.html, messageId: messageIdFor(row.idempotency_key, opts.config.origin) };
+  const body = renderMail(message, opts.config.origin, { accountToken: opts.accountToken ?? ((id) => accountTokenOf(id)) });
+  // The outbox keeps the bodies with secret links withheld: an admin reading it never gets one.
+  const rendered: Rendered = { text: body.storedText, html: body.storedHtml, messageId: messageIdFor(row.idempotency_key, opts.config.origin) };
   try {
     await transport.send({
       from: opts.config.from,
       to: row.to_address,
       subject: row.subject,
-      text: rendered.text,
-      html: rendered.html,
+      text: body.text,
+      html: body.html,
       messageId: rendered.messageId,
       kind: row.kind,
       loggableLinks: body.loggableLinks,

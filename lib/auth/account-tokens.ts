@@ -1,0 +1,109 @@
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db';
+import type { AccountTokenPurpose } from '../../db/schema';
+import {
+  consumeAccountToken,
+  getAccountTokenByHash,
+  insertAccountToken,
+  voidOpenAccountTokens,
+  type AccountTokenRow,
+} from '../../db/queries/account-tokens';
+import { oneDay, oneMinute } from '../clock';
+import { appSecret } from '../config/secret';
+import { deriveSubkey } from '../crypto/secret-box';
+
+/**
+ * Links that let a person set their own password: invitations (7 days by default) and
+ * password resets (30 minutes). Single-use; a newer link of the same purpose voids the older.
+ *
+ * NOTE: the token is never stored, not even sealed. It is derived from the row's random id
+ * with an HMAC under a key from the app secret, when the mail is rendered; the row keeps only
+ * sha256(token). Reading the database (or the outbox, whose stored bodies withhold the link)
+ * gives no usable link; an admin never sees one (ASVS 6.4.6). A changed app secret voids the
+ * links still open, which is the safe direction.
+ */
+
+export const defaultInvitationValidityMs = 7 * oneDay;
+export const passwordResetValidityMs = 30 * oneMinute;
+
+const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
+
+/** The link's token for a row id (32 bytes of HMAC-SHA256, base64url). */
+export function accountTokenOf(id: string, secret: string = appSecret()): string {
+  return createHmac('sha256', deriveSubkey(secret, 'account-token hmac v1')).update(id, 'utf8').digest('base64url');
+}
+
+export function accountTokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function isWellFormedAccountToken(value: unknown): value is string {
+  return typeof value === 'string' && tokenPattern.test(value);
+}
+
+export interface IssueAccountTokenInput {
+  userId: string;
+  purpose: AccountTokenPurpose;
+  now: number;
+  /** Null: an invitation to a staged user, valid from activation (startInvitation). */
+  expiresAt: number | null;
+  /** The admin's id, or null when the person asked themself. */
+  createdBy: string | null;
+  /** For tests that need a fixed secret; defaults to the app secret. */
+  secret?: string;
+}
+
+/**
+ * Issues a link: voids the user's open links of the same purpose and stores the new one's
+ * hash. Call it in the transaction that queues the mail. Returns the row id, which is what
+ * the queued message carries.
+ */
+export async function issueAccountToken(trx: Kysely<Database>, input: IssueAccountTokenInput): Promise<{ id: string; voided: number }> {
+  const voided = await voidOpenAccountTokens(trx, input.userId, input.purpose, input.now);
+  const id = randomUUID();
+  const row: AccountTokenRow = {
+    id,
+    user_id: input.userId,
+    purpose: input.purpose,
+    token_hash: accountTokenHash(accountTokenOf(id, input.secret)),
+    created_at: input.now,
+    created_by: input.createdBy,
+    expires_at: input.expiresAt,
+    used_at: null,
+    voided_at: null,
+  };
+  await insertAccountToken(trx, row);
+  return { id, voided };
+}
+
+export type AccountLinkState =
+  | { state: 'open'; id: string; userId: string; purpose: AccountTokenPurpose; expiresAt: number }
+  | { state: 'unknown' | 'expired' | 'used' | 'voided' };
+
+function stateOf(row: AccountTokenRow | undefined, now: number): AccountLinkState {
+  if (!row) return { state: 'unknown' };
+  if (row.used_at !== null) return { state: 'used' };
+  if (row.voided_at !== null) return { state: 'voided' };
+  if (row.expires_at === null) return { state: 'unknown' };
+  if (Number(row.expires_at) <= now) return { state: 'expired' };
+  return { state: 'open', id: row.id, userId: row.user_id, purpose: row.purpose, expiresAt: Number(row.expires_at) };
+}
+
+/** What a link is now, without using it (the page shows a clear message for each state). */
+export async function inspectAccountLink(db: Kysely<Database>, token: unknown, now: number): Promise<AccountLinkState> {
+  if (!isWellFormedAccountToken(token)) return { state: 'unknown' };
+  return stateOf(await getAccountTokenByHash(db, accountTokenHash(token)), now);
+}
+
+/**
+ * Uses a link: exactly one of any number of parallel calls with the same token gets `open`
+ * (a conditional UPDATE); the others get `used`. Call it in the transaction that sets the
+ * password, so a failure later in it leaves the link unused.
+ */
+export async function redeemAccountLink(trx: Kysely<Database>, token: unknown, now: number): Promise<AccountLinkState> {
+  const seen = await inspectAccountLink(trx, token, now);
+  if (seen.state !== 'open') return seen;
+  if (!(await consumeAccountToken(trx, seen.id, now))) return { state: 'used' };
+  return seen;
+}
