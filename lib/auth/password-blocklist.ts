@@ -28,9 +28,13 @@ export function sortedBlocklist(text: Buffer): PasswordBlocklist {
   for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) count++;
   const ends = new Uint32Array(count);
   for (let i = text.indexOf(10), n = 0; i !== -1; i = text.indexOf(10, i + 1)) ends[n++] = i;
-  const entry = (i: number) => text.subarray(i === 0 ? 0 : ends[i - 1]! + 1, ends[i]);
+  const startOf = (i: number) => (i === 0 ? 0 : ends[i - 1]! + 1);
+  // Range compares, no slices: the check and each search allocate nothing per entry.
   for (let i = 1; i < count; i++) {
-    if (Buffer.compare(entry(i - 1), entry(i)) >= 0) throw new Error('password blocklist is not sorted by UTF-8 bytes');
+    // text[previous entry] against text[entry i]: must sort strictly before it.
+    if (text.compare(text, startOf(i), ends[i], startOf(i - 1), ends[i - 1]) >= 0) {
+      throw new Error('password blocklist is not sorted by UTF-8 bytes');
+    }
   }
   return {
     size: count,
@@ -40,9 +44,9 @@ export function sortedBlocklist(text: Buffer): PasswordBlocklist {
       let hi = count - 1;
       while (lo <= hi) {
         const mid = (lo + hi) >>> 1;
-        const c = Buffer.compare(entry(mid), wanted);
+        const c = wanted.compare(text, startOf(mid), ends[mid]);
         if (c === 0) return true;
-        if (c < 0) lo = mid + 1;
+        if (c > 0) lo = mid + 1;
         else hi = mid - 1;
       }
       return false;
