@@ -14,6 +14,9 @@ import { signInWithPassword } from '../../../lib/auth/sign-in';
 import { dialects, freshDb } from '../support/dialects';
 import { seed } from '../mail/support/world';
 
+
+// Links are derived under the app secret; never let a test write one into ./data.
+process.env.PORTCULLIS_SECRET ??= 'integration-test-secret-0123456789abcdef';
 /*
  * "Forgot password?" (issue 15 §2, ASVS 6.3.8, R-I2). Personas:
  * - Rex: active, rex@example.com, knows his password (and forgot it anyway).
