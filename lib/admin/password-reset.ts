@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { writeAudit } from '../../db/queries/audit';
-import { getUserById, getUserByUsername } from '../../db/queries/users';
+import { getUserById } from '../../db/queries/users';
 import { issueAccountToken, passwordResetValidityMs } from '../auth/account-tokens';
 import type { Clock } from '../clock';
 import { enqueueAccountLink } from '../mail/enqueue';
@@ -49,12 +49,3 @@ export async function sendPasswordReset(db: Kysely<Database>, userId: string, ac
   });
 }
 
-/**
- * sendPasswordReset() for the user with this username (any case), as the CLI names people.
- * @throws NotFoundError('user')
- */
-export async function sendPasswordResetByUsername(db: Kysely<Database>, username: string, actor: Actor, clock: Clock): Promise<PasswordResetSent & { userId: string }> {
-  const user = typeof username === 'string' && username.length <= 128 ? await getUserByUsername(db, username.trim()) : undefined;
-  if (!user) throw new NotFoundError('user', [String(username).slice(0, 128)]);
-  return { ...(await sendPasswordReset(db, user.id, actor, clock)), userId: user.id };
-}

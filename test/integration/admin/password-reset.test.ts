@@ -113,7 +113,7 @@ describe.each(dialects)('CLI send-password-reset on %s', (dialect) => {
     const refused = await cli('send-password-reset', '--username', 'nia');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('nia has no email address');
-    expect((await cli('send-password-reset', 'nobody')).stderr).toContain('No such user: nobody');
+    expect((await cli('send-password-reset', 'nobody')).stderr).toContain('user not found: nobody');
 
     const mail = await db.kysely.selectFrom('mail_outbox').select(['user_id', 'kind', 'to_address']).execute();
     expect(mail).toEqual([{ user_id: rex, kind: 'password_reset', to_address: 'rex@example.com' }]);
