@@ -19,6 +19,12 @@ const nextConfig = {
         source: '/:path*',
         headers: securityHeaders.map((h) => ({ ...h })),
       },
+      // The set-password pages: a link's token must never travel in a Referer (the later
+      // entry wins for the same header).
+      {
+        source: '/account/:path*',
+        headers: [{ key: 'Referrer-Policy', value: 'no-referrer' }],
+      },
     ];
   },
 };

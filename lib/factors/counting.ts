@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import type { CountingFactorTypes } from '../../db/queries/counting-factors';
+import { factorTypesOfUser } from '../../db/queries/factors';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { isEnrolled, type Method, type MfaSettings } from '../policy';
 
@@ -17,4 +18,13 @@ export function countingFactorTypes(settings: MfaSettings): CountingFactorTypes 
 /** countingFactorTypes() under the stored settings. */
 export async function loadCountingFactorTypes(db: Kysely<Database>): Promise<CountingFactorTypes> {
   return countingFactorTypes(await loadMfaSettings(db));
+}
+
+/**
+ * Whether the user has a second factor that counts (isEnrolled() under the stored settings):
+ * what the password rules ask (8 characters with one, 15 without).
+ */
+export async function hasCountingFactor(db: Kysely<Database>, userId: string): Promise<boolean> {
+  const [types, settings] = await Promise.all([factorTypesOfUser(db, userId), loadMfaSettings(db)]);
+  return isEnrolled(types, settings);
 }
