@@ -8,8 +8,8 @@ import { isHttpsOrigin } from './cookie';
  * NOTE: why a cookie: the link (`/account/password?token=…`) is answered with this cookie and
  * a redirect to a URL without the token (app/account/password/route.ts). The page the person
  * spends time on, and types into, then has no secret in its address: none in the browser's
- * history entry for it, in a screenshot or a shared screen, in a Referer (sent nowhere anyway:
- * Referrer-Policy no-referrer on /account), or in the page's HTML (the form posts no token;
+ * history entry for it, in a screenshot or a shared screen, in a Referer (the link's own address
+ * answers with Referrer-Policy: no-referrer), or in the page's HTML (the form posts no token;
  * the action reads this cookie). HttpOnly, SameSite=Lax, scoped to /account, and short-lived:
  * the link itself stays the authority, checked again when the password is set.
  */
