@@ -6,12 +6,15 @@ import { systemClock } from '../lib/clock';
 import { cliActor } from '../lib/admin/actor';
 import { createUser } from '../lib/admin/users';
 import { createApiKey } from '../lib/admin/api-keys';
-import { isConflictError, isValidationError } from '../lib/errors/brand';
+import { resetTotpEnrollment, resetTotpSummary as resetSummary } from '../lib/admin/mfa-requirements';
+import { userIdOfUsername } from '../lib/admin/user-lookup';
+import { isConflictError, isNotFoundError, isValidationError } from '../lib/errors/brand';
 
 const usage = `Usage:
   npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL]
   npm run cli -- create-user --username NAME --password PASSWORD [--email EMAIL] [--state active|staged|suspended]
-  npm run cli -- create-api-key --name NAME [--role admin|read]`;
+  npm run cli -- create-api-key --name NAME [--role admin|read]
+  npm run cli -- reset-totp --username NAME [--days 1-365]   (removes the user's authenticator apps, starts a new enrollment period)`;
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
@@ -24,6 +27,7 @@ async function main(): Promise<number> {
       state: { type: 'string' },
       name: { type: 'string' },
       role: { type: 'string' },
+      days: { type: 'string' },
     },
   });
   const db = createDb(readEnv().databaseUrl);
@@ -53,6 +57,14 @@ async function main(): Promise<number> {
         console.log(key);
         return 0;
       }
+      case 'reset-totp': {
+        const userId = await userIdOfUsername(db.kysely, values.username);
+        // Whole numbers only reach the schema as numbers; anything else reaches it as text and is refused there.
+        const days = values.days === undefined ? {} : { enrollmentDays: /^\d{1,3}$/.test(values.days) ? Number(values.days) : values.days };
+        const result = await resetTotpEnrollment(db.kysely, userId, days, cliActor, systemClock);
+        console.log(resetSummary(values.username!, result));
+        return 0;
+      }
       default:
         console.error(usage);
         return 2;
@@ -60,6 +72,10 @@ async function main(): Promise<number> {
   } catch (err) {
     if (isValidationError(err)) {
       for (const [field, messages] of Object.entries(err.fieldErrors)) console.error(`${field}: ${messages.join(' ')}`);
+      return 1;
+    }
+    if (isNotFoundError(err)) {
+      console.error(err.message);
       return 1;
     }
     if (isConflictError(err)) {

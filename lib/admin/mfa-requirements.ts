@@ -11,8 +11,11 @@ import {
   upsertRequirements,
 } from '../../db/queries/mfa';
 import { getUserById } from '../../db/queries/users';
+import { factorTypesOfUser } from '../../db/queries/factors';
+import { deleteRecoveryCodes } from '../../db/queries/recovery-codes';
 import { defaultEnrollmentDays, enrollmentPeriod, isValidEnrollmentDays, maxEnrollmentDays, minEnrollmentDays } from '../policy';
 import type { Clock } from '../clock';
+import { formatDateTime } from '../format';
 import type { Actor } from './actor';
 import { NotFoundError, parseInput } from './errors';
 import { enqueueFactorNotice } from '../mail/enqueue';
@@ -238,12 +241,23 @@ async function requireOne(
 
 export interface TotpResetResult extends RequirementResult {
   removedFactors: number;
+  /** The user had no MFA requirement before: the reset made one (with the period's days). */
+  requirementCreated: boolean;
+  /** No factor was left, so the recovery codes went too (as when an admin removes the last factor). */
+  recoveryCodesRemoved: boolean;
 }
 
 /**
- * R-F4: removes the user's TOTP factors and starts a new enrollment period now (for a
- * staged user, pre-enrollment again). Meant for users whose period expired (R-D6), or who
- * lost their authenticator. Other methods' factors are kept.
+ * R-F4, extended to enrolled users: removes the user's TOTP devices and starts a new
+ * enrollment period now (for a staged user, pre-enrollment again). For a user whose period
+ * expired (R-D6), or who lost their authenticator. Other methods' factors are kept; with
+ * none left, the recovery codes go too. A user without an MFA requirement gets one, with
+ * `enrollmentDays` (7 by default): "a new enrollment period" means exactly that, so the
+ * user is asked to set up an authenticator app again instead of silently losing MFA.
+ *
+ * One transaction: the removal, the requirement (marked for its "period started" message,
+ * reason 'reset', which the mail worker queues: lib/mail/start-notices.ts), the audit entry
+ * and the "a sign-in method was removed" notice commit together or not at all.
  */
 export async function resetTotpEnrollment(
   db: Kysely<Database>,
@@ -259,7 +273,10 @@ export async function resetTotpEnrollment(
     const now = clock.now();
     const previous = await getMfaRequirement(trx, userId);
     const removedFactors = await deleteTotpFactorsOfUser(trx, userId);
+    const recoveryCodesRemoved = removedFactors > 0 && (await factorTypesOfUser(trx, userId)).length === 0;
+    if (recoveryCodesRemoved) await deleteRecoveryCodes(trx, userId);
     const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now, 'reset');
+    const requirementCreated = previous === null || !previous.required;
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,
@@ -270,6 +287,8 @@ export async function resetTotpEnrollment(
       details: {
         enrollmentDays,
         removedFactors,
+        recoveryCodesRemoved,
+        requirementCreated,
         periodStartsAt: result.periodStartsAt,
         periodEndsAt: result.periodEndsAt,
         previousPeriodEndsAt: previous?.periodEndsAt ?? null,
@@ -277,8 +296,23 @@ export async function resetTotpEnrollment(
       clientIp: actor.clientIp,
     });
     if (removedFactors > 0) await enqueueFactorNotice(trx, { userId, kind: 'factor_removed', factorType: 'totp', at: now });
-    return { ...result, removedFactors };
+    return { ...result, removedFactors, requirementCreated, recoveryCodesRemoved };
   });
   invalidateUserCounts(db);
   return reset;
+}
+
+/** What a reset did, in a sentence or three for people (the CLI, the console's notice). */
+export function resetTotpSummary(username: string, result: TotpResetResult): string {
+  const parts = [
+    `TOTP reset for ${username}: ${result.removedFactors === 1 ? '1 authenticator app' : `${result.removedFactors} authenticator apps`} removed.`,
+  ];
+  if (result.recoveryCodesRemoved) parts.push('No sign-in method is left, so the recovery codes were removed too.');
+  if (result.requirementCreated) parts.push('MFA was not required for this user; it is now.');
+  parts.push(
+    result.periodEndsAt !== null
+      ? `A new ${result.enrollmentDays}-day enrollment period runs until ${formatDateTime(result.periodEndsAt)}; the user is emailed.`
+      : `The user is staged: a ${result.enrollmentDays}-day enrollment period starts when they are activated.`,
+  );
+  return parts.join(' ');
 }

@@ -176,12 +176,12 @@ export const routes = {
   'POST /users/{id}/mfa/reset': route({
     method: 'POST',
     path: '/users/{id}/mfa/reset',
-    summary: 'Reset TOTP: remove TOTP factors and start a new enrollment period (R-F4)',
+    summary: 'Reset TOTP (enrolled or expired users): remove TOTP factors and start a new enrollment period, requiring MFA if it was not (R-F4)',
     tag: 'users',
     role: 'admin',
     body: resetBody,
     bodyOptional: true,
-    success: { status: 200, description: 'The new period' },
+    success: { status: 200, description: 'The new period, the TOTP devices removed, and whether MFA became required and the recovery codes went' },
     problems: [...bodyProblems, 404],
     handle: async (ctx) => {
       const result = await resetTotpEnrollment(ctx.db, ctx.params.id!, ctx.raw ?? {}, ctx.actor, ctx.clock);

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { getUserById, setUserPasswordHash } from '../../db/queries/users';
-import { minPasswordLength } from '../admin/users';
 import type { Clock } from '../clock';
 import { auditFactorAction, factorActorOf } from '../factors/audit';
+import { hasSecondFactor } from '../factors/counting';
 import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from '../factors/step-up';
-import { hashPassword, maxPasswordLength, verifyPassword } from './password';
+import { hashPassword, maxPasswordLength, verifyTypedPassword } from './password';
+import { checkNewPassword, type PasswordRefusal } from './password-policy';
 import type { SessionContext } from './sessions';
 
 /**
@@ -17,15 +18,14 @@ import type { SessionContext } from './sessions';
 
 const changeSchema = z.object({
   currentPassword: z.string().min(1).max(maxPasswordLength),
-  newPassword: z
-    .string()
-    .min(minPasswordLength, `Password must be at least ${minPasswordLength} characters.`)
-    .max(maxPasswordLength, `Password is at most ${maxPasswordLength} characters.`),
+  // The rules (length by the user's factors, the blocklist) are checkNewPassword's, below.
+  newPassword: z.string().max(maxPasswordLength, `Use at most ${maxPasswordLength} characters.`),
 });
 
 export type ChangePasswordResult =
   | { ok: true }
-  | { ok: false; reason: 'invalid' | 'wrong_password' | 'not_fresh' | 'not_verified'; message?: string };
+  | { ok: false; reason: 'invalid' | 'wrong_password' | 'not_fresh' | 'not_verified'; message?: string }
+  | { ok: false; reason: 'refused_password'; refusal: PasswordRefusal; message: string };
 
 export async function changeOwnPassword(
   db: Kysely<Database>,
@@ -37,11 +37,14 @@ export async function changeOwnPassword(
   const parsed = changeSchema.safeParse(input);
   if (!parsed.success) return { ok: false, reason: 'invalid', message: parsed.error.issues[0]?.message };
   const user = await getUserById(db, session.userId);
-  if (!user?.password_hash || !(await verifyPassword(user.password_hash, parsed.data.currentPassword))) {
+  if (!user?.password_hash || !(await verifyTypedPassword(user.password_hash, parsed.data.currentPassword))) {
     return { ok: false, reason: 'wrong_password' };
   }
+  // 15 characters while the password is the only factor, 8 with a second one (NIST 800-63B rev 4).
+  const checked = checkNewPassword(parsed.data.newPassword, { hasSecondFactor: await hasSecondFactor(db, user.id) });
+  if (!checked.ok) return { ok: false, reason: 'refused_password', refusal: checked.reason, message: checked.message };
   // Hashed before the transaction: argon2id should not hold the database.
-  const hash = await hashPassword(parsed.data.newPassword);
+  const hash = await hashPassword(checked.password);
   try {
     return await db.transaction().execute(async (trx): Promise<ChangePasswordResult> => {
       await setUserPasswordHash(trx, session.userId, hash);

@@ -7,7 +7,7 @@ import { writeAudit } from '../../db/queries/audit';
 import { deleteSessionsOfUser } from '../../db/queries/sessions';
 import { getUserById, setUserPasswordHash } from '../../db/queries/users';
 import type { Clock } from '../clock';
-import { hasCountingFactor } from '../factors/counting';
+import { hasSecondFactor } from '../factors/counting';
 import { enqueuePasswordNotice } from '../mail/enqueue';
 import { inspectAccountLink, redeemAccountLink, type AccountLinkState } from './account-tokens';
 import { hashPassword, maxPasswordLength } from './password';
@@ -84,7 +84,7 @@ export async function setPasswordByLink(
   if (!user || user.state !== 'active') return { ok: false, reason: 'not_allowed', message: setPasswordMessages.not_allowed };
 
   if (password !== confirm) return { ok: false, reason: 'mismatch', message: setPasswordMessages.mismatch };
-  const checked = checkNewPassword(password, { hasSecondFactor: await hasCountingFactor(db, user.id) });
+  const checked = checkNewPassword(password, { hasSecondFactor: await hasSecondFactor(db, user.id) });
   if (!checked.ok) return { ok: false, reason: checked.reason, message: checked.message };
   const hash = await hashPassword(checked.password);
 
@@ -131,5 +131,5 @@ export async function linkForPage(
   if (seen.state !== 'open') return { state: seen.state };
   const user = await getUserById(db, seen.userId);
   if (!user || user.state !== 'active') return { state: 'not_allowed' };
-  return { state: 'open', purpose: seen.purpose, username: user.username, hasSecondFactor: await hasCountingFactor(db, user.id), expiresAt: seen.expiresAt };
+  return { state: 'open', purpose: seen.purpose, username: user.username, hasSecondFactor: await hasSecondFactor(db, user.id), expiresAt: seen.expiresAt };
 }

@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import type { CountingFactorTypes } from '../../db/queries/counting-factors';
-import { factorTypesOfUser } from '../../db/queries/factors';
+import { userHasCountingFactor, type CountingFactorTypes } from '../../db/queries/counting-factors';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { isEnrolled, type Method, type MfaSettings } from '../policy';
 
@@ -21,10 +20,9 @@ export async function loadCountingFactorTypes(db: Kysely<Database>): Promise<Cou
 }
 
 /**
- * Whether the user has a second factor that counts (isEnrolled() under the stored settings):
- * what the password rules ask (8 characters with one, 15 without).
+ * True when the user has a factor that counts (Duo only: everyone does), so their password is
+ * not their only factor: the password rules then ask for 8 characters instead of 15.
  */
-export async function hasCountingFactor(db: Kysely<Database>, userId: string): Promise<boolean> {
-  const [types, settings] = await Promise.all([factorTypesOfUser(db, userId), loadMfaSettings(db)]);
-  return isEnrolled(types, settings);
+export async function hasSecondFactor(db: Kysely<Database>, userId: string): Promise<boolean> {
+  return userHasCountingFactor(db, userId, await loadCountingFactorTypes(db));
 }

@@ -272,6 +272,7 @@ test('expired → reset → in enrollment period again (R-F4)', async () => {
   await expect(page.getByRole('heading', { name: 'User xena' })).toBeVisible();
   await expect(page.getByTestId('mfa-status')).toHaveText('enrollment expired');
   const before = Date.now();
+  await page.getByText('Reset TOTP…').click(); // the confirm step
   await page.getByRole('button', { name: 'Reset TOTP MFA' }).click();
   await expect(page.getByRole('main').getByRole('status').first()).toContainText('TOTP reset');
   await expect(page.getByTestId('mfa-status')).toHaveText('in enrollment period');

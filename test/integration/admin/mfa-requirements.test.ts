@@ -382,6 +382,8 @@ describe.each(dialects)('requiring MFA for users (R-B) on %s', (dialect) => {
         periodEndsAt: now + 5 * oneDay,
         periodStarted: true,
         removedFactors: 1,
+        requirementCreated: false,
+        recoveryCodesRemoved: false,
       });
       expect(await enrolledMethodsOfUser(db.kysely, eve)).toEqual(['webauthn']);
       expect((await listFactorsOfUser(db.kysely, eve)).map((f) => f.type)).toEqual(['webauthn']);

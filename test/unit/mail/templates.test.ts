@@ -10,6 +10,7 @@ import {
   storedMessage,
   totpSetupLink,
   totpSetupPath,
+  withheldLink,
   type MailMessage,
 } from '../../../lib/mail/templates';
 
@@ -131,5 +132,55 @@ describe('reminders, expiry and factor notices', () => {
     expect(storedMessage('enrollment_started', JSON.stringify(m.params))).toEqual(m);
     expect(() => storedMessage('enrollment_started', '{"days":1}')).toThrow();
     expect(() => storedMessage('enrollment_started', 'not json')).toThrow();
+  });
+  describe('links to set a password (issue 15)', () => {
+    const token = 'T'.repeat(43);
+    const link = `${origin}/account/password?token=${token}`;
+    const invitation: MailMessage = {
+      kind: 'invitation',
+      params: { name: 'Ivy <i>', username: 'ivy', tokenId: 'row-1', expiresAt: ends },
+    };
+    const reset = (requestedBy: 'self' | 'admin'): MailMessage => ({
+      kind: 'password_reset',
+      params: { name: 'Rex', username: 'rex', tokenId: 'row-2', expiresAt: start + 30 * 60_000, requestedBy },
+    });
+
+    it('the invitation says what the portal is, gives the username, the working link and its expiry', () => {
+      const mail = renderMail(invitation, origin, { accountToken: (id) => (id === 'row-1' ? token : 'wrong') });
+      expect(mail.subject).toBe('You are invited to your organization’s sign-in portal');
+      expect(mail.text).toContain('Your organization uses Portcullis, its User Portal, for signing in and for multi-factor authentication');
+      expect(mail.text).toContain('Your username is: ivy');
+      expect(mail.text).toContain(`It works once, until ${formatDateTime(ends)}.`);
+      expect(mail.text).toContain(link);
+      expect(mail.html).toContain(`href="${link}"`);
+      expect(mail.html).toContain('Ivy &lt;i&gt;');
+    });
+
+    it('what the outbox keeps, and what the log may print, withholds the link', () => {
+      const mail = renderMail(invitation, origin, { accountToken: () => token });
+      for (const kept of [mail.storedText, mail.storedHtml]) {
+        expect(kept).not.toContain(token);
+        expect(kept).toContain(withheldLink);
+      }
+      expect(mail.loggableLinks).toEqual([]);
+      expect(mail.storedText.replace(`Choose your password: ${withheldLink}`, '')).not.toContain('/account/password');
+    });
+
+    it('a reset says who asked for it and that the second factor is still needed', () => {
+      expect(renderMail(reset('self'), origin, { accountToken: () => token }).text).toContain('Someone, probably you, asked to reset');
+      const byAdmin = renderMail(reset('admin'), origin, { accountToken: () => token });
+      expect(byAdmin.text).toContain('Your administrator sent you a link to choose a new password.');
+      expect(byAdmin.text).toContain('you still need it to sign in');
+      expect(byAdmin.text).toContain(link);
+    });
+
+    it('the password notice says how the password changed, and that other sessions ended', () => {
+      const changed = renderMail({ kind: 'password_changed', params: { name: 'Carl', at: start, how: 'changed' } }, origin);
+      expect(changed.subject).toBe('Your password was changed');
+      expect(changed.text).toContain(`The password of your account was changed, on ${formatDateTime(start)}.`);
+      expect(changed.text).toContain('Every other session of your account was signed out.');
+      const wasReset = renderMail({ kind: 'password_changed', params: { name: 'Eve', at: start, how: 'reset' } }, origin);
+      expect(wasReset.text).toContain('was reset with a link sent to this address');
+    });
   });
 });

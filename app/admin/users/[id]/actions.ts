@@ -92,7 +92,7 @@ export async function changeRoleAction(_previous: FormState, formData: FormData)
   }
 }
 
-/** R-F4: "Reset TOTP MFA": TOTP factors go, a new enrollment period starts, the user is emailed. */
+/** R-F4 (enrolled or expired users): "Reset TOTP MFA": TOTP factors go, a new enrollment period starts, the user is emailed. */
 export async function resetTotpAction(_previous: FormState, formData: FormData): Promise<FormState> {
   const { db, actor, id } = await adminForUser(formData);
   const days = text(formData, 'enrollmentDays');
@@ -100,7 +100,8 @@ export async function resetTotpAction(_previous: FormState, formData: FormData):
     if (!id) throw new NotFoundError('user');
     const result = await resetTotpEnrollment(db, id, { enrollmentDays: daysInput(days) }, actor, systemClock);
     // The form goes away with the expired status, so the outcome is said by the page.
-    redirect(`${userPath(id)}?done=${result.periodEndsAt !== null ? 'reset' : 'reset_staged'}&removed=${result.removedFactors}`);
+    const required = result.requirementCreated ? '&required=new' : '';
+    redirect(`${userPath(id)}?done=${result.periodEndsAt !== null ? 'reset' : 'reset_staged'}&removed=${result.removedFactors}${required}`);
   } catch (err) {
     return refusal(err, { enrollmentDays: days }, { enrollmentDays: 'resetDays' });
   }

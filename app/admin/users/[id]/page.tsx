@@ -7,7 +7,7 @@ import { userThrottleState } from '../../../../lib/admin/unlock';
 import { getUserDetail, type UserDetail } from '../../../../lib/admin/user-directory';
 import { factorTypeLabels } from '../../../../lib/factors/factors';
 import { defaultEnrollmentDays } from '../../../../lib/policy';
-import { ConfirmAction } from '../../_components/fields';
+import { Confirm, ConfirmAction } from '../../_components/fields';
 import { AdminShell } from '../../_components/shell';
 import { mfaStatusDetail, mfaStatusText } from '../../_lib/mfa-status';
 import {
@@ -61,7 +61,9 @@ export default async function UserPage({ params, searchParams }: { params: Param
   const removed = typeof query.removed === 'string' && /^\d{1,3}$/.test(query.removed) ? Number(query.removed) : 0;
   const done =
     typeof query.done === 'string' && doneMessages[query.done] !== undefined
-      ? doneMessages[query.done] + (query.done.startsWith('reset') && removed > 0 ? ` ${removed} authenticator app${removed === 1 ? '' : 's'} removed.` : '')
+      ? doneMessages[query.done] +
+        (query.done.startsWith('reset') && removed > 0 ? ` ${removed} authenticator app${removed === 1 ? '' : 's'} removed.` : '') +
+        (query.done.startsWith('reset') && query.required === 'new' ? ' MFA is now required for this user.' : '')
       : undefined;
   const error = typeof query.error === 'string' ? errorMessages[query.error] : undefined;
   const hasTotp = user.mfa.factors.some((f) => f.type === 'totp');
@@ -161,9 +163,12 @@ export default async function UserPage({ params, searchParams }: { params: Param
             <p className="hint">
               {user.mfa.status === 'expired'
                 ? 'The enrollment period ended without TOTP set up, so the user is locked out of TOTP-protected resources. A reset starts a new period and emails the user.'
-                : 'Removes the user’s authenticator apps and starts a new enrollment period, for a lost or replaced phone.'}
+                : 'For a lost or replaced phone: removes the user’s authenticator apps (other sign-in methods stay) and starts a new enrollment period to set one up again. The user is emailed.'}
+              {!user.mfa.required && ' MFA is not required for this user yet: the reset requires it, with the period you enter.'}
             </p>
-            <ResetTotpForm userId={user.id} defaultDays={defaultEnrollmentDays} action={resetTotpAction} />
+            <Confirm summary="Reset TOTP…">
+              <ResetTotpForm userId={user.id} defaultDays={defaultEnrollmentDays} action={resetTotpAction} />
+            </Confirm>
           </>
         )}
       </section>
