@@ -84,6 +84,7 @@ describe.each(dialects)('setting a password through a link on %s', (dialect) => 
 
   it.each([
     ['too short for a password-only account', 'short but 14ch', undefined, 'too_short'],
+    ['on the blocklist', 'Password123456789', undefined, 'blocklisted'],
     ['the two fields differ', ivysPassword, `${ivysPassword}!`, 'mismatch'],
     ['empty', '', '', 'empty'],
   ])('a refused password (%s) does not spend the link', async (_why, password, confirm, reason) => {
