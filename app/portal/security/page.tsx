@@ -14,7 +14,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 const notices: Record<string, string> = {
   renamed: 'Renamed.',
   removed: 'Removed.',
-  password_changed: 'Password changed.',
+  password_changed: 'Password changed. Your other sessions were signed out.',
 };
 
 const errors: Record<string, string> = {
