@@ -21,10 +21,12 @@
  * - `sqlite-file-locks`: one lock per SQLite file for every handle on it (db/sqlite-file-lock.ts).
  * - `request-context`: the AsyncLocalStorage that carries each request's id to log lines
  *   (lib/log/logger.cjs, CommonJS for the entry scripts, builds the same key itself).
+ * - `password-blocklist`: the common/breached password list, ~10 MB unpacked, read on the
+ *   first password set (lib/auth/password-blocklist.ts).
  *
  * Each is justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */

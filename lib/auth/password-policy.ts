@@ -4,9 +4,12 @@
  *   the account has a second factor; at most `maxPasswordLength` (≥ 64).
  * - Any characters (spaces, emoji); NFKC-normalised before counting, checking and hashing,
  *   so the same password typed on two keyboards is one password. Length counts code points.
- * - No composition rules. The blocklist check is in password-blocklist.ts (owner: that file).
+ * - No composition rules, but not on the blocklist of common, breached and dictionary
+ *   passwords, compared case-insensitively (lowercase of the NFKC form).
+ * The shipped list's file I/O lives in password-blocklist.ts; the rules take any list.
  */
 import { maxPasswordLength } from './password';
+import { shippedPasswordBlocklist } from './password-blocklist';
 
 export const minPasswordLengthAlone = 15;
 export const minPasswordLengthWithSecondFactor = 8;
@@ -14,6 +17,11 @@ export const minPasswordLengthWithSecondFactor = 8;
 export interface PasswordContext {
   /** The account has a second factor, so the password is not its only factor. */
   hasSecondFactor: boolean;
+  /**
+   * Answers whether a blocklist key (see blocklistKey) is listed.
+   * @default the shipped list (assets/password-blocklist.txt.gz), loaded on first use
+   */
+  isBlocklisted?: (key: string) => boolean;
 }
 
 export type PasswordCheck = { ok: true; password: string } | { ok: false; reason: PasswordRefusal; message: string };
@@ -23,6 +31,24 @@ export type PasswordRefusal = 'too_short' | 'too_long' | 'blocklisted' | 'empty'
 export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
+
+/** What the blocklist is searched for: the NFKC form, lowercased, so "PassWord123" finds "password123". */
+export function blocklistKey(password: string): string {
+  return normalizePassword(password).toLowerCase();
+}
+
+export const blocklistedMessage = 'This password is on a list of common or breached passwords; choose another.';
+
+/**
+ * The refusals' messages where only the reason travels (a redirect's query string) and the
+ * account's factors are not at hand to say which length applies.
+ */
+export const passwordRefusalMessages: Record<PasswordRefusal, string> = {
+  empty: 'Enter a password.',
+  too_short: `Use at least ${minPasswordLengthAlone} characters, or at least ${minPasswordLengthWithSecondFactor} when the account has a second factor.`,
+  too_long: `Use at most ${maxPasswordLength} characters.`,
+  blocklisted: blocklistedMessage,
+};
 
 export function minPasswordLengthFor(ctx: PasswordContext): number {
   return ctx.hasSecondFactor ? minPasswordLengthWithSecondFactor : minPasswordLengthAlone;
@@ -41,5 +67,7 @@ export function checkNewPassword(password: string, ctx: PasswordContext): Passwo
   if (length > maxPasswordLength) {
     return { ok: false, reason: 'too_long', message: `Use at most ${maxPasswordLength} characters.` };
   }
+  const isBlocklisted = ctx.isBlocklisted ?? ((key: string) => shippedPasswordBlocklist().has(key));
+  if (isBlocklisted(normalized.toLowerCase())) return { ok: false, reason: 'blocklisted', message: blocklistedMessage };
   return { ok: true, password: normalized };
 }

@@ -80,6 +80,20 @@ let dummyHash: Promise<string> | undefined;
  */
 export async function verifyAgainstDummy(password: string): Promise<false> {
   dummyHash ??= hashPassword('portcullis-dummy-password-for-timing');
-  await verifyPassword(await dummyHash, password);
+  await verifyTypedPassword(await dummyHash, password);
   return false;
+}
+
+/**
+ * True when a password someone typed matches `passwordHash`. New hashes are of the NFKC form
+ * (password-policy.ts), so the same password typed on another keyboard (composed or
+ * decomposed accents, full-width letters) still matches. A hash made before that rule may be
+ * of the raw form: only when the input is not already NFKC (ASCII always is) and the NFKC form
+ * failed, the raw form is tried too; a wrong password then costs two verifies, known account
+ * or not (verifyAgainstDummy takes the same path).
+ */
+export async function verifyTypedPassword(passwordHash: string, password: string): Promise<boolean> {
+  const nfkc = password.normalize('NFKC');
+  if (await verifyPassword(passwordHash, nfkc)) return true;
+  return nfkc !== password && verifyPassword(passwordHash, password);
 }

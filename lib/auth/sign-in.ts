@@ -4,7 +4,7 @@ import type { Database } from '../../db';
 import { getSignInCandidate } from '../../db/queries/throttle';
 import { writeAudit } from '../../db/queries/audit';
 import type { Clock } from '../clock';
-import { maxPasswordLength, verifyAgainstDummy, verifyPassword } from './password';
+import { maxPasswordLength, verifyAgainstDummy, verifyTypedPassword } from './password';
 import { accountKey, accountThrottle, addressKey, countAddressFailure, countFailure, resetThrottle, waitUntil } from './throttle';
 import { createSession } from './sessions';
 
@@ -50,7 +50,7 @@ export async function signInWithPassword(
 
   const user = candidate.user;
   const passwordOk = user?.password_hash
-    ? await verifyPassword(user.password_hash, password)
+    ? await verifyTypedPassword(user.password_hash, password)
     : await verifyAgainstDummy(password);
 
   if (!user || !passwordOk) {

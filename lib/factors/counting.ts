@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import type { CountingFactorTypes } from '../../db/queries/counting-factors';
+import { userHasCountingFactor, type CountingFactorTypes } from '../../db/queries/counting-factors';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { isEnrolled, type Method, type MfaSettings } from '../policy';
 
@@ -17,4 +17,12 @@ export function countingFactorTypes(settings: MfaSettings): CountingFactorTypes 
 /** countingFactorTypes() under the stored settings. */
 export async function loadCountingFactorTypes(db: Kysely<Database>): Promise<CountingFactorTypes> {
   return countingFactorTypes(await loadMfaSettings(db));
+}
+
+/**
+ * True when the user has a factor that counts (Duo only: everyone does), so their password is
+ * not their only factor: the password rules then ask for 8 characters instead of 15.
+ */
+export async function hasSecondFactor(db: Kysely<Database>, userId: string): Promise<boolean> {
+  return userHasCountingFactor(db, userId, await loadCountingFactorTypes(db));
 }

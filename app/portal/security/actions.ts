@@ -88,5 +88,6 @@ export async function changePasswordAction(formData: FormData): Promise<void> {
   if (result.reason === 'not_fresh' || result.reason === 'not_verified') {
     redirect(verifyPath({ returnTo: securityPath, fresh: true, why: 'factor_change' }));
   }
+  if (result.reason === 'refused_password') redirect(back({ error: `password_${result.refusal}` }));
   redirect(back({ error: result.reason === 'invalid' ? 'invalid_password' : result.reason }));
 }

@@ -5,6 +5,7 @@ import { requirePageAccess } from '../../../lib/gate';
 import { factorChangeMessages, factorTypeLabels, securityOverview } from '../../../lib/factors/factors';
 import { maxFactorNameLength } from '../../../lib/factors/totp';
 import { recoveryCodeMessages } from '../../../lib/factors/recovery-codes';
+import { minPasswordLengthAlone, minPasswordLengthWithSecondFactor, passwordRefusalMessages } from '../../../lib/auth/password-policy';
 import { changePasswordAction, regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
 
 export const dynamic = 'force-dynamic';
@@ -14,14 +15,15 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 const notices: Record<string, string> = {
   renamed: 'Renamed.',
   removed: 'Removed.',
-  password_changed: 'Password changed.',
+  password_changed: 'Password changed. Your other sessions were signed out.',
 };
 
 const errors: Record<string, string> = {
   ...factorChangeMessages,
   no_factor: 'Set up an authenticator app first.',
   wrong_password: 'Your current password is not right.',
-  invalid_password: 'Choose a new password of at least 8 characters.',
+  invalid_password: 'Enter your current password and a new one.',
+  ...Object.fromEntries(Object.entries(passwordRefusalMessages).map(([reason, message]) => [`password_${reason}`, message])),
 };
 
 /** Self-service: the user's second factors and recovery codes. */
@@ -164,7 +166,11 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
         <label htmlFor="currentPassword">Current password</label>
         <input id="currentPassword" name="currentPassword" type="password" autoComplete="current-password" required />
         <label htmlFor="newPassword">New password</label>
-        <input id="newPassword" name="newPassword" type="password" autoComplete="new-password" minLength={8} required />
+        {/* The server decides the length by the account's factors; the browser only holds the lower bound. */}
+        <input id="newPassword" name="newPassword" type="password" autoComplete="new-password" minLength={minPasswordLengthWithSecondFactor} required aria-describedby="newPasswordHint" />
+        <p className="hint" id="newPasswordHint">
+          At least {minPasswordLengthAlone} characters, or {minPasswordLengthWithSecondFactor} once you have a second factor. Any characters, spaces included; not a common password.
+        </p>
         <button type="submit" className="secondary">
           Change password
         </button>

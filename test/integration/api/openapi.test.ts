@@ -64,7 +64,7 @@ describe('the OpenAPI document matches the handlers', () => {
   const samples: Partial<Record<RouteKey, [unknown, boolean][]>> = {
     'POST /users': [
       [{ username: 'ada', email: 'ada@example.org', state: 'active' }, true],
-      [{ username: 'ada', email: 'ada@example.org', state: 'staged', displayName: null, password: 'long enough pw' }, true],
+      [{ username: 'ada', email: 'ada@example.org', state: 'staged', displayName: null, password: 'long enough passphrase' }, true],
       [{ username: 'ada', email: 'ada@example.org', state: 'active', role: 'admin' }, false],
       [{ username: 'ada', state: 'active' }, false],
       [{ username: 'ada', email: 'ada@example.org', state: 'deleted' }, false],

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const { cliActor } = await import('../../../lib/admin/actor');
   const { systemClock } = await import('../../../lib/clock');
   const db = await getDb();
-  await createUser(db.kysely, { username: 'alice', password: 'correct horse', state: 'active' }, cliActor, systemClock);
+  await createUser(db.kysely, { username: 'alice', password: 'correct horse battery', state: 'active' }, cliActor, systemClock);
 });
 afterAll(async () => {
   const { getDb } = await import('../../../db');
@@ -56,7 +56,7 @@ const form = (fields: [string, string][]) => new URLSearchParams(fields).toStrin
 
 describe('POST /login/submit defends itself', () => {
   it('Alice signs in: 303 to the return path with an HttpOnly session cookie', async () => {
-    const res = await POST(post(form([['username', 'alice'], ['password', 'correct horse'], ['returnTo', '/apps/demo']])));
+    const res = await POST(post(form([['username', 'alice'], ['password', 'correct horse battery'], ['returnTo', '/apps/demo']])));
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/apps/demo');
     expect(res.headers.get('set-cookie')).toMatch(/^portcullis\.session=[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
@@ -72,7 +72,7 @@ describe('POST /login/submit defends itself', () => {
     const req = new Request(`${origin}/login/submit`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...h },
-      body: form([['username', 'alice'], ['password', 'correct horse']]),
+      body: form([['username', 'alice'], ['password', 'correct horse battery']]),
     });
     const res = await POST(req);
     expect(res.status).toBe(403);
@@ -91,15 +91,15 @@ describe('POST /login/submit defends itself', () => {
   });
 
   it('accepts a chunked body within the limit', async () => {
-    const res = await POST(post(streamOf(['username=ali', 'ce&password=correct%20horse', '&returnTo=%2Fportal'])));
+    const res = await POST(post(streamOf(['username=ali', 'ce&password=correct%20horse', '%20battery&returnTo=%2Fportal'])));
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/portal');
     expect(res.headers.get('set-cookie')).toMatch(/^portcullis\.session=/);
   });
 
   it.each([
-    ['username', [['username', 'alice'], ['username', 'mallory'], ['password', 'correct horse']]],
-    ['password', [['username', 'alice'], ['password', 'wrong'], ['password', 'correct horse']]],
+    ['username', [['username', 'alice'], ['username', 'mallory'], ['password', 'correct horse battery']]],
+    ['password', [['username', 'alice'], ['password', 'wrong'], ['password', 'correct horse battery']]],
   ] as [string, [string, string][]][])('refuses a repeated %s field as invalid credentials', async (_name, fields) => {
     const res = await POST(post(form(fields)));
     expect(res.status).toBe(303);
@@ -113,7 +113,7 @@ describe('POST /login/submit defends itself', () => {
       [['returnTo', 'https://evil.example/']],
       [['returnTo', '/\\evil.example']],
     ] as [string, string][][]) {
-      const res = await POST(post(form([['username', 'alice'], ['password', 'correct horse'], ...fields])));
+      const res = await POST(post(form([['username', 'alice'], ['password', 'correct horse battery'], ...fields])));
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe('/portal');
     }
@@ -130,7 +130,7 @@ describe('POST /login/submit defends itself', () => {
 
   it.each([
     ['text/plain', 'username=alice&password=correct%20horse'],
-    ['application/json', JSON.stringify({ username: 'alice', password: 'correct horse' })],
+    ['application/json', JSON.stringify({ username: 'alice', password: 'correct horse battery' })],
   ])('a %s body is not a form: back to the sign-in page', async (type, body) => {
     const res = await POST(post(body, { 'content-type': type }));
     expect(res.status).toBe(303);
@@ -140,7 +140,7 @@ describe('POST /login/submit defends itself', () => {
   it('a multipart form (no browser sends one here, but FormData accepted it) still works', async () => {
     const fd = new FormData();
     fd.set('username', 'alice');
-    fd.set('password', 'correct horse');
+    fd.set('password', 'correct horse battery');
     const encoded = new Response(fd);
     const res = await POST(
       new Request(`${origin}/login/submit`, {

@@ -24,7 +24,7 @@ describe('what a sign-in asks of the database (the benches\' probe, on SQLite)',
   beforeEach(async () => {
     clock.set(start);
     db = await freshDb('sqlite');
-    await createUser(db.kysely, { username: 'Alice', password: 'correct horse', state: 'active' }, cliActor, clock);
+    await createUser(db.kysely, { username: 'Alice', password: 'correct horse battery', state: 'active' }, cliActor, clock);
   });
   afterEach(async () => {
     await db.close();
@@ -33,7 +33,7 @@ describe('what a sign-in asks of the database (the benches\' probe, on SQLite)',
   const signIn = (password: string) => probed(() => signInWithPassword(db.kysely, { username: 'alice', password }, office, clock));
 
   it('a successful sign-in: one read before the verify, then the session and its audit entry in one transaction (5 statements)', async () => {
-    const { result, counts } = await signIn('correct horse');
+    const { result, counts } = await signIn('correct horse battery');
     expect(result.ok).toBe(true);
     expect(counts).toMatchObject({ sql: 5, sessionSelects: 0, sessionWrites: 1 });
     expect(await db.kysely.selectFrom('audit_log').select('action').where('action', '=', 'auth.signed_in').execute()).toHaveLength(1);
@@ -41,7 +41,7 @@ describe('what a sign-in asks of the database (the benches\' probe, on SQLite)',
 
   it('a sign-in after earlier failures also resets the account’s count: one statement more', async () => {
     await signInWithPassword(db.kysely, { username: 'alice', password: 'nope 1' }, office, clock);
-    const { result, counts } = await signIn('correct horse');
+    const { result, counts } = await signIn('correct horse battery');
     expect(result.ok).toBe(true);
     expect(counts).toMatchObject({ sql: 6, sessionSelects: 0, sessionWrites: 1 });
     const rows = await db.kysely.selectFrom('auth_throttle').select(['key', 'failures']).orderBy('key').execute();
@@ -51,7 +51,7 @@ describe('what a sign-in asks of the database (the benches\' probe, on SQLite)',
 
   it('a throttled attempt stops after the one read, before any verify or write', async () => {
     for (let i = 0; i < 6; i++) await countFailure(db.kysely, 'user:alice', accountThrottle, clock.now());
-    const { result, counts } = await signIn('correct horse');
+    const { result, counts } = await signIn('correct horse battery');
     expect(result).toMatchObject({ ok: false, reason: 'throttled' });
     expect(counts).toMatchObject({ sql: 1, sessionSelects: 0, sessionWrites: 0 });
   });
@@ -64,7 +64,7 @@ describe.each(dialects)('sign-in throttling on %s', (dialect) => {
   beforeEach(async () => {
     clock.set(start);
     db = await freshDb(dialect);
-    await createUser(db.kysely, { username: 'Alice', password: 'correct horse', state: 'active' }, cliActor, clock);
+    await createUser(db.kysely, { username: 'Alice', password: 'correct horse battery', state: 'active' }, cliActor, clock);
   });
   afterEach(async () => {
     await db.close();
@@ -73,7 +73,7 @@ describe.each(dialects)('sign-in throttling on %s', (dialect) => {
   it('an address over its limit is throttled for every account, known or not', async () => {
     for (let i = 0; i < addressThrottle.freeFailures + 1; i++) await countFailure(db.kysely, `ip:${office.ip}`, addressThrottle, clock.now());
     for (const username of ['alice', 'nobody']) {
-      expect(await signInWithPassword(db.kysely, { username, password: 'correct horse' }, office, clock)).toMatchObject({
+      expect(await signInWithPassword(db.kysely, { username, password: 'correct horse battery' }, office, clock)).toMatchObject({
         ok: false,
         reason: 'throttled',
       });
@@ -90,7 +90,7 @@ describe.each(dialects)('throttle counts under concurrency on %s', (dialect) => 
     clock.set(start);
     db = await freshDb(dialect);
     for (const username of accounts) {
-      await createUser(db.kysely, { username, password: `right-${username}`, state: 'active' }, cliActor, clock);
+      await createUser(db.kysely, { username, password: `right-${username}-passphrase`, state: 'active' }, cliActor, clock);
     }
   });
   afterEach(async () => {
@@ -112,25 +112,25 @@ describe.each(dialects)('throttle counts under concurrency on %s', (dialect) => 
     const audits = await db.kysely.selectFrom('audit_log').select('id').where('action', '=', 'auth.sign_in_failed').execute();
     expect(audits).toHaveLength(50);
     await signInWithPassword(db.kysely, { username: 'user0', password: 'wrong-again' }, office, clock);
-    expect((await signInWithPassword(db.kysely, { username: 'user1', password: 'right-user1' }, office, clock)).ok).toBe(true);
+    expect((await signInWithPassword(db.kysely, { username: 'user1', password: 'right-user1-passphrase' }, office, clock)).ok).toBe(true);
 
     // Spraying passwords over more than 50 distinct accounts starts the address's backoff; then even a right password waits.
     for (let i = 0; i < addressThrottle.freeFailures + 1 - accounts.length; i++) {
       await signInWithPassword(db.kysely, { username: `sprayed${i}`, password: 'Winter2026!' }, office, clock);
     }
-    expect(await signInWithPassword(db.kysely, { username: 'user2', password: 'right-user2' }, office, clock)).toMatchObject({
+    expect(await signInWithPassword(db.kysely, { username: 'user2', password: 'right-user2-passphrase' }, office, clock)).toMatchObject({
       ok: false,
       reason: 'throttled',
     });
     const elsewhere = { ...office, ip: '192.0.2.1' };
-    expect((await signInWithPassword(db.kysely, { username: 'user2', password: 'right-user2' }, elsewhere, clock)).ok).toBe(true);
+    expect((await signInWithPassword(db.kysely, { username: 'user2', password: 'right-user2-passphrase' }, elsewhere, clock)).ok).toBe(true);
   });
 
   it('50 right passwords at once each get their own session, audit entry and no throttle row', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => {
         const username = accounts[i % accounts.length]!;
-        return signInWithPassword(db.kysely, { username, password: `right-${username}` }, office, clock);
+        return signInWithPassword(db.kysely, { username, password: `right-${username}-passphrase` }, office, clock);
       }),
     );
     expect(results.every((r) => r.ok)).toBe(true);

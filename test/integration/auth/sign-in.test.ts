@@ -18,16 +18,16 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
   beforeEach(async () => {
     clock.set(start);
     db = await freshDb(dialect);
-    await createUser(db.kysely, { username: 'Alice', password: 'correct horse', state: 'active' }, cliActor, clock);
-    await createUser(db.kysely, { username: 'sam', password: 'suspended pw', state: 'suspended' }, cliActor, clock);
-    await createUser(db.kysely, { username: 'stella', password: 'staged pw 1', state: 'staged' }, cliActor, clock);
+    await createUser(db.kysely, { username: 'Alice', password: 'correct horse battery', state: 'active' }, cliActor, clock);
+    await createUser(db.kysely, { username: 'sam', password: 'suspended passphrase', state: 'suspended' }, cliActor, clock);
+    await createUser(db.kysely, { username: 'stella', password: 'staged passphrase 1', state: 'staged' }, cliActor, clock);
   });
   afterEach(async () => {
     await db.close();
   });
 
   it('Alice signs in (username case-insensitive) and gets a session row keyed by the token hash', async () => {
-    const result = await signInWithPassword(db.kysely, { username: 'ALICE', password: 'correct horse' }, office, clock);
+    const result = await signInWithPassword(db.kysely, { username: 'ALICE', password: 'correct horse battery' }, office, clock);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -47,8 +47,8 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
   });
 
   it.each([
-    ['an array', { username: ['alice'], password: 'correct horse' }],
-    ['an object', { username: { $ne: 1 }, password: 'correct horse' }],
+    ['an array', { username: ['alice'], password: 'correct horse battery' }],
+    ['an object', { username: { $ne: 1 }, password: 'correct horse battery' }],
     ['a missing password', { username: 'alice' }],
     ['a huge password', { username: 'alice', password: 'x'.repeat(5000) }],
   ])('refuses %s as invalid, never throwing', async (_name, input) => {
@@ -56,11 +56,11 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
   });
 
   it('Sam (suspended) and Stella (staged, R-D7) cannot sign in even with the right password', async () => {
-    expect(await signInWithPassword(db.kysely, { username: 'sam', password: 'suspended pw' }, office, clock)).toEqual({
+    expect(await signInWithPassword(db.kysely, { username: 'sam', password: 'suspended passphrase' }, office, clock)).toEqual({
       ok: false,
       reason: 'not_allowed',
     });
-    expect(await signInWithPassword(db.kysely, { username: 'stella', password: 'staged pw 1' }, office, clock)).toEqual({
+    expect(await signInWithPassword(db.kysely, { username: 'stella', password: 'staged passphrase 1' }, office, clock)).toEqual({
       ok: false,
       reason: 'not_allowed',
     });
@@ -71,10 +71,10 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
     for (let i = 0; i < 6; i++) {
       await signInWithPassword(db.kysely, { username: 'alice', password: `guess-${i}` }, { ...office, ip: '203.0.113.66' }, clock);
     }
-    const throttled = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse' }, office, clock);
+    const throttled = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse battery' }, office, clock);
     expect(throttled).toMatchObject({ ok: false, reason: 'throttled' });
     clock.advance(oneMinute + 1);
-    const later = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse' }, office, clock);
+    const later = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse battery' }, office, clock);
     expect(later.ok).toBe(true);
   });
 
@@ -93,14 +93,14 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
   });
 
   it('a session row deleted in the database is refused on the next lookup', async () => {
-    const result = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse' }, office, clock);
+    const result = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse battery' }, office, clock);
     if (!result.ok) throw new Error('sign-in failed');
     await db.kysely.deleteFrom('sessions').execute();
     expect(await validateSession(db, result.token, clock)).toBeNull();
   });
 
   it('sessions expire when idle, and suspension applies at the next request', async () => {
-    const result = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse' }, office, clock);
+    const result = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse battery' }, office, clock);
     if (!result.ok) throw new Error('sign-in failed');
     clock.advance(sessionIdleTimeoutMs - 1);
     expect(await validateSession(db, result.token, clock)).not.toBeNull();
@@ -112,7 +112,7 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
   });
 
   it('passing a second factor rotates the session id: the old token stops working', async () => {
-    const result = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse' }, office, clock);
+    const result = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse battery' }, office, clock);
     if (!result.ok) throw new Error('sign-in failed');
     const before = await validateSession(db, result.token, clock);
     const newToken = await elevateSession(db.kysely, before!, 'totp', clock);
@@ -124,7 +124,7 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
 
   it('a wrong password and a sign-in are both in the audit log', async () => {
     await signInWithPassword(db.kysely, { username: 'alice', password: 'nope nope' }, office, clock);
-    await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse' }, office, clock);
+    await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse battery' }, office, clock);
     const actions = (await db.kysely.selectFrom('audit_log').select(['action', 'client_ip']).orderBy('id').execute()).map((r) => r.action);
     expect(actions).toEqual(['user.created', 'user.created', 'user.created', 'auth.sign_in_failed', 'auth.signed_in']);
   });

@@ -37,7 +37,7 @@ describe.each(dialects)('evaluateAccess on %s', (dialect) => {
     clock.set(start);
     db = await freshDb(dialect);
     for (const name of ['ada', 'ben', 'cora']) {
-      users[name] = (await createUser(db.kysely, { username: name, password: 'long enough pw', state: 'active' }, cliActor, clock)).id;
+      users[name] = (await createUser(db.kysely, { username: name, password: 'long enough passphrase', state: 'active' }, cliActor, clock)).id;
     }
     const finance = await createGroup(db.kysely, { name: 'Finance' }, cliActor, clock);
     const auditors = await createGroup(db.kysely, { name: 'Auditors' }, cliActor, clock);

@@ -26,7 +26,7 @@ describe.each(dialects)('accessContextFor on %s', (dialect) => {
     clock.set(start);
     db = await freshDb(dialect);
     for (const name of ['ada', 'ben']) {
-      users[name] = (await createUser(db.kysely, { username: name, password: 'long enough pw', state: 'active' }, cliActor, clock)).id;
+      users[name] = (await createUser(db.kysely, { username: name, password: 'long enough passphrase', state: 'active' }, cliActor, clock)).id;
     }
     await db.kysely
       .insertInto('factors')

@@ -34,8 +34,8 @@ describe.each(dialects)('denial audit on %s', (dialect) => {
   beforeEach(async () => {
     clock.set(start);
     [one, two] = await freshDbPair(dialect);
-    dave = (await createUser(one.kysely, { username: 'dave', password: 'long enough pw', state: 'active' }, cliActor, clock)).id;
-    ben = (await createUser(one.kysely, { username: 'ben', password: 'long enough pw', state: 'active' }, cliActor, clock)).id;
+    dave = (await createUser(one.kysely, { username: 'dave', password: 'long enough passphrase', state: 'active' }, cliActor, clock)).id;
+    ben = (await createUser(one.kysely, { username: 'ben', password: 'long enough passphrase', state: 'active' }, cliActor, clock)).id;
     const contractors = await createGroup(one.kysely, { name: 'Contractors' }, cliActor, clock);
     await setGroupMembers(one.kysely, contractors.id, { userIds: [dave] }, cliActor, clock);
     await createPolicy(

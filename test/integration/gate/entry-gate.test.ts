@@ -54,7 +54,7 @@ describe.each(dialects)('entry gate on %s', (dialect) => {
     db = await freshDb(dialect);
     gate = createEntryGate({ resources: portalResources, clock, db: async () => db });
     for (const name of ['ada', 'cora', 'dan']) {
-      const { id } = await createUser(db.kysely, { username: name, password: 'long enough pw', state: 'active' }, cliActor, clock);
+      const { id } = await createUser(db.kysely, { username: name, password: 'long enough passphrase', state: 'active' }, cliActor, clock);
       const token = await createSession(db.kysely, id, { ip: '10.20.30.40', userAgent: chromeOnLinux }, clock);
       cookies[name] = `theme=dark; ${sessionCookieName()}=${await encodeSessionCookie(token)}`;
       if (name === 'cora') await requireMfaForUsers(db.kysely, { userIds: [id], enrollmentDays: 7 }, cliActor, clock);

@@ -33,7 +33,7 @@ describe.each(dialects)('the entry server with the gate registered, on %s', (dia
   beforeEach(async () => {
     const clock = manualClock(start);
     db = await freshDb(dialect);
-    const { id } = await createUser(db.kysely, { username: 'ada', password: 'long enough pw', state: 'active' }, cliActor, clock);
+    const { id } = await createUser(db.kysely, { username: 'ada', password: 'long enough passphrase', state: 'active' }, cliActor, clock);
     adaCookie = `${sessionCookieName()}=${await encodeSessionCookie(await createSession(db.kysely, id, { ip: '127.0.0.1', userAgent: 'test' }, clock))}`;
     registerEntryGate(createEntryGate({ resources: portalResources, clock, db: async () => db }));
     server = http.createServer(async (req, res) => {

@@ -36,7 +36,7 @@ export function NewUserForm({ action, defaultDays }: { action: Action; defaultDa
       <label htmlFor="password">Password</label>
       <input id="password" name="password" type="password" autoComplete="new-password" {...invalidProps('password', password.errors)} />
       <FieldErrors name="password" errors={password.errors} />
-      <p className="hint">Optional: without one, the user cannot sign in with a password.</p>
+      <p className="hint">Optional: without one, the user cannot sign in with a password. At least 15 characters, not a common password.</p>
 
       <label htmlFor="state">State</label>
       <select id="state" name="state" defaultValue={userState.value || 'active'} {...invalidProps('state', userState.errors)}>
