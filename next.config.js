@@ -19,6 +19,15 @@ const nextConfig = {
         source: '/:path*',
         headers: securityHeaders.map((h) => ({ ...h })),
       },
+      // The address a set-password link opens (with its token): never sent on in a Referer
+      // (the later entry wins for the same header). Only there: the page it redirects to has
+      // no token in its address, and a document with no-referrer makes Chromium send
+      // `Origin: null` on every later form post from that tab (it keeps the policy across
+      // client-side navigations), which the same-origin checks refuse (the sign-in form).
+      {
+        source: '/account/password',
+        headers: [{ key: 'Referrer-Policy', value: 'no-referrer' }],
+      },
     ];
   },
 };

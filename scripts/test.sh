@@ -160,6 +160,7 @@ else
       test/e2e/mail.spec.ts          # mail: outbox, worker, SMTP
       test/e2e/mfa-throttle.spec.ts  # guess throttling counters and the warning mail (R-I2)
       test/e2e/own-factor.spec.ts    # a user's own factor and password changes (R-E8)
+      test/e2e/invitations.spec.ts   # invitations and the set-password link page (issue 15)
       test/e2e/next-auth.spec.ts     # sign-out ends the session row
       test/e2e/forward-auth.spec.ts  # both endpoints under npm start: session lookup, group names (Remote-*)
       test/e2e/password-reset.spec.ts # forgot password, admin-sent reset, change ends other sessions (issue 15)

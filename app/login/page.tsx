@@ -6,6 +6,14 @@ export const dynamic = 'force-dynamic';
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
+const notices = {
+  password_reset: 'Your password was changed. Sign in with your new password.',
+} as const;
+
+function noticeFor(notice: unknown): string | null {
+  return typeof notice === 'string' && notice in notices ? notices[notice as keyof typeof notices] : null;
+}
+
 function messageFor(error: unknown): string | null {
   return typeof error === 'string' && error in signInMessages ? signInMessages[error as keyof typeof signInMessages] : null;
 }
@@ -16,9 +24,15 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
   const params = await searchParams;
   const returnTo = safeReturnPath(params.returnTo);
   const message = messageFor(params.error);
+  const notice = noticeFor(params.notice);
   return (
     <main>
       <h1>Sign in to Portcullis</h1>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       {message && (
         <p className="error" role="alert">
           {message}

@@ -1,0 +1,133 @@
+import { expect, test, type Page } from '@playwright/test';
+import { startPortal, type Portal } from './support/server';
+import { seedUsers, withDb } from './support/seed';
+import { pageAlert } from './support/pages';
+import { systemClock } from '../../lib/clock';
+import { issueAccountToken, passwordResetValidityMs } from '../../lib/auth/account-tokens';
+import { enqueueAccountLink } from '../../lib/mail/enqueue';
+import { startSmtpSink, type SmtpSink } from '../integration/mail/support/smtp-sink';
+
+/*
+ * Invitations and the page every link opens (issue 15), end to end through the production
+ * build, reading the links from a real SMTP server. Ada the admin invites Ivy the invitee;
+ * Ivy sets her own password and lands in enrollment. A used link and an expired one each get
+ * a clear page.
+ */
+const adaPassword = 'ada keeps the keys of the castle';
+const ivyPassword = 'a quiet lighthouse on the hill';
+let portal: Portal;
+let sink: SmtpSink;
+let ids: Record<string, string>;
+
+test.beforeAll(async () => {
+  sink = await startSmtpSink();
+  portal = await startPortal({ env: { SMTP_URL: sink.url } });
+  ids = await seedUsers(portal.databaseUrl, [
+    { username: 'ada', password: adaPassword, state: 'active', role: 'admin', email: 'ada@example.com' },
+    { username: 'rex', password: 'rex forgot this one long ago', state: 'active', email: 'rex@example.com' },
+    { username: 'eve', state: 'active', email: 'eve@example.com' },
+  ]);
+});
+
+test.afterAll(async () => {
+  await portal?.stop();
+  await sink?.stop();
+});
+
+/** The link in the newest message to `address`. */
+async function linkMailedTo(address: string, subject: RegExp): Promise<string> {
+  const mail = await sink.waitFor((m) => m.to.includes(address) && subject.test(m.subject), 30_000);
+  const link = /https?:\/\/\S+\/account\/password\?token=[A-Za-z0-9_-]{43}/.exec(mail.text)?.[0];
+  expect(link, mail.text).toBeTruthy();
+  return link!;
+}
+
+async function signInAsAda(page: Page) {
+  await page.goto(`${portal.url}/login?returnTo=/admin/users/new`);
+  await page.getByLabel('Username').fill('ada');
+  await page.getByLabel('Password').fill(adaPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL((url) => url.pathname === '/admin/users/new');
+}
+
+/** Ada creates a user in the console with "Send an invitation" ticked. */
+async function invite(page: Page, username: string, state: 'active' | 'staged', requireMfa = false): Promise<string> {
+  await signInAsAda(page);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Email').fill(`${username}@example.com`);
+  await page.getByLabel('State').selectOption(state);
+  await page.getByLabel('Send an invitation').check();
+  if (requireMfa) await page.getByLabel(/Require Multi-factor Authentication/).check();
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await expect(page).toHaveURL(/\/admin\/users\/[^/?]+\?done=created/);
+  return /\/admin\/users\/([^/?]+)/.exec(page.url())![1]!;
+}
+
+test('Rex resets his password through a link: his other browser is signed out, and he signs in again with the new one', async ({ browser }) => {
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await otherPage.goto(`${portal.url}/login?returnTo=/portal`);
+  await otherPage.getByLabel('Username').fill('rex');
+  await otherPage.getByLabel('Password').fill('rex forgot this one long ago');
+  await otherPage.getByRole('button', { name: 'Sign in' }).click();
+  await expect(otherPage).toHaveURL(`${portal.url}/portal`);
+
+  await mailResetLink(ids.rex!);
+  const link = await linkMailedTo('rex@example.com', /Reset your password/);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  await expect(page.getByRole('heading', { name: 'Set a new password' })).toBeVisible();
+  const rexsNewPassword = 'tortoise in a raincoat, twice';
+  await page.locator('#password').fill(rexsNewPassword);
+  await page.locator('#confirm').fill(rexsNewPassword);
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await expect(page).toHaveURL(`${portal.url}/login?notice=password_reset`);
+  await expect(page.getByRole('status')).toHaveText('Your password was changed. Sign in with your new password.');
+
+  await otherPage.goto(`${portal.url}/portal`);
+  await expect(otherPage).toHaveURL((url) => url.pathname === '/login');
+
+  await page.getByLabel('Username').fill('rex');
+  await page.getByLabel('Password').fill(rexsNewPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(`${portal.url}/portal`);
+  const notice = await sink.waitFor((m) => m.to.includes('rex@example.com') && /changed|reset/i.test(m.subject) && !m.text.includes('/account/password'), 30_000);
+  expect(notice.text).not.toContain('token=');
+  await other.close();
+  await context.close();
+});
+
+/** A reset link for `userId`, as the request flow issues it, mailed by the portal's worker. */
+async function mailResetLink(userId: string): Promise<void> {
+  await withDb(portal.databaseUrl, (db) =>
+    db.kysely.transaction().execute(async (trx) => {
+      const now = systemClock.now();
+      const expiresAt = now + passwordResetValidityMs;
+      const { id } = await issueAccountToken(trx, { userId, purpose: 'password_reset', now, expiresAt, createdBy: null, secret: portal.secret });
+      await enqueueAccountLink(trx, { userId, kind: 'password_reset', tokenId: id, expiresAt, at: now, requestedBy: 'self' });
+    }),
+  );
+}
+
+test('an expired link and an unknown one each get their clear page; the link\'s own address sends no Referer', async ({ page }) => {
+  await mailResetLink(ids.eve!);
+  const link = await linkMailedTo('eve@example.com', /Reset your password/);
+  const redirect = await page.request.get(link, { maxRedirects: 0 });
+  expect(redirect.status()).toBe(303);
+  expect(redirect.headers()['referrer-policy']).toBe('no-referrer');
+  expect(redirect.headers()['location']).toBe('/account/password/set');
+  expect(redirect.headers()['set-cookie']).toMatch(/^portcullis\.account-link=[A-Za-z0-9_-]{43}; Path=\/account; Max-Age=1800; HttpOnly; SameSite=Lax$/);
+
+  await withDb(portal.databaseUrl, (db) =>
+    db.kysely.updateTable('account_tokens').set({ expires_at: systemClock.now() - 1000 }).where('user_id', '=', ids.eve!).execute(),
+  );
+  const expired = await page.goto(link);
+  expect(expired?.status()).toBe(200);
+  await expect(page.getByRole('heading', { name: 'This link has expired' })).toBeVisible();
+  await expect(page.getByRole('link', { name: /new password reset link/ })).toHaveAttribute('href', '/login/forgot');
+
+  const unknown = await page.goto(`${portal.url}/account/password?token=${'A'.repeat(43)}`);
+  expect(unknown?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'This link is not valid' })).toBeVisible();
+});
