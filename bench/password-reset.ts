@@ -79,12 +79,15 @@ function shuffled<T>(items: T[]): T[] {
   return out;
 }
 
-/** What a client can see of an answer, less the per-response date and request id. */
+/** What a client can see of an answer, less the per-response date, request id and CSP nonce. */
 function visible(res: HttpResult): string {
   const headers = { ...res.headers };
   delete headers.date;
   delete headers['x-request-id'];
   delete headers['keep-alive'];
+  // A fresh nonce of the same length on every response.
+  const csp = headers['content-security-policy'];
+  if (typeof csp === 'string') headers['content-security-policy'] = csp.replace(/'nonce-[A-Za-z0-9+/=]{24}'/g, "'nonce-…'");
   return JSON.stringify({ status: res.status, headers: Object.entries(headers).sort(), body: res.body });
 }
 
