@@ -3,8 +3,8 @@
  *
  *   npx tsx bench/password-reset.ts [--rounds 12] [--per-round 40] [--warmup 40] [--rebuild] [--src DIR]
  *
- * Builds the app as it is (bench/support/app.ts; the build is shared with bench/gate.ts and
- * bench/login.ts while the sources are unchanged), serves it as `npm start` does, and seeds
+ * Builds the app as it is (bench/support/app.ts, a build of its own, reused while the sources
+ * are unchanged), serves it as `npm start` does, and seeds
  * active users with an email address. Then, in rounds, POSTs /login/forgot/submit (the real
  * form post: CSRF check, bounded body, validation, address counter, the answer, and the
  * lookup, link and mail queued after it) one request at a time, in a random order of equal
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   fs.mkdirSync(benchRoot, { recursive: true });
   log(machineLine(machine));
-  const built = await buildVariant('gate', { src: args.src, rebuild: args.rebuild, log });
+  const built = await buildVariant('reset', { src: args.src, rebuild: args.rebuild, log });
   const app = await startApp('reset', built.dir, { env: { PORTCULLIS_TRUSTED_PROXIES: '127.0.0.1' } });
   try {
     const knownAsked = ROUNDS * (PER_ROUND / 2) + WARMUP / 2;
