@@ -31,6 +31,7 @@ import { createDb, migrateToLatest } from '../db';
 import { cliActor } from '../lib/admin/actor';
 import { createUser } from '../lib/admin/users';
 import { systemClock } from '../lib/clock';
+import { resetFollowUpDelay } from '../lib/auth/password-reset-request';
 import { benchRoot, buildVariant, startApp } from './support/app';
 import { keepAliveAgent, request, type HttpResult } from './support/http';
 import { emit, machineInfo, machineLine, passFail, writeResultsSection } from './support/results';
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     }
 
     // Let the after-response work finish, then check it really ran for known names only.
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, resetFollowUpDelay.maxMs + 2_000));
     const db = createDb(app.databaseUrl);
     let links = 0;
     try {
