@@ -1,12 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { expectPortal, pageAlert, signIn } from './support/pages';
-import { codeAt, currentStep } from './support/totp-codes';
+import { codeAt, currentStep, stepMs } from './support/totp-codes';
 import { cliActor } from '../../lib/admin/actor';
 import { systemClock } from '../../lib/clock';
 import { saveMfaSettings } from '../../lib/admin/mfa-settings';
 import { hashRecoveryCode, normalizeRecoveryCode } from '../../lib/factors/recovery-codes';
+import { insertTotpFactor } from '../../db/queries/factors';
+import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
+import { base32Encode, totpSecretContext } from '../../lib/factors/totp';
 import { startSmtpSink, type SmtpSink } from '../integration/mail/support/smtp-sink';
 
 /*
@@ -14,7 +18,8 @@ import { startSmtpSink, type SmtpSink } from '../integration/mail/support/smtp-s
  * mail worker sending to an SMTP server inside this spec. Rita set up an authenticator app
  * and saved her recovery codes; then she lost her phone. She signs in with a recovery code,
  * lands on a page that says so, and sets up a new app there; her mail tells her both. Later
- * she spends her last code, is told so, and makes new ones on the spot.
+ * she spends her last code, is told so, and makes new ones on the spot. At last she loses
+ * everything, and Ada the admin resets her TOTP from the console.
  */
 const password = 'correct horse battery';
 let portal: Portal;
@@ -22,16 +27,29 @@ let sink: SmtpSink;
 let ids: Record<string, string>;
 let recoveryCodes: string[];
 let newApp: { secret: string; step: number };
+const adaSecret = base32Encode(randomBytes(20));
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   sink = await startSmtpSink();
   portal = await startPortal({ env: { SMTP_URL: sink.url } });
-  ids = await seedUsers(portal.databaseUrl, [{ username: 'rita', password, state: 'active', email: 'rita@example.com', displayName: 'Rita Levi' }]);
-  await withDb(portal.databaseUrl, (db) =>
-    saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: false }, cliActor, systemClock, { sealSecret: async (s) => s }),
-  );
+  ids = await seedUsers(portal.databaseUrl, [
+    { username: 'rita', password, state: 'active', email: 'rita@example.com', displayName: 'Rita Levi' },
+    { username: 'ada', password, state: 'active', role: 'admin' },
+  ]);
+  await withDb(portal.databaseUrl, async (db) => {
+    await saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: false }, cliActor, systemClock, { sealSecret: async (s) => s });
+    const now = Date.now();
+    await insertTotpFactor(db.kysely, {
+      id: 'factor-ada',
+      userId: ids.ada!,
+      name: 'Ada’s phone',
+      secretSealed: sealSecret(adaSecret, totpSecretContext(ids.ada!), createKeyring([portal.secret])),
+      enrolledStep: Math.floor(now / stepMs) - 10,
+      now,
+    });
+  });
 });
 
 test.afterAll(async () => {
@@ -159,4 +177,48 @@ test('spending her last code says so, here and on the Security page, and she mak
   await page.getByRole('link', { name: 'Continue to where you were going' }).click();
   await expectPortal(page, 'rita');
   expect(await auditActions('mfa.recovery_codes_regenerated')).toHaveLength(1);
+});
+
+test('Rita loses everything: Ada the admin resets her TOTP from her page (after a confirm step), and Rita is asked to set up again', async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await signIn(page, portal.url, 'ada', password, '/admin');
+    await page.getByLabel('Verification code').fill(codeAt(adaSecret, currentStep()));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await expect(page.getByRole('heading', { name: 'Admin console' })).toBeVisible();
+
+    await page.goto(`${portal.url}/admin/users/${ids.rita}`);
+    await expect(page.getByTestId('mfa-status')).toHaveText('enrolled');
+    // Rita set MFA up herself: the page says the reset will require it.
+    await expect(page.getByText('MFA is not required for this user yet: the reset requires it, with the period you enter.')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Reset TOTP MFA' })).toBeHidden(); // behind the confirm step
+    await page.getByText('Reset TOTP…').click();
+    await page.getByRole('button', { name: 'Reset TOTP MFA' }).click();
+    await expect(page.getByRole('main').getByRole('status').first()).toHaveText(
+      'TOTP reset: a new enrollment period has started and the user has been emailed. 2 authenticator apps removed. MFA is now required for this user.',
+    );
+    await expect(page.getByTestId('mfa-status')).toHaveText('in enrollment period');
+    await expect(page.getByText('No second factor set up.')).toBeVisible();
+  } finally {
+    await context.close();
+  }
+
+  const [audit, ...more] = await auditActions('mfa.totp_reset');
+  expect(more).toEqual([]);
+  expect(audit!.actor_label).toBe('ada');
+  expect(JSON.parse(audit!.details!)).toMatchObject({ removedFactors: 2, requirementCreated: true, recoveryCodesRemoved: true, enrollmentDays: 7 });
+  const started = await sink.waitFor((m) => m.to.includes('rita@example.com') && m.subject === 'Set up multi-factor authentication within 7 days', 30_000);
+  expect(started.text).toContain('Your administrator reset your authenticator app enrollment');
+  await sink.waitFor((m) => m.to.includes('rita@example.com') && m.subject === 'A sign-in method was removed from your account', 30_000);
+
+  // Her old codes are gone with her last factor; she signs in with her password and sets up again.
+  const page2 = await browser.newPage();
+  try {
+    await signIn(page2, portal.url, 'rita', password);
+    await expect(page2.getByRole('heading', { name: 'Set Up Multi-Factor Authentication' })).toBeVisible();
+    await expect(page2.getByRole('button', { name: 'Skip for now' })).toBeVisible();
+  } finally {
+    await page2.close();
+  }
 });

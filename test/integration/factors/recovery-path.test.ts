@@ -8,6 +8,8 @@ import { newPendingTotpSetup } from '../../../lib/auth/pending-setup';
 import { justRecovered } from '../../../lib/factors/recovery-path';
 import { regenerateRecoveryCodes, verifyRecoveryCodeSignIn } from '../../../lib/factors/recovery-codes';
 import { confirmTotpSetup, newTotpSecret, stepAt, totpCodeAt } from '../../../lib/factors/totp';
+import { confirmWebauthnRegistration, relyingPartyFor, webauthnRegistrationOptions } from '../../../lib/factors/webauthn';
+import { SoftAuthenticator } from '../../support/soft-authenticator';
 import { dialects } from '../support/dialects';
 import { enrollTotp, freshDbPair, freshlyVerified, office, signedIn } from './support';
 
@@ -83,6 +85,21 @@ describe.each(dialects)('a new device after a recovery code on %s', (dialect) =>
     // Her new app is now the latest second factor: the recovered page is behind her.
     const after = (await validateSession(db, result.token, clock))!;
     expect(justRecovered(after.amr, clock.now())).toBe(false);
+  });
+
+  it('a security key added on the recovery path is on record the same way', async () => {
+    const rp = relyingPartyFor('https://mfa.example.com');
+    clock.advance(oneMinute);
+    const session = await recoverySignIn(codes[0]!);
+    const usedAt = clock.now();
+    clock.advance(oneMinute);
+    const { options, pending } = await webauthnRegistrationOptions(db.kysely, session, rp, clock);
+    const response = new SoftAuthenticator({ rpId: rp.id, origin: rp.origin, kind: 'counter' }).register(options.challenge, { userHandle: options.user.id });
+    const result = await confirmWebauthnRegistration(db.kysely, session, pending, { response, name: 'New key' }, office, rp, clock);
+    expect(result.ok).toBe(true);
+    const entry = (await audit(rita)).find((e) => e.action === 'mfa.factor_added_after_recovery_code');
+    expect(entry?.details).toMatchObject({ type: 'webauthn', recoveryCodeAt: usedAt });
+    expect((await mail(rita)).filter((m) => m.created_at >= usedAt).map((m) => m.kind)).toEqual(['recovery_code_used', 'factor_added']);
   });
 
   it('Tom-style additions (a session verified with the app) carry no recovery-path entry', async () => {
