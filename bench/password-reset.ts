@@ -3,8 +3,8 @@
  *
  *   npx tsx bench/password-reset.ts [--rounds 12] [--per-round 40] [--warmup 40] [--rebuild] [--src DIR]
  *
- * Builds the app as it is (bench/support/app.ts; the build is shared with bench/gate.ts and
- * bench/login.ts while the sources are unchanged), serves it as `npm start` does, and seeds
+ * Builds the app as it is (bench/support/app.ts, a build of its own, reused while the sources
+ * are unchanged), serves it as `npm start` does, and seeds
  * active users with an email address. Then, in rounds, POSTs /login/forgot/submit (the real
  * form post: CSRF check, bounded body, validation, address counter, the answer, and the
  * lookup, link and mail queued after it) one request at a time, in a random order of equal
@@ -31,6 +31,7 @@ import { createDb, migrateToLatest } from '../db';
 import { cliActor } from '../lib/admin/actor';
 import { createUser } from '../lib/admin/users';
 import { systemClock } from '../lib/clock';
+import { resetFollowUpDelay } from '../lib/auth/password-reset-request';
 import { benchRoot, buildVariant, startApp } from './support/app';
 import { keepAliveAgent, request, type HttpResult } from './support/http';
 import { emit, machineInfo, machineLine, passFail, writeResultsSection } from './support/results';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   fs.mkdirSync(benchRoot, { recursive: true });
   log(machineLine(machine));
-  const built = await buildVariant('gate', { src: args.src, rebuild: args.rebuild, log });
+  const built = await buildVariant('reset', { src: args.src, rebuild: args.rebuild, log });
   const app = await startApp('reset', built.dir, { env: { PORTCULLIS_TRUSTED_PROXIES: '127.0.0.1' } });
   try {
     const knownAsked = ROUNDS * (PER_ROUND / 2) + WARMUP / 2;
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     }
 
     // Let the after-response work finish, then check it really ran for known names only.
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, resetFollowUpDelay.maxMs + 2_000));
     const db = createDb(app.databaseUrl);
     let links = 0;
     try {

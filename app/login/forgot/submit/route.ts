@@ -2,7 +2,7 @@ import { after } from 'next/server';
 import { getDb } from '../../../../db';
 import { systemClock } from '../../../../lib/clock';
 import { clientIpFromHeaders } from '../../../../lib/auth/client-ip';
-import { requestPasswordReset } from '../../../../lib/auth/password-reset-request';
+import { afterRandomDelay, requestPasswordReset } from '../../../../lib/auth/password-reset-request';
 import { readBodyUpTo } from '../../../../lib/http/bounded-body';
 import { isSameOriginPost } from '../../../../lib/http/same-origin';
 import { unavailableResponse } from '../../../../lib/gate/unavailable';
@@ -29,7 +29,7 @@ async function identifierOf(request: Request): Promise<{ ok: true; identifier: s
 /**
  * "Forgot password?" posts here (a plain HTML form). Every well-formed request gets the same
  * 303 to the same page, with no cookie, after the same work: the lookup, the link and the
- * mail run after the response (lib/auth/password-reset-request.ts says why).
+ * mail run after the response and a random delay (lib/auth/password-reset-request.ts says why).
  */
 export async function POST(request: Request): Promise<Response> {
   if (!isSameOriginPost(request)) return new Response('Cross-origin form posts are not accepted.', { status: 403 });
@@ -40,7 +40,7 @@ export async function POST(request: Request): Promise<Response> {
     const db = await getDb();
     const { result, followUp } = await requestPasswordReset(db.kysely, { identifier: form.identifier }, { ip: clientIpFromHeaders(request.headers) }, systemClock);
     if (!result.ok) return seeOther(`${forgotPath}?error=invalid`);
-    after(() => followUp().catch((err: unknown) => log.error({ err }, 'password reset request: sending the link failed')));
+    after(() => afterRandomDelay(followUp).catch((err: unknown) => log.error({ err }, 'password reset request: sending the link failed')));
     return seeOther(`${forgotPath}?sent=1`);
   } catch (err) {
     log.error({ err }, 'password reset request failed; failing closed');
