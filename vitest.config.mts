@@ -8,9 +8,11 @@ import path from 'node:path';
 // each of ~90 files was most of the run's CPU. A new test that touches process-wide state
 // belongs in this list.
 const isolatedFiles = [
+  'test/integration/admin/password-reset.test.ts',
   'test/integration/api/auth-and-limits.test.ts',
   'test/integration/auth/login-route.test.ts',
   'test/integration/auth/password-libuv.test.ts',
+  'test/integration/auth/password-reset-request.test.ts',
   'test/integration/db/dialect.test.ts',
   'test/integration/gate/entry-gate.test.ts',
   'test/integration/gate/entry-server.test.ts',

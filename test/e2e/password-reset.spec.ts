@@ -147,6 +147,11 @@ test('"Forgot password?" answers an unknown name and a known one with the same r
     expect(known.status).toBe(303);
     expect(known.headers.location).toBe('/login/forgot?sent=1');
     expect(known.headers['set-cookie']).toBeUndefined();
+
+    // An empty name is refused as such (it names nobody); another site's form is refused outright.
+    expect((await answer('   ')).headers.location).toBe('/login/forgot?error=invalid');
+    const crossSite = await api.post('/login/forgot/submit', { form: { identifier: 'bob' }, headers: { origin: 'https://evil.example' }, maxRedirects: 0 });
+    expect(crossSite.status()).toBe(403);
   } finally {
     await api.dispose();
   }
