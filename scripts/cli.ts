@@ -8,19 +8,24 @@ import { createUser } from '../lib/admin/users';
 import { createApiKey } from '../lib/admin/api-keys';
 import { resetTotpEnrollment, resetTotpSummary as resetSummary } from '../lib/admin/mfa-requirements';
 import { userIdOfUsername } from '../lib/admin/user-lookup';
+import { resendInvitation } from '../lib/admin/invitations';
 import { isConflictError, isNotFoundError, isValidationError } from '../lib/errors/brand';
 
 const usage = `Usage:
   npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL]
   npm run cli -- create-user --username NAME --password PASSWORD [--email EMAIL] [--state active|staged|suspended]
+  npm run cli -- create-user --username NAME --email EMAIL --invite [--state active|staged]   (the user sets their own password)
+  npm run cli -- invite USERNAME   (a new invitation to a user who has not set a password; the older link stops working)
   npm run cli -- create-api-key --name NAME [--role admin|read]
   npm run cli -- reset-totp --username NAME [--days 1-365]   (removes the user's authenticator apps, starts a new enrollment period)`;
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
+    allowPositionals: true,
     options: {
+      invite: { type: 'boolean' },
       username: { type: 'string' },
       password: { type: 'string' },
       email: { type: 'string' },
@@ -30,6 +35,11 @@ async function main(): Promise<number> {
       days: { type: 'string' },
     },
   });
+  // Only `invite` takes its username as a plain argument.
+  if (positionals.length > (command === 'invite' ? 1 : 0)) {
+    console.error(usage);
+    return 2;
+  }
   const db = createDb(readEnv().databaseUrl);
   try {
     await migrateToLatest(db);
@@ -44,11 +54,26 @@ async function main(): Promise<number> {
             email: values.email,
             state: values.state ?? 'active',
             role: command === 'create-admin' ? 'admin' : 'user',
+            ...(values.invite ? { invite: true } : {}),
           },
           cliActor,
           systemClock,
         );
-        console.log(`Created ${command === 'create-admin' ? 'admin' : 'user'} ${values.username} (${id})`);
+        console.log(
+          `Created ${command === 'create-admin' ? 'admin' : 'user'} ${values.username} (${id})` +
+            (values.invite ? ((values.state ?? 'active') === 'staged' ? '; the invitation is sent when they are activated' : '; invitation queued') : ''),
+        );
+        return 0;
+      }
+      case 'invite': {
+        const username = positionals[0] ?? values.username;
+        const userId = await userIdOfUsername(db.kysely, username);
+        const { expiresAt } = await resendInvitation(db.kysely, userId, cliActor, systemClock);
+        console.log(
+          expiresAt === null
+            ? `New invitation for ${username}: sent when they are activated`
+            : `Invitation queued for ${username}, valid until ${new Date(expiresAt).toISOString()}`,
+        );
         return 0;
       }
       case 'create-api-key': {

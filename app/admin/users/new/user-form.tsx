@@ -18,6 +18,8 @@ export function NewUserForm({ action, defaultDays }: { action: Action; defaultDa
   const userState = field('state');
   const days = field('enrollmentDays');
   const requireChecked = state.values ? valueOf(state, 'requireMfa') === 'on' : false;
+  const inviteChecked = state.values ? valueOf(state, 'invite') === 'on' : false;
+  const invite = field('invite');
   return (
     <form key={formKey} action={formAction} aria-label="New user">
       <FormMessages ok={state.ok} error={state.error} />
