@@ -49,7 +49,7 @@ export interface UserListRow {
 }
 
 // NOTE: a probe per user of account_tokens_user_idx (user_id, purpose), like the factor probe.
-const invitedNotSetUp = sql<SqlBool>`users.password_hash is null and exists (select 1 from account_tokens it where it.user_id = users.id and it.purpose = 'invitation')`;
+const invitedNotSetUp = sql<SqlBool>`(users.password_hash is null and exists (select 1 from account_tokens it where it.user_id = users.id and it.purpose = 'invitation'))`;
 
 type Eb = ExpressionBuilder<Database & { r: Database['mfa_requirements'] }, 'users' | 'r'>;
 
