@@ -54,7 +54,7 @@ export class InvalidEnvError extends Error {
  * request reads: a bad value refuses invitations, with this message, not the whole portal).
  * @throws InvalidEnvError for anything else, never a silent default
  */
-export function invitationValidityMs(env: NodeJS.ProcessEnv = process.env): number {
+export function invitationValidityMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
   const raw = env.PORTCULLIS_INVITATION_DAYS?.trim();
   if (!raw) return defaultInvitationDays * oneDay;
   const days = /^\d{1,2}$/.test(raw) ? Number(raw) : NaN;
