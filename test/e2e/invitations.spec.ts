@@ -150,12 +150,12 @@ test("a staged user's invitation arrives only when Ada activates them; resending
 
   await admin.getByRole('form', { name: 'Edit user' }).getByLabel('State').selectOption('active');
   await admin.getByRole('button', { name: 'Save changes' }).click();
-  await expect(admin.getByRole('status')).toContainText('invitation sent, valid until');
+  await expect(admin.getByRole('status').filter({ hasText: 'Saved' })).toContainText('invitation sent, valid until');
   const first = await linkMailedTo('stan@example.com', /invited/);
 
   await admin.reload();
   await admin.getByRole('button', { name: 'Resend invitation' }).click();
-  await expect(admin.getByRole('status')).toContainText('Invitation sent. The earlier link no longer works.');
+  await expect(admin.getByRole('status').filter({ hasText: 'Invitation sent' })).toHaveText('Invitation sent. The earlier link no longer works.');
   await expect.poll(() => sink.received.filter((m) => m.to.includes('stan@example.com')).length, { timeout: 30_000 }).toBe(2);
   const second = /https?:\/\/\S+\/account\/password\?token=[A-Za-z0-9_-]{43}/.exec(sink.received.filter((m) => m.to.includes('stan@example.com'))[1]!.text)![0];
   expect(second).not.toBe(first);
