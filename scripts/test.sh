@@ -163,6 +163,8 @@ else
       test/e2e/invitations.spec.ts   # invitations and the set-password link page (issue 15)
       test/e2e/next-auth.spec.ts     # sign-out ends the session row
       test/e2e/forward-auth.spec.ts  # both endpoints under npm start: session lookup, group names (Remote-*)
+      test/e2e/lost-device.spec.ts   # a recovery code, a new device, the last code, new codes (issue 15 §3)
+      test/e2e/password-reset.spec.ts # forgot password, admin-sent reset, change ends other sessions (issue 15)
       # reverse-proxies and remote-gate: SQLite only. They touch the database only through the
       # endpoint above and the sign-in/TOTP pages of login/totp, and nginx, Caddy and a second
       # Next.js app per pass would not fit CI's 20 minutes.

@@ -46,6 +46,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
         <input id="password" name="password" type="password" autoComplete="current-password" required maxLength={1024} />
         <button type="submit">Sign in</button>
       </form>
+      <p>
+        <a href="/login/forgot">Forgot password?</a>
+      </p>
     </main>
   );
 }

@@ -13,6 +13,7 @@ import { guessSources } from './010-guess-sources';
 import { ownFactorChallenge } from './011-own-factor-challenge';
 import { derivedAssurance } from './012-derived-assurance';
 import { accountTokens } from './013-account-tokens';
+import { emailLookup } from './014-email-lookup';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -30,5 +31,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '011-own-factor-challenge': ownFactorChallenge(dialect),
     '012-derived-assurance': derivedAssurance(dialect),
     '013-account-tokens': accountTokens(dialect),
+    '014-email-lookup': emailLookup(dialect),
   };
 }

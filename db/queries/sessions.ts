@@ -99,6 +99,12 @@ export async function deleteSessionsOfUser(db: Kysely<Database>, userId: string)
   return Number(result.numDeletedRows);
 }
 
+/** Every session of the user but `keepId` (a password change keeps the browser that made it). */
+export async function deleteOtherSessionsOfUser(db: Kysely<Database>, userId: string, keepId: string): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).where('id', '!=', keepId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 export async function deleteExpiredSessions(db: Kysely<Database>, now: number): Promise<number> {
   const result = await db
     .deleteFrom('sessions')

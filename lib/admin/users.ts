@@ -24,7 +24,11 @@ const newAccountPassword = z
     const checked = checkNewPassword(password, { hasSecondFactor: false });
     if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.message });
   })
-  .meta({ minLength: minPasswordLengthAlone, maxLength: maxPasswordLength });
+  .meta({
+    minLength: minPasswordLengthAlone,
+    maxLength: maxPasswordLength,
+    description: 'Code points after NFKC; any characters. Refused when on the list of common or breached passwords, ignoring case.',
+  });
 
 export const newUserSchema = z.object({
   username: z

@@ -64,7 +64,7 @@ const problemDescriptions: Record<number, string> = {
   401: 'No API key, or an unknown or revoked one (cookies are never accepted)',
   403: 'A read-only key on a change',
   404: 'Unknown id (for lists of ids in a body: nothing changed)',
-  409: 'The name is taken',
+  409: 'A conflict: the name is taken, or the user cannot take this change (e.g. a password reset without an email address)',
   413: 'The body is over the size limit',
   415: 'The body is not application/json',
   500: 'Unexpected server error',

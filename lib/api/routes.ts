@@ -8,6 +8,7 @@ import { createGroup, listGroups, setGroupMembers } from '../admin/groups';
 import { requireMfaForUsers, resetTotpEnrollment } from '../admin/mfa-requirements';
 import { getMfaSettings, saveMfaSettings } from '../admin/mfa-settings';
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } from '../admin/policies';
+import { sendPasswordReset } from '../admin/password-reset';
 import { getUserDetail, listUsers } from '../admin/user-directory';
 import { updateUser } from '../admin/user-update';
 import { createUser } from '../admin/users';
@@ -201,6 +202,16 @@ export const routes = {
       const result = await resetTotpEnrollment(ctx.db, ctx.params.id!, ctx.raw ?? {}, ctx.actor, ctx.clock);
       return jsonResponse(200, result);
     },
+  }),
+  'POST /users/{id}/password-reset': route({
+    method: 'POST',
+    path: '/users/{id}/password-reset',
+    summary: "Send a password reset link (30 minutes, single-use) to the user's own email address; the link is never returned (ASVS 6.4.6)",
+    tag: 'users',
+    role: 'admin',
+    success: { status: 202, description: 'The link is queued to the address in `sentTo`' },
+    problems: [404, 409],
+    handle: async (ctx) => jsonResponse(202, await sendPasswordReset(ctx.db, ctx.params.id!, ctx.actor, ctx.clock)),
   }),
   'GET /groups': route({
     method: 'GET',

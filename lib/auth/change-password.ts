@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
+import { deleteOtherSessionsOfUser } from '../../db/queries/sessions';
 import { getUserById, setUserPasswordHash } from '../../db/queries/users';
 import type { Clock } from '../clock';
+import { enqueuePasswordNotice } from '../mail/enqueue';
 import { auditFactorAction, factorActorOf } from '../factors/audit';
 import { hasSecondFactor } from '../factors/counting';
 import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from '../factors/step-up';
@@ -14,6 +16,11 @@ import type { SessionContext } from './sessions';
  * A person changes their own password. R-E8: if they have a second factor, the session must
  * have passed it within the last five minutes, checked in the transaction that stores the
  * new hash, so a password alone can never replace the password.
+ *
+ * The same transaction ends every other session of the user (whoever knew the old password
+ * is signed out at their next request: sessions are read from the database on every request,
+ * with no per-process cache) and queues the "your password was changed" notice. The session
+ * that made the change stays signed in.
  */
 
 const changeSchema = z.object({
@@ -50,7 +57,10 @@ export async function changeOwnPassword(
       await setUserPasswordHash(trx, session.userId, hash);
       const refused = await stepUpRefusalIn(trx, session, 'fresh', clock);
       if (refused !== null) throw new StepUpRefused(refused);
-      await auditFactorAction(trx, factorActorOf(session, client), clock.now(), 'auth.password_changed', {});
+      const at = clock.now();
+      const endedSessions = await deleteOtherSessionsOfUser(trx, session.userId, session.sessionId);
+      await enqueuePasswordNotice(trx, { userId: session.userId, at, how: 'changed' });
+      await auditFactorAction(trx, factorActorOf(session, client), at, 'auth.password_changed', { endedSessions });
       return { ok: true };
     });
   } catch (err) {

@@ -13,6 +13,7 @@ import { processSingleton } from '../process-singletons';
  * may load this module twice). A list that can't be read throws: a password is never accepted
  * unchecked.
  */
+/** Where the shipped list lives, relative to the repository root. */
 export const passwordBlocklistFile = path.join('assets', 'password-blocklist.txt.gz');
 
 export interface PasswordBlocklist {
@@ -28,9 +29,13 @@ export function sortedBlocklist(text: Buffer): PasswordBlocklist {
   for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) count++;
   const ends = new Uint32Array(count);
   for (let i = text.indexOf(10), n = 0; i !== -1; i = text.indexOf(10, i + 1)) ends[n++] = i;
-  const entry = (i: number) => text.subarray(i === 0 ? 0 : ends[i - 1]! + 1, ends[i]);
+  const startOf = (i: number) => (i === 0 ? 0 : ends[i - 1]! + 1);
+  // Range compares, no slices: the check and each search allocate nothing per entry.
   for (let i = 1; i < count; i++) {
-    if (Buffer.compare(entry(i - 1), entry(i)) >= 0) throw new Error('password blocklist is not sorted by UTF-8 bytes');
+    // text[previous entry] against text[entry i]: must sort strictly before it.
+    if (text.compare(text, startOf(i), ends[i], startOf(i - 1), ends[i - 1]) >= 0) {
+      throw new Error('password blocklist is not sorted by UTF-8 bytes');
+    }
   }
   return {
     size: count,
@@ -40,9 +45,9 @@ export function sortedBlocklist(text: Buffer): PasswordBlocklist {
       let hi = count - 1;
       while (lo <= hi) {
         const mid = (lo + hi) >>> 1;
-        const c = Buffer.compare(entry(mid), wanted);
+        const c = wanted.compare(text, startOf(mid), ends[mid]);
         if (c === 0) return true;
-        if (c < 0) lo = mid + 1;
+        if (c > 0) lo = mid + 1;
         else hi = mid - 1;
       }
       return false;
@@ -50,9 +55,14 @@ export function sortedBlocklist(text: Buffer): PasswordBlocklist {
   };
 }
 
-/** Reads and unpacks the list; relative paths resolve from the working directory (the repo root under npm start). */
-export function loadPasswordBlocklist(file: string = passwordBlocklistFile): PasswordBlocklist {
-  return sortedBlocklist(zlib.gunzipSync(fs.readFileSync(path.resolve(file))));
+/**
+ * Reads and unpacks the list: the shipped one from assets/ under the working directory (the
+ * repository root under `npm start`), or `file` (tests, benches).
+ */
+export function loadPasswordBlocklist(file?: string): PasswordBlocklist {
+  // A path built from literals, so the bundler's file tracing finds the list and nothing else.
+  const where = file === undefined ? path.join(process.cwd(), 'assets', 'password-blocklist.txt.gz') : path.resolve(/*turbopackIgnore: true*/ file);
+  return sortedBlocklist(zlib.gunzipSync(fs.readFileSync(where)));
 }
 
 /** The process's list, loaded on first use. */

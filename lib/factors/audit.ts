@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { writeAudit } from '../../db/queries/audit';
 import type { SessionContext } from '../auth/sessions';
+import { recoveryCodeSignInAt } from './recovery-path';
 
 /** Who did a self-service factor action: the signed-in user, from where. */
 export interface FactorActor {
@@ -31,4 +32,22 @@ export async function auditFactorAction(
     details,
     clientIp: actor.clientIp,
   });
+}
+
+/**
+ * The lost-device path on record: a device added by a session whose latest second factor was
+ * a recovery code (the recovered page's offer, or the Security page within those minutes).
+ * Beside the `mfa.factor_enrolled` entry, in the same transaction; nothing when the session
+ * got in another way.
+ */
+export async function auditSetupAfterRecovery(
+  db: Kysely<Database>,
+  actor: FactorActor,
+  session: Pick<SessionContext, 'amr'>,
+  at: number,
+  factor: { type: 'totp' | 'webauthn'; factorId: string },
+): Promise<void> {
+  const recoveryCodeAt = recoveryCodeSignInAt(session.amr);
+  if (recoveryCodeAt === null) return;
+  await auditFactorAction(db, actor, at, 'mfa.factor_added_after_recovery_code', { ...factor, recoveryCodeAt });
 }

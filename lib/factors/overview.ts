@@ -37,3 +37,10 @@ export async function otherWaysIn(userId: string): Promise<{ totp: boolean; weba
     recoveryCodes: codes.unused > 0,
   };
 }
+
+/** The recovered page's facts: the user's recovery codes left, and which devices may be added. */
+export async function recoveryOverviewOf(userId: string): Promise<{ codes: { total: number; unused: number }; settings: MfaSettings }> {
+  const db = (await getDb()).kysely;
+  const [codes, settings] = await Promise.all([recoveryCodeCounts(db, userId), loadMfaSettings(db)]);
+  return { codes, settings };
+}

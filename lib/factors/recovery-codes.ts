@@ -82,6 +82,14 @@ export function newRecoveryCodeSet(userId: string): { codes: string[]; rows: { i
   };
 }
 
+/** What the recovered page and the Security page say about the codes left. */
+export const recoveryCodeMessages = {
+  signedIn: (unused: number): string =>
+    `You signed in with a recovery code. ${unused === 1 ? '1 code' : `${unused} codes`} left.`,
+  lastSpent:
+    'You have used your last recovery code. Generate new ones now: without them, losing your device would lock you out of your account.',
+} as const;
+
 export type RecoverySignInResult =
   | { ok: true; token: string; remaining: number }
   | { ok: false; reason: 'invalid' | 'throttled' | 'capped' | 'session_gone'; retryAfterMs?: number };

@@ -8,9 +8,17 @@ import type { Decision, Method } from '../policy';
  *   choose_method ──choose(totp)────▶ totp_scan ──totp_verified(first)──▶ recovery_codes ──▶ done
  *        │   └─────choose(webauthn)─▶ webauthn_register ──(TOTP still needed, R-E3)──▶ totp_scan
  *        └──skip (soft only, R-D5)──────────────────────────────────────────────────────────▶ done
+ *
+ *   recovered ──choose(totp | webauthn)──▶ totp_scan | webauthn_register ──(another device)──▶ done
+ *      │  └──codes_regenerated (the last code was spent)──▶ recovery_codes ──▶ recovered
+ *      └──skip ("Continue to where you were going")──────────────────────────────────────────▶ done
+ *
+ * `recovered` is the lost-device page after a sign-in with a recovery code (/mfa/recovered):
+ * the user already has a factor, so a new device is another one (no new codes) and
+ * continuing is always allowed.
  */
 
-export const setupStates = ['choose_method', 'webauthn_register', 'totp_scan', 'recovery_codes', 'done'] as const;
+export const setupStates = ['choose_method', 'recovered', 'webauthn_register', 'totp_scan', 'recovery_codes', 'done'] as const;
 export type SetupState = (typeof setupStates)[number];
 
 export type SetupEvent =
@@ -22,7 +30,9 @@ export type SetupEvent =
   /** The pending secret's cookie expired: start again with a new secret. */
   | { type: 'pending_expired' }
   | { type: 'webauthn_registered'; firstFactor: boolean; totpStillNeeded: boolean }
-  | { type: 'codes_acknowledged' };
+  | { type: 'codes_acknowledged' }
+  /** A new set of recovery codes was made (from the recovered page): show it once. */
+  | { type: 'codes_regenerated' };
 
 export interface SetupContext {
   /** Forced enrollments (R-D4, R-C7) have no skip (R-E1). */
@@ -40,6 +50,13 @@ export function nextState(state: SetupState, event: SetupEvent, context: SetupCo
       if (event.method === 'totp') return 'totp_scan';
       if (event.method === 'webauthn') return 'webauthn_register';
       return null; // R-E5: Duo is never a setup step.
+    case 'recovered':
+      if (event.type === 'skip') return 'done';
+      if (event.type === 'codes_regenerated') return 'recovery_codes';
+      if (event.type !== 'choose' || !context.methods.includes(event.method)) return null;
+      if (event.method === 'totp') return 'totp_scan';
+      if (event.method === 'webauthn') return 'webauthn_register';
+      return null;
     case 'webauthn_register':
       if (event.type !== 'webauthn_registered') return null;
       if (event.totpStillNeeded) return 'totp_scan'; // R-E3
@@ -64,6 +81,8 @@ export function pathOf(state: SetupState, returnTo: string, extra: Record<string
   switch (state) {
     case 'choose_method':
       return `/mfa/setup?${query()}`;
+    case 'recovered':
+      return `/mfa/recovered?${query()}`;
     case 'webauthn_register':
       return `/mfa/setup/webauthn?${query()}`;
     case 'totp_scan':
@@ -107,6 +126,28 @@ export function afterMethodChosen(chosen: Method | null, decision: Extract<Decis
     nextState('choose_method', { type: 'choose', method: decision.defaultMethod }, context) ??
     'choose_method';
   return pathOf(state, returnTo);
+}
+
+/** Where each offer of the recovered page leads: a new device of each offered method (null when not offered), new codes, or on. */
+export interface RecoveredChoices {
+  totp: string | null;
+  webauthn: string | null;
+  /** After new recovery codes are shown, back to the recovered page. */
+  newCodes: string;
+  continueTo: string;
+}
+
+export function recoveredChoices(context: SetupContext, returnTo: string): RecoveredChoices {
+  const chosen = (method: Method): string | null => {
+    const state = nextState('recovered', { type: 'choose', method }, context);
+    return state === null ? null : pathOf(state, returnTo);
+  };
+  return {
+    totp: chosen('totp'),
+    webauthn: chosen('webauthn'),
+    newCodes: pathOf(nextState('recovered', { type: 'codes_regenerated' }, context) ?? 'recovered', pathOf('recovered', returnTo)),
+    continueTo: pathOf(nextState('recovered', { type: 'skip' }, context) ?? 'done', returnTo),
+  };
 }
 
 /** How recently a second factor must have been passed for sensitive changes (removal, new devices, new codes). */

@@ -21,7 +21,7 @@ import { openSecret, sealSecret } from '../crypto/secret-box';
 import { elevateSession, type SessionContext } from '../auth/sessions';
 import { admitGuess, guessFailed, refundGuess, type GuessCharge } from '../auth/mfa-throttle';
 import type { PendingTotpSetup } from '../auth/pending-setup';
-import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
+import { auditFactorAction, auditSetupAfterRecovery, factorActorOf, type FactorActor } from './audit';
 import { stepUpRefusalIn } from './step-up';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
@@ -220,6 +220,7 @@ export async function confirmTotpSetup(
       // R-E8: beside an existing factor, only with a second factor from the last five minutes.
       if ((await stepUpRefusalIn(trx, session, 'fresh', clock, !firstFactor)) !== null) throw new Refused('not_fresh');
       await auditFactorAction(trx, actor, now, 'mfa.factor_enrolled', { type: 'totp', factorId: pending.id, name });
+      await auditSetupAfterRecovery(trx, actor, session, now, { type: 'totp', factorId: pending.id });
       await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_added', factorType: 'totp', factorName: name, factorId: pending.id, at: now });
       if (pending.replaces !== null) {
         const old = await getFactorOfUser(trx, session.userId, pending.replaces);

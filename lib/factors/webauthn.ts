@@ -29,7 +29,7 @@ import { elevateSession, type SessionContext } from '../auth/sessions';
 import type { Decision, MfaSettings } from '../policy';
 import { setupMethods } from '../policy';
 import { enqueueFactorNotice } from '../mail/enqueue';
-import { auditFactorAction, factorActorOf } from './audit';
+import { auditFactorAction, auditSetupAfterRecovery, factorActorOf } from './audit';
 import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from './step-up';
 import { nonceHash, sameBinding, sessionBinding, webauthnChallengeTtlMs, type Ceremony, type PendingWebauthn } from './ceremony';
 import { newRecoveryCodeSet } from './recovery-codes';
@@ -324,6 +324,7 @@ export async function confirmWebauthnRegistration(
         userVerified: info.userVerified,
         backedUp: info.credentialBackedUp,
       });
+      await auditSetupAfterRecovery(trx, actor, session, now, { type: 'webauthn', factorId });
       await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_added', factorType: 'webauthn', factorName: name, factorId, at: now });
       let recoveryCodes: string[] | null = null;
       if (firstFactor) {

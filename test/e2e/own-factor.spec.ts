@@ -2,7 +2,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { authenticator } from 'otplib';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
-import { expectPortal, signIn } from './support/pages';
+import { expectPortal, pageAlert, signIn } from './support/pages';
 import { cliActor } from '../../lib/admin/actor';
 import { systemClock } from '../../lib/clock';
 import { saveMfaSettings } from '../../lib/admin/mfa-settings';
@@ -109,15 +109,18 @@ test('R-E8: Pat, signed in with the password alone, confirms his second factor b
 test('R-E8: Pat\'s new password waits for a fresh second factor; then it is the one that signs in', async ({ page }) => {
   await signIn(page, portal.url, 'pat', password, '/portal/security');
   await expect(page).toHaveURL(/\/portal\/security$/);
-  const change = async () => {
+  const change = async (newPassword = 'a much longer new passphrase') => {
     await page.getByLabel('Current password').fill(password);
-    await page.getByLabel('New password').fill('a much longer new passphrase');
+    await page.getByLabel('New password').fill(newPassword);
     await page.getByRole('button', { name: 'Change password' }).click();
   };
   await change();
   await expect(page).toHaveURL(/\/mfa\/verify\?.*why=factor_change/);
   await typeCode(page, secrets.pat!);
   await expect(page).toHaveURL(/\/portal\/security/);
+  // A common password is refused, and the page says why.
+  await change('Password123456789');
+  await expect(pageAlert(page)).toHaveText('This password is on a list of common or breached passwords; choose another.');
   await change();
   await expect(page.getByRole('status')).toContainText('Password changed.');
 

@@ -105,6 +105,12 @@ async function submitCode(page: Page, code: string) {
   await page.getByRole('button', { name: 'Verify' }).click();
 }
 
+/** A sign-in with a recovery code lands on the lost-device page first; from there, on to the portal. */
+async function continueAfterRecoveryCode(page: Page) {
+  await expect(page).toHaveURL(/\/mfa\/recovered\?returnTo=%2Fportal$/);
+  await page.getByRole('link', { name: 'Continue to where you were going' }).click();
+}
+
 async function submitRecoveryCode(page: Page, code: string) {
   await page.getByRole('button', { name: 'Use a recovery code' }).click();
   await page.getByLabel('Recovery code').fill(code);
@@ -139,6 +145,7 @@ test('a recovery code lets Frank in once; the second time it is refused', async 
   await signIn(page, portal.url, 'frank', password);
   await expectChallenge(page);
   await submitRecoveryCode(page, frank.recoveryCodes[0]!);
+  await continueAfterRecoveryCode(page);
   await expectPortal(page, 'frank');
   await signOut(page);
 
@@ -150,6 +157,7 @@ test('a recovery code lets Frank in once; the second time it is refused', async 
   await freshVerifyPage(page, 'recovery');
   await page.getByLabel('Recovery code').fill(frank.recoveryCodes[1]!.toUpperCase());
   await page.getByRole('button', { name: 'Verify' }).click();
+  await continueAfterRecoveryCode(page);
   await expectPortal(page, 'frank');
   const used = await withDb(portal.databaseUrl, (db) =>
     db.kysely.selectFrom('audit_log').select('id').where('action', '=', 'mfa.recovery_code_used').execute(),
@@ -244,6 +252,7 @@ test('Nora, without JavaScript, enrolls and signs in with plain forms', async ({
     await signOut(page);
     await signIn(page, portal.url, 'nora', password);
     await submitRecoveryCode(page, nora.recoveryCodes[9]!);
+    await continueAfterRecoveryCode(page);
     await expectPortal(page, 'nora');
   } finally {
     await context.close();

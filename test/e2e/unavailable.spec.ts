@@ -38,6 +38,7 @@ test('the /mfa pages answer 503 with the plain page too, not a 500', async ({ re
     '/mfa/setup/totp/start',
     '/mfa/setup/webauthn',
     '/mfa/recovery-codes',
+    '/mfa/recovered?returnTo=%2Fportal',
     '/mfa/locked',
     '/mfa/duo/unavailable',
     '/mfa/duo/callback?state=x&duo_code=y',

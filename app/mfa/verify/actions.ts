@@ -9,6 +9,7 @@ import { setSessionCookie } from '../../../lib/factors/cookies';
 import { verifyRecoveryCodeSignIn } from '../../../lib/factors/recovery-codes';
 import { verifyTotpSignIn } from '../../../lib/factors/totp';
 import { verifyPath } from '../../../lib/factors/verify-path';
+import { pathOf } from '../../../lib/factors/setup-flow';
 
 /** One value, or the whole list when a field was sent more than once (then refused as malformed). */
 function field(formData: FormData, name: string): unknown {
@@ -46,5 +47,7 @@ export async function verifyRecoveryCode(formData: FormData): Promise<void> {
     redirect(verifyPath({ returnTo, fresh, method: 'recovery', error: result.reason, retryAfterMs: result.retryAfterMs }));
   }
   await setSessionCookie(result.token);
-  redirect(returnTo);
+  // A sign-in with a recovery code means a lost device: say so and offer a new one first. A
+  // confirmation before a change (`fresh`) goes straight back to the change.
+  redirect(fresh ? returnTo : pathOf('recovered', returnTo));
 }

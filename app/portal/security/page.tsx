@@ -4,6 +4,7 @@ import { formatDateTime } from '../../../lib/format';
 import { requirePageAccess } from '../../../lib/gate';
 import { factorChangeMessages, factorTypeLabels, securityOverview } from '../../../lib/factors/factors';
 import { maxFactorNameLength } from '../../../lib/factors/totp';
+import { recoveryCodeMessages } from '../../../lib/factors/recovery-codes';
 import { minPasswordLengthAlone, minPasswordLengthWithSecondFactor, passwordRefusalMessages } from '../../../lib/auth/password-policy';
 import { changePasswordAction, regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
 
@@ -14,7 +15,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 const notices: Record<string, string> = {
   renamed: 'Renamed.',
   removed: 'Removed.',
-  password_changed: 'Password changed.',
+  password_changed: 'Password changed. Your other sessions were signed out.',
 };
 
 const errors: Record<string, string> = {
@@ -145,6 +146,11 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
           <p data-testid="recovery-code-count">
             {recoveryCodes.unused} of {recoveryCodes.total} recovery codes unused.
           </p>
+          {recoveryCodes.total > 0 && recoveryCodes.unused === 0 && (
+            <p className="error" role="alert">
+              {recoveryCodeMessages.lastSpent}
+            </p>
+          )}
           {confirmRegenerate && (
             <p className="notice">Your current recovery codes stop working as soon as you generate new ones.</p>
           )}

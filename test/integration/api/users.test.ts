@@ -35,6 +35,15 @@ describe.each(dialects)('/api/v1/users on %s', (dialect) => {
       expect(entry.actor_label).toBe('api-key:ops-automation');
     });
 
+    it('refuses a common password (on the shipped blocklist) with 400 and says why', async () => {
+      const problem = await expectProblem(
+        await world.call('POST', '/users', { body: { username: 'bea', email: 'bea@example.org', state: 'active', password: 'Password123456789' } }),
+        400,
+      );
+      expect(problem.errors).toEqual({ password: ['This password is on a list of common or breached passwords; choose another.'] });
+      expect(await world.db.kysely.selectFrom('users').select('id').execute()).toEqual([]);
+    });
+
     it('refuses a role: roles change only through an explicit action (no mass assignment)', async () => {
       const problem = await expectProblem(
         await world.call('POST', '/users', { body: { username: 'mallory', email: 'm@example.org', state: 'active', role: 'admin' } }),

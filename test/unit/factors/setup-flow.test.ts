@@ -7,6 +7,7 @@ import {
   isFreshSecondFactor,
   nextState,
   pathOf,
+  recoveredChoices,
   totpSetupAccess,
   totpStartPath,
   type SetupContext,
@@ -37,6 +38,15 @@ const table: [SetupState, SetupEvent, SetupContext, SetupState | null][] = [
   ['webauthn_register', { type: 'totp_verified', firstFactor: true }, totpAndWebauthn, null],
   ['recovery_codes', { type: 'codes_acknowledged' }, forcedTotp, 'done'],
   ['recovery_codes', { type: 'skip' }, softTotp, null],
+  // The recovered page (a sign-in with a recovery code): a new device is another one, continuing is always allowed.
+  ['recovered', { type: 'choose', method: 'totp' }, softTotp, 'totp_scan'],
+  ['recovered', { type: 'choose', method: 'webauthn' }, softTotp, null], // WebAuthn off: no key offered
+  ['recovered', { type: 'choose', method: 'webauthn' }, totpAndWebauthn, 'webauthn_register'],
+  ['recovered', { type: 'choose', method: 'duo' }, { forced: false, methods: ['totp', 'duo'] }, null], // R-E5
+  ['recovered', { type: 'skip' }, forcedTotp, 'done'],
+  ['recovered', { type: 'codes_regenerated' }, softTotp, 'recovery_codes'],
+  ['recovered', { type: 'totp_verified', firstFactor: false }, softTotp, null],
+  ['choose_method', { type: 'codes_regenerated' }, softTotp, null],
   ['done', { type: 'codes_acknowledged' }, forcedTotp, null],
   ['done', { type: 'choose', method: 'totp' }, forcedTotp, null],
 ];
@@ -64,6 +74,7 @@ describe('the Set Up MFA state machine', () => {
 
   it.each([
     ['choose_method', '/mfa/setup?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
+    ['recovered', '/mfa/recovered?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
     ['totp_scan', '/mfa/setup/totp?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
     ['webauthn_register', '/mfa/setup/webauthn?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
     ['recovery_codes', '/mfa/recovery-codes?returnTo=%2Fapps%2Fdemo%3Fx%3D1'],
@@ -137,5 +148,20 @@ describe('Set Up steps as paths', () => {
   it('query extras go on the step page, and the TOTP start route has its own path', () => {
     expect(pathOf('totp_scan', '/admin', { forced: '1' })).toBe('/mfa/setup/totp?returnTo=%2Fadmin&forced=1');
     expect(totpStartPath('/portal', { replace: 'f1' })).toBe('/mfa/setup/totp/start?returnTo=%2Fportal&replace=f1');
+  });
+});
+
+describe('where the recovered page’s offers lead', () => {
+  it('Rita (TOTP and WebAuthn on) may set up either, get new codes and come back, or go on', () => {
+    expect(recoveredChoices({ forced: false, methods: ['totp', 'webauthn'] }, '/apps/demo?x=1')).toEqual({
+      totp: '/mfa/setup/totp?returnTo=%2Fapps%2Fdemo%3Fx%3D1',
+      webauthn: '/mfa/setup/webauthn?returnTo=%2Fapps%2Fdemo%3Fx%3D1',
+      newCodes: `/mfa/recovery-codes?returnTo=${encodeURIComponent('/mfa/recovered?returnTo=%2Fapps%2Fdemo%3Fx%3D1')}`,
+      continueTo: '/apps/demo?x=1',
+    });
+  });
+
+  it('with WebAuthn off only an authenticator app is offered', () => {
+    expect(recoveredChoices({ forced: false, methods: ['totp'] }, '/portal')).toMatchObject({ totp: '/mfa/setup/totp?returnTo=%2Fportal', webauthn: null });
   });
 });

@@ -6,15 +6,15 @@ import { systemClock } from '../../../../lib/clock';
 import { formatDateTime } from '../../../../lib/format';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { NotFoundError } from '../../../../lib/admin/errors';
-import { isNotFoundError } from '../../../../lib/errors/brand';
+import { isConflictError, isNotFoundError } from '../../../../lib/errors/brand';
 import { resetTotpEnrollment } from '../../../../lib/admin/mfa-requirements';
+import { sendPasswordReset } from '../../../../lib/admin/password-reset';
 import { revokeUserSessions } from '../../../../lib/admin/sessions';
 import { unlockUser } from '../../../../lib/admin/unlock';
 import { removeUserFactor } from '../../../../lib/admin/user-factors';
 import { changeUserRole } from '../../../../lib/admin/user-role';
 import { updateUser } from '../../../../lib/admin/user-update';
 import { resendInvitation } from '../../../../lib/admin/invitations';
-import { isConflictError } from '../../../../lib/errors/brand';
 import { daysInput, refusal, text } from '../../_lib/actions';
 import type { FormState } from '../../_lib/form-state';
 
@@ -163,4 +163,19 @@ export async function resendInvitationAction(formData: FormData): Promise<void> 
     failed(id, err);
   }
   done(id, staged ? 'invitation_staged' : 'invitation_sent');
+}
+
+/**
+ * ASVS 6.4.6: a single-use link goes to the user's own address; the admin never sees it and
+ * never chooses the password. Refused (no address, not active) with the reason on the page.
+ */
+export async function sendPasswordResetAction(formData: FormData): Promise<void> {
+  const { db, actor, id } = await adminForUser(formData);
+  try {
+    await sendPasswordReset(db, id, actor, systemClock);
+  } catch (err) {
+    if (isConflictError(err)) redirect(`${userPath(id)}?error=${err.field === 'email' ? 'reset_no_email' : 'reset_not_active'}`);
+    failed(id, err);
+  }
+  done(id, 'password_reset_sent');
 }

@@ -17,6 +17,7 @@ import {
   resendInvitationAction,
   resetTotpAction,
   revokeSessionsAction,
+  sendPasswordResetAction,
   unlockUserAction,
   updateUserAction,
 } from './actions';
@@ -31,6 +32,7 @@ const doneMessages: Record<string, string> = {
   created: 'User created.',
   unlocked: 'Unlocked: the user’s sign-in and second-factor attempt counts are cleared.',
   sessions_revoked: 'All of the user’s sessions are revoked: they must sign in again everywhere.',
+  password_reset_sent: 'Password reset sent: a link to set a new password, valid for 30 minutes, is on its way to the user’s email address.',
   factor_removed: 'Factor removed. The user has been emailed.',
   reset: 'TOTP reset: a new enrollment period has started and the user has been emailed.',
   reset_staged: 'TOTP reset: the user is staged, so the new period starts when they are activated.',
@@ -44,6 +46,8 @@ const errorMessages: Record<string, string> = {
   invitation_hasPassword: invitationMessages.hasPassword,
   invitation_noEmail: invitationMessages.noEmail,
   invitation_suspended: invitationMessages.suspended,
+  reset_no_email: 'No password reset was sent: the user has no email address. Add one first.',
+  reset_not_active: 'No password reset was sent: only an active user can be sent one.',
 };
 
 /** "Invited, not set up" in words, for the summary. */
@@ -239,6 +243,16 @@ export default async function UserPage({ params, searchParams }: { params: Param
           fields={{ userId: user.id }}
           label="Revoke all sessions"
         />
+        {user.state === 'active' && user.email ? (
+          <ConfirmAction
+            summary="Send password reset…"
+            action={sendPasswordResetAction}
+            fields={{ userId: user.id }}
+            label={`Send a reset link to ${user.email}`}
+          />
+        ) : (
+          <p className="hint">A password reset link can be sent to an active user with an email address.</p>
+        )}
       </section>
 
       {!user.invitation?.passwordSet && user.email && user.state !== 'suspended' && (
