@@ -9,11 +9,14 @@ import { createApiKey } from '../lib/admin/api-keys';
 import { resetTotpEnrollment, resetTotpSummary as resetSummary } from '../lib/admin/mfa-requirements';
 import { sendPasswordReset } from '../lib/admin/password-reset';
 import { userIdOfUsername } from '../lib/admin/user-lookup';
+import { resendInvitation } from '../lib/admin/invitations';
 import { isConflictError, isNotFoundError, isValidationError } from '../lib/errors/brand';
 
 const usage = `Usage:
   npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL]
   npm run cli -- create-user --username NAME --password PASSWORD [--email EMAIL] [--state active|staged|suspended]
+  npm run cli -- create-user --username NAME --email EMAIL --invite [--state active|staged]   (the user sets their own password)
+  npm run cli -- invite USERNAME   (a new invitation to a user who has not set a password; the older link stops working)
   npm run cli -- create-api-key --name NAME [--role admin|read]
   npm run cli -- reset-totp --username NAME [--days 1-365]   (removes the user's authenticator apps, starts a new enrollment period)
   npm run cli -- send-password-reset USERNAME                  (or --username NAME: a 30-minute link to the user's own address)`;
@@ -24,6 +27,7 @@ async function main(): Promise<number> {
     args: rest,
     allowPositionals: true,
     options: {
+      invite: { type: 'boolean' },
       username: { type: 'string' },
       password: { type: 'string' },
       email: { type: 'string' },
@@ -33,6 +37,11 @@ async function main(): Promise<number> {
       days: { type: 'string' },
     },
   });
+  // Only `invite` takes its username as a plain argument.
+  if (positionals.length > (command === 'invite' ? 1 : 0)) {
+    console.error(usage);
+    return 2;
+  }
   const db = createDb(readEnv().databaseUrl);
   try {
     await migrateToLatest(db);
@@ -47,11 +56,26 @@ async function main(): Promise<number> {
             email: values.email,
             state: values.state ?? 'active',
             role: command === 'create-admin' ? 'admin' : 'user',
+            ...(values.invite ? { invite: true } : {}),
           },
           cliActor,
           systemClock,
         );
-        console.log(`Created ${command === 'create-admin' ? 'admin' : 'user'} ${values.username} (${id})`);
+        console.log(
+          `Created ${command === 'create-admin' ? 'admin' : 'user'} ${values.username} (${id})` +
+            (values.invite ? ((values.state ?? 'active') === 'staged' ? '; the invitation is sent when they are activated' : '; invitation queued') : ''),
+        );
+        return 0;
+      }
+      case 'invite': {
+        const username = positionals[0] ?? values.username;
+        const userId = await userIdOfUsername(db.kysely, username);
+        const { expiresAt } = await resendInvitation(db.kysely, userId, cliActor, systemClock);
+        console.log(
+          expiresAt === null
+            ? `New invitation for ${username}: sent when they are activated`
+            : `Invitation queued for ${username}, valid until ${new Date(expiresAt).toISOString()}`,
+        );
         return 0;
       }
       case 'create-api-key': {

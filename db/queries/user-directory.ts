@@ -22,6 +22,8 @@ export interface UserListFilter {
   /** R-F2: MFA status active (enrolled) or inactive (not enrolled), whatever the requirement. */
   enrolled?: boolean;
   state?: UserState;
+  /** Invited and not yet set a password (issue 15): the console's "invited, not set up". */
+  invited?: boolean;
 }
 
 /** Where the previous page ended, in the sort's own key. */
@@ -45,6 +47,9 @@ export interface UserListRow {
   /** A factor of a counting method (or Duo-only settings). */
   enrolled: boolean;
 }
+
+// NOTE: a probe per user of account_tokens_user_idx (user_id, purpose), like the factor probe.
+const invitedNotSetUp = sql<SqlBool>`(users.password_hash is null and exists (select 1 from account_tokens it where it.user_id = users.id and it.purpose = 'invitation'))`;
 
 type Eb = ExpressionBuilder<Database & { r: Database['mfa_requirements'] }, 'users' | 'r'>;
 
@@ -271,6 +276,10 @@ function pageQuery(
   if (filter.status !== undefined) {
     const status = filter.status;
     query = query.where((eb) => statusPredicate(eb as unknown as Eb, status, rule, now));
+  }
+  if (filter.invited !== undefined) {
+    const invited = filter.invited;
+    query = query.where((eb) => (invited ? invitedNotSetUp : eb.not(invitedNotSetUp)));
   }
   if (filter.enrolled !== undefined) {
     const enrolled = filter.enrolled;

@@ -73,3 +73,9 @@ export async function countAdmins(db: Kysely<Database>): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Whether the user has a password (the hash itself stays here). */
+export async function userHasPassword(db: Kysely<Database>, id: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirst();
+  return !!row?.password_hash;
+}

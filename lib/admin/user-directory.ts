@@ -11,6 +11,8 @@ import {
   type UserKeyset,
   type UserListRow,
 } from '../../db/queries/user-directory';
+import { latestAccountToken, type AccountTokenRow } from '../../db/queries/account-tokens';
+import { userHasPassword } from '../../db/queries/users';
 import { loadCountingFactorTypes } from '../factors/counting';
 import { mfaStatus, type MfaRequirement, type MfaStatusName } from '../policy';
 import type { Clock } from '../clock';
@@ -46,6 +48,7 @@ export const listUsersSchema = z.strictObject(
       .optional(),
     enrolled: z.boolean('MFA active filter must be true (active: enrolled) or false (inactive: not enrolled).').optional(),
     state: z.enum(['staged', 'active', 'suspended'], 'State must be staged, active or suspended.').optional(),
+    invited: z.boolean('Invited filter must be true (invited, password not set yet) or false.').optional(),
     sort: z.enum(userSorts, `Sort must be one of: ${userSorts.join(', ')}.`).default('username'),
     limit: z
       .number('Limit must be a whole number.')
@@ -93,6 +96,28 @@ export interface UserSummary {
 export interface UserDetail extends Omit<UserSummary, 'mfa'> {
   mfa: UserMfaSummary & { factors: FactorSummary[] };
   groups: { id: string; name: string }[];
+  /** The newest invitation, if the user was ever invited (lib/admin/invitations.ts). */
+  invitation: InvitationSummary | null;
+}
+
+export interface InvitationSummary {
+  /**
+   * `unsent`: a staged user's, sent at activation; `open`: valid until `expiresAt`; `expired`;
+   * `accepted`: the password was set through it; `voided`: replaced, or the password was set otherwise.
+   */
+  status: 'unsent' | 'open' | 'expired' | 'accepted' | 'voided';
+  invitedAt: number;
+  expiresAt: number | null;
+  /** Whether the user has set a password (by this link or otherwise). */
+  passwordSet: boolean;
+}
+
+function invitationSummary(row: AccountTokenRow | undefined, passwordSet: boolean, now: number): InvitationSummary | null {
+  if (!row) return null;
+  const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
+  const status: InvitationSummary['status'] =
+    row.used_at !== null ? 'accepted' : row.voided_at !== null ? 'voided' : expiresAt === null ? 'unsent' : expiresAt <= now ? 'expired' : 'open';
+  return { status, invitedAt: Number(row.created_at), expiresAt, passwordSet };
 }
 
 export interface UserPage {
@@ -156,6 +181,7 @@ export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clo
       ...(options.mfaStatus !== undefined ? { status: options.mfaStatus } : {}),
       ...(options.enrolled !== undefined ? { enrolled: options.enrolled } : {}),
       ...(options.state !== undefined ? { state: options.state } : {}),
+      ...(options.invited !== undefined ? { invited: options.invited } : {}),
     },
     rule,
     now,
@@ -185,8 +211,13 @@ export async function getUserDetail(db: Kysely<Database>, id: string, clock: Clo
   const row = typeof id === 'string' && id.length <= 200 ? await getUserListRow(db, id, rule) : undefined;
   if (!row) throw new NotFoundError('user', [String(id).slice(0, 200)]);
   const summary = summaryOf(row, clock.now());
-  const [factors, groups] = await Promise.all([listFactorsOfUser(db, id), listGroupsOfUser(db, id)]);
-  return { ...summary, mfa: { ...summary.mfa, factors }, groups };
+  const [factors, groups, invitation, passwordSet] = await Promise.all([
+    listFactorsOfUser(db, id),
+    listGroupsOfUser(db, id),
+    latestAccountToken(db, id, 'invitation'),
+    userHasPassword(db, id),
+  ]);
+  return { ...summary, mfa: { ...summary.mfa, factors }, groups, invitation: invitationSummary(invitation, passwordSet, clock.now()) };
 }
 
 export interface UserCounts {

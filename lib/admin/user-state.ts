@@ -11,6 +11,7 @@ import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { NotFoundError, ValidationError } from './errors';
 import { invalidateUserCounts } from './user-directory';
+import { startInvitations } from './invitations';
 
 /** User lifecycle: staged → active ⇄ suspended (R-B4, R-D7). */
 
@@ -28,6 +29,8 @@ export interface UserStateResult {
   periodStarted: { startsAt: number; endsAt: number } | null;
   /** Sessions ended because the user was suspended. */
   sessionsRevoked: number;
+  /** A staged user's invitation that activation sent: when its link expires; else null. */
+  invitationExpiresAt: number | null;
 }
 
 /**
@@ -64,7 +67,7 @@ export async function changeUserState(
   const user = await getUserById(trx, userId);
   if (!user) throw new NotFoundError('user', [userId]);
   if (user.state === next) {
-    return { changed: false, previous: user.state, state: next, periodStarted: null, sessionsRevoked: 0 };
+    return { changed: false, previous: user.state, state: next, periodStarted: null, sessionsRevoked: 0, invitationExpiresAt: null };
   }
   if (next === 'staged' && user.activated_at !== null) {
     throw new ValidationError({ state: ['A user who has been active cannot go back to staged.'] });
@@ -72,7 +75,10 @@ export async function changeUserState(
   await setUserStateRow(trx, userId, next, now);
 
   let periodStarted: UserStateResult['periodStarted'] = null;
+  let invitationExpiresAt: number | null = null;
   if (next === 'active') {
+    // A staged user's invitation goes out now, valid from now.
+    invitationExpiresAt = await startInvitations(trx, userId, now);
     const requirement = await getMfaRequirement(trx, userId);
     // A requirement set while staged has no period yet; one that already runs (a
     // suspended user coming back) keeps its dates.
@@ -96,10 +102,11 @@ export async function changeUserState(
       to: next,
       ...(periodStarted ? { periodStartsAt: periodStarted.startsAt, periodEndsAt: periodStarted.endsAt } : {}),
       ...(next === 'suspended' ? { sessionsRevoked } : {}),
+      ...(invitationExpiresAt !== null ? { invitationSent: true, invitationExpiresAt } : {}),
     },
     clientIp: actor.clientIp,
   });
-  return { changed: true, previous: user.state, state: next, periodStarted, sessionsRevoked };
+  return { changed: true, previous: user.state, state: next, periodStarted, sessionsRevoked, invitationExpiresAt };
 }
 
 /** Activates a staged or suspended user; see setUserState(). */

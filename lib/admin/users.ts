@@ -8,7 +8,8 @@ import type { Clock } from '../clock';
 import { hashPassword, maxPasswordLength } from '../auth/password';
 import { checkNewPassword, minPasswordLengthAlone, normalizePassword } from '../auth/password-policy';
 import type { Actor } from './actor';
-import { ConflictError, parseInput } from './errors';
+import { ConflictError, ValidationError, parseInput } from './errors';
+import { inviteInTransaction, invitationMessages } from './invitations';
 import { invalidateUserCounts } from './user-directory';
 
 /**
@@ -41,17 +42,26 @@ export const newUserSchema = z.object({
   password: newAccountPassword.nullish(),
   state: z.enum(['staged', 'active', 'suspended']).default('active'),
   role: z.enum(['user', 'admin']).default('user'),
+  /** Send an invitation to set a password (lib/admin/invitations.ts) instead of setting one. */
+  invite: z.boolean('Invite must be true or false.').optional(),
 });
 
 export type NewUserInput = z.input<typeof newUserSchema>;
 
 /**
+/**
  * Creates a user (and audits it in the same transaction). Usernames are unique case-insensitively.
  * A password must meet the rules for an account with no second factor yet (15 characters, not
- * on the blocklist); its NFKC form is hashed.
+ * on the blocklist); its NFKC form is hashed. With `invite`, no password: the user gets an
+ * invitation to set one (now when active, at activation when staged), in the same transaction.
  */
 export async function createUser(db: Kysely<Database>, input: unknown, actor: Actor, clock: Clock): Promise<{ id: string }> {
   const data = parseInput(newUserSchema, input);
+  if (data.invite) {
+    if (data.password) throw new ValidationError({ password: [invitationMessages.withPassword] });
+    if (!data.email) throw new ValidationError({ email: [invitationMessages.noEmail] });
+    if (data.state === 'suspended') throw new ValidationError({ state: [invitationMessages.suspended] });
+  }
   // The schema has checked the password; its NFKC form is what sign-in verifies first.
   const passwordHash = data.password == null ? null : await hashPassword(normalizePassword(data.password));
   const id = randomUUID();
@@ -80,6 +90,19 @@ export async function createUser(db: Kysely<Database>, input: unknown, actor: Ac
       details: { username: data.username, state: data.state, role: data.role },
       clientIp: actor.clientIp,
     });
+    if (data.invite) {
+      const issued = await inviteInTransaction(trx, { id, state: data.state }, actor, now);
+      await writeAudit(trx, {
+        at: now,
+        actorId: actor.id,
+        actorLabel: actor.label,
+        action: 'user.invited',
+        targetType: 'user',
+        targetId: id,
+        details: { expiresAt: issued.expiresAt, queued: issued.queued },
+        clientIp: actor.clientIp,
+      });
+    }
   });
   invalidateUserCounts(db);
   return { id };

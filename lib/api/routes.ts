@@ -12,6 +12,7 @@ import { sendPasswordReset } from '../admin/password-reset';
 import { getUserDetail, listUsers } from '../admin/user-directory';
 import { updateUser } from '../admin/user-update';
 import { createUser } from '../admin/users';
+import { resendInvitation } from '../admin/invitations';
 import { listOutbox } from '../mail/outbox';
 import type { Clock } from '../clock';
 import { bulkMaxBodyBytes } from './body';
@@ -20,6 +21,7 @@ import {
   createGroupBody,
   createPolicyBody,
   createUserBody,
+  invitationBody,
   groupMembersBody,
   listAuditQuery,
   listOutboxQuery,
@@ -173,6 +175,18 @@ export const routes = {
       const result = await requireMfaForUsers(ctx.db, ctx.raw, ctx.actor, ctx.clock);
       return jsonResponse(200, result);
     },
+  }),
+  'POST /users/{id}/invitation': route({
+    method: 'POST',
+    path: '/users/{id}/invitation',
+    summary: 'Send a new invitation to set a password (the older link stops working); only before the user has set one',
+    tag: 'users',
+    role: 'admin',
+    body: invitationBody,
+    bodyOptional: true,
+    success: { status: 200, description: 'When the new link expires (null for a staged user: it starts at activation), and whether a message was queued' },
+    problems: [...bodyProblems, 404, 409],
+    handle: async (ctx) => jsonResponse(200, await resendInvitation(ctx.db, ctx.params.id!, ctx.actor, ctx.clock)),
   }),
   'POST /users/{id}/mfa/reset': route({
     method: 'POST',

@@ -23,7 +23,7 @@ function unknownField(issue: { code?: string; keys?: string[] }): string {
 
 const userFields = newUserSchema.shape;
 
-/** SPEC G: POST /users {username, email, displayName?, password?, state}. No role: roles change only by an explicit action. */
+/** SPEC G: POST /users {username, email, displayName?, password?, state, invite?}. No role: roles change only by an explicit action. */
 export const createUserBody = z.strictObject(
   {
     username: userFields.username,
@@ -31,6 +31,7 @@ export const createUserBody = z.strictObject(
     displayName: userFields.displayName,
     password: userFields.password,
     state: stateSchema,
+    invite: userFields.invite,
   },
   { error: unknownField },
 );
@@ -66,6 +67,8 @@ function strictBody<S extends z.core.$ZodLooseShape>(schema: z.ZodObject<S>) {
 export const bulkRequireBody = strictBody(bulkRequireSchema);
 /** The body may be left out entirely: the default period is 7 days. */
 export const resetBody = strictBody(resetSchema);
+/** POST /users/{id}/invitation takes no fields. */
+export const invitationBody = z.strictObject({}, { error: unknownField });
 export const createGroupBody = strictBody(nameSchema);
 export const groupMembersBody = strictBody(membersSchema);
 export const createPolicyBody = policyCreateSchema;

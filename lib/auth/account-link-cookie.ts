@@ -51,3 +51,17 @@ export function accountLinkSetCookie(token: string | null, cookie: AccountLinkCo
     ...(cookie.secure ? ['Secure'] : []),
   ].join('; ');
 }
+
+/**
+ * What the cookie holds once the password is set, for a minute: the page then shows "done"
+ * and moves on by a full page load, even when it is rendered again right after the action
+ * (Next.js refreshes the page whose action changed cookies).
+ */
+export const accountLinkDone = { invitation: 'done.invitation', password_reset: 'done.password_reset' } as const;
+export const accountLinkDoneMaxAgeSeconds = 60;
+
+export function accountLinkDoneOf(value: string | undefined): keyof typeof accountLinkDone | null {
+  if (value === accountLinkDone.invitation) return 'invitation';
+  if (value === accountLinkDone.password_reset) return 'password_reset';
+  return null;
+}

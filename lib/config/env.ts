@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { oneDay } from '../clock';
 
 /**
  * Everything the server reads from the environment, in one place, so the README's table
@@ -38,4 +39,27 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): PortcullisEnv {
     resources: env.PORTCULLIS_RESOURCES || undefined,
     cookieDomain: env.PORTCULLIS_COOKIE_DOMAIN || undefined,
   };
+}
+
+export const defaultInvitationDays = 7;
+export const maxInvitationDays = 30;
+
+export class InvalidEnvError extends Error {
+  override name = 'InvalidEnvError';
+}
+
+/**
+ * How long an invitation link is valid: PORTCULLIS_INVITATION_DAYS, whole days from 1 to 30,
+ * 7 when unset. Read when an invitation is issued or started (not in readEnv(), which every
+ * request reads: a bad value refuses invitations, with this message, not the whole portal).
+ * @throws InvalidEnvError for anything else, never a silent default
+ */
+export function invitationValidityMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const raw = env.PORTCULLIS_INVITATION_DAYS?.trim();
+  if (!raw) return defaultInvitationDays * oneDay;
+  const days = /^\d{1,2}$/.test(raw) ? Number(raw) : NaN;
+  if (!(days >= 1 && days <= maxInvitationDays)) {
+    throw new InvalidEnvError(`PORTCULLIS_INVITATION_DAYS "${raw.slice(0, 20)}": must be a whole number of days from 1 to ${maxInvitationDays}`);
+  }
+  return days * oneDay;
 }

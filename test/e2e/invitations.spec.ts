@@ -1,23 +1,30 @@
-import { expect, test, type Page } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
+import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { pageAlert } from './support/pages';
 import { systemClock } from '../../lib/clock';
 import { issueAccountToken, passwordResetValidityMs } from '../../lib/auth/account-tokens';
 import { enqueueAccountLink } from '../../lib/mail/enqueue';
+import { insertTotpFactor } from '../../db/queries/factors';
+import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
+import { base32Encode, totpSecretContext } from '../../lib/factors/totp';
+import { codeAt, currentStep, stepMs } from './support/totp-codes';
 import { startSmtpSink, type SmtpSink } from '../integration/mail/support/smtp-sink';
 
 /*
  * Invitations and the page every link opens (issue 15), end to end through the production
- * build, reading the links from a real SMTP server. Ada the admin invites Ivy the invitee;
- * Ivy sets her own password and lands in enrollment. A used link and an expired one each get
- * a clear page.
+ * build, reading the links from a real SMTP server. Ada the admin invites Ivy the invitee in
+ * the console; Ivy sets her own password and lands in enrollment. Stan is staged: his
+ * invitation goes out when Ada activates him. Rex resets his password and must sign in again.
+ * A used, a replaced, an expired and an unknown link each get a clear page.
  */
 const adaPassword = 'ada keeps the keys of the castle';
 const ivyPassword = 'a quiet lighthouse on the hill';
 let portal: Portal;
 let sink: SmtpSink;
 let ids: Record<string, string>;
+const adaSecret = base32Encode(randomBytes(20));
 
 test.beforeAll(async () => {
   sink = await startSmtpSink();
@@ -27,6 +34,18 @@ test.beforeAll(async () => {
     { username: 'rex', password: 'rex forgot this one long ago', state: 'active', email: 'rex@example.com' },
     { username: 'eve', state: 'active', email: 'eve@example.com' },
   ]);
+  // Ada's authenticator app, sealed with the portal's secret: the console asks for it.
+  const now = Date.now();
+  await withDb(portal.databaseUrl, (db) =>
+    insertTotpFactor(db.kysely, {
+      id: 'factor-ada',
+      userId: ids.ada!,
+      name: 'Ada’s phone',
+      secretSealed: sealSecret(adaSecret, totpSecretContext(ids.ada!), createKeyring([portal.secret])),
+      enrolledStep: Math.floor(now / stepMs) - 10,
+      now,
+    }),
+  );
 });
 
 test.afterAll(async () => {
@@ -42,17 +61,33 @@ async function linkMailedTo(address: string, subject: RegExp): Promise<string> {
   return link!;
 }
 
-async function signInAsAda(page: Page) {
+/** Ada signs in and passes her second factor (the console asks for it); returns her page. */
+async function adminPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
   await page.goto(`${portal.url}/login?returnTo=/admin/users/new`);
   await page.getByLabel('Username').fill('ada');
   await page.getByLabel('Password').fill(adaPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/mfa\/verify\?/);
+  await page.getByLabel('Verification code').fill(freshCode());
+  await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page).toHaveURL((url) => url.pathname === '/admin/users/new');
+  return page;
 }
 
-/** Ada creates a user in the console with "Send an invitation" ticked. */
+let lastStep = 0;
+/** Ada's code for a time step not used yet (each step passes once, R-I3). */
+function freshCode(): string {
+  let step = currentStep();
+  if (step <= lastStep) step = lastStep + 1; // the verifier accepts one step ahead
+  lastStep = step;
+  return codeAt(adaSecret, step);
+}
+
+/** Ada creates a user in the console with "Send an invitation" ticked; returns the user's id. */
 async function invite(page: Page, username: string, state: 'active' | 'staged', requireMfa = false): Promise<string> {
-  await signInAsAda(page);
+  await page.goto(`${portal.url}/admin/users/new`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Email').fill(`${username}@example.com`);
   await page.getByLabel('State').selectOption(state);
@@ -62,6 +97,76 @@ async function invite(page: Page, username: string, state: 'active' | 'staged', 
   await expect(page).toHaveURL(/\/admin\/users\/[^/?]+\?done=created/);
   return /\/admin\/users\/([^/?]+)/.exec(page.url())![1]!;
 }
+
+test('Ada invites Ivy in the console; Ivy opens the link, sets her password, and lands in enrollment', async ({ browser }) => {
+  const admin = await adminPage(browser);
+  ids.ivy = await invite(admin, 'ivy', 'active', true);
+  await expect(admin.getByTestId('invitation-status')).toContainText('not set up yet. The link is valid until');
+  // The list finds her among those invited and not set up yet.
+  await admin.goto(`${portal.url}/admin/users?invited=pending`);
+  await expect(admin.getByRole('link', { name: 'ivy', exact: true })).toBeVisible();
+  await expect(admin.getByRole('link', { name: 'ada', exact: true })).toHaveCount(0);
+
+  const link = await linkMailedTo('ivy@example.com', /invited/);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  // The token leaves the address bar: the page is served without it.
+  await expect(page).toHaveURL(`${portal.url}/account/password/set`);
+  await expect(page.getByTestId('link-username')).toHaveText('ivy');
+  await expect(page.locator('input[autocomplete="username"]')).toHaveValue('ivy');
+  await expect(page.locator('#password')).toHaveAttribute('autocomplete', 'new-password');
+
+  // Too short for a password-only account: refused with the reason, and the link still works.
+  await page.locator('#password').fill('too short');
+  await page.locator('#confirm').fill('too short');
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
+  await expect(pageAlert(page)).toContainText('at least 15 characters');
+
+  await page.locator('#password').fill(ivyPassword);
+  await page.locator('#confirm').fill(ivyPassword);
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
+  // Signed in, and sent on to Set Up: Ivy is required to enroll.
+  await expect(page).toHaveURL((url) => url.pathname.startsWith('/mfa/setup'));
+
+  // The same link again: already used.
+  const again = await context.newPage();
+  await again.goto(link);
+  await expect(again.getByRole('heading', { name: 'This link was already used' })).toBeVisible();
+  await context.close();
+
+  await admin.goto(`${portal.url}/admin/users/${ids.ivy}`);
+  await expect(admin.getByTestId('invitation-status')).toContainText('the user set their password');
+  await expect(admin.getByRole('button', { name: 'Resend invitation' })).toHaveCount(0);
+  await admin.context().close();
+});
+
+test("a staged user's invitation arrives only when Ada activates them; resending replaces the link", async ({ browser }) => {
+  const admin = await adminPage(browser);
+  await invite(admin, 'stan', 'staged');
+  await expect(admin.getByTestId('invitation-status')).toContainText('sent when the user is activated');
+  await admin.waitForTimeout(2_500);
+  expect(sink.received.filter((m) => m.to.includes('stan@example.com'))).toHaveLength(0);
+
+  await admin.getByRole('form', { name: 'Edit user' }).getByLabel('State').selectOption('active');
+  await admin.getByRole('button', { name: 'Save changes' }).click();
+  await expect(admin.getByRole('status').filter({ hasText: 'Saved' })).toContainText('invitation sent, valid until');
+  const first = await linkMailedTo('stan@example.com', /invited/);
+
+  await admin.reload();
+  await admin.getByRole('button', { name: 'Resend invitation' }).click();
+  await expect(admin.getByRole('status').filter({ hasText: 'Invitation sent' })).toHaveText('Invitation sent. The earlier link no longer works.');
+  await expect.poll(() => sink.received.filter((m) => m.to.includes('stan@example.com')).length, { timeout: 30_000 }).toBe(2);
+  const second = /https?:\/\/\S+\/account\/password\?token=[A-Za-z0-9_-]{43}/.exec(sink.received.filter((m) => m.to.includes('stan@example.com'))[1]!.text)![0];
+  expect(second).not.toBe(first);
+
+  const page = await admin.context().newPage();
+  await page.goto(first);
+  await expect(page.getByRole('heading', { name: 'A newer link replaced this one' })).toBeVisible();
+  await page.goto(second);
+  await expect(page.getByTestId('link-username')).toHaveText('stan');
+  await admin.context().close();
+});
 
 test('Rex resets his password through a link: his other browser is signed out, and he signs in again with the new one', async ({ browser }) => {
   const other = await browser.newContext();

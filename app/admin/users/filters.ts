@@ -9,11 +9,14 @@ export type RequirementFilter = '' | 'required' | 'not_required';
 /** R-F2: active = enrolled, inactive = not enrolled; plus the column's own statuses (R-F1). */
 export type StatusFilter = '' | 'active' | 'inactive' | Exclude<MfaStatusName, 'enrolled'>;
 export type SortFilter = 'username' | 'newest';
+/** `pending`: invited and not yet set a password. */
+export type InvitedFilter = '' | 'pending';
 
 export interface UserListQuery {
   q: string;
   required: RequirementFilter;
   status: StatusFilter;
+  invited: InvitedFilter;
   sort: SortFilter;
   cursor: string | null;
   /** Cursors of the pages before this one, oldest first: what "Previous" goes back through. */
@@ -39,6 +42,7 @@ export function parseUserListQuery(params: Record<string, string | string[] | un
     q: one(params.q).slice(0, 100),
     required: requirementValues.includes(required) ? required : '',
     status: statusValues.includes(status) ? status : '',
+    invited: one(params.invited) === 'pending' ? 'pending' : '',
     sort: one(params.sort) === 'newest' ? 'newest' : 'username',
     cursor: cursorPattern.test(cursor) ? cursor : null,
     trail: one(params.trail)
@@ -55,6 +59,7 @@ export function directoryInput(query: UserListQuery, limit: number): { input: Li
   if (query.required === 'required') input.required = true;
   if (query.required === 'not_required') input.required = false;
   if (query.cursor) input.cursor = query.cursor;
+  if (query.invited === 'pending') input.invited = true;
   switch (query.status) {
     case '':
       break;
@@ -76,6 +81,7 @@ export function userListHref(query: UserListQuery, page: { cursor: string | null
   if (query.q) params.set('q', query.q);
   if (query.required) params.set('required', query.required);
   if (query.status) params.set('status', query.status);
+  if (query.invited) params.set('invited', query.invited);
   if (query.sort !== 'username') params.set('sort', query.sort);
   if (page.cursor) params.set('cursor', page.cursor);
   if (page.cursor && page.trail.length > 0) params.set('trail', page.trail.slice(-maxTrail).join('.'));

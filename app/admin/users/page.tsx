@@ -83,6 +83,13 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
             </select>
           </div>
           <div>
+            <label htmlFor="invited">Invitation</label>
+            <select id="invited" name="invited" defaultValue={query.invited}>
+              <option value="">Any</option>
+              <option value="pending">Invited, not set up yet</option>
+            </select>
+          </div>
+          <div>
             <label htmlFor="status">MFA status</label>
             <select id="status" name="status" defaultValue={query.status}>
               <option value="">Any</option>

@@ -70,6 +70,8 @@ describe('the OpenAPI document matches the handlers', () => {
       [{ username: 'ada', email: 'ada@example.org', state: 'deleted' }, false],
       [{ username: 'bad name', email: 'ada@example.org', state: 'active' }, false],
       [{ username: 'ada', email: 'ada@example.org', state: 'active', password: 'short' }, false],
+      [{ username: 'ivy', email: 'ivy@example.org', state: 'staged', invite: true }, true],
+      [{ username: 'ivy', email: 'ivy@example.org', state: 'active', invite: 'yes' }, false],
       [[], false],
     ],
     'PATCH /users/{id}': [
@@ -96,6 +98,10 @@ describe('the OpenAPI document matches the handlers', () => {
       [{ userIds: [] }, false],
       [{ userIds: [''] }, false],
       [{ userIds: [uuid], extra: true }, false],
+    ],
+    'POST /users/{id}/invitation': [
+      [{}, true],
+      [{ expiresInDays: 3 }, false],
     ],
     'POST /users/{id}/mfa/reset': [
       [{}, true],

@@ -73,6 +73,38 @@ describe.each(dialects)('/api/v1/users on %s', (dialect) => {
     });
   });
 
+  describe('invitations', () => {
+    it('POST /users with "invite": true creates Ivy without a password and queues her invitation; the record shows it', async () => {
+      const response = await world.call('POST', '/users', { body: { username: 'ivy', email: 'ivy@example.org', state: 'active', invite: true } });
+      const ivy = await expectJson(response, 201);
+      expect(ivy.invitation).toEqual({ status: 'open', invitedAt: iso(start), expiresAt: iso(start + 7 * oneDay), passwordSet: false });
+      const mails = await world.db.kysely.selectFrom('mail_outbox').select(['kind', 'to_address']).where('user_id', '=', ivy.id).execute();
+      expect(mails).toEqual([{ kind: 'invitation', to_address: 'ivy@example.org' }]);
+      const listed = await expectJson(await world.call('GET', '/users?invited=true'), 200);
+      expect(listed.users.map((u: { username: string }) => u.username)).toEqual(['ivy']);
+    });
+
+    it('refuses "invite" together with a password, as a validation problem naming the field', async () => {
+      const problem = await expectProblem(
+        await world.call('POST', '/users', { body: { username: 'ivy', email: 'ivy@example.org', state: 'active', invite: true, password: 'a long enough passphrase' } }),
+        400,
+      );
+      expect(problem.errors).toEqual({ password: ['Choose either a password or an invitation, not both: an invited user sets their own password.'] });
+    });
+
+    it('POST /users/{id}/invitation sends a new link; 409 once the user has a password, 404 for nobody', async () => {
+      const ivy = await world.user('ivy', 'staged', { email: 'ivy@example.org', invite: true });
+      expect(await expectJson(await world.call('POST', `/users/${ivy}/invitation`), 200)).toEqual({ expiresAt: null, queued: false });
+      const rex = await world.user('rex', 'active', { email: 'rex@example.org', password: 'rex has a long password' });
+      const problem = await expectProblem(await world.call('POST', `/users/${rex}/invitation`), 409);
+      expect(problem.detail ?? problem.title).toMatch(/password reset/);
+      await expectProblem(await world.call('POST', '/users/nobody/invitation'), 404);
+      await expectProblem(await world.call('POST', `/users/${ivy}/invitation`, { body: { days: 3 } }), 400);
+      const entry = await world.db.kysely.selectFrom('audit_log').selectAll().where('action', '=', 'user.invitation_resent').executeTakeFirstOrThrow();
+      expect(entry).toMatchObject({ target_id: ivy, actor_label: 'api-key:ops-automation' });
+    });
+  });
+
   describe('GET /users', () => {
     beforeEach(async () => {
       const ada = await world.user('ada', 'active', { email: 'ada@example.org' });

@@ -1,14 +1,13 @@
 'use server';
 
 import { cookies, headers } from 'next/headers';
-import { redirect } from 'next/navigation';
 import { getDb } from '../../../../db';
 import { systemClock } from '../../../../lib/clock';
-import { accountLinkCookie } from '../../../../lib/auth/account-link-cookie';
+import { accountLinkCookie, accountLinkDone, accountLinkDoneMaxAgeSeconds } from '../../../../lib/auth/account-link-cookie';
 import { clientIpFromHeaders } from '../../../../lib/auth/client-ip';
 import { encodeSessionCookie, sessionCookieName, sessionCookieOptions } from '../../../../lib/auth/cookie';
 import { setPasswordByLink } from '../../../../lib/auth/set-password-by-link';
-import { linkPageMessages, type SetPasswordFormState } from './messages';
+import { doneState, linkPageMessages, type SetPasswordFormState } from './messages';
 
 function field(formData: FormData, name: string): unknown {
   const values = formData.getAll(name);
@@ -36,10 +35,12 @@ export async function setPasswordAction(_previous: SetPasswordFormState, formDat
     if (result.reason === 'link') return { error: linkPageMessages[result.link].title, link: result.link };
     return { error: result.message };
   }
-  jar.delete({ name: linkCookie.name, path: linkCookie.path });
-  if (result.purpose === 'password_reset') redirect('/login?notice=password_reset');
+  // The token is spent: the cookie now only says "done" (account-link-cookie.ts).
+  const { name, path, httpOnly, sameSite, secure } = linkCookie;
+  jar.set(name, accountLinkDone[result.purpose], { path, httpOnly, sameSite, secure, maxAge: accountLinkDoneMaxAgeSeconds });
+  if (result.purpose === 'password_reset') return doneState.password_reset;
   // Signed in exactly as the sign-in post does (app/login/submit): the same cookie, then
   // /portal, where the gate sends them to Set Up when their requirement or a policy asks.
   jar.set(sessionCookieName(), await encodeSessionCookie(result.sessionToken), sessionCookieOptions());
-  redirect('/portal');
+  return doneState.invitation;
 }

@@ -1,6 +1,6 @@
 'use client';
 
-import { useActionState } from 'react';
+import { useActionState, useEffect } from 'react';
 import { initialSetPasswordState, linkPageMessages, type SetPasswordFormState } from './messages';
 import { LinkRefused } from './link-refused';
 
@@ -20,7 +20,12 @@ export function SetPasswordForm({
   submit: string;
 }) {
   const [state, formAction, pending] = useActionState(action, initialSetPasswordState);
+  // A full page load, not a client-side one (messages.ts says why).
+  useEffect(() => {
+    if (state.next) window.location.replace(state.next);
+  }, [state.next]);
   if (state.link) return <LinkRefused {...linkPageMessages[state.link]} />;
+  if (state.next) return <Done next={state.next} message={state.message ?? ''} />;
   return (
     <form action={formAction} aria-label="Set your password">
       {state.error && (
@@ -38,5 +43,17 @@ export function SetPasswordForm({
         {submit}
       </button>
     </form>
+  );
+}
+
+/** Password set: on to the next page by a full page load (messages.ts says why). */
+export function Done({ next, message }: { next: string; message: string }) {
+  useEffect(() => {
+    window.location.replace(next);
+  }, [next]);
+  return (
+    <p role="status">
+      {message} <a href={next}>Continue</a>
+    </p>
   );
 }

@@ -2,14 +2,14 @@ import { cookies } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { getDb } from '../../../../db';
 import { systemClock } from '../../../../lib/clock';
-import { accountLinkCookie } from '../../../../lib/auth/account-link-cookie';
+import { accountLinkCookie, accountLinkDoneOf } from '../../../../lib/auth/account-link-cookie';
 import { linkForPage } from '../../../../lib/auth/set-password-by-link';
 import { minPasswordLengthFor } from '../../../../lib/auth/password-policy';
 import { formatDateTime } from '../../../../lib/format';
 import { setPasswordAction } from './actions';
-import { SetPasswordForm } from './form';
+import { Done, SetPasswordForm } from './form';
 import { LinkRefused } from './link-refused';
-import { linkPageMessages } from './messages';
+import { doneState, linkPageMessages } from './messages';
 
 export const dynamic = 'force-dynamic';
 
@@ -20,6 +20,14 @@ export const dynamic = 'force-dynamic';
  */
 export default async function SetPasswordPage() {
   const token = (await cookies()).get(accountLinkCookie().name)?.value;
+  const done = accountLinkDoneOf(token);
+  if (done) {
+    return (
+      <main>
+        <Done {...doneState[done]} />
+      </main>
+    );
+  }
   const db = await getDb();
   const link = await linkForPage(db.kysely, token, systemClock);
   if (link.state === 'unknown') notFound();

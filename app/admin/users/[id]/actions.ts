@@ -14,6 +14,7 @@ import { unlockUser } from '../../../../lib/admin/unlock';
 import { removeUserFactor } from '../../../../lib/admin/user-factors';
 import { changeUserRole } from '../../../../lib/admin/user-role';
 import { updateUser } from '../../../../lib/admin/user-update';
+import { resendInvitation } from '../../../../lib/admin/invitations';
 import { daysInput, refusal, text } from '../../_lib/actions';
 import type { FormState } from '../../_lib/form-state';
 
@@ -53,10 +54,11 @@ export async function updateUserAction(_previous: FormState, formData: FormData)
     const result = await updateUser(db, id, update, actor, systemClock);
     const changes: string[] = [];
     if (result.state?.changed) {
-      const { state: now, periodStarted, sessionsRevoked } = result.state;
+      const { state: now, periodStarted, sessionsRevoked, invitationExpiresAt } = result.state;
       changes.push(
         `state is now ${now}` +
           (periodStarted ? ` (enrollment period until ${formatDateTime(periodStarted.endsAt)})` : '') +
+          (invitationExpiresAt !== null ? ` (invitation sent, valid until ${formatDateTime(invitationExpiresAt)})` : '') +
           (sessionsRevoked > 0 ? ` (${sessionsRevoked} session${sessionsRevoked === 1 ? '' : 's'} ended)` : ''),
       );
     }
@@ -148,6 +150,19 @@ export async function removeFactorAction(formData: FormData): Promise<void> {
     failed(id, err);
   }
   done(id, 'factor_removed');
+}
+
+/** A new invitation (the older link stops working); refused once the user has a password. */
+export async function resendInvitationAction(formData: FormData): Promise<void> {
+  const { db, actor, id } = await adminForUser(formData);
+  let staged = false;
+  try {
+    staged = (await resendInvitation(db, id, actor, systemClock)).expiresAt === null;
+  } catch (err) {
+    if (isConflictError(err)) redirect(`${userPath(id)}?error=invitation_${err.field ?? 'refused'}`);
+    failed(id, err);
+  }
+  done(id, staged ? 'invitation_staged' : 'invitation_sent');
 }
 
 /**

@@ -4,7 +4,8 @@ import { formatDateTime } from '../../../../lib/format';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { isNotFoundError } from '../../../../lib/errors/brand';
 import { userThrottleState } from '../../../../lib/admin/unlock';
-import { getUserDetail, type UserDetail } from '../../../../lib/admin/user-directory';
+import { getUserDetail, type InvitationSummary, type UserDetail } from '../../../../lib/admin/user-directory';
+import { invitationMessages } from '../../../../lib/admin/invitations';
 import { factorTypeLabels } from '../../../../lib/factors/factors';
 import { defaultEnrollmentDays } from '../../../../lib/policy';
 import { Confirm, ConfirmAction } from '../../_components/fields';
@@ -13,6 +14,7 @@ import { mfaStatusDetail, mfaStatusText } from '../../_lib/mfa-status';
 import {
   changeRoleAction,
   removeFactorAction,
+  resendInvitationAction,
   resetTotpAction,
   revokeSessionsAction,
   sendPasswordResetAction,
@@ -34,14 +36,36 @@ const doneMessages: Record<string, string> = {
   factor_removed: 'Factor removed. The user has been emailed.',
   reset: 'TOTP reset: a new enrollment period has started and the user has been emailed.',
   reset_staged: 'TOTP reset: the user is staged, so the new period starts when they are activated.',
+  invitation_sent: 'Invitation sent. The earlier link no longer works.',
+  invitation_staged: 'New invitation ready: it is sent when the user is activated. The earlier link no longer works.',
 };
 
 const errorMessages: Record<string, string> = {
   factor_not_found: 'That factor no longer exists.',
   not_found: 'That user no longer exists.',
+  invitation_hasPassword: invitationMessages.hasPassword,
+  invitation_noEmail: invitationMessages.noEmail,
+  invitation_suspended: invitationMessages.suspended,
   reset_no_email: 'No password reset was sent: the user has no email address. Add one first.',
   reset_not_active: 'No password reset was sent: only an active user can be sent one.',
 };
+
+/** "Invited, not set up" in words, for the summary. */
+function invitationText(invitation: InvitationSummary): string {
+  const invited = `Invited on ${formatDateTime(invitation.invitedAt)}`;
+  switch (invitation.status) {
+    case 'unsent':
+      return `${invited}; the invitation is sent when the user is activated.`;
+    case 'open':
+      return `${invited}; not set up yet. The link is valid until ${formatDateTime(invitation.expiresAt!)}.`;
+    case 'expired':
+      return `${invited}; not set up. The link expired on ${formatDateTime(invitation.expiresAt!)}: send a new one.`;
+    case 'accepted':
+      return `${invited}; the user set their password.`;
+    case 'voided':
+      return invitation.passwordSet ? `${invited}; the user has a password.` : `${invited}; the link no longer works: send a new one.`;
+  }
+}
 
 function waitText(ms: number): string {
   if (ms <= 0) return 'may try now';
@@ -110,6 +134,12 @@ export default async function UserPage({ params, searchParams }: { params: Param
               {mfaStatusDetail(user.mfa)}
             </p>
           </dd>
+          {user.invitation && (
+            <>
+              <dt>Invitation</dt>
+              <dd data-testid="invitation-status">{invitationText(user.invitation)}</dd>
+            </>
+          )}
           <dt>Groups</dt>
           <dd>
             {user.groups.length === 0
@@ -224,6 +254,22 @@ export default async function UserPage({ params, searchParams }: { params: Param
           <p className="hint">A password reset link can be sent to an active user with an email address.</p>
         )}
       </section>
+
+      {!user.invitation?.passwordSet && user.email && user.state !== 'suspended' && (
+        <section aria-labelledby="invitation-heading">
+          <h2 id="invitation-heading">Invitation</h2>
+          <p className="hint">
+            {user.invitation ? 'Sends a new link to set a password; the earlier one stops working.' : 'The user has no password: invite them to set their own.'}
+            {user.state === 'staged' && ' The user is staged: the invitation is sent when they are activated.'}
+          </p>
+          <form action={resendInvitationAction} className="inline">
+            <input type="hidden" name="userId" value={user.id} />
+            <button type="submit" className="secondary">
+              {user.invitation ? 'Resend invitation' : 'Send invitation'}
+            </button>
+          </form>
+        </section>
+      )}
 
       <section aria-labelledby="role-heading">
         <h2 id="role-heading">Role</h2>

@@ -16,6 +16,7 @@ import type { FormState } from '../../_lib/form-state';
 export async function createUserAction(_previous: FormState, formData: FormData): Promise<FormState> {
   const { db, actor } = await requireAdmin('/admin/users/new'); // R-D9
   const requireMfa = text(formData, 'requireMfa') === 'on';
+  const invite = text(formData, 'invite') === 'on';
   const days = text(formData, 'enrollmentDays');
   const input = {
     username: text(formData, 'username'),
@@ -24,6 +25,7 @@ export async function createUserAction(_previous: FormState, formData: FormData)
     password: text(formData, 'password') || null,
     state: text(formData, 'state'),
     role: 'user' as const,
+    invite,
   };
   // Never echo the password back into the page.
   const values = {
@@ -32,6 +34,7 @@ export async function createUserAction(_previous: FormState, formData: FormData)
     displayName: text(formData, 'displayName'),
     state: input.state,
     requireMfa: requireMfa ? 'on' : '',
+    invite: invite ? 'on' : '',
     enrollmentDays: days,
   };
   let id: string;

@@ -18,6 +18,8 @@ export function NewUserForm({ action, defaultDays }: { action: Action; defaultDa
   const userState = field('state');
   const days = field('enrollmentDays');
   const requireChecked = state.values ? valueOf(state, 'requireMfa') === 'on' : false;
+  const inviteChecked = state.values ? valueOf(state, 'invite') === 'on' : false;
+  const invite = field('invite');
   return (
     <form key={formKey} action={formAction} aria-label="New user">
       <FormMessages ok={state.ok} error={state.error} />
@@ -37,6 +39,14 @@ export function NewUserForm({ action, defaultDays }: { action: Action; defaultDa
       <input id="password" name="password" type="password" autoComplete="new-password" {...invalidProps('password', password.errors)} />
       <FieldErrors name="password" errors={password.errors} />
       <p className="hint">Optional: without one, the user cannot sign in with a password. At least 15 characters, not a common password.</p>
+      <label className="check">
+        <input type="checkbox" name="invite" defaultChecked={inviteChecked} {...invalidProps('invite', invite.errors)} /> Send an invitation
+      </label>
+      <FieldErrors name="invite" errors={invite.errors} />
+      <p className="hint">
+        Instead of a password: the user gets an email with a link to set their own (an email address is needed). A staged user&apos;s
+        invitation is sent when they are activated.
+      </p>
 
       <label htmlFor="state">State</label>
       <select id="state" name="state" defaultValue={userState.value || 'active'} {...invalidProps('state', userState.errors)}>
