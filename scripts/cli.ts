@@ -37,8 +37,9 @@ async function main(): Promise<number> {
       days: { type: 'string' },
     },
   });
-  // Only `invite` takes its username as a plain argument.
-  if (positionals.length > (command === 'invite' ? 1 : 0)) {
+  // Only these take their username as a plain argument; anything else stray is a mistake.
+  const takesUsername = command === 'invite' || command === 'send-password-reset';
+  if (positionals.length > (takesUsername ? 1 : 0)) {
     console.error(usage);
     return 2;
   }
