@@ -37,8 +37,8 @@ async function main(): Promise<number> {
       days: { type: 'string' },
     },
   });
-  // Only `invite` takes its username as a plain argument.
-  if (positionals.length > (command === 'invite' ? 1 : 0)) {
+  // Only `invite` and `send-password-reset` take their username as a plain argument.
+  if (positionals.length > (command === 'invite' || command === 'send-password-reset' ? 1 : 0)) {
     console.error(usage);
     return 2;
   }
