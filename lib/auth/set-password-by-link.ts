@@ -57,14 +57,15 @@ const auditActionOf: Record<AccountTokenPurpose, string> = {
   password_reset: 'auth.password_reset',
 };
 
-// A refusal found inside the transaction: thrown to roll it back, caught below.
-const refusalTag = 'set-password-by-link refusal';
+// A refusal found inside the transaction: thrown to roll it back, caught below. Recognised
+// by a marker property, not instanceof (a bundle may hold two copies of a module).
+const refusalMarker = 'setPasswordByLinkRefusal';
 type Refusal = Extract<SetPasswordByLinkResult, { ok: false }>;
 function refuseInside(refusal: Refusal): never {
-  throw Object.assign(new Error(refusalTag), { refusal });
+  throw Object.assign(new Error('set-password-by-link refusal'), { [refusalMarker]: refusal });
 }
 function refusalOf(err: unknown): Refusal | null {
-  return err instanceof Error && err.message === refusalTag && 'refusal' in err ? (err as Error & { refusal: Refusal }).refusal : null;
+  return typeof err === 'object' && err !== null && refusalMarker in err ? (err as Record<typeof refusalMarker, Refusal>)[refusalMarker] : null;
 }
 
 export async function setPasswordByLink(
