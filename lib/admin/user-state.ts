@@ -5,6 +5,7 @@ import type { UserState } from '../../db/schema';
 import { writeAudit } from '../../db/queries/audit';
 import { getMfaRequirement, setRequirementPeriod } from '../../db/queries/mfa';
 import { deleteSessionsOfUser } from '../../db/queries/sessions';
+import { voidOpenAccountTokens } from '../../db/queries/account-tokens';
 import { getUserById, setUserState as setUserStateRow } from '../../db/queries/users';
 import { enrollmentPeriod } from '../policy';
 import type { Clock } from '../clock';
@@ -89,6 +90,12 @@ export async function changeUserState(
     }
   }
   const sessionsRevoked = next === 'suspended' ? await deleteSessionsOfUser(trx, userId) : 0;
+  // A suspension also voids open invitation and reset links: coming back later must not
+  // revive a link mailed before it. The admin sends a new one after reactivation.
+  const linksVoided =
+    next === 'suspended'
+      ? (await voidOpenAccountTokens(trx, userId, 'invitation', now)) + (await voidOpenAccountTokens(trx, userId, 'password_reset', now))
+      : 0;
 
   await writeAudit(trx, {
     at: now,
@@ -101,7 +108,7 @@ export async function changeUserState(
       from: user.state,
       to: next,
       ...(periodStarted ? { periodStartsAt: periodStarted.startsAt, periodEndsAt: periodStarted.endsAt } : {}),
-      ...(next === 'suspended' ? { sessionsRevoked } : {}),
+      ...(next === 'suspended' ? { sessionsRevoked, ...(linksVoided > 0 ? { linksVoided } : {}) } : {}),
       ...(invitationExpiresAt !== null ? { invitationSent: true, invitationExpiresAt } : {}),
     },
     clientIp: actor.clientIp,

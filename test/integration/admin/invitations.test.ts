@@ -125,6 +125,19 @@ describe.each(dialects)('invitations on %s', (dialect) => {
     expect((await getUserDetail(db.kysely, id, clock)).invitation).toMatchObject({ status: 'expired' });
   });
 
+  it('suspending Ivy voids her open invitation: reactivation does not revive a link mailed before', async () => {
+    const { id } = await invite('ivy');
+    const [link] = await tokens(id);
+    await setUserState(db.kysely, id, 'suspended', admin, clock);
+    expect((await audit(id)).at(-1)).toEqual({
+      action: 'user.state_changed',
+      details: { from: 'active', to: 'suspended', sessionsRevoked: 0, linksVoided: 1 },
+    });
+    await setUserState(db.kysely, id, 'active', admin, clock);
+    expect(await inspectAccountLink(db.kysely, tokenOfRow(link!.id), clock.now())).toEqual({ state: 'voided' });
+    expect(await resendInvitation(db.kysely, id, admin, clock)).toMatchObject({ queued: true });
+  });
+
   it('refuses an invitation with a password, without an email address, or to a suspended user, creating nothing', async () => {
     const fieldErrors = async (extra: Record<string, unknown>) => {
       const err = await invite('mallory', extra).catch((e: unknown) => e);
