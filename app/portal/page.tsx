@@ -7,7 +7,7 @@ export default async function PortalPage() {
   // R-D9: the page checks again; the middleware is not the only wall.
   const { session } = await requirePageAccess('portal', '/portal');
   return (
-    <main>
+    <main id="main">
       <h1>User Portal</h1>
       <p>
         Signed in as <strong data-testid="signed-in-user">{session.username}</strong>

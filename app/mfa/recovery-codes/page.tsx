@@ -21,7 +21,7 @@ export default async function RecoveryCodesPage({ searchParams }: { searchParams
 
   if (!codes) {
     return (
-      <main>
+      <main id="main">
         <h1>Recovery codes</h1>
         <p>
           Recovery codes are shown only once. If you did not save yours, make a new set on your{' '}
@@ -35,7 +35,7 @@ export default async function RecoveryCodesPage({ searchParams }: { searchParams
   }
 
   return (
-    <main>
+    <main id="main">
       <h1>Save your recovery codes</h1>
       <p className="notice">
         If you lose your phone, each of these codes lets you sign in once. Store them somewhere safe, such as a password

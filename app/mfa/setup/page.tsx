@@ -4,6 +4,7 @@ import { destinationFor, mfaPageAccess } from '../../../lib/gate';
 import { formatDateTime } from '../../../lib/format';
 import type { Method } from '../../../lib/policy';
 import { continueSetup, skipSetup } from './actions';
+import { SignOutButton } from '../../_components/sign-out';
 
 export const dynamic = 'force-dynamic';
 
@@ -22,7 +23,7 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
   if (decision.kind !== 'enroll') redirect(destinationFor(decision, returnTo) ?? returnTo);
 
   return (
-    <main>
+    <main id="main">
       <h1>Set Up Multi-Factor Authentication</h1>
       {decision.forced ? (
         <p>Your organization requires a second factor before you continue.</p>
@@ -54,6 +55,11 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
           </button>
         </form>
       )}
+      {/* A forced Set Up is a wall: signing out is the way out for someone who can't set up now. */}
+      <div className="way-out">
+        <span>Not now, or not you?</span>
+        <SignOutButton />
+      </div>
     </main>
   );
 }
