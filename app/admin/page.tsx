@@ -1,9 +1,12 @@
+import type { Metadata } from 'next';
 import { systemClock } from '../../lib/clock';
 import { formatDateTime } from '../../lib/format';
 import { requireAdmin } from '../../lib/admin/console-guard';
 import { countUsersByStatus, mfaStatusNames } from '../../lib/admin/user-directory';
 import { AdminShell } from './_components/shell';
 import { mfaStatusText } from './_lib/mfa-status';
+
+export const metadata: Metadata = { title: 'Overview' };
 
 export const dynamic = 'force-dynamic';
 

@@ -1,5 +1,8 @@
+import type { Metadata } from 'next';
 import { requirePageAccess } from '../../../lib/gate';
 import { recordDemoNote } from './actions';
+
+export const metadata: Metadata = { title: 'Demo App' };
 
 export const dynamic = 'force-dynamic';
 
