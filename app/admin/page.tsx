@@ -6,7 +6,8 @@ import { countUsersByStatus, mfaStatusNames } from '../../lib/admin/user-directo
 import { AdminShell } from './_components/shell';
 import { mfaStatusText } from './_lib/mfa-status';
 
-export const metadata: Metadata = { title: 'Overview' };
+// Same segment as the admin layout, whose template only reaches the segments below it.
+export const metadata: Metadata = { title: { absolute: 'Overview · Portcullis admin' } };
 
 export const dynamic = 'force-dynamic';
 
