@@ -181,6 +181,7 @@ test('"Generate new recovery codes" asks first; the new set is worded as a new s
   const renewed = (await page.getByTestId('recovery-codes').locator('li').allTextContents()).map((c) => c.trim());
   expect(renewed.some((c) => codes.includes(c))).toBe(false);
   await page.getByRole('button', { name: /I saved my recovery codes/ }).click();
+  await expect(page).toHaveURL(`${portal.url}/portal/security?notice=codes_saved`);
   await expect(page.getByRole('main').getByRole('status')).toHaveText('Your new recovery codes are in use; the old ones no longer work.');
   await expect(page.getByTestId('recovery-code-count')).toHaveText('10 of 10 recovery codes unused.');
 });
