@@ -187,6 +187,8 @@ test('"Generate new recovery codes" asks first; the new set is worded as a new s
 });
 
 test('the challenge: a wrong code reads as on setup; a code used a moment ago says to wait for the next', async ({ browser }) => {
+  // Two sign-ins, and up to one TOTP step (30 s) of waiting for an unused code.
+  test.setTimeout(150_000);
   const first = await (await newYorker(browser)).newPage();
   await signIn(first, portal.url, 'sonia', password);
   await expect(first).toHaveURL(/\/mfa\/verify\?/);
