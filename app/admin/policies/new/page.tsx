@@ -24,7 +24,7 @@ export default async function NewPolicyPage() {
           id: null,
           name: '',
           description: '',
-          enabled: true,
+          enabled: false,
           scope: 'all',
           includeGroupIds: [],
           excludeGroupIds: [],
