@@ -190,13 +190,19 @@ test('roles change only through "Change role", audited', async () => {
   expect(JSON.parse((await auditActions('user.role_changed'))[0]!.details!)).toEqual({ from: 'user', to: 'admin' });
 });
 
-test('MFA settings: WebAuthn alone is refused with the message; Duo is saved with a write-only secret (R-A1, R-A2)', async () => {
+test('MFA settings: WebAuthn alone is refused with the message, said once; Duo is saved with a write-only secret (R-A1, R-A2)', async () => {
   const { page } = admin;
   await page.goto(`${portal.url}/admin/settings`);
+  // Nothing stored yet: the redirect URI is this portal's own, from PORTCULLIS_ORIGIN.
+  await expect(page.getByLabel('Redirect URI')).toHaveValue(`${portal.url}/mfa/duo/callback`);
   await page.getByLabel('TOTP (authenticator app)').uncheck();
   await page.getByLabel('WebAuthn (security key or passkey)').check();
   await page.getByRole('button', { name: 'Save settings' }).click();
   await expect(pageAlert(page)).toHaveText(webauthnOnlyError);
+  await expect(page.getByText(/cannot be the only/)).toHaveCount(1);
+  const webauthnBox = page.getByLabel('WebAuthn (security key or passkey)');
+  await expect(webauthnBox).toHaveAttribute('aria-invalid', 'true');
+  await expect(webauthnBox).toHaveAccessibleDescription(webauthnOnlyError);
   await expect(page.getByLabel('TOTP (authenticator app)')).not.toBeChecked();
   const settings = () => withDb(portal.databaseUrl, (db) => db.kysely.selectFrom('mfa_settings').selectAll().executeTakeFirstOrThrow());
   expect((await settings()).totp_enabled).toBe(1);
