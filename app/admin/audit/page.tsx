@@ -5,6 +5,7 @@ import { isValidationError } from '../../../lib/errors/brand';
 import { AdminShell } from '../_components/shell';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'Audit log' };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 

@@ -9,6 +9,7 @@ import { actionLabels, browserLabels, osLabels } from './form-options';
 import { resourceOptions } from './resource-options';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'Policies' };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
