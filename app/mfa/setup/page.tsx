@@ -1,7 +1,8 @@
 import { redirect } from 'next/navigation';
 import { safeReturnPath } from '../../../lib/auth/return-path';
 import { destinationFor, mfaPageAccess } from '../../../lib/gate';
-import { formatDateTime } from '../../../lib/format';
+import { systemClock } from '../../../lib/clock';
+import { EnrollmentDeadline } from '../../_components/enrollment-deadline';
 import type { Method } from '../../../lib/policy';
 import { continueSetup, skipSetup } from './actions';
 
@@ -29,7 +30,12 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
       ) : (
         <p className="notice">
           Set up a second factor now. You can skip this until{' '}
-          <strong>{decision.deadline ? formatDateTime(decision.deadline) : 'the end of your enrollment period'}</strong>; after
+          {decision.deadline ? (
+            <EnrollmentDeadline deadline={decision.deadline} now={systemClock.now()} />
+          ) : (
+            <strong>the end of your enrollment period</strong>
+          )}
+          ; after
           that, you will be locked out until you set one up.
         </p>
       )}
