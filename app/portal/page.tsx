@@ -20,7 +20,7 @@ export default async function PortalPage({ searchParams }: { searchParams: Searc
   const notice = typeof params.notice === 'string' ? notices[params.notice] : undefined;
   const deadline = await skippedEnrollmentDeadline(session.userId, decision);
   return (
-    <main>
+    <main id="main">
       <h1>User Portal</h1>
       {notice && (
         <p className="notice" role="status">

@@ -121,3 +121,19 @@ export async function auditSubjectNames(
   const rows = await rest.reduce((query, next) => query.unionAll(next), first).execute();
   return rows.map((r) => ({ kind: r.kind as AuditSubjectKind, id: r.id, name: r.name, username: r.username }));
 }
+
+/**
+ * The newest entry among those written once under one of `dedupeKeys` (a session's denials,
+ * one key per resource): found through the unique dedupe_key index, never a text scan.
+ */
+export async function latestEntryOfKeys(db: Kysely<Database>, dedupeKeys: readonly string[]) {
+  if (dedupeKeys.length === 0) return undefined;
+  const row = await db
+    .selectFrom('audit_log')
+    .select(['id', 'at', 'target_id'])
+    .where('dedupe_key', 'in', [...dedupeKeys])
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { id: Number(row.id), at: Number(row.at), targetId: row.target_id } : undefined;
+}

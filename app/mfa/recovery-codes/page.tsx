@@ -29,7 +29,7 @@ export default async function RecoveryCodesPage({ searchParams }: { searchParams
 
   if (!shown) {
     return (
-      <main>
+      <main id="main">
         <h1>Recovery codes</h1>
         <p>
           Recovery codes are shown only once. If you did not save yours, make a new set on your{' '}
@@ -45,7 +45,7 @@ export default async function RecoveryCodesPage({ searchParams }: { searchParams
   const { codes, cause } = shown;
   const text = recoveryCodesText(session.username, codes, formatDateTime(systemClock.now()));
   return (
-    <main>
+    <main id="main">
       <h1>Save your recovery codes</h1>
       <p className={`notice ${styles.noPrint}`} role="status" data-testid="setup-done">
         {recoveryCodesDone[cause]}

@@ -5,6 +5,7 @@ import { systemClock } from '../../../lib/clock';
 import { EnrollmentDeadline } from '../../_components/enrollment-deadline';
 import type { Method } from '../../../lib/policy';
 import { continueSetup, skipSetup } from './actions';
+import { SignOutButton } from '../../_components/sign-out';
 
 export const dynamic = 'force-dynamic';
 
@@ -23,7 +24,7 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
   if (decision.kind !== 'enroll') redirect(destinationFor(decision, returnTo) ?? returnTo);
 
   return (
-    <main>
+    <main id="main">
       <h1>Set Up Multi-Factor Authentication</h1>
       {decision.forced ? (
         <p>Your organization requires a second factor before you continue.</p>
@@ -60,6 +61,11 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
           </button>
         </form>
       )}
+      {/* A forced Set Up is a wall: signing out is the way out for someone who can't set up now. */}
+      <div className="way-out">
+        <span>Not now, or not you?</span>
+        <SignOutButton />
+      </div>
     </main>
   );
 }

@@ -83,7 +83,7 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   };
 
   return (
-    <main>
+    <main id="main">
       <h1>{fresh ? 'Confirm it’s you' : 'Verify it’s you'}</h1>
       {fresh && params.why === 'factor_change' && (
         <p className="notice" role="status">

@@ -52,7 +52,7 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
   const hasTotp = factors.some((f) => f.type === 'totp');
 
   return (
-    <main className="wide">
+    <main id="main" className="wide">
       <h1>Security</h1>
       {notice && (
         <p className="notice" role="status">

@@ -5,6 +5,8 @@ import { defaultTotpName, groupedKey, maxFactorNameLength, otpauthUri, qrCodeDat
 import { confirmTotp } from './actions';
 import { guardSetup } from '../../../../lib/factors/setup-guard';
 import { pathOf, totpStartPath } from '../../../../lib/factors/setup-flow';
+import { setupWayOut } from '../../../../lib/factors/setup-way-out';
+import { SetupWayOutLinks } from '../way-out';
 
 export const dynamic = 'force-dynamic';
 
@@ -29,7 +31,7 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
     // Pages cannot set cookies: the start route makes the secret and comes back once.
     if (params.started !== '1') redirect(totpStartPath(returnTo, params.error === 'expired' ? { notice: 'expired' } : {}));
     return (
-      <main>
+      <main id="main">
         <h1>Set up your authenticator app</h1>
         <p className="error" role="alert">
           Your browser did not keep the setup cookie. Allow cookies for this site and try again.
@@ -46,10 +48,10 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
   const fieldError = (field: 'code' | 'name') =>
     error?.field === field ? { 'aria-invalid': true as const, 'aria-describedby': `${field}-error` } : {};
   const replacing = pending.replaces ? guard.factorIds.get(pending.replaces) : undefined;
-  const cancelTo = guard.mode === 'enroll' ? pathOf('choose_method', returnTo) : returnTo;
+  const wayOut = setupWayOut(guard.mode, guard.context, returnTo);
 
   return (
-    <main>
+    <main id="main">
       <h1>Set up your authenticator app</h1>
       {params.notice === 'expired' && (
         <p className="notice" role="status">
@@ -88,9 +90,7 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
         <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus {...fieldError('code')} />
         <button type="submit">Verify</button>
       </form>
-      <p>
-        <a href={cancelTo}>Cancel</a>
-      </p>
+      <SetupWayOutLinks wayOut={wayOut} />
     </main>
   );
 }
