@@ -231,6 +231,10 @@ test('a duplicate policy name is refused with a clear message (R-C1)', async () 
   await page.getByRole('button', { name: 'Create policy' }).click();
   await expect(page.getByRole('main').getByRole('status')).toHaveText('Policy created.');
   const row = page.getByRole('row').filter({ hasText: 'Block contractors on demo' });
+  // New policies start OFF: switching one ON is a second, deliberate step.
+  await expect(row.getByTestId('policy-status')).toHaveText('OFF');
+  await page.getByRole('button', { name: 'Switch Block contractors on demo policy ON', exact: true }).click();
+  await expect(page.getByRole('main').getByRole('status')).toContainText('Policy switched ON');
   await expect(row.getByTestId('policy-status')).toHaveText('ON');
 
   await fillPolicy('BLOCK contractors on Demo');
@@ -250,7 +254,7 @@ test('a policy switched OFF stops applying at the user\'s next request (R-C1)', 
   const { page } = admin;
   await page.goto(`${portal.url}/admin/policies`);
   const row = page.getByRole('row').filter({ hasText: 'Block contractors on demo' });
-  await row.getByRole('button', { name: 'Switch OFF' }).click();
+  await row.getByRole('button', { name: 'Switch Block contractors on demo policy OFF', exact: true }).click();
   await expect(page.getByRole('main').getByRole('status')).toContainText('Policy switched OFF');
   await expect(row.getByTestId('policy-status')).toHaveText('OFF');
 

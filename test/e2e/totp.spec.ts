@@ -33,7 +33,7 @@ test.beforeAll(async () => {
     await setGroupMembers(k, forced.id, { userIds: [ids.frank, ids.lucy, ids.rita, ids.nora] }, cliActor, systemClock);
     await createPolicy(
       k,
-      { name: 'Forced MFA', scope: 'groups', includeGroupIds: [forced.id], resources: ['portal'], action: 'require_mfa' },
+      { name: 'Forced MFA', enabled: true, scope: 'groups', includeGroupIds: [forced.id], resources: ['portal'], action: 'require_mfa' },
       cliActor,
       systemClock,
     );
