@@ -1,9 +1,6 @@
-import type { Metadata } from 'next';
 import { safeReturnPath } from '../../lib/auth/return-path';
 import { signInMessages } from '../../lib/auth/sign-in';
 import { passwordPool } from '../../lib/auth/password';
-
-export const metadata: Metadata = { title: 'Sign in' };
 
 export const dynamic = 'force-dynamic';
 
@@ -29,7 +26,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
   const message = messageFor(params.error);
   const notice = noticeFor(params.notice);
   return (
-    <main id="main">
+    <main>
       <h1>Sign in to Portcullis</h1>
       {notice && (
         <p className="notice" role="status">

@@ -1,6 +1,5 @@
 import type { ReactNode } from 'react';
 import type { SessionContext } from '../../../lib/auth/sessions';
-import { SignOutButton } from '../../_components/sign-out';
 
 const sections = [
   { href: '/admin', label: 'Overview' },
@@ -13,10 +12,7 @@ const sections = [
   { href: '/admin/api-keys', label: 'API keys' },
 ] as const;
 
-/**
- * The console frame: navigation, the signed-in admin with a way out, then the page's
- * <main> (the skip link's target, past the navigation) with its heading.
- */
+/** The console frame: navigation, the signed-in admin, the page heading. */
 export function AdminShell({
   title,
   session,
@@ -29,7 +25,7 @@ export function AdminShell({
   children: ReactNode;
 }) {
   return (
-    <div className="card wide admin">
+    <main className="wide admin">
       <header className="admin-header">
         <nav aria-label="Admin console">
           <ul>
@@ -42,17 +38,12 @@ export function AdminShell({
             ))}
           </ul>
         </nav>
-        <div className="admin-who">
-          <p>
-            Signed in as <strong>{session.username}</strong> · <a href="/portal">User Portal</a>
-          </p>
-          <SignOutButton />
-        </div>
+        <p className="admin-who">
+          Signed in as <strong>{session.username}</strong> · <a href="/portal">User Portal</a>
+        </p>
       </header>
-      <main id="main">
-        <h1>{title}</h1>
-        {children}
-      </main>
-    </div>
+      <h1>{title}</h1>
+      {children}
+    </main>
   );
 }

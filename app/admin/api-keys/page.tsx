@@ -1,7 +1,6 @@
-import { systemClock } from '../../../lib/clock';
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
-import { listApiKeys, maxApiKeyDays } from '../../../lib/admin/api-keys';
+import { listApiKeys } from '../../../lib/admin/api-keys';
 import { ConfirmAction } from '../_components/fields';
 import { AdminShell } from '../_components/shell';
 import { SimpleForm } from '../_components/simple-form';
@@ -16,7 +15,6 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
   const { session, db } = await requireAdmin('/admin/api-keys'); // R-D9
   const query = await searchParams;
   const keys = await listApiKeys(db);
-  const now = systemClock.now();
   return (
     <AdminShell title="API keys" session={session} current="/admin/api-keys">
       {query.done === 'revoked' && (
@@ -30,25 +28,17 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
         action={createApiKeyAction}
         submit="Create key"
         secretLabel="Your new API key"
-        copyLabel="Copy the API key"
         fields={[
           { name: 'name', label: 'Key name', hint: 'What uses it, e.g. "provisioning".' },
           {
             name: 'role',
             label: 'Access',
             kind: 'select',
-            defaultValue: 'read',
+            defaultValue: 'admin',
             options: [
-              { value: 'read', label: 'Read only' },
               { value: 'admin', label: 'Admin (read and change)' },
+              { value: 'read', label: 'Read only' },
             ],
-            hint: 'Give admin access only to what must change users, policies or settings.',
-          },
-          {
-            name: 'expiresInDays',
-            label: 'Expires after (days)',
-            defaultValue: '90',
-            hint: `A whole number of days from 1 to ${maxApiKeyDays}. Leave it empty for a key that does not expire.`,
           },
         ]}
       />
@@ -60,7 +50,6 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
             <th scope="col">Key starts with</th>
             <th scope="col">Access</th>
             <th scope="col">Created</th>
-            <th scope="col">Expires</th>
             <th scope="col">Last used</th>
             <th scope="col">Status</th>
           </tr>
@@ -68,7 +57,7 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
         <tbody>
           {keys.length === 0 ? (
             <tr>
-              <td colSpan={7}>No API keys.</td>
+              <td colSpan={6}>No API keys.</td>
             </tr>
           ) : (
             keys.map((k) => (
@@ -79,10 +68,8 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
                 </td>
                 <td>{k.role}</td>
                 <td>{formatDateTime(k.createdAt)}</td>
-                <td>{k.expiresAt === null ? 'Never' : formatDateTime(k.expiresAt)}</td>
                 <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : 'Never'}</td>
                 <td>
-                  {k.expiresAt !== null && k.expiresAt <= now && !k.revokedAt && <p>Expired: requests with it are refused.</p>}
                   {k.revokedAt ? (
                     `Revoked ${formatDateTime(k.revokedAt)}`
                   ) : (

@@ -49,8 +49,6 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
               : 'recovery';
 
   let message: string | null = null;
-  // Only what was wrong with the typed code marks the field invalid; a wait is not the code's fault.
-  const codeRefused = params.error === 'invalid' || params.error === 'replayed';
   if (params.error === 'throttled') {
     // R-I2: only this pending sign-in or address waits; the wait came with the refusal.
     const seconds = Number(params.wait);
@@ -59,15 +57,11 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
     message = budgetMessages.capped(method === 'recovery' ? 'recovery' : 'totp');
   } else if (params.error === 'invalid') {
     message = method === 'recovery' ? verifyMessages.recovery_invalid : verifyMessages.invalid;
-  } else if (params.error === 'replayed' && method === 'totp') {
-    message = verifyMessages.replayed;
   } else if (params.error === 'no_factor') {
     message = verifyMessages.no_factor;
   } else if (params.error === 'duo_refused') {
     message = duoMessages.refused;
   }
-
-  const codeFieldError = message ? { 'aria-describedby': 'code-error', ...(codeRefused ? { 'aria-invalid': true as const } : {}) } : {};
 
   const otherMethods: { method: VerifyMethod; label: string }[] = [];
   if (method !== 'totp' && hasTotp) otherMethods.push({ method: 'totp', label: 'Use your authenticator app' });
@@ -83,7 +77,7 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   };
 
   return (
-    <main id="main">
+    <main>
       <h1>{fresh ? 'Confirm it’s you' : 'Verify it’s you'}</h1>
       {fresh && params.why === 'factor_change' && (
         <p className="notice" role="status">
@@ -92,7 +86,7 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
       )}
       <p>{intro[method]}</p>
       {message && (
-        <p className="error" role="alert" id="code-error">
+        <p className="error" role="alert">
           {message}
         </p>
       )}
@@ -105,12 +99,12 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
           {method === 'totp' ? (
             <>
               <label htmlFor="code">Verification code</label>
-              <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus {...codeFieldError} />
+              <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus />
             </>
           ) : (
             <>
               <label htmlFor="code">Recovery code</label>
-              <input id="code" name="code" type="text" autoComplete="off" spellCheck={false} maxLength={64} autoFocus {...codeFieldError} />
+              <input id="code" name="code" type="text" autoComplete="off" spellCheck={false} maxLength={64} autoFocus />
             </>
           )}
           <button type="submit">Verify</button>

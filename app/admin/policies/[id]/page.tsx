@@ -11,7 +11,6 @@ import { resourceOptions } from '../resource-options';
 import { PolicyForm } from '../policy-form';
 
 export const dynamic = 'force-dynamic';
-export const metadata = { title: 'Edit policy' };
 
 type Params = Promise<{ id: string }>;
 
