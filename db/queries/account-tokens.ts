@@ -9,18 +9,16 @@ export async function insertAccountToken(db: Kysely<Database>, row: AccountToken
   await db.insertInto('account_tokens').values(row).execute();
 }
 
-/** Voids the user's open links of one purpose (unused, not yet voided); returns how many. */
+/** Voids the user's open links (unused, not yet voided) of one purpose, or of every purpose; returns how many. */
 export async function voidOpenAccountTokens(
   db: Kysely<Database>,
   userId: string,
-  purpose: AccountTokenPurpose,
+  purpose: AccountTokenPurpose | 'all',
   now: number,
 ): Promise<number> {
-  const result = await db
-    .updateTable('account_tokens')
-    .set({ voided_at: now })
-    .where('user_id', '=', userId)
-    .where('purpose', '=', purpose)
+  let update = db.updateTable('account_tokens').set({ voided_at: now }).where('user_id', '=', userId);
+  if (purpose !== 'all') update = update.where('purpose', '=', purpose);
+  const result = await update
     .where('used_at', 'is', null)
     .where('voided_at', 'is', null)
     .executeTakeFirst();

@@ -2,9 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { writeAudit } from '../../db/queries/audit';
 import { getUserById } from '../../db/queries/users';
-import { issueAccountToken, passwordResetValidityMs } from '../auth/account-tokens';
+import { issuePasswordResetLink } from '../auth/reset-link';
 import type { Clock } from '../clock';
-import { enqueueAccountLink } from '../mail/enqueue';
 import type { Actor } from './actor';
 import { ConflictError, NotFoundError } from './errors';
 
@@ -32,9 +31,7 @@ export async function sendPasswordReset(db: Kysely<Database>, userId: string, ac
     }
     if (!user.email) throw new ConflictError(`${user.username} has no email address to send a password reset to. Add one first.`, 'email');
     const now = clock.now();
-    const expiresAt = now + passwordResetValidityMs;
-    const { id } = await issueAccountToken(trx, { userId: user.id, purpose: 'password_reset', now, expiresAt, createdBy: actor.id });
-    await enqueueAccountLink(trx, { userId: user.id, kind: 'password_reset', tokenId: id, expiresAt, at: now, requestedBy: 'admin' });
+    const { expiresAt } = await issuePasswordResetLink(trx, { userId: user.id, now, createdBy: actor.id, requestedBy: 'admin' });
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,

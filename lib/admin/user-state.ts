@@ -92,10 +92,7 @@ export async function changeUserState(
   const sessionsRevoked = next === 'suspended' ? await deleteSessionsOfUser(trx, userId) : 0;
   // A suspension also voids open invitation and reset links: coming back later must not
   // revive a link mailed before it. The admin sends a new one after reactivation.
-  const linksVoided =
-    next === 'suspended'
-      ? (await voidOpenAccountTokens(trx, userId, 'invitation', now)) + (await voidOpenAccountTokens(trx, userId, 'password_reset', now))
-      : 0;
+  const linksVoided = next === 'suspended' ? await voidOpenAccountTokens(trx, userId, 'all', now) : 0;
 
   await writeAudit(trx, {
     at: now,

@@ -5,6 +5,7 @@ import type { AccountTokenPurpose } from '../../db/schema';
 import {
   consumeAccountToken,
   getAccountTokenByHash,
+  getAccountTokenById,
   insertAccountToken,
   voidOpenAccountTokens,
   type AccountTokenRow,
@@ -94,6 +95,11 @@ function stateOf(row: AccountTokenRow | undefined, now: number): AccountLinkStat
 export async function inspectAccountLink(db: Kysely<Database>, token: unknown, now: number): Promise<AccountLinkState> {
   if (!isWellFormedAccountToken(token)) return { state: 'unknown' };
   return stateOf(await getAccountTokenByHash(db, accountTokenHash(token)), now);
+}
+
+/** What a link is now, by its row id: the worker asks before it mails one (a used, replaced or expired link is skipped). */
+export async function accountLinkStateById(db: Kysely<Database>, id: string, now: number): Promise<AccountLinkState> {
+  return stateOf(await getAccountTokenById(db, id), now);
 }
 
 /**

@@ -7,8 +7,7 @@ import { writeAudit } from '../../db/queries/audit';
 import { resetCandidates, type ResetCandidate } from '../../db/queries/password-reset';
 import { recordThrottleFailure } from '../../db/queries/throttle';
 import { oneHour, oneMinute, type Clock } from '../clock';
-import { enqueueAccountLink } from '../mail/enqueue';
-import { issueAccountToken, passwordResetValidityMs } from './account-tokens';
+import { issuePasswordResetLink } from './reset-link';
 
 /**
  * "Forgot password?": a person names an account by username or email address and, if an
@@ -118,9 +117,7 @@ async function sendResetLink(db: Kysely<Database>, user: ResetCandidate, client:
   return db.transaction().execute(async (trx) => {
     const counted = await recordThrottleFailure(trx, resetAccountKey(user.id), now, resetLinksPerAccount.windowMs);
     if (counted.failures > resetLinksPerAccount.max) return false;
-    const expiresAt = now + passwordResetValidityMs;
-    const { id } = await issueAccountToken(trx, { userId: user.id, purpose: 'password_reset', now, expiresAt, createdBy: null });
-    await enqueueAccountLink(trx, { userId: user.id, kind: 'password_reset', tokenId: id, expiresAt, at: now, requestedBy: 'self' });
+    const { expiresAt } = await issuePasswordResetLink(trx, { userId: user.id, now, createdBy: null, requestedBy: 'self' });
     await writeAudit(trx, {
       at: now,
       actorId: null,

@@ -98,8 +98,7 @@ export async function setPasswordByLink(
       if (!owner || owner.state !== 'active') refuseInside({ ok: false, reason: 'not_allowed', message: setPasswordMessages.not_allowed });
       await setUserPasswordHash(trx, owner.id, hash);
       // Any other link (an older invitation, a reset asked for meanwhile) would set it again.
-      await voidOpenAccountTokens(trx, owner.id, 'invitation', now);
-      await voidOpenAccountTokens(trx, owner.id, 'password_reset', now);
+      await voidOpenAccountTokens(trx, owner.id, 'all', now);
       const audit = { at: now, actorId: owner.id, actorLabel: owner.username, targetType: 'user', targetId: owner.id, clientIp: client.ip };
       await writeAudit(trx, { ...audit, action: auditActionOf[used.purpose], details: { link: used.id } });
 

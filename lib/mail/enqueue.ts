@@ -73,6 +73,30 @@ export function outboxRow(input: RowInput): NewOutboxRow {
   };
 }
 
+type EnqueueStatus = { status: 'pending' | 'skipped' | 'unknown_user' };
+
+/**
+ * One message to one user, in the caller's transaction: their address (a row recorded as
+ * skipped when they have none), the idempotency key, and the message made from who they are.
+ */
+async function enqueueForUser(
+  trx: Kysely<Database>,
+  input: { userId: string; key: string; at: number; message: (r: Recipient) => MailMessage },
+): Promise<EnqueueStatus> {
+  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
+  if (!r) return { status: 'unknown_user' };
+  const row = outboxRow({
+    userId: input.userId,
+    key: input.key,
+    to: r.email,
+    at: input.at,
+    skip: r.email ? null : skipReasons.noAddress,
+    message: input.message(r),
+  });
+  await insertOutboxRows(trx, [row]);
+  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
+}
+
 export type FactorNoticeKind = 'factor_added' | 'factor_removed' | 'recovery_code_used';
 
 export interface FactorNoticeInput {
@@ -95,23 +119,17 @@ export interface FactorNoticeInput {
  *
  * @example await enqueueFactorNotice(trx, { userId, kind: 'factor_added', factorType: 'totp', factorName: 'Phone', factorId, at: now })
  */
-export async function enqueueFactorNotice(trx: Kysely<Database>, input: FactorNoticeInput): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
-  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
-  if (!r) return { status: 'unknown_user' };
+export async function enqueueFactorNotice(trx: Kysely<Database>, input: FactorNoticeInput): Promise<EnqueueStatus> {
   const eventId = input.factorId ?? input.factorType ?? 'event';
-  const row = outboxRow({
+  return enqueueForUser(trx, {
     userId: input.userId,
     key: idempotencyKeys.factorNotice(input.kind, input.userId, input.at, eventId),
-    to: r.email,
     at: input.at,
-    skip: r.email ? null : skipReasons.noAddress,
-    message: {
+    message: (r) => ({
       kind: input.kind,
       params: { name: displayName(r), at: input.at, factorType: input.factorType ?? null, factorName: input.factorName ?? null },
-    },
+    }),
   });
-  await insertOutboxRows(trx, [row]);
-  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
 }
 
 /**
@@ -122,19 +140,13 @@ export async function enqueueFactorNotice(trx: Kysely<Database>, input: FactorNo
 export async function enqueueSecondFactorFailures(
   trx: Kysely<Database>,
   input: { userId: string; at: number; failures: number },
-): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
-  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
-  if (!r) return { status: 'unknown_user' };
-  const row = outboxRow({
+): Promise<EnqueueStatus> {
+  return enqueueForUser(trx, {
     userId: input.userId,
     key: idempotencyKeys.secondFactorFailures(input.userId, input.at),
-    to: r.email,
     at: input.at,
-    skip: r.email ? null : skipReasons.noAddress,
-    message: { kind: 'second_factor_failures', params: { name: displayName(r), at: input.at, failures: input.failures } },
+    message: (r) => ({ kind: 'second_factor_failures', params: { name: displayName(r), at: input.at, failures: input.failures } }),
   });
-  await insertOutboxRows(trx, [row]);
-  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
 }
 
 export interface AccountLinkMailInput {
@@ -153,16 +165,12 @@ export interface AccountLinkMailInput {
  * carries the link's row id, never its token: the worker derives the token when it renders,
  * and the outbox keeps the body with the link withheld. One message per link.
  */
-export async function enqueueAccountLink(trx: Kysely<Database>, input: AccountLinkMailInput): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
-  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
-  if (!r) return { status: 'unknown_user' };
-  const row = outboxRow({
+export async function enqueueAccountLink(trx: Kysely<Database>, input: AccountLinkMailInput): Promise<EnqueueStatus> {
+  return enqueueForUser(trx, {
     userId: input.userId,
     key: idempotencyKeys.accountLink(input.tokenId),
-    to: r.email,
     at: input.at,
-    skip: r.email ? null : skipReasons.noAddress,
-    message: {
+    message: (r) => ({
       kind: input.kind,
       params: {
         name: displayName(r),
@@ -171,27 +179,19 @@ export async function enqueueAccountLink(trx: Kysely<Database>, input: AccountLi
         expiresAt: input.expiresAt,
         ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
       },
-    },
+    }),
   });
-  await insertOutboxRows(trx, [row]);
-  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
 }
 
 /** "Your password was changed / reset / set": in the transaction that stored the new hash. */
 export async function enqueuePasswordNotice(
   trx: Kysely<Database>,
   input: { userId: string; at: number; how: 'changed' | 'reset' | 'set' },
-): Promise<{ status: 'pending' | 'skipped' | 'unknown_user' }> {
-  const r = (await recipientsOf(trx, [input.userId])).get(input.userId);
-  if (!r) return { status: 'unknown_user' };
-  const row = outboxRow({
+): Promise<EnqueueStatus> {
+  return enqueueForUser(trx, {
     userId: input.userId,
     key: idempotencyKeys.passwordChanged(input.userId, input.at),
-    to: r.email,
     at: input.at,
-    skip: r.email ? null : skipReasons.noAddress,
-    message: { kind: 'password_changed', params: { name: displayName(r), at: input.at, how: input.how } },
+    message: (r) => ({ kind: 'password_changed', params: { name: displayName(r), at: input.at, how: input.how } }),
   });
-  await insertOutboxRows(trx, [row]);
-  return { status: row.status === 'skipped' ? 'skipped' : 'pending' };
 }

@@ -18,8 +18,7 @@ import { skipReasons } from './enqueue';
 import { scheduleDueMessages, type ScheduleReport } from './scheduler';
 import { queueEnrollmentStartedMessages } from './start-notices';
 import { renderMail, storedMessage, type AccountTokenResolver, type MailMessage } from './templates';
-import { accountLinkStillOpen } from './account-links';
-import { accountTokenOf } from '../auth/account-tokens';
+import { accountLinkStateById, accountTokenOf } from '../auth/account-tokens';
 import { messageIdFor, transportFor, type MailTransport } from './transport';
 import { isPermanentDeliveryError } from '../errors/brand';
 import { existingProcessSingleton, forgetProcessSingleton, replaceProcessSingleton } from '../process-singletons';
@@ -96,7 +95,9 @@ const enrollmentKinds = new Set(['enrollment_started', 'enrollment_reminder', 'e
  */
 async function stillApplies(db: Db, row: OutboxRow, message: MailMessage, now: number): Promise<boolean> {
   // A link that was used, replaced by a newer one, or expired is not worth a message.
-  if (message.kind === 'invitation' || message.kind === 'password_reset') return accountLinkStillOpen(db.kysely, message.params.tokenId, now);
+  if (message.kind === 'invitation' || message.kind === 'password_reset') {
+    return (await accountLinkStateById(db.kysely, message.params.tokenId, now)).state === 'open';
+  }
   if (!enrollmentKinds.has(row.kind) || row.user_id === null) return true;
   const periodEndsAt = (message.params as { periodEndsAt?: number }).periodEndsAt;
   if (typeof periodEndsAt !== 'number') return true;

@@ -1,44 +1,26 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { dialects, freshDatabase } from '../support/dialects';
-
-// Each test starts the CLI (tsx) several times: seconds each on a busy CI machine.
-const cliTestTimeoutMs = 120_000;
+import { cliTestTimeoutMs, repoDataDir, runCli } from '../support/cli';
 
 /*
  * The operator invites from the CLI as the console and the API do, through the same services:
  * `create-user … --invite` and `invite USERNAME`. Run as a real process against a real
  * database. Ivy is invited, then invited again; an invitation with a password is refused.
  */
-const run = promisify(execFile);
-const root = path.resolve(__dirname, '../../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
-
 describe.each(dialects)('CLI invitations on %s', (dialect) => {
   let db: Db;
   let url: string;
   let dataDir: string;
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = { ...process.env, DATABASE_URL: url, PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_SECRET: 'cli-invite-test-secret-0123456789abcdef' };
-    try {
-      const { stdout, stderr } = await run(tsx, ['scripts/cli.ts', ...args], { cwd: root, env, timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const cli = (...args: string[]) => runCli({ DATABASE_URL: url, PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_SECRET: 'cli-invite-test-secret-0123456789abcdef' }, ...args);
   const invitations = () =>
     db.kysely.selectFrom('account_tokens').select(['purpose', 'voided_at', 'expires_at']).orderBy('created_at').orderBy('id').execute();
 
   beforeEach(async () => {
     const fresh = await freshDatabase(dialect);
     url = fresh.url;
-    dataDir = fresh.dataDir ?? path.join(root, 'data');
+    dataDir = fresh.dataDir ?? repoDataDir;
     db = createDb(url, fresh.dataDir);
     await migrateToLatest(db);
   });

@@ -1,38 +1,21 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { systemClock } from '../../../lib/clock';
 import { getMfaRequirement } from '../../../db/queries/mfa';
 import { dialects, freshDatabase } from '../support/dialects';
+import { cliTestTimeoutMs, runCli } from '../support/cli';
 import { addFactor, seed } from '../mail/support/world';
-
-// Each test starts the CLI (tsx) several times: seconds each on a busy CI machine.
-const cliTestTimeoutMs = 120_000;
 
 /*
  * The operator's CLI offers "Reset TOTP" as the console and the API do, through the same
  * service: `npm run cli -- reset-totp --username NAME [--days N]`. Run as a real process
  * against a real database. Rita is enrolled with an authenticator app and never required.
  */
-const run = promisify(execFile);
-const root = path.resolve(__dirname, '../../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
-
 describe.each(dialects)('CLI reset-totp on %s', (dialect) => {
   let db: Db;
   let url: string;
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(tsx, ['scripts/cli.ts', ...args], { cwd: root, env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const cli = (...args: string[]) => runCli({ DATABASE_URL: url }, ...args);
 
   beforeEach(async () => {
     const fresh = await freshDatabase(dialect);

@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { systemClock } from '../../../lib/clock';
 import { accountTokenOf, inspectAccountLink, passwordResetValidityMs } from '../../../lib/auth/account-tokens';
 import { verifyPassword } from '../../../lib/auth/password';
 import { dialects, freshDatabase } from '../support/dialects';
+import { cliTestTimeoutMs, runCli } from '../support/cli';
 import { seed } from '../mail/support/world';
 import { apiWorld, expectJson, expectProblem, iso, start, type ApiWorld } from '../api/support';
 
@@ -77,23 +75,11 @@ describe.each(dialects)('POST /api/v1/users/{id}/password-reset on %s', (dialect
   });
 });
 
-const run = promisify(execFile);
-const root = path.resolve(__dirname, '../../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
-
 describe.each(dialects)('CLI send-password-reset on %s', (dialect) => {
   let db: Db;
   let url: string;
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(tsx, ['scripts/cli.ts', ...args], { cwd: root, env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const cli = (...args: string[]) => runCli({ DATABASE_URL: url }, ...args);
 
   beforeEach(async () => {
     const fresh = await freshDatabase(dialect);
@@ -119,5 +105,5 @@ describe.each(dialects)('CLI send-password-reset on %s', (dialect) => {
     expect(mail).toEqual([{ user_id: rex, kind: 'password_reset', to_address: 'rex@example.com' }]);
     const audit = await db.kysely.selectFrom('audit_log').selectAll().where('action', '=', 'user.password_reset_sent').execute();
     expect(audit.map((a) => [a.actor_label, a.target_id])).toEqual([['cli', rex]]);
-  }, 120_000); // three CLI processes, each starting tsx: slow on a busy machine
+  }, cliTestTimeoutMs);
 });

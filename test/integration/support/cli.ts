@@ -1,0 +1,36 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+/** The operator's CLI (`npm run cli -- …`) as a real process: tsx on scripts/cli.ts. */
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '../../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+/** Each CLI test starts tsx several times: seconds each on a busy CI machine, so not vitest's 30 s. */
+export const cliTestTimeoutMs = 120_000;
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `scripts/cli.ts` with `args` from the repository root, the test's `env` over the
+ * process's. Never throws for a non-zero exit: the code and both streams come back.
+ * @example const { code, stdout } = await runCli({ DATABASE_URL: url }, 'invite', 'ivy')
+ */
+export async function runCli(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await run(tsx, ['scripts/cli.ts', ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** Where a test without a data dir of its own (PostgreSQL) points PORTCULLIS_DATA_DIR. */
+export const repoDataDir = path.join(root, 'data');
