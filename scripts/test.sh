@@ -182,16 +182,15 @@ else
           if [ "${E2E_POSTGRES:-subset}" = all ]; then pg_args=(); else pg_args=("${pg_specs[@]}" --grep-invert "$pg_skip"); fi
           stage "playwright on PostgreSQL (${pg_args[*]:-every spec}), in the background"
           PORTCULLIS_E2E_DATABASE=postgres PORTCULLIS_E2E_JSON="$reports/playwright-postgres.json" \
-            npx playwright test --workers=2 --output test-results/postgres "${pg_args[@]}" >"$reports/playwright-postgres.log" 2>&1 &
+            npx playwright test --output test-results/postgres "${pg_args[@]}" >"$reports/playwright-postgres.log" 2>&1 &
           pg_pid=$!
         fi
         ;;
     esac
 
-    # Two workers in each pass (spec files in parallel; each starts its own portal on its own
-    # port, data dir and database). Much of an e2e test is waiting (the next TOTP step, the
-    # mail worker's poll), which another spec's work fills; with one worker the PostgreSQL
-    # pass had become the tail, 2 minutes after the SQLite pass, on a half-idle machine.
+    # Two workers here (spec files in parallel; each starts its own portal on its own port,
+    # data dir and database): the PostgreSQL subset ends after about two thirds of the SQLite
+    # pass, and with one worker the rest ran alone on a half-idle machine.
     stage "playwright on SQLite (test/e2e, 2 workers)"
     PORTCULLIS_E2E_DATABASE=sqlite PORTCULLIS_E2E_JSON="$reports/playwright-sqlite.json" npx playwright test --workers=2 --output test-results/sqlite
     add playwright-sqlite "$reports/playwright-sqlite.json" $?
