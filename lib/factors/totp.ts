@@ -26,6 +26,7 @@ import { stepUpRefusalIn } from './step-up';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
 import { log } from '../log';
+import { invalidateUserCounts } from '../admin/user-counts';
 
 /**
  * TOTP (RFC 6238) as authenticator apps expect it: HMAC-SHA-1, 6 digits, 30-second steps,
@@ -207,7 +208,7 @@ export async function confirmTotpSetup(
     // NOTE: every transaction here writes first. A SQLite transaction that reads before it
     // writes cannot wait for another instance's write lock (SQLITE_BUSY at once); one that
     // writes first waits its turn like any single statement. Checks follow, and undo.
-    return await db.transaction().execute(async (trx): Promise<TotpSetupResult> => {
+    const result = await db.transaction().execute(async (trx): Promise<TotpSetupResult> => {
       await insertTotpFactor(trx, {
         id: pending.id,
         userId: session.userId,
@@ -240,6 +241,9 @@ export async function confirmTotpSetup(
       if (!token) throw new Refused('session_gone');
       return { ok: true, token, factorId: pending.id, recoveryCodes };
     });
+    // The console's users-per-status counts read the factors (lib/admin/user-counts.ts).
+    if (result.ok) invalidateUserCounts(db);
+    return result;
   } catch (err) {
     if (err instanceof Refused) return { ok: false, reason: err.reason };
     // A second submit of the same pending setup: the device is already stored.
@@ -271,10 +275,13 @@ function openFactorSecret(factorId: string, sealed: string, userId: string): str
 
 export type SecondFactorResult =
   | { ok: true; token: string; factorId: string | null }
-  | { ok: false; reason: 'invalid' | 'throttled' | 'capped' | 'no_factor' | 'session_gone'; retryAfterMs?: number };
+  | { ok: false; reason: 'invalid' | 'replayed' | 'throttled' | 'capped' | 'no_factor' | 'session_gone'; retryAfterMs?: number };
 
+/** What the challenge and the setup page say; one wording for one mistake, wherever it is made. */
 export const verifyMessages = {
   invalid: 'That code didn’t work. Check your authenticator app and try again.',
+  /** R-I3 refused a code that was right but already spent: the person only has to wait. */
+  replayed: 'That code was already used. Wait for the next code in your authenticator app (a new one every 30 seconds) and enter it.',
   recovery_invalid: 'That recovery code didn’t work. Check it and try again.',
   no_factor: 'You have no authenticator app set up.',
   session_gone: 'Your sign-in has ended. Sign in again.',
@@ -332,9 +339,10 @@ export async function verifyTotpSignIn(
           );
   if (!signedIn) {
     await guessFailed(db, admission.charge, now);
-    const reason = factors.length === 0 ? 'no_factor' : matched ? 'replayed' : 'wrong';
-    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason, factorId: matched?.id ?? null });
-    return { ok: false, reason: factors.length === 0 ? 'no_factor' : 'invalid' };
+    const reason = factors.length === 0 ? 'no_factor' : matched ? 'replayed' : 'invalid';
+    // The audit has said 'wrong' for a wrong code since the start; it keeps saying so.
+    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason: reason === 'invalid' ? 'wrong' : reason, factorId: matched?.id ?? null });
+    return { ok: false, reason };
   }
   return signedIn;
 }

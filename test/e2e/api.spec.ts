@@ -93,8 +93,9 @@ test('@pg policies: create, patch, delete', async () => {
     action: 'require_mfa',
   };
   const policy = await expectStatus('POST', '/policies', 201, officeOnly);
-  expect(policy).toMatchObject({ ...officeOnly, enabled: true });
-  expect(await expectStatus('PATCH', `/policies/${policy.id}`, 200, { enabled: false, priority: 5 })).toMatchObject({ enabled: false, priority: 5 });
+  // A new policy starts OFF unless the request says otherwise (issue 16).
+  expect(policy).toMatchObject({ ...officeOnly, enabled: false });
+  expect(await expectStatus('PATCH', `/policies/${policy.id}`, 200, { enabled: true, priority: 5 })).toMatchObject({ enabled: true, priority: 5 });
   expect((await expectStatus('POST', '/policies', 409, { ...officeOnly, name: officeOnly.name.toUpperCase() })).status).toBe(409);
   expect((await call('DELETE', `/policies/${policy.id}`)).status).toBe(204);
   expect((await expectStatus('GET', `/policies/${policy.id}`, 404)).status).toBe(404);

@@ -93,7 +93,8 @@ describe.each(dialects)('TOTP sign-in, what it costs the database, on %s', (dial
     const code = totpCodeAt(secret, stepAt(clock.now()));
     expect((await verify(code)).result.ok).toBe(true);
     const { result, counts } = await verify(code);
-    expect(result).toEqual({ ok: false, reason: 'invalid' });
+    // Refused, and told apart from a wrong code so the page can say "already used, wait for the next".
+    expect(result).toEqual({ ok: false, reason: 'replayed' });
     // The claim of the spent step fails inside its transaction (3 statements); the session stays as it was.
     expectCost(counts, admission + 1 + 3 + 1, 0);
     expect(await charged()).toBe(1);
