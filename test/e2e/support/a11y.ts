@@ -1,0 +1,37 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, type Locator, type Page } from '@playwright/test';
+
+/** WCAG 2.0 and 2.1, levels A and AA, plus axe's best practices (landmarks, headings, regions). */
+export const axeTags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+
+export const desktop = { width: 1280, height: 900 };
+export const phone = { width: 390, height: 844 };
+
+/** One line per axe violation: rule, what it asks, and the first few elements it found. */
+export async function axeViolations(page: Page): Promise<{ id: string; line: string }[]> {
+  const results = await new AxeBuilder({ page }).withTags(axeTags).analyze();
+  return results.violations.map((v) => {
+    const targets = v.nodes.slice(0, 3).map((n) => n.target.join(' '));
+    const more = v.nodes.length > 3 ? ` and ${v.nodes.length - 3} more` : '';
+    return { id: v.id, line: `${v.id} (${v.impact}): ${v.help} at ${targets.join(', ')}${more}` };
+  });
+}
+
+/** How far the page scrolls sideways past the viewport, in CSS pixels (0: it fits). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth);
+}
+
+/**
+ * Presses Tab (or Shift+Tab) until `target` has the focus, as a person moving through the
+ * page would; fails after `max` presses. The locator only reads where the focus is.
+ */
+export async function tabTo(page: Page, target: Locator, { backwards = false, max = 80 } = {}) {
+  const key = backwards ? 'Shift+Tab' : 'Tab';
+  await expect(target).toBeVisible();
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press(key);
+  }
+  await expect(target, `reached by ${key} within ${max} presses`).toBeFocused({ timeout: 1 });
+}
