@@ -23,10 +23,13 @@
  *   (lib/log/logger.cjs, CommonJS for the entry scripts, builds the same key itself).
  * - `password-blocklist`: the common/breached password list, ~10 MB unpacked, read on the
  *   first password set (lib/auth/password-blocklist.ts).
+ * - `user-counts`: the console's cached users-per-status counts, so that a change made
+ *   through one module copy (a server action) marks the count another copy (the page)
+ *   serves (lib/admin/user-counts.ts).
  *
  * Each is justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */

@@ -4,7 +4,6 @@ import type { Database } from '../../db';
 import type { UserRole, UserState } from '../../db/schema';
 import { listFactorsOfUser, type FactorSummary } from '../../db/queries/mfa';
 import {
-  countUserFacets,
   getUserListRow,
   listGroupsOfUser,
   listUserRows,
@@ -14,7 +13,7 @@ import {
 import { latestAccountToken, type AccountTokenRow } from '../../db/queries/account-tokens';
 import { userHasPassword } from '../../db/queries/users';
 import { loadCountingFactorTypes } from '../factors/counting';
-import { mfaStatus, type MfaRequirement, type MfaStatusName } from '../policy';
+import { mfaStatus, type MfaStatusName } from '../policy';
 import type { Clock } from '../clock';
 import { decodeCursor, encodeCursor, invalidCursorMessage, maxCursorLength } from './cursor';
 import { NotFoundError, parseInput, ValidationError } from './errors';
@@ -220,115 +219,4 @@ export async function getUserDetail(db: Kysely<Database>, id: string, clock: Clo
   return { ...summary, mfa: { ...summary.mfa, factors }, groups, invitation: invitationSummary(invitation, passwordSet, clock.now()) };
 }
 
-export interface UserCounts {
-  total: number;
-  byStatus: Record<MfaStatusName, number>;
-  required: number;
-  notRequired: number;
-  /** When these were counted (ms): exact as of then. */
-  asOf: number;
-}
-
-/** How long one process serves a count before it counts again (in the background). */
-export const userCountsMaxAgeMs = 30_000;
-
-interface CountCacheEntry {
-  /** The latest finished count, if any. */
-  value: UserCounts | null;
-  /** A change made here since `value` was counted: it is stale whatever its age. */
-  stale: boolean;
-  /** The count in progress, if any: at most one per process and database. */
-  running: Promise<UserCounts> | null;
-}
-
-const countCache = new WeakMap<Kysely<Database>, CountCacheEntry>();
-
-/** One exact count, as of `now`: users grouped by the facts mfaStatus() reads, classified by mfaStatus() itself. */
-async function countNow(db: Kysely<Database>, now: number): Promise<UserCounts> {
-  const rule = await loadCountingFactorTypes(db);
-  const facets = await countUserFacets(db, rule, now);
-  const byStatus = Object.fromEntries(mfaStatusNames.map((s) => [s, 0])) as Record<MfaStatusName, number>;
-  let total = 0;
-  let required = 0;
-  for (const f of facets) {
-    // Only what mfaStatus() reads is real here: the period's end is "still running" or not.
-    const requirement: MfaRequirement | null = f.required
-      ? { required: true, enrollmentDays: 1, periodStartsAt: null, periodEndsAt: f.periodRunning ? now + 1 : null }
-      : null;
-    const status = mfaStatus({ state: f.staged ? 'staged' : 'active' }, requirement, f.enrolled, now).status;
-    byStatus[status] += f.count;
-    total += f.count;
-    if (f.required) required += f.count;
-  }
-  return { total, byStatus, required, notRequired: total - required, asOf: now };
-}
-
-function startCount(db: Kysely<Database>, entry: CountCacheEntry, clock: Clock): Promise<UserCounts> {
-  const staleBefore = entry.stale;
-  entry.stale = false;
-  const running = countNow(db, clock.now());
-  entry.running = running;
-  running.then(
-    (value) => {
-      if (entry.running === running) entry.running = null;
-      // A newer count (or a change noted meanwhile) wins over this one.
-      if (!entry.value || entry.value.asOf <= value.asOf) entry.value = value;
-    },
-    () => {
-      if (entry.running === running) entry.running = null;
-      entry.stale ||= staleBefore; // try again at the next view
-    },
-  );
-  return running;
-}
-
-/**
- * Users per MFA status for the list header and the console home: an exact grouped count
- * (one statement, a factor probe per user), cached per process and database.
- *
- * Stale-while-refresh: only the very first call (per process and database) waits for a
- * count. After that, a count older than `maxAgeMs` (30 s), or one made stale by a change in
- * this process (invalidateUserCounts()), is still returned at once while ONE count runs in
- * the background; the views after it finishes get the new one. Counts are always exact as
- * of their `asOf`; a failed count keeps the previous one and is retried at the next view.
- *
- * NOTE: statuses move with time alone (a period ends without a write), so counters updated
- * on writes would drift; a recent exact count never does by more than its age.
- */
-export async function countUsersByStatus(
-  db: Kysely<Database>,
-  clock: Clock,
-  options: { maxAgeMs?: number } = {},
-): Promise<UserCounts> {
-  const maxAge = options.maxAgeMs ?? userCountsMaxAgeMs;
-  let entry = countCache.get(db);
-  if (!entry) {
-    entry = { value: null, stale: false, running: null };
-    countCache.set(db, entry);
-  }
-  const value = entry.value;
-  if (!value) return entry.running ?? startCount(db, entry, clock);
-  const now = clock.now();
-  const fresh = !entry.stale && now >= value.asOf && now - value.asOf < maxAge;
-  if (!fresh && !entry.running) {
-    // Errors are handled in startCount(); this view does not wait for it.
-    startCount(db, entry, clock).catch(() => undefined);
-  }
-  return value;
-}
-
-/**
- * The count running in the background for `db`, if any (tests and bench/admin.ts await it).
- */
-export function userCountsRefresh(db: Kysely<Database>): Promise<UserCounts> | null {
-  return countCache.get(db)?.running ?? null;
-}
-
-/**
- * After a change made in this process: the next view starts a new count (and is served the
- * previous one meanwhile). Other processes catch up within their cache age.
- */
-export function invalidateUserCounts(db: Kysely<Database>): void {
-  const entry = countCache.get(db);
-  if (entry) entry.stale = true;
-}
+export { countUsersByStatus, invalidateUserCounts, userCountsRefresh, userCountsMaxAgeMs, type UserCounts } from './user-counts';

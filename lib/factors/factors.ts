@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
+import { invalidateUserCounts } from '../admin/user-counts';
 import { deleteFactorRow, factorTypesOfUser, getFactorOfUser, listFactors, renameFactorRow, type FactorListItem } from '../../db/queries/factors';
 import { deleteRecoveryCodes, recoveryCodeCounts } from '../../db/queries/recovery-codes';
 import { groupIdsOfUser } from '../../db/queries/groups';
@@ -135,7 +136,7 @@ export async function removeFactor(
     // NOTE: delete first, then check what is left and roll back if the rule says no: a
     // transaction that writes first waits for other instances instead of failing (SQLite),
     // and two parallel removals cannot both see the other factor as still there.
-    return await db.transaction().execute(async (trx): Promise<FactorChangeResult> => {
+    const result = await db.transaction().execute(async (trx): Promise<FactorChangeResult> => {
       if (!(await deleteFactorRow(trx, session.userId, factorId))) throw new Refused('not_found');
       // R-E8: a second factor from the last five minutes, as the session row says now.
       const refused = await stepUpRefusalIn(trx, session, 'fresh', clock, true);
@@ -159,6 +160,9 @@ export async function removeFactor(
       await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_removed', factorType: factor.type, factorName: factor.name, factorId, at: now });
       return { ok: true };
     });
+    // The console's users-per-status counts read the factors (lib/admin/user-counts.ts).
+    if (result.ok) invalidateUserCounts(db);
+    return result;
   } catch (err) {
     if (err instanceof Refused) return { ok: false, reason: err.reason };
     const refused = stepUpRefusalOf(err);

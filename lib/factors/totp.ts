@@ -26,6 +26,7 @@ import { stepUpRefusalIn } from './step-up';
 import { newRecoveryCodeSet } from './recovery-codes';
 import { enqueueFactorNotice } from '../mail/enqueue';
 import { log } from '../log';
+import { invalidateUserCounts } from '../admin/user-counts';
 
 /**
  * TOTP (RFC 6238) as authenticator apps expect it: HMAC-SHA-1, 6 digits, 30-second steps,
@@ -207,7 +208,7 @@ export async function confirmTotpSetup(
     // NOTE: every transaction here writes first. A SQLite transaction that reads before it
     // writes cannot wait for another instance's write lock (SQLITE_BUSY at once); one that
     // writes first waits its turn like any single statement. Checks follow, and undo.
-    return await db.transaction().execute(async (trx): Promise<TotpSetupResult> => {
+    const result = await db.transaction().execute(async (trx): Promise<TotpSetupResult> => {
       await insertTotpFactor(trx, {
         id: pending.id,
         userId: session.userId,
@@ -240,6 +241,9 @@ export async function confirmTotpSetup(
       if (!token) throw new Refused('session_gone');
       return { ok: true, token, factorId: pending.id, recoveryCodes };
     });
+    // The console's users-per-status counts read the factors (lib/admin/user-counts.ts).
+    if (result.ok) invalidateUserCounts(db);
+    return result;
   } catch (err) {
     if (err instanceof Refused) return { ok: false, reason: err.reason };
     // A second submit of the same pending setup: the device is already stored.

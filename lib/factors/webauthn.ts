@@ -35,6 +35,7 @@ import { nonceHash, sameBinding, sessionBinding, webauthnChallengeTtlMs, type Ce
 import { newRecoveryCodeSet } from './recovery-codes';
 import { setupAccess, type SetupAccess, type SetupAccessInput } from './setup-flow';
 import { factorNameSchema } from './totp';
+import { invalidateUserCounts } from '../admin/user-counts';
 
 /**
  * WebAuthn security keys and passkeys as a second factor (@simplewebauthn/server).
@@ -302,7 +303,7 @@ export async function confirmWebauthnRegistration(
   const name = parsed.data.name ?? defaultWebauthnName;
   const now = clock.now();
   try {
-    return await db.transaction().execute(async (trx): Promise<WebauthnRegistrationResult> => {
+    const result = await db.transaction().execute(async (trx): Promise<WebauthnRegistrationResult> => {
       const firstFactor = (await countFactors(trx, session.userId)) === 0;
       await insertWebauthnFactor(trx, {
         id: factorId,
@@ -337,6 +338,9 @@ export async function confirmWebauthnRegistration(
       if (!token) throw new SessionGone();
       return { ok: true, token, factorId, recoveryCodes };
     });
+    // The console's users-per-status counts read the factors (lib/admin/user-counts.ts).
+    if (result.ok) invalidateUserCounts(db);
+    return result;
   } catch (err) {
     if (err instanceof SessionGone) return { ok: false, reason: 'session_gone' };
     if (stepUpRefusalOf(err) !== null) return refuse('not_fresh', 'not_fresh');
