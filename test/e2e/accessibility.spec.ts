@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
+import { freePort } from '../support/local-processes';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { signIn } from './support/pages';
@@ -312,5 +313,26 @@ test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of 
 
   for (const entry of Object.entries(knownViolations).flatMap(([label, rules]) => rules.map((rule) => `${label}|${rule}`))) {
     expect.soft(seenViolations.has(entry), `knownViolations lists ${entry}, which no longer occurs: remove it`).toBe(true);
+  }
+});
+
+test('the 503 page, when the database cannot answer, passes axe at both widths and has a title of its own', async ({ browser }) => {
+  const closedPort = await freePort(); // nothing listens there
+  const down = await startPortal({
+    env: { DATABASE_URL: `postgres://portcullis@127.0.0.1:${closedPort}/portcullis`, PORTCULLIS_SECRET: 'a-test-secret-that-is-long-enough-0123456789' },
+  });
+  const context = await browser.newContext({ viewport: desktop });
+  try {
+    const page = await context.newPage();
+    for (const path of ['/portal']) {
+      const response = await page.goto(`${down.url}${path}`);
+      expect(response?.status()).toBe(503);
+      await audit(page, 'database down');
+      const title = await page.title();
+      expect(['', 'Portcullis', 'Portcullis admin'], `${path}: "${title}" says more than the product name`).not.toContain(title.trim());
+    }
+  } finally {
+    await context.close();
+    await down.stop();
   }
 });
