@@ -297,6 +297,7 @@ describe.each(dialects)('requiring MFA for users (R-B) on %s', (dialect) => {
         state: 'active',
         periodStarted: { startsAt: activatedAt, endsAt: activatedAt + 10 * oneDay },
         sessionsRevoked: 0,
+        invitationExpiresAt: null,
       });
       expect(await getMfaRequirement(db.kysely, bob)).toEqual({
         required: true,

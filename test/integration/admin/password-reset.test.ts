@@ -119,5 +119,5 @@ describe.each(dialects)('CLI send-password-reset on %s', (dialect) => {
     expect(mail).toEqual([{ user_id: rex, kind: 'password_reset', to_address: 'rex@example.com' }]);
     const audit = await db.kysely.selectFrom('audit_log').selectAll().where('action', '=', 'user.password_reset_sent').execute();
     expect(audit.map((a) => [a.actor_label, a.target_id])).toEqual([['cli', rex]]);
-  });
+  }, 120_000); // three CLI processes, each starting tsx: slow on a busy machine
 });
