@@ -35,8 +35,8 @@ import { accountTokenOf, issueAccountToken } from '../../lib/auth/account-tokens
 
 /**
  * Violations seen and not fixed yet, by page label (as in the failure messages) and axe rule
- * id. Each entry names its owner; an entry whose violation is gone fails the test, so the map
- * only shrinks.
+ * id. Each entry names its owner in a comment; an entry whose violation is gone is reported
+ * as an annotation ("known violation gone"): remove it then.
  */
 const knownViolations: Record<string, string[]> = {};
 
@@ -144,7 +144,8 @@ function adaCode(): string {
 }
 
 test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of its own', async ({ browser }) => {
-  test.setTimeout(240_000);
+  // Axe is CPU-bound: about a minute on an idle 2-core machine, several on a loaded one.
+  test.setTimeout(600_000);
   const context = await browser.newContext({ viewport: desktop });
   const page = await context.newPage();
 
@@ -311,12 +312,14 @@ test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of 
     }
   });
 
+  // Not a failure, so the owner's fix can land first: the annotation says what to remove.
   for (const entry of Object.entries(knownViolations).flatMap(([label, rules]) => rules.map((rule) => `${label}|${rule}`))) {
-    expect.soft(seenViolations.has(entry), `knownViolations lists ${entry}, which no longer occurs: remove it`).toBe(true);
+    if (!seenViolations.has(entry)) test.info().annotations.push({ type: 'known violation gone', description: `${entry}: remove it from knownViolations` });
   }
 });
 
 test('the 503 page, when the database cannot answer, passes axe at both widths and has a title of its own', async ({ browser }) => {
+  test.setTimeout(180_000);
   const closedPort = await freePort(); // nothing listens there
   const down = await startPortal({
     env: { DATABASE_URL: `postgres://portcullis@127.0.0.1:${closedPort}/portcullis`, PORTCULLIS_SECRET: 'a-test-secret-that-is-long-enough-0123456789' },
