@@ -76,6 +76,8 @@ export interface ApiKeysTable {
   created_by: string | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** From this instant on the key is refused; null: it does not expire (migration 015). */
+  expires_at: number | null;
 }
 
 export interface AuthThrottleTable {

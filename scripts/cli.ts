@@ -9,15 +9,17 @@ import { createApiKey } from '../lib/admin/api-keys';
 import { resetTotpEnrollment, resetTotpSummary as resetSummary } from '../lib/admin/mfa-requirements';
 import { sendPasswordReset } from '../lib/admin/password-reset';
 import { userIdOfUsername } from '../lib/admin/user-lookup';
+import { updateUserProfile } from '../lib/admin/user-profile';
 import { resendInvitation } from '../lib/admin/invitations';
 import { isConflictError, isNotFoundError, isValidationError } from '../lib/errors/brand';
 
 const usage = `Usage:
-  npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL]
-  npm run cli -- create-user --username NAME --password PASSWORD [--email EMAIL] [--state active|staged|suspended]
-  npm run cli -- create-user --username NAME --email EMAIL --invite [--state active|staged]   (the user sets their own password)
+  npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL] [--display-name "FULL NAME"]
+  npm run cli -- create-user --username NAME --password PASSWORD [--email EMAIL] [--display-name "FULL NAME"] [--state active|staged|suspended]
+  npm run cli -- create-user --username NAME --email EMAIL --invite [--display-name "FULL NAME"] [--state active|staged]   (the user sets their own password)
+  npm run cli -- set-display-name --username NAME --display-name "FULL NAME"   (an empty name clears it)
   npm run cli -- invite USERNAME   (a new invitation to a user who has not set a password; the older link stops working)
-  npm run cli -- create-api-key --name NAME [--role admin|read]
+  npm run cli -- create-api-key --name NAME [--role read|admin] [--expires-in-days 1-730]   (read only unless --role admin; no expiry unless given)
   npm run cli -- reset-totp --username NAME [--days 1-365]   (removes the user's authenticator apps, starts a new enrollment period)
   npm run cli -- send-password-reset USERNAME                  (or --username NAME: a 30-minute link to the user's own address)`;
 
@@ -35,6 +37,8 @@ async function main(): Promise<number> {
       name: { type: 'string' },
       role: { type: 'string' },
       days: { type: 'string' },
+      'display-name': { type: 'string' },
+      'expires-in-days': { type: 'string' },
     },
   });
   // Only these take their username as a plain argument; anything else stray is a mistake.
@@ -55,6 +59,7 @@ async function main(): Promise<number> {
             username: values.username,
             password: values.password,
             email: values.email,
+            ...(values['display-name'] !== undefined ? { displayName: values['display-name'] } : {}),
             state: values.state ?? 'active',
             role: command === 'create-admin' ? 'admin' : 'user',
             ...(values.invite ? { invite: true } : {}),
@@ -79,10 +84,42 @@ async function main(): Promise<number> {
         );
         return 0;
       }
+      case 'set-display-name': {
+        if (values.username === undefined || values['display-name'] === undefined) {
+          console.error(usage);
+          return 2;
+        }
+        const userId = await userIdOfUsername(db.kysely, values.username);
+        const { changed } = await updateUserProfile(db.kysely, userId, { displayName: values['display-name'] }, cliActor, systemClock);
+        const name = values['display-name'].trim();
+        console.log(
+          changed.length === 0
+            ? `Display name of ${values.username} unchanged.`
+            : name === ''
+              ? `Display name of ${values.username} cleared.`
+              : `Display name of ${values.username} is now “${name}”.`,
+        );
+        return 0;
+      }
       case 'create-api-key': {
-        const { key } = await createApiKey(db.kysely, { name: values.name, role: values.role }, cliActor, systemClock);
-        console.log('API key (shown once, store it now):');
-        console.log(key);
+        const days = values['expires-in-days'];
+        const created = await createApiKey(
+          db.kysely,
+          {
+            name: values.name,
+            ...(values.role !== undefined ? { role: values.role } : {}),
+            // Whole numbers reach the schema as numbers; anything else as text, refused there.
+            ...(days !== undefined ? { expiresInDays: /^\d{1,9}$/.test(days) ? Number(days) : days } : {}),
+          },
+          cliActor,
+          systemClock,
+        );
+        console.log(
+          `API key with ${created.role === 'admin' ? 'admin' : 'read-only'} access, ` +
+            (created.expiresAt === null ? 'no expiry' : `valid until ${new Date(created.expiresAt).toISOString()}`) +
+            ' (shown once, store it now):',
+        );
+        console.log(created.key);
         return 0;
       }
       case 'reset-totp': {

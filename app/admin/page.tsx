@@ -1,9 +1,13 @@
+import type { Metadata } from 'next';
 import { systemClock } from '../../lib/clock';
 import { formatDateTime } from '../../lib/format';
 import { requireAdmin } from '../../lib/admin/console-guard';
 import { countUsersByStatus, mfaStatusNames } from '../../lib/admin/user-directory';
 import { AdminShell } from './_components/shell';
 import { mfaStatusText } from './_lib/mfa-status';
+
+// Same segment as the admin layout, whose template only reaches the segments below it.
+export const metadata: Metadata = { title: { absolute: 'Overview · Portcullis admin' } };
 
 export const dynamic = 'force-dynamic';
 

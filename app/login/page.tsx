@@ -1,6 +1,9 @@
+import type { Metadata } from 'next';
 import { safeReturnPath } from '../../lib/auth/return-path';
 import { signInMessages } from '../../lib/auth/sign-in';
 import { passwordPool } from '../../lib/auth/password';
+
+export const metadata: Metadata = { title: 'Sign in' };
 
 export const dynamic = 'force-dynamic';
 
@@ -26,7 +29,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
   const message = messageFor(params.error);
   const notice = noticeFor(params.notice);
   return (
-    <main>
+    <main id="main">
       <h1>Sign in to Portcullis</h1>
       {notice && (
         <p className="notice" role="status">

@@ -14,6 +14,7 @@ import { ownFactorChallenge } from './011-own-factor-challenge';
 import { derivedAssurance } from './012-derived-assurance';
 import { accountTokens } from './013-account-tokens';
 import { emailLookup } from './014-email-lookup';
+import { signInAndKeyExpiry } from './015-sign-in-and-key-expiry';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -32,5 +33,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '012-derived-assurance': derivedAssurance(dialect),
     '013-account-tokens': accountTokens(dialect),
     '014-email-lookup': emailLookup(dialect),
+    '015-sign-in-and-key-expiry': signInAndKeyExpiry(dialect),
   };
 }

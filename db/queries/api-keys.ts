@@ -7,12 +7,14 @@ export async function insertApiKey(db: Kysely<Database>, row: ApiKeyRow): Promis
   await db.insertInto('api_keys').values(row).execute();
 }
 
-export async function getActiveApiKeyByHash(db: Kysely<Database>, keyHash: string): Promise<ApiKeyRow | undefined> {
+/** The key with this hash if it is live at `now`: not revoked, and not expired (an expiry is exclusive). */
+export async function getActiveApiKeyByHash(db: Kysely<Database>, keyHash: string, now: number): Promise<ApiKeyRow | undefined> {
   return db
     .selectFrom('api_keys')
     .selectAll()
     .where('key_hash', '=', keyHash)
     .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
     .executeTakeFirst();
 }
 
@@ -24,7 +26,7 @@ export async function markApiKeyUsed(db: Kysely<Database>, id: string, at: numbe
 export async function listApiKeyRows(db: Kysely<Database>): Promise<Omit<ApiKeyRow, 'key_hash'>[]> {
   return db
     .selectFrom('api_keys')
-    .select(['id', 'name', 'prefix', 'role', 'created_at', 'created_by', 'last_used_at', 'revoked_at'])
+    .select(['id', 'name', 'prefix', 'role', 'created_at', 'created_by', 'last_used_at', 'revoked_at', 'expires_at'])
     .orderBy('created_at', 'desc')
     .orderBy('id')
     .execute();

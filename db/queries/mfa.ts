@@ -137,6 +137,25 @@ export async function deleteRequirement(db: Kysely<Database>, userId: string): P
   return result.numDeletedRows > 0n;
 }
 
+/** Removes the requirements of the listed users in one statement; returns whose there were. */
+export async function deleteRequirements(db: Kysely<Database>, userIds: readonly string[]): Promise<string[]> {
+  const rows = await db.deleteFrom('mfa_requirements').where(inIdList(db, 'mfa_requirements.user_id', userIds)).returning('user_id').execute();
+  return rows.map((r) => r.user_id);
+}
+
+/** One audit entry per listed user, the same action and details for each: one statement. */
+export async function insertUserAudit(
+  db: Kysely<Database>,
+  input: { userIds: readonly string[]; at: number; actorId: string | null; actorLabel: string; clientIp: string | null; action: string; details: unknown },
+): Promise<number> {
+  if (input.userIds.length === 0) return 0;
+  const result = await sql`insert into audit_log (at, actor_id, actor_label, action, target_type, target_id, details, client_ip)
+    select cast(${input.at} as bigint), cast(${input.actorId} as text), cast(${input.actorLabel} as text), cast(${input.action} as text), 'user',
+      t.id, cast(${JSON.stringify(input.details)} as text), cast(${input.clientIp} as text)
+    from ${idTable(db, input.userIds)} order by t.n`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
 /** Sets the period of an existing requirement (activation of a pre-enrollment user, R-B4). */
 export async function setRequirementPeriod(
   db: Kysely<Database>,

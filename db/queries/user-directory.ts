@@ -46,7 +46,14 @@ export interface UserListRow {
   periodEndsAt: number | null;
   /** A factor of a counting method (or Duo-only settings). */
   enrolled: boolean;
+  /** The user's latest sign-in (ms), from the audit log; null: never signed in. */
+  lastSignInAt: number | null;
 }
+
+// NOTE: one seek per user of audit_log_sign_in_idx (target_id, at), partial on this action
+// (migration 015). The action is a literal, not a parameter, so both planners can match
+// the index's predicate.
+const lastSignIn = sql<number | string | null>`(select max(s.at) from audit_log s where s.action = 'auth.signed_in' and s.target_id = users.id)`;
 
 // NOTE: a probe per user of account_tokens_user_idx (user_id, purpose), like the factor probe.
 const invitedNotSetUp = sql<SqlBool>`(users.password_hash is null and exists (select 1 from account_tokens it where it.user_id = users.id and it.purpose = 'invitation'))`;
@@ -206,6 +213,7 @@ function baseQuery(db: Kysely<Database>, rule: CountingFactorTypes, requirementR
       'r.period_starts_at',
       'r.period_ends_at',
       eb.case().when(hasCountingFactor(rule, 'users.id')).then(1).else(0).end().as('enrolled'),
+      lastSignIn.as('last_sign_in_at'),
     ]);
 }
 
@@ -226,6 +234,7 @@ function toRow(r: BaseRow): UserListRow {
     periodStartsAt: r.period_starts_at === null ? null : Number(r.period_starts_at),
     periodEndsAt: r.period_ends_at === null ? null : Number(r.period_ends_at),
     enrolled: Number(r.enrolled) === 1,
+    lastSignInAt: r.last_sign_in_at === null ? null : Number(r.last_sign_in_at),
   };
 }
 

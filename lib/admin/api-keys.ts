@@ -11,7 +11,7 @@ import {
   type ApiKeyRow,
 } from '../../db/queries/api-keys';
 import { writeAudit } from '../../db/queries/audit';
-import type { Clock } from '../clock';
+import { oneDay, type Clock } from '../clock';
 import type { Actor } from './actor';
 import { NotFoundError, parseInput } from './errors';
 
@@ -21,23 +21,50 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-const newKeySchema = z.object({
-  name: z.string().trim().min(1, 'Name is required.').max(100),
-  role: z.enum(['admin', 'read']).default('admin'),
-});
+/** The longest expiry a key can be given, in days (two years). */
+export const maxApiKeyDays = 730;
+export const apiKeyDaysMessage = `Expiry must be a whole number of days from 1 to ${maxApiKeyDays}, or none.`;
 
-/** Creates an API key and returns it once; only its hash is stored. */
-export async function createApiKey(
-  db: Kysely<Database>,
-  input: unknown,
-  actor: Actor,
-  clock: Clock,
-): Promise<{ id: string; key: string }> {
-  const data = parseInput(newKeySchema, input);
+export const newApiKeySchema = z.object(
+  {
+    name: z.string('Name is required.').trim().min(1, 'Name is required.').max(100, 'Name is at most 100 characters.'),
+    /** Least privilege: a key reads unless the admin asks for more. */
+    role: z.enum(['admin', 'read'], 'Access must be admin or read.').default('read'),
+    /** Days until the key stops working; left out: it does not expire. */
+    expiresInDays: z
+      .number(apiKeyDaysMessage)
+      .int(apiKeyDaysMessage)
+      .min(1, apiKeyDaysMessage)
+      .max(maxApiKeyDays, apiKeyDaysMessage)
+      .optional(),
+  },
+  'Expected an object.',
+);
+
+export interface NewApiKey {
+  id: string;
+  /** The key itself: shown once, never stored. */
+  key: string;
+  role: 'admin' | 'read';
+  /** When the key stops working (ms), or null. */
+  expiresAt: number | null;
+}
+
+/**
+ * Creates an API key and returns it once; only its hash is stored.
+ *
+ * @param input `name`; `role` ('read' by default, 'admin' to change things);
+ *   `expiresInDays` 1–730 (left out: no expiry).
+ * @throws ValidationError for a bad name, role or expiry.
+ * @example const { key } = await createApiKey(db, { name: 'dashboards', expiresInDays: 90 }, actor, clock)
+ */
+export async function createApiKey(db: Kysely<Database>, input: unknown, actor: Actor, clock: Clock): Promise<NewApiKey> {
+  const data = parseInput(newApiKeySchema, input);
   const key = `${keyPrefix}${randomBytes(32).toString('base64url')}`;
   const id = randomUUID();
+  const now = clock.now();
+  const expiresAt = data.expiresInDays === undefined ? null : now + data.expiresInDays * oneDay;
   await db.transaction().execute(async (trx) => {
-    const now = clock.now();
     await insertApiKey(trx, {
       id,
       name: data.name,
@@ -48,6 +75,7 @@ export async function createApiKey(
       created_by: actor.id,
       last_used_at: null,
       revoked_at: null,
+      expires_at: expiresAt,
     });
     await writeAudit(trx, {
       at: now,
@@ -56,18 +84,19 @@ export async function createApiKey(
       action: 'api_key.created',
       targetType: 'api_key',
       targetId: id,
-      details: { name: data.name, role: data.role },
+      details: { name: data.name, role: data.role, expiresAt },
       clientIp: actor.clientIp,
     });
   });
-  return { id, key };
+  return { id, key, role: data.role, expiresAt };
 }
 
-/** The live key for a bearer value, or undefined. */
+/** The live key for a bearer value, or undefined: unknown, revoked, or expired at `clock.now()`. */
 export async function authenticateApiKey(db: Kysely<Database>, bearer: string, clock: Clock): Promise<ApiKeyRow | undefined> {
   if (!bearer.startsWith(keyPrefix) || bearer.length > 200) return undefined;
-  const row = await getActiveApiKeyByHash(db, hashApiKey(bearer));
-  if (row) await markApiKeyUsed(db, row.id, clock.now());
+  const now = clock.now();
+  const row = await getActiveApiKeyByHash(db, hashApiKey(bearer), now);
+  if (row) await markApiKeyUsed(db, row.id, now);
   return row;
 }
 
@@ -82,6 +111,7 @@ export interface ApiKeyView {
   createdBy: string | null;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  expiresAt: number | null;
 }
 
 /** Every key, newest first, revoked ones included. */
@@ -95,7 +125,8 @@ export async function listApiKeys(db: Kysely<Database>): Promise<ApiKeyView[]> {
     createdAt: r.created_at,
     createdBy: r.created_by,
     lastUsedAt: r.last_used_at,
-    revokedAt: r.revoked_at,
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
   }));
 }
 

@@ -4,10 +4,12 @@ import type { Database } from '../../db';
 import { writeAudit } from '../../db/queries/audit';
 import {
   deleteRequirement,
+  deleteRequirements,
   deleteTotpFactorsOfUser,
   findUnknownUserIds,
   getMfaRequirement,
   insertRequirementAudit,
+  insertUserAudit,
   upsertRequirements,
 } from '../../db/queries/mfa';
 import { getUserById } from '../../db/queries/users';
@@ -134,6 +136,48 @@ export async function requireMfaForUsers(
       periodStartedUserIds,
       preEnrollmentUserIds,
     };
+  });
+  invalidateUserCounts(db);
+  return result;
+}
+
+export const bulkRemoveSchema = z.object({ userIds: userIdList(1) }, expectedObject);
+
+export interface BulkRemoveResult {
+  /** Users whose requirement was removed, in the order given. */
+  removedUserIds: string[];
+  /** Selected users who had no requirement: nothing changed for them. */
+  unchangedUserIds: string[];
+}
+
+/**
+ * "Remove MFA requirement" for the selected users: the counterpart of requireMfaForUsers().
+ * All-or-nothing: one unknown id and nothing is written. One transaction: one set-based
+ * delete, then one statement of audit entries (`mfa.requirement_cleared`, `bulk: true`), one
+ * per user who had a requirement. A user MFA is still required of by a policy stays so.
+ *
+ * @throws ValidationError for bad ids, NotFoundError('user', unknownIds).
+ * @example await removeMfaRequirementForUsers(db, { userIds: [ada.id, bob.id] }, actor, clock)
+ */
+export async function removeMfaRequirementForUsers(db: Kysely<Database>, input: unknown, actor: Actor, clock: Clock): Promise<BulkRemoveResult> {
+  const { userIds } = parseInput(bulkRemoveSchema, input);
+  const result = await db.transaction().execute(async (trx) => {
+    // NOTE: write first (a SQLite transaction that reads first cannot wait for another
+    // instance's write lock); an unknown id then throws, which rolls the delete back.
+    const removed = new Set(await deleteRequirements(trx, [...userIds].sort()));
+    const unknown = await findUnknownUserIds(trx, userIds);
+    if (unknown.length > 0) throw new NotFoundError('user', unknown);
+    const removedUserIds = userIds.filter((id) => removed.has(id));
+    await insertUserAudit(trx, {
+      userIds: removedUserIds,
+      at: clock.now(),
+      actorId: actor.id,
+      actorLabel: actor.label,
+      clientIp: actor.clientIp,
+      action: 'mfa.requirement_cleared',
+      details: { bulk: true },
+    });
+    return { removedUserIds, unchangedUserIds: userIds.filter((id) => !removed.has(id)) };
   });
   invalidateUserCounts(db);
   return result;

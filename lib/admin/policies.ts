@@ -149,7 +149,8 @@ export const createSchema = z.strictObject(
   {
     name: fields.name,
     description: fields.description,
-    enabled: fields.enabled.default(true),
+    // New policies start OFF: switching one ON is a deliberate second step (issue 16).
+    enabled: fields.enabled.default(false),
     scope: fields.scope.default('all'),
     includeGroupIds: fields.includeGroupIds.default([]),
     excludeGroupIds: fields.excludeGroupIds.default([]),
@@ -274,7 +275,7 @@ function summary(record: PolicyRecord) {
 }
 
 /**
- * R-C1..R-C5. Creates a policy (ON unless `enabled: false`) and returns it as stored.
+ * R-C1..R-C5. Creates a policy (OFF unless `enabled: true`) and returns it as stored.
  * @throws ValidationError (per field), ConflictError when the name is taken (case-insensitive).
  */
 export async function createPolicy(db: Kysely<Database>, input: unknown, actor: Actor, clock: Clock): Promise<PolicyRecord> {

@@ -89,6 +89,8 @@ export interface UserSummary {
   state: UserState;
   role: UserRole;
   createdAt: number;
+  /** The latest sign-in (ms since the epoch), or null if the user never signed in. */
+  lastSignInAt: number | null;
   mfa: UserMfaSummary;
 }
 
@@ -140,6 +142,7 @@ function summaryOf(row: UserListRow, now: number): UserSummary {
     state: row.state,
     role: row.role,
     createdAt: row.createdAt,
+    lastSignInAt: row.lastSignInAt,
     mfa: {
       required: row.required,
       status: status.status,

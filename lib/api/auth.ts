@@ -33,7 +33,7 @@ export async function authenticateRequest(request: Request, db: Kysely<Database>
   }
   const key = await authenticateApiKey(db, token, clock);
   if (!key) {
-    throw new HttpProblem(401, 'unauthorized', 'The API key is unknown or revoked.', {}, {
+    throw new HttpProblem(401, 'unauthorized', 'The API key is unknown, revoked or expired.', {}, {
       'www-authenticate': `${realm}, error="invalid_token"`,
     });
   }

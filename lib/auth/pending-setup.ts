@@ -31,9 +31,16 @@ export interface PendingTotpSetup {
   expiresAt: number;
 }
 
+/** Why a set of recovery codes is shown: the first factor of this kind, or a new set. */
+export type RecoveryCodesCause = 'totp' | 'webauthn' | 'regenerated';
+const recoveryCodesCauses: readonly RecoveryCodesCause[] = ['totp', 'webauthn', 'regenerated'];
+
 export interface PendingRecoveryCodes {
   userId: string;
   codes: string[];
+  cause: RecoveryCodesCause;
+  /** Random, single-use: showing the codes spends it (lib/factors/recovery-codes-display.ts). */
+  nonce: string;
   expiresAt: number;
 }
 
@@ -86,18 +93,20 @@ export async function openPendingTotp(value: string | undefined, userId: string,
   return { id, userId, secret, replaces, expiresAt };
 }
 
-export async function sealRecoveryCodes(userId: string, codes: string[], clock: Clock): Promise<string> {
-  const data: PendingRecoveryCodes = { userId, codes, expiresAt: clock.now() + pendingSetupTtlMs };
+export async function sealRecoveryCodes(userId: string, codes: string[], cause: RecoveryCodesCause, clock: Clock): Promise<string> {
+  const data: PendingRecoveryCodes = { userId, codes, cause, nonce: randomUUID(), expiresAt: clock.now() + pendingSetupTtlMs };
   return sealData({ kind: 'recovery-codes', ...data }, { password: ironPassword(), ttl: ttlSeconds });
 }
 
-export async function openRecoveryCodes(value: string | undefined, userId: string, clock: Clock): Promise<string[] | null> {
+export async function openRecoveryCodes(value: string | undefined, userId: string, clock: Clock): Promise<PendingRecoveryCodes | null> {
   const data = await unsealSafely(value);
   if (!data || data.kind !== 'recovery-codes') return null;
-  const { userId: owner, codes, expiresAt } = data as Record<string, unknown>;
+  const { userId: owner, codes, cause, nonce, expiresAt } = data as Record<string, unknown>;
   if (owner !== userId || typeof expiresAt !== 'number' || expiresAt <= clock.now()) return null;
   if (!Array.isArray(codes) || !codes.every((c) => typeof c === 'string')) return null;
-  return codes as string[];
+  if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 64) return null;
+  if (!recoveryCodesCauses.includes(cause as RecoveryCodesCause)) return null;
+  return { userId, codes: codes as string[], cause: cause as RecoveryCodesCause, nonce, expiresAt };
 }
 
 async function unsealSafely(value: string | undefined): Promise<Record<string, unknown> | null> {

@@ -8,7 +8,9 @@ import {
   recoveryCodesCookie,
   sealPendingTotp,
   sealRecoveryCodes,
+  type PendingRecoveryCodes,
   type PendingTotpSetup,
+  type RecoveryCodesCause,
 } from '../auth/pending-setup';
 
 /**
@@ -32,12 +34,16 @@ export async function clearPendingTotp(): Promise<void> {
   (await cookies()).set(pendingTotpCookie.name(), '', { ...pendingTotpCookie.options(), maxAge: 0 });
 }
 
-export async function readRecoveryCodesToShow(userId: string): Promise<string[] | null> {
+/** The sealed codes as the cookie carries them; showing them once is lib/factors/recovery-codes-display.ts's job. */
+export async function readRecoveryCodesToShow(userId: string): Promise<PendingRecoveryCodes | null> {
   return openRecoveryCodes((await cookies()).get(recoveryCodesCookie.name())?.value, userId, systemClock);
 }
 
-export async function writeRecoveryCodesToShow(userId: string, codes: string[]): Promise<void> {
-  (await cookies()).set(recoveryCodesCookie.name(), await sealRecoveryCodes(userId, codes, systemClock), recoveryCodesCookie.options());
+/**
+ * @param cause the factor just set up (the page words its advice for it), or a new set
+ */
+export async function writeRecoveryCodesToShow(userId: string, codes: string[], cause: RecoveryCodesCause): Promise<void> {
+  (await cookies()).set(recoveryCodesCookie.name(), await sealRecoveryCodes(userId, codes, cause, systemClock), recoveryCodesCookie.options());
 }
 
 export async function clearRecoveryCodesToShow(): Promise<void> {

@@ -3,7 +3,8 @@ import { factorTypesOfUser } from '../../db/queries/factors';
 import type { FactorType } from '../../db/schema';
 import { recoveryCodeCounts } from '../../db/queries/recovery-codes';
 import { loadMfaSettings } from '../../db/queries/settings';
-import type { MfaSettings } from '../policy';
+import { getMfaRequirement } from '../../db/queries/mfa';
+import type { Decision, MfaSettings } from '../policy';
 
 /**
  * What the /mfa pages and routes show about a user's ways in: small reads that open the
@@ -43,4 +44,15 @@ export async function recoveryOverviewOf(userId: string): Promise<{ codes: { tot
   const db = (await getDb()).kysely;
   const [codes, settings] = await Promise.all([recoveryCodeCounts(db, userId), loadMfaSettings(db)]);
   return { codes, settings };
+}
+
+/**
+ * When a person who chose "Skip for now" must have set up MFA: the end of their enrollment
+ * period (R-D5), or null when the decision is no skip (nothing pending, or already enrolled).
+ */
+export async function skippedEnrollmentDeadline(userId: string, decision: Decision): Promise<number | null> {
+  // NOTE: decide() allows by R-D5 only for a session that skipped a running period.
+  if (decision.kind !== 'allow' || decision.rule !== 'R-D5') return null;
+  const requirement = await getMfaRequirement((await getDb()).kysely, userId);
+  return requirement?.required ? requirement.periodEndsAt : null;
 }

@@ -94,6 +94,28 @@ export function pathOf(state: SetupState, returnTo: string, extra: Record<string
   }
 }
 
+/** What the portal says when a flow brings the person back to it. */
+export type FlowNotice = 'mfa_set_up' | 'added' | 'codes_saved';
+
+/** The portal pages that show a flow's notice (`?notice=`); anywhere else gets none. */
+const pagesWithNotices = new Set(['/portal', '/portal/security']);
+
+/**
+ * `path` with a notice for the page it leads to, when that page shows notices (the portal
+ * and its Security page); any other destination (another app, a further setup step) is
+ * returned as it is. `factor` names the device a notice is about, by id: the page looks
+ * its name up, so no text travels in the URL.
+ */
+export function withNotice(path: string, notice: FlowNotice, factor?: string): string {
+  if (!path.startsWith('/') || path.startsWith('//')) return path;
+  const url = new URL(path, 'http://portal.invalid');
+  if (!pagesWithNotices.has(url.pathname)) return path;
+  url.searchParams.set('notice', notice);
+  if (factor !== undefined) url.searchParams.set('factor', factor);
+  else url.searchParams.delete('factor');
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
 /**
  * Where the TOTP step starts: the route that puts a new secret in a sealed cookie (pages
  * cannot set cookies), then shows `pathOf('totp_scan')`.

@@ -275,10 +275,13 @@ function openFactorSecret(factorId: string, sealed: string, userId: string): str
 
 export type SecondFactorResult =
   | { ok: true; token: string; factorId: string | null }
-  | { ok: false; reason: 'invalid' | 'throttled' | 'capped' | 'no_factor' | 'session_gone'; retryAfterMs?: number };
+  | { ok: false; reason: 'invalid' | 'replayed' | 'throttled' | 'capped' | 'no_factor' | 'session_gone'; retryAfterMs?: number };
 
+/** What the challenge and the setup page say; one wording for one mistake, wherever it is made. */
 export const verifyMessages = {
   invalid: 'That code didn’t work. Check your authenticator app and try again.',
+  /** R-I3 refused a code that was right but already spent: the person only has to wait. */
+  replayed: 'That code was already used. Wait for the next code in your authenticator app (a new one every 30 seconds) and enter it.',
   recovery_invalid: 'That recovery code didn’t work. Check it and try again.',
   no_factor: 'You have no authenticator app set up.',
   session_gone: 'Your sign-in has ended. Sign in again.',
@@ -336,9 +339,10 @@ export async function verifyTotpSignIn(
           );
   if (!signedIn) {
     await guessFailed(db, admission.charge, now);
-    const reason = factors.length === 0 ? 'no_factor' : matched ? 'replayed' : 'wrong';
-    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason, factorId: matched?.id ?? null });
-    return { ok: false, reason: factors.length === 0 ? 'no_factor' : 'invalid' };
+    const reason = factors.length === 0 ? 'no_factor' : matched ? 'replayed' : 'invalid';
+    // The audit has said 'wrong' for a wrong code since the start; it keeps saying so.
+    await auditFactorAction(db, actor, now, 'mfa.verify_failed', { method: 'totp', reason: reason === 'invalid' ? 'wrong' : reason, factorId: matched?.id ?? null });
+    return { ok: false, reason };
   }
   return signedIn;
 }

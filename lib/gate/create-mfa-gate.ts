@@ -88,6 +88,8 @@ export function createMfaGate(options: MfaGateOptions) {
       return response;
     };
 
+    // Without the database the cookie can't be checked, but its presence says who is asking.
+    const audience = request.cookies.has(cookieName) ? 'signed_in' : 'anyone';
     const resource = matchResource(pathname, routes, fallback);
     if (resource === null) {
       if (request.method !== 'GET' || !isDataPage(pathname, dataPages)) return proceed();
@@ -96,7 +98,7 @@ export function createMfaGate(options: MfaGateOptions) {
         if (probe.duoApiHost && startsDuo(pathname)) formActionHosts = [probe.duoApiHost];
       } catch (err) {
         loggerFor(request.headers).error({ err }, 'page data unavailable; failing closed');
-        return secured(unavailableResponse());
+        return secured(unavailableResponse(audience));
       }
       return proceed();
     }
@@ -116,7 +118,7 @@ export function createMfaGate(options: MfaGateOptions) {
       return secured(NextResponse.redirect(new URL(destination, request.url), 303));
     } catch (err) {
       loggerFor(request.headers).error({ err }, 'gate could not decide; failing closed');
-      return secured(unavailableResponse());
+      return secured(unavailableResponse(audience));
     }
   };
 }

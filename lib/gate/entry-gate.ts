@@ -32,7 +32,7 @@ import { processSingleton, existingProcessSingleton } from '../process-singleton
 import { getDb } from '../../db';
 import { destinationFor, evaluateAccess, type AccessDb } from './access';
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
-import { unavailableHtml, unavailableResponse } from './unavailable';
+import { unavailableHtmlFor, unavailableResponse } from './unavailable';
 
 /** Set by the entry on a request it decided and allowed; middleware.ts does not run for it. */
 export const gateDecidedHeader = 'x-portcullis-gate-decided';
@@ -144,10 +144,11 @@ export function createEntryGate(options: EntryGateOptions): EntryGate {
     } catch (err) {
       loggerFor(request.headers).error({ err }, 'entry gate could not decide; failing closed');
       const headers: Record<string, string> = { 'content-security-policy': policy };
-      unavailableResponse().headers.forEach((value, name) => {
+      const audience = cookieValue(request.cookieHeader, cookieName) === undefined ? 'anyone' : 'signed_in';
+      unavailableResponse(audience).headers.forEach((value, name) => {
         headers[name] = value;
       });
-      return { kind: 'refuse', answer: { status: 503, headers, body: unavailableHtml } };
+      return { kind: 'refuse', answer: { status: 503, headers, body: unavailableHtmlFor(audience) } };
     }
   };
 }

@@ -115,6 +115,23 @@ export async function listOutbox(db: Kysely<Database>, query: OutboxQuery = {}):
 }
 
 /**
+ * One message with its stored text, for the admin who opens it. The stored bodies already
+ * have their secret links withheld (lib/mail/worker.ts), so nothing here can act as one.
+ *
+ * @throws NotFoundError('message') for an unknown or malformed id.
+ */
+export async function getOutboxMessage(db: Kysely<Database>, id: string): Promise<OutboxMessage> {
+  const row = typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await getOutboxRow(db, id) : undefined;
+  if (!row) throw new NotFoundError('message', [String(id).slice(0, 64)]);
+  return toMessage(row);
+}
+
+/** Whether the message was kept in the outbox because no SMTP server is configured. */
+export function keptWithoutSmtp(message: Pick<OutboxMessage, 'status' | 'deliveredVia'>): boolean {
+  return message.status === 'sent' && message.deliveredVia === 'outbox';
+}
+
+/**
  * An admin's "Resend" on a failed (attempts used up) or dead (address refused) message:
  * back to pending, due now, attempts from zero, to the user's current address (the admin
  * may have corrected it). Audited as mail.resent in the same transaction. The message keeps

@@ -58,7 +58,7 @@ test.afterAll(async () => {
 });
 
 /** Ada signs in and passes her second factor; the console opens. */
-async function adminSession(browser: Browser, options: { javaScriptEnabled?: boolean } = {}) {
+async function adminSession(browser: Browser, options: { javaScriptEnabled?: boolean; timezoneId?: string } = {}) {
   const context = await browser.newContext(options);
   const page = await context.newPage();
   await signIn(page, portal.url, 'ada', password, '/admin');
@@ -190,13 +190,19 @@ test('roles change only through "Change role", audited', async () => {
   expect(JSON.parse((await auditActions('user.role_changed'))[0]!.details!)).toEqual({ from: 'user', to: 'admin' });
 });
 
-test('MFA settings: WebAuthn alone is refused with the message; Duo is saved with a write-only secret (R-A1, R-A2)', async () => {
+test('MFA settings: WebAuthn alone is refused with the message, said once; Duo is saved with a write-only secret (R-A1, R-A2)', async () => {
   const { page } = admin;
   await page.goto(`${portal.url}/admin/settings`);
+  // Nothing stored yet: the redirect URI is this portal's own, from PORTCULLIS_ORIGIN.
+  await expect(page.getByLabel('Redirect URI')).toHaveValue(`${portal.url}/mfa/duo/callback`);
   await page.getByLabel('TOTP (authenticator app)').uncheck();
   await page.getByLabel('WebAuthn (security key or passkey)').check();
   await page.getByRole('button', { name: 'Save settings' }).click();
   await expect(pageAlert(page)).toHaveText(webauthnOnlyError);
+  await expect(page.getByText(/cannot be the only/)).toHaveCount(1);
+  const webauthnBox = page.getByLabel('WebAuthn (security key or passkey)');
+  await expect(webauthnBox).toHaveAttribute('aria-invalid', 'true');
+  await expect(webauthnBox).toHaveAccessibleDescription(webauthnOnlyError);
   await expect(page.getByLabel('TOTP (authenticator app)')).not.toBeChecked();
   const settings = () => withDb(portal.databaseUrl, (db) => db.kysely.selectFrom('mfa_settings').selectAll().executeTakeFirstOrThrow());
   expect((await settings()).totp_enabled).toBe(1);
@@ -220,20 +226,55 @@ test('MFA settings: WebAuthn alone is refused with the message; Duo is saved wit
   expect(saved.duo_client_secret_enc).not.toContain(secret);
 });
 
-test('the audit log filters by actor, action and target', async () => {
+test('the audit log reads as lines with names, in the admin\'s time zone; it filters by action, target and dates, and exports CSV', async ({ browser }) => {
   const { page } = admin;
   await page.goto(`${portal.url}/admin/audit`);
-  await page.getByLabel('Action').fill('user.unlocked');
+  await page.getByRole('combobox', { name: 'Action' }).selectOption({ label: 'Sign-in unlocked' });
   await page.getByRole('button', { name: 'Filter' }).click();
   const rows = page.getByRole('row');
   await expect(rows).toHaveCount(2); // header + one entry
-  await expect(rows.nth(1)).toContainText('ada');
-  await expect(rows.nth(1)).toContainText(`user ${ids.bob}`);
-  await page.getByRole('link', { name: `user ${ids.bob}` }).click();
-  await expect(page.getByLabel('Target id')).toHaveValue(ids.bob!);
-  await expect(page.getByRole('row').filter({ hasText: 'user.unlocked' })).toHaveCount(1);
+  await expect(rows.nth(1).getByTestId('audit-line')).toHaveText('ada unlocked sign-in for bob');
+  await expect(rows.nth(1)).toContainText('Sign in failures');
+  await expect(rows.nth(1)).not.toContainText(ids.bob!);
+  await expect(rows.nth(1)).not.toContainText('{"');
+  await page.getByRole('link', { name: 'Entries about bob' }).click();
+  await expect(page).toHaveURL(new RegExp(`targetId=${ids.bob}`));
+  await expect(page.getByRole('row').filter({ hasText: 'ada unlocked sign-in for bob' })).toHaveCount(1);
+  await page.getByRole('link', { name: 'Show every target' }).click();
+
+  // A range that ends before it starts is refused with a message.
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByRole('combobox', { name: 'Action' }).selectOption({ label: 'Any action' });
+  await page.getByLabel('From (UTC day)').fill(today);
+  await page.getByLabel('To (UTC day)').fill('2020-01-01');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(pageAlert(page)).toHaveText('To must not be before From.');
+  await page.getByLabel('To (UTC day)').fill(today);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.getByTestId('audit-line').first()).toBeVisible();
   await page.goto(`${portal.url}/admin/audit?action=NOT+AN+ACTION`);
   await expect(pageAlert(page)).toContainText('Action is lowercase letters');
+
+  // The CSV holds the same filtered entries; only an admin gets it.
+  const csv = await page.request.get(`${portal.url}/admin/audit/export?action=user.unlocked`);
+  expect(csv.status()).toBe(200);
+  expect(csv.headers()['content-type']).toContain('text/csv');
+  expect(csv.headers()['content-disposition']).toMatch(/^attachment; filename="portcullis-audit-\d{4}-\d{2}-\d{2}\.csv"$/);
+  const lines = (await csv.text()).replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+  expect(lines[0]).toBe('"Time (UTC)","Actor","Action","Target type","Target id","Target","Event","Client IP","Details"');
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toContain('"ada unlocked sign-in for bob"');
+  const stranger = await browser.newContext();
+  const refused = await stranger.request.get(`${portal.url}/admin/audit/export`, { maxRedirects: 0 });
+  expect(refused.status()).not.toBe(200);
+  expect(await refused.text()).not.toContain('Time (UTC)');
+  await stranger.close();
+
+  // In Tokyo, Ada reads the times in Tokyo time.
+  const tokyo = await adminSession(browser, { timezoneId: 'Asia/Tokyo' });
+  await tokyo.page.goto(`${portal.url}/admin/audit?action=user.unlocked`);
+  await expect(tokyo.page.getByRole('row').nth(1).locator('time').first()).toContainText('GMT+9');
+  await tokyo.context.close();
 });
 
 test('a failed email is resent from the outbox', async () => {
@@ -254,6 +295,28 @@ test('a failed email is resent from the outbox', async () => {
   expect(['pending', 'sending', 'sent']).toContain(mail.status);
   expect(mail.attempts).toBeLessThanOrEqual(1);
   expect(await auditActions('mail.resent')).toHaveLength(1);
+});
+
+test('without SMTP the outbox says "not sent", and a message opens to its text with the reset link withheld', async () => {
+  const { page } = admin;
+  await page.goto(`${portal.url}/admin/users/${ids.bob}`);
+  await page.getByText('Send password reset…').click();
+  await page.getByRole('button', { name: 'Send a reset link to bob@example.test' }).click();
+  await expect(page.getByRole('status')).toContainText('Password reset sent');
+
+  const row = page.getByRole('row').filter({ hasText: 'bob@example.test' }).filter({ hasText: 'Reset your password' });
+  await expect(async () => {
+    await page.goto(`${portal.url}/admin/outbox`);
+    await expect(row.getByTestId('mail-status')).toHaveText('not sent: no SMTP server configured', { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(page.getByText(/via outbox/)).toHaveCount(0);
+  await row.getByRole('link', { name: 'Reset your password' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Reset your password');
+  await expect(page.getByTestId('mail-status')).toContainText('Not sent: no SMTP server configured');
+  await expect(page.getByTestId('mail-text')).toContainText('[link withheld: it works once, and only the recipient has it]');
+  await expect(page.getByTestId('mail-text')).not.toContainText('token=');
+  await page.goto(`${portal.url}/admin/outbox/not-a-message`);
+  await expect(page.getByRole('heading', { name: 'Reset your password' })).toHaveCount(0);
 });
 
 test('a new API key is shown once and listed by its prefix', async () => {

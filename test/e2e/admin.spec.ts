@@ -74,6 +74,11 @@ function mfaCell(page: Page, username: string) {
   return page.getByRole('row').filter({ has: page.getByRole('link', { name: username, exact: true }) }).getByTestId('mfa-status');
 }
 
+/** The details behind a row's MFA status: a disclosure, not a tooltip. */
+function mfaDetail(page: Page, username: string) {
+  return page.getByRole('row').filter({ has: page.getByRole('link', { name: username, exact: true }) }).getByTestId('mfa-detail');
+}
+
 async function openBulkMenu(page: Page) {
   await page.getByText('More actions', { exact: true }).click();
   await expect(page.getByLabel('Enrollment period (days)')).toBeVisible();
@@ -168,8 +173,7 @@ test('an admin selects three users and requires MFA with the default: "in enroll
     expect(row.period_ends_at! - row.period_starts_at!).toBe(7 * oneDay);
     const cell = mfaCell(page, name);
     await expect(cell).toHaveText('in enrollment period');
-    await expect(cell).toHaveAttribute(
-      'title',
+    await expect(mfaDetail(page, name)).toHaveText(
       `Enrollment period ${formatDateTime(row.period_starts_at!)} – ${formatDateTime(row.period_ends_at!)} (7 days).`,
     );
   }
@@ -227,6 +231,10 @@ test('a duplicate policy name is refused with a clear message (R-C1)', async () 
   await page.getByRole('button', { name: 'Create policy' }).click();
   await expect(page.getByRole('main').getByRole('status')).toHaveText('Policy created.');
   const row = page.getByRole('row').filter({ hasText: 'Block contractors on demo' });
+  // New policies start OFF: switching one ON is a second, deliberate step.
+  await expect(row.getByTestId('policy-status')).toHaveText('OFF');
+  await page.getByRole('button', { name: 'Switch Block contractors on demo policy ON', exact: true }).click();
+  await expect(page.getByRole('main').getByRole('status')).toContainText('Policy switched ON');
   await expect(row.getByTestId('policy-status')).toHaveText('ON');
 
   await fillPolicy('BLOCK contractors on Demo');
@@ -246,7 +254,7 @@ test('a policy switched OFF stops applying at the user\'s next request (R-C1)', 
   const { page } = admin;
   await page.goto(`${portal.url}/admin/policies`);
   const row = page.getByRole('row').filter({ hasText: 'Block contractors on demo' });
-  await row.getByRole('button', { name: 'Switch OFF' }).click();
+  await row.getByRole('button', { name: 'Switch Block contractors on demo policy OFF', exact: true }).click();
   await expect(page.getByRole('main').getByRole('status')).toContainText('Policy switched OFF');
   await expect(row.getByTestId('policy-status')).toHaveText('OFF');
 
@@ -266,7 +274,11 @@ test('expired → reset → in enrollment period again (R-F4)', async () => {
   const expired = (await requirementOf('xena'))!;
   await page.goto(`${portal.url}/admin/users?required=required&status=expired`);
   await expect(mfaCell(page, 'xena')).toHaveText('enrollment expired');
-  await expect(mfaCell(page, 'xena')).toHaveAttribute('title', new RegExp(`^Enrollment expired ${escapeRegExp(formatDateTime(expired.period_ends_at!))}`));
+  // The details open by keyboard: a disclosure, not a tooltip.
+  await mfaCell(page, 'xena').focus();
+  await page.keyboard.press('Enter');
+  await expect(mfaDetail(page, 'xena')).toBeVisible();
+  await expect(mfaDetail(page, 'xena')).toHaveText(new RegExp(`^Enrollment expired ${escapeRegExp(formatDateTime(expired.period_ends_at!))}`));
 
   await page.getByRole('link', { name: 'xena', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'User xena' })).toBeVisible();

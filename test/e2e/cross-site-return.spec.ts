@@ -45,7 +45,7 @@ test.beforeAll(async () => {
   });
   await seedUsers(portal.databaseUrl, ['wendy', 'theo', 'eve'].map((username) => ({ username, password, state: 'active' as const })));
   await withDb(portal.databaseUrl, (db) =>
-    createPolicy(db.kysely, { name: 'Wiki needs MFA', scope: 'all', resources: ['wiki'], action: 'require_mfa' }, cliActor, systemClock),
+    createPolicy(db.kysely, { name: 'Wiki needs MFA', enabled: true, scope: 'all', resources: ['wiki'], action: 'require_mfa' }, cliActor, systemClock),
   );
 });
 

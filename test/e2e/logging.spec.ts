@@ -44,7 +44,7 @@ test.beforeAll(async () => {
     const k = db.kysely;
     const forced = await createGroup(k, { name: 'Forced MFA' }, cliActor, systemClock);
     await setGroupMembers(k, forced.id, { userIds: [ids.frank!, ids.gina!] }, cliActor, systemClock);
-    await createPolicy(k, { name: 'Forced MFA', scope: 'groups', includeGroupIds: [forced.id], resources: ['portal'], action: 'require_mfa' }, cliActor, systemClock);
+    await createPolicy(k, { name: 'Forced MFA', enabled: true, scope: 'groups', includeGroupIds: [forced.id], resources: ['portal'], action: 'require_mfa' }, cliActor, systemClock);
     const now = Date.now();
     await insertTotpFactor(k, {
       id: 'factor-gina',

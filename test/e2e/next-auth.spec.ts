@@ -88,12 +88,21 @@ test('/api/auth/signin and /api/auth/error send people to our sign-in page, on P
   await request.dispose();
 });
 
+test('GET /api/auth/signout is our sign-out page, which asks first: a link alone signs nobody out', async ({ playwright }) => {
+  const { request } = await signedIn(playwright);
+  const response = await request.get('/api/auth/signout', { maxRedirects: 0 });
+  expect(response.status()).toBe(303);
+  expect(response.headers().location).toBe(`${portal.url}/signout`);
+  expect(response.headers()['set-cookie']).toBeUndefined();
+  expect(await liveSessions()).not.toHaveLength(0);
+  await request.dispose();
+});
+
 test('/api/auth/csrf, /api/auth/providers and the rest are not found', async ({ playwright }) => {
   const { request } = await signedIn(playwright);
   for (const [method, path] of [
     ['GET', '/api/auth/csrf'],
     ['GET', '/api/auth/providers'],
-    ['GET', '/api/auth/signout'],
     ['GET', '/api/auth/callback/credentials'],
     ['POST', '/api/auth/signin/credentials'],
     ['POST', '/api/auth/session'],

@@ -33,7 +33,7 @@ test.beforeAll(async () => {
     await setGroupMembers(k, forced.id, { userIds: [ids.frank, ids.lucy, ids.rita, ids.nora] }, cliActor, systemClock);
     await createPolicy(
       k,
-      { name: 'Forced MFA', scope: 'groups', includeGroupIds: [forced.id], resources: ['portal'], action: 'require_mfa' },
+      { name: 'Forced MFA', enabled: true, scope: 'groups', includeGroupIds: [forced.id], resources: ['portal'], action: 'require_mfa' },
       cliActor,
       systemClock,
     );
@@ -211,6 +211,7 @@ test('Rita cannot remove her only authenticator while MFA is required; she can r
   await expect(row.getByRole('cell').nth(1)).toHaveText('Rita’s phone');
 
   // Her sign-in a moment ago counts as a fresh second factor, so only the rule stops her.
+  await page.getByLabel('Remove Rita’s phone…').click(); // the confirm step first
   await page.getByRole('button', { name: 'Remove Rita’s phone' }).click();
   await expect(pageAlert(page)).toHaveText(/can’t remove your last sign-in method/);
   await expect(page.getByTestId('factor-row')).toHaveCount(1);
@@ -226,7 +227,8 @@ test('Sonia (soft) skips Set Up, then enrolls later from /portal/security', asyn
   await expect(page.getByText('You have no second factor yet.')).toBeVisible();
   await page.getByRole('button', { name: 'Set up authenticator app' }).click();
   const sonia = await completeTotpSetup(page, 'Work phone');
-  await expect(page).toHaveURL(`${portal.url}/portal/security`);
+  await expect(page).toHaveURL(`${portal.url}/portal/security?notice=mfa_set_up`);
+  await expect(page.getByRole('status')).toHaveText(/^Done: multi-factor authentication is set up\./);
   await expect(page.getByTestId('factor-row').getByRole('cell').nth(1)).toHaveText('Work phone');
 
   // Enrolled now: the next sign-in is a challenge, not Set Up.

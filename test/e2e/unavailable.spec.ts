@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { freePort } from '../support/local-processes';
 import { startPortal, type Portal } from './support/server';
+import { sessionCookieName } from '../../lib/auth/cookie';
 
 // R-D10: a portal whose database cannot answer lets nobody through and shows no internals.
 let portal: Portal;
@@ -68,4 +69,27 @@ test('a person sees the plain page in the browser', async ({ page }) => {
   const response = await page.goto(`${portal.url}/portal`);
   expect(response?.status()).toBe(503);
   await expect(page.getByRole('heading', { name: 'Temporarily unavailable' })).toBeVisible();
+});
+
+test('the plain page is ours: one main landmark, a title, a way to try again', async ({ page }) => {
+  await page.goto(`${portal.url}/portal`);
+  await expect(page).toHaveTitle('Temporarily unavailable · Portcullis');
+  await expect(page.getByRole('main')).toHaveCount(1);
+  await expect(page.getByRole('main')).toContainText('Sign-in is temporarily unavailable');
+  await page.getByRole('link', { name: 'Try again' }).click();
+  await expect(page.getByRole('heading', { name: 'Temporarily unavailable' })).toBeVisible();
+});
+
+test('Sam, signed in when the database went away, is not told that sign-in is unavailable', async ({ browser }) => {
+  const context = await browser.newContext();
+  // His cookie can't be checked without the database; that he holds one is enough to word it for him.
+  await context.addCookies([{ name: sessionCookieName(portal.url), value: 'a-session-cookie', url: portal.url }]);
+  const page = await context.newPage();
+  for (const path of ['/portal', '/mfa/setup', '/apps/demo']) {
+    const response = await page.goto(`${portal.url}${path}`);
+    expect(response?.status(), path).toBe(503);
+    await expect(page.getByRole('main'), path).toContainText('You are still signed in');
+    await expect(page.getByRole('main'), path).not.toContainText('Sign-in is temporarily unavailable');
+  }
+  await context.close();
 });

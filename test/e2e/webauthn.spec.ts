@@ -119,9 +119,13 @@ async function registerKey(page: Page, name: string) {
   await page.getByRole('button', { name: 'Register security key' }).click();
 }
 
+/** After a key was the first factor: the codes, worded for a key (not "If you lose your phone"). */
 async function acknowledgeRecoveryCodes(page: Page) {
   await expect(page.getByRole('heading', { name: 'Save your recovery codes' })).toBeVisible();
   await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+  await expect(page.getByTestId('setup-done')).toHaveText('Your security key is set up.');
+  await expect(page.getByRole('main')).toContainText('If you lose your security key');
+  await expect(page.getByRole('main')).not.toContainText('phone');
   await page.getByRole('button', { name: /I saved my recovery codes/ }).click();
 }
 
@@ -202,6 +206,7 @@ test.describe('Wanda (TOTP and WebAuthn enabled)', () => {
     await page.getByRole('button', { name: 'Add a security key' }).click();
     await registerKey(page, 'Backup key');
     await expect(page).toHaveURL(/\/portal\/security/);
+    await expect(page.getByRole('status')).toHaveText('Added “Backup key”.');
     const rows = page.getByTestId('factor-row');
     await expect(rows).toHaveCount(3);
     await expect(rows.filter({ hasText: 'Backup key' }).getByRole('cell').nth(0)).toHaveText('Security key or passkey');
@@ -213,6 +218,7 @@ test.describe('Wanda (TOTP and WebAuthn enabled)', () => {
       await key.cdp.send('WebAuthn.addCredential', { authenticatorId: key.id, credential: { ...credential, isResidentCredential: false } });
     }
     expect(await credentialsOf(key)).toHaveLength(2);
+    await page.getByLabel('Remove Laptop passkey…').click(); // the confirm step first
     await page.getByRole('button', { name: 'Remove Laptop passkey' }).click();
     await expect(page.getByRole('status')).toHaveText('Removed.');
     await expect(rows).toHaveCount(2);

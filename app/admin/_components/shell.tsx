@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { SessionContext } from '../../../lib/auth/sessions';
+import { SignOutButton } from '../../_components/sign-out';
 
 const sections = [
   { href: '/admin', label: 'Overview' },
@@ -12,7 +13,10 @@ const sections = [
   { href: '/admin/api-keys', label: 'API keys' },
 ] as const;
 
-/** The console frame: navigation, the signed-in admin, the page heading. */
+/**
+ * The console frame: navigation, the signed-in admin with a way out, then the page's
+ * <main> (the skip link's target, past the navigation) with its heading.
+ */
 export function AdminShell({
   title,
   session,
@@ -25,7 +29,7 @@ export function AdminShell({
   children: ReactNode;
 }) {
   return (
-    <main className="wide admin">
+    <div className="card wide admin">
       <header className="admin-header">
         <nav aria-label="Admin console">
           <ul>
@@ -38,12 +42,17 @@ export function AdminShell({
             ))}
           </ul>
         </nav>
-        <p className="admin-who">
-          Signed in as <strong>{session.username}</strong> · <a href="/portal">User Portal</a>
-        </p>
+        <div className="admin-who">
+          <p>
+            Signed in as <strong>{session.username}</strong> · <a href="/portal">User Portal</a>
+          </p>
+          <SignOutButton />
+        </div>
       </header>
-      <h1>{title}</h1>
-      {children}
-    </main>
+      <main id="main">
+        <h1>{title}</h1>
+        {children}
+      </main>
+    </div>
   );
 }

@@ -4,6 +4,7 @@ import { useActionState } from 'react';
 import { useFormKey } from './use-form-key';
 import { errorsOf, initialFormState, valueOf, type FormState } from '../_lib/form-state';
 import { FieldErrors, FormMessages, invalidProps } from './fields';
+import { CopyButton } from './copy-button';
 
 export interface FieldSpec {
   name: string;
@@ -29,6 +30,7 @@ export function SimpleForm({
   hidden = {},
   secretLabel,
   submitClass,
+  copyLabel,
 }: {
   action: (state: FormState, formData: FormData) => Promise<FormState>;
   fields: FieldSpec[];
@@ -37,6 +39,8 @@ export function SimpleForm({
   hidden?: Record<string, string>;
   secretLabel?: string;
   submitClass?: string;
+  /** The copy button's accessible name, e.g. "Copy the API key". */
+  copyLabel?: string;
 }) {
   const [state, formAction, pending] = useActionState(action, initialFormState);
   const formKey = useFormKey(state);
@@ -54,6 +58,7 @@ export function SimpleForm({
           <code className="secret" data-testid="shown-once">
             {state.secret}
           </code>
+          <CopyButton value={state.secret} label={copyLabel ?? 'Copy'} />
         </div>
       )}
       {fields.map((f) => {

@@ -1,6 +1,7 @@
+import { systemClock } from '../../../lib/clock';
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
-import { listApiKeys } from '../../../lib/admin/api-keys';
+import { listApiKeys, maxApiKeyDays } from '../../../lib/admin/api-keys';
 import { ConfirmAction } from '../_components/fields';
 import { AdminShell } from '../_components/shell';
 import { SimpleForm } from '../_components/simple-form';
@@ -15,6 +16,7 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
   const { session, db } = await requireAdmin('/admin/api-keys'); // R-D9
   const query = await searchParams;
   const keys = await listApiKeys(db);
+  const now = systemClock.now();
   return (
     <AdminShell title="API keys" session={session} current="/admin/api-keys">
       {query.done === 'revoked' && (
@@ -28,17 +30,25 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
         action={createApiKeyAction}
         submit="Create key"
         secretLabel="Your new API key"
+        copyLabel="Copy the API key"
         fields={[
           { name: 'name', label: 'Key name', hint: 'What uses it, e.g. "provisioning".' },
           {
             name: 'role',
             label: 'Access',
             kind: 'select',
-            defaultValue: 'admin',
+            defaultValue: 'read',
             options: [
-              { value: 'admin', label: 'Admin (read and change)' },
               { value: 'read', label: 'Read only' },
+              { value: 'admin', label: 'Admin (read and change)' },
             ],
+            hint: 'Give admin access only to what must change users, policies or settings.',
+          },
+          {
+            name: 'expiresInDays',
+            label: 'Expires after (days)',
+            defaultValue: '90',
+            hint: `A whole number of days from 1 to ${maxApiKeyDays}. Leave it empty for a key that does not expire.`,
           },
         ]}
       />
@@ -50,6 +60,7 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
             <th scope="col">Key starts with</th>
             <th scope="col">Access</th>
             <th scope="col">Created</th>
+            <th scope="col">Expires</th>
             <th scope="col">Last used</th>
             <th scope="col">Status</th>
           </tr>
@@ -57,7 +68,7 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
         <tbody>
           {keys.length === 0 ? (
             <tr>
-              <td colSpan={6}>No API keys.</td>
+              <td colSpan={7}>No API keys.</td>
             </tr>
           ) : (
             keys.map((k) => (
@@ -68,8 +79,10 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
                 </td>
                 <td>{k.role}</td>
                 <td>{formatDateTime(k.createdAt)}</td>
+                <td>{k.expiresAt === null ? 'Never' : formatDateTime(k.expiresAt)}</td>
                 <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : 'Never'}</td>
                 <td>
+                  {k.expiresAt !== null && k.expiresAt <= now && !k.revokedAt && <p>Expired: requests with it are refused.</p>}
                   {k.revokedAt ? (
                     `Revoked ${formatDateTime(k.revokedAt)}`
                   ) : (

@@ -1,70 +1,87 @@
-import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
-import { listAudit, type AuditEntryView, type ListAuditInput } from '../../../lib/admin/audit-log';
+import { auditActionLabel, auditActionOptions, isKnownAuditAction } from '../../../lib/admin/audit-describe';
+import type { ListAuditInput } from '../../../lib/admin/audit-log';
+import { readAuditPage, type ReadableAuditEntry } from '../../../lib/admin/audit-readable';
 import { isValidationError } from '../../../lib/errors/brand';
+import { LocalTime } from '../_components/local-time';
 import { AdminShell } from '../_components/shell';
+import { auditFilterNames, auditHref, type AuditFilters } from './filters';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'Audit log' };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
-
-const filterNames = ['actor', 'action', 'targetType', 'targetId'] as const;
 
 function one(value: string | string[] | undefined): string {
   return typeof value === 'string' ? value.slice(0, 300) : '';
 }
 
-function href(filters: Record<string, string>, cursor?: string): string {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(filters)) if (v) params.set(k, v);
-  if (cursor) params.set('cursor', cursor);
-  const qs = params.toString();
-  return qs ? `/admin/audit?${qs}` : '/admin/audit';
-}
-
-/** Every change with its actor, target and client address; newest first, keyset pages. */
+/** Every change with its actor, target and client address, in words; newest first, keyset pages. */
 export default async function AuditPage({ searchParams }: { searchParams: SearchParams }) {
   const query = await searchParams;
-  const filters = Object.fromEntries(filterNames.map((n) => [n, one(query[n]).trim()])) as Record<(typeof filterNames)[number], string>;
+  const filters = Object.fromEntries(auditFilterNames.map((n) => [n, one(query[n]).trim()])) as AuditFilters;
   const cursor = one(query.cursor);
-  const { session, db } = await requireAdmin(href(filters, cursor)); // R-D9
+  const { session, db } = await requireAdmin(auditHref(filters, cursor)); // R-D9
 
   const input: ListAuditInput = { limit: 50 };
-  for (const n of filterNames) if (filters[n]) input[n] = filters[n];
+  for (const n of auditFilterNames) if (filters[n]) input[n] = filters[n];
   if (cursor) input.cursor = cursor;
-  let entries: AuditEntryView[] = [];
+  let entries: ReadableAuditEntry[] = [];
   let nextCursor: string | null = null;
   let message: string | null = null;
   try {
-    ({ entries, nextCursor } = await listAudit(db, input));
+    ({ entries, nextCursor } = await readAuditPage(db, input));
   } catch (err) {
-    if (!(isValidationError(err))) throw err;
+    if (!isValidationError(err)) throw err;
     message = Object.values(err.fieldErrors).flat().join(' ') || err.message;
   }
+  const unknownAction = filters.action && !isKnownAuditAction(filters.action) ? filters.action : null;
 
   return (
     <AdminShell title="Audit log" session={session} current="/admin/audit">
       <form method="get" action="/admin/audit" role="search" aria-label="Filter the audit log">
         <div className="row">
           <div>
+            <label htmlFor="action">Action</label>
+            <select id="action" name="action" defaultValue={filters.action}>
+              <option value="">Any action</option>
+              {auditActionOptions.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+              {unknownAction && <option value={unknownAction}>{unknownAction}</option>}
+            </select>
+          </div>
+          <div>
             <label htmlFor="actor">Actor</label>
             <input id="actor" name="actor" type="text" defaultValue={filters.actor} placeholder="username, cli, api-key:name" />
           </div>
           <div>
-            <label htmlFor="action">Action</label>
-            <input id="action" name="action" type="text" defaultValue={filters.action} placeholder="mfa.required" />
+            <label htmlFor="from">From (UTC day)</label>
+            <input id="from" name="from" type="date" defaultValue={filters.from} />
           </div>
           <div>
-            <label htmlFor="targetType">Target type</label>
-            <input id="targetType" name="targetType" type="text" defaultValue={filters.targetType} placeholder="user, policy, group" />
+            <label htmlFor="to">To (UTC day)</label>
+            <input id="to" name="to" type="date" defaultValue={filters.to} />
           </div>
-          <div>
-            <label htmlFor="targetId">Target id</label>
-            <input id="targetId" name="targetId" type="text" defaultValue={filters.targetId} />
-          </div>
+          {filters.targetType && <input type="hidden" name="targetType" value={filters.targetType} />}
+          {filters.targetId && <input type="hidden" name="targetId" value={filters.targetId} />}
           <button type="submit">Filter</button>
         </div>
       </form>
+      {(filters.targetType || filters.targetId) && (
+        <p className="hint">
+          Only entries about {filters.targetType || 'a target'} {filters.targetId}.{' '}
+          <a href={auditHref({ ...filters, targetType: '', targetId: '' })}>Show every target</a>
+        </p>
+      )}
+      <p>
+        <a href={auditHref(filters, undefined, '/admin/audit/export')} download>
+          Download CSV
+        </a>{' '}
+        <span className="hint">(every entry the filter matches)</span>
+      </p>
       {message && (
         <p className="error" role="alert">
           {message}
@@ -74,47 +91,55 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
         <thead>
           <tr>
             <th scope="col">When</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Target</th>
-            <th scope="col">Client IP</th>
+            <th scope="col">Event</th>
             <th scope="col">Details</th>
+            <th scope="col">Client IP</th>
           </tr>
         </thead>
         <tbody>
           {entries.length === 0 ? (
             <tr>
-              <td colSpan={6}>No entries.</td>
+              <td colSpan={4}>No entries.</td>
             </tr>
           ) : (
             entries.map((e) => (
               <tr key={e.id}>
-                <td>{formatDateTime(e.at)}</td>
                 <td>
-                  <a href={href({ actor: e.actor.label })}>{e.actor.label}</a>
+                  <LocalTime at={e.at} />
                 </td>
                 <td>
-                  <a href={href({ action: e.action })}>{e.action}</a>
+                  <span data-testid="audit-line">{e.line}</span>
+                  <p className="hint">
+                    <a href={auditHref({ ...filters, action: e.action })}>{auditActionLabel(e.action)}</a>
+                    {e.target.type && e.target.id && (
+                      <>
+                        {' · '}
+                        <a href={auditHref({ ...filters, targetType: e.target.type, targetId: e.target.id })}>Entries about {e.targetName}</a>
+                      </>
+                    )}
+                  </p>
                 </td>
                 <td>
-                  {e.target.type && e.target.id ? (
-                    <a href={href({ targetType: e.target.type, targetId: e.target.id })}>
-                      {e.target.type} {e.target.id}
-                    </a>
-                  ) : (
-                    (e.target.type ?? '—')
+                  {e.detailItems.length > 0 && (
+                    <dl className="audit-details">
+                      {e.detailItems.map((d, i) => (
+                        <div key={i}>
+                          <dt>{d.label}</dt>
+                          <dd>{'at' in d ? <LocalTime at={d.at} /> : d.text}</dd>
+                        </div>
+                      ))}
+                    </dl>
                   )}
                 </td>
                 <td>{e.clientIp ?? '—'}</td>
-                <td>{e.details === null ? '' : <pre className="details">{JSON.stringify(e.details, null, 1)}</pre>}</td>
               </tr>
             ))
           )}
         </tbody>
       </table>
       <nav className="pager" aria-label="Pages">
-        {cursor && <a href={href(filters)}>Newest entries</a>}
-        {nextCursor && <a href={href(filters, nextCursor)}>Older entries</a>}
+        {cursor && <a href={auditHref(filters)}>Newest entries</a>}
+        {nextCursor && <a href={auditHref(filters, nextCursor)}>Older entries</a>}
       </nav>
     </AdminShell>
   );

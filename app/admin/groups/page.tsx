@@ -1,9 +1,12 @@
+import type { Metadata } from 'next';
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
 import { listGroups } from '../../../lib/admin/groups';
 import { AdminShell } from '../_components/shell';
 import { SimpleForm } from '../_components/simple-form';
 import { createGroupAction } from './actions';
+
+export const metadata: Metadata = { title: 'Groups' };
 
 export const dynamic = 'force-dynamic';
 

@@ -1,11 +1,12 @@
 import { formatDateTime } from '../../../lib/format';
 import { requireAdmin } from '../../../lib/admin/console-guard';
 import { isValidationError } from '../../../lib/errors/brand';
-import { listOutbox, mailStatuses, type OutboxPage } from '../../../lib/mail/outbox';
+import { keptWithoutSmtp, listOutbox, mailStatuses, type OutboxPage } from '../../../lib/mail/outbox';
 import { AdminShell } from '../_components/shell';
 import { resendAction } from './actions';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'Email outbox' };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
@@ -95,12 +96,18 @@ export default async function OutboxPage({ searchParams }: { searchParams: Searc
                 <td>{formatDateTime(m.createdAt)}</td>
                 <td>{m.to ?? '—'}</td>
                 <td>
-                  {m.subject}
+                  <a href={`/admin/outbox/${encodeURIComponent(m.id)}`}>{m.subject}</a>
                   <p className="hint">{m.kind}</p>
                 </td>
                 <td data-testid="mail-status">
-                  {m.status}
-                  {m.sentAt ? <p className="hint">sent {formatDateTime(m.sentAt)}{m.deliveredVia ? ` via ${m.deliveredVia}` : ''}</p> : null}
+                  {keptWithoutSmtp(m) ? (
+                    'not sent: no SMTP server configured'
+                  ) : (
+                    <>
+                      {m.status}
+                      {m.sentAt ? <p className="hint">sent {formatDateTime(m.sentAt)}{m.deliveredVia === 'smtp' ? ' via SMTP' : ''}</p> : null}
+                    </>
+                  )}
                   {m.nextAttemptAt ? <p className="hint">next try {formatDateTime(m.nextAttemptAt)}</p> : null}
                 </td>
                 <td>{m.attempts}</td>

@@ -9,6 +9,7 @@ import { actionLabels, browserLabels, osLabels } from './form-options';
 import { resourceOptions } from './resource-options';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'Policies' };
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
@@ -63,6 +64,7 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
             <th scope="col">Conditions</th>
             <th scope="col">Resources</th>
             <th scope="col">Action</th>
+            <th scope="col">Priority</th>
             <th scope="col">
               <span className="visually-hidden">Actions</span>
             </th>
@@ -71,7 +73,7 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
         <tbody>
           {policies.length === 0 ? (
             <tr>
-              <td colSpan={7}>No policies yet.</td>
+              <td colSpan={8}>No policies yet.</td>
             </tr>
           ) : (
             policies.map((p) => (
@@ -85,7 +87,7 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                   <form action={switchPolicyAction} className="inline">
                     <input type="hidden" name="policyId" value={p.id} />
                     <input type="hidden" name="enabled" value={p.enabled ? 'off' : 'on'} />{' '}
-                    <button type="submit" className="secondary">
+                    <button type="submit" className="secondary" aria-label={`Switch ${p.name} policy ${p.enabled ? 'OFF' : 'ON'}`}>
                       {p.enabled ? 'Switch OFF' : 'Switch ON'}
                     </button>
                   </form>
@@ -97,6 +99,7 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                 <td>{conditionsText(p)}</td>
                 <td>{p.resources.map((r) => resourceName.get(r) ?? r).join(', ')}</td>
                 <td>{actionLabels[p.action]}</td>
+                <td data-testid="policy-priority">{p.priority}</td>
                 <td>
                   <ConfirmAction
                     summary="Delete…"

@@ -7,6 +7,7 @@ import { saveSettingsAction } from './actions';
 import { SettingsForm } from './settings-form';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'MFA settings' };
 
 /** R-A1, R-A2: the org's MFA methods and the Duo configuration. */
 export default async function SettingsPage() {

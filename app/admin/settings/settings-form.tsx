@@ -3,7 +3,9 @@
 import { useActionState } from 'react';
 import { useFormKey } from '../_components/use-form-key';
 import { errorsOf, initialFormState, valueOf, type FormState } from '../_lib/form-state';
-import { FieldErrors, FormMessages, invalidProps } from '../_components/fields';
+import { FieldErrors, invalidProps } from '../_components/fields';
+
+const formAlertId = 'settings-alert';
 
 export interface SettingsValues {
   totp: boolean;
@@ -30,9 +32,23 @@ export function SettingsForm({ settings, action }: { settings: SettingsValues; a
       {hint && <p className="hint">{hint}</p>}
     </>
   );
+  // R-A2's refusal is said once: the alert quotes it and the WebAuthn box points at that
+  // alert, instead of a copy beside the box and the hint repeating it (issue 16).
+  const webauthnErrors = e('webauthn');
+  const alertQuotesWebauthn = webauthnErrors.length > 0 && state.error === webauthnErrors.join(' ');
+  const webauthnProps = alertQuotesWebauthn ? { 'aria-invalid': true as const, 'aria-describedby': formAlertId } : invalidProps('webauthn', webauthnErrors);
   return (
     <form key={formKey} action={formAction} aria-label="MFA settings">
-      <FormMessages ok={state.ok} error={state.error} />
+      {state.ok ? (
+        <p className="notice" role="status">
+          {state.ok}
+        </p>
+      ) : null}
+      {state.error ? (
+        <p className="error" role="alert" id={formAlertId}>
+          {state.error}
+        </p>
+      ) : null}
       <fieldset>
         <legend>MFA methods</legend>
         <label className="check">
@@ -40,14 +56,14 @@ export function SettingsForm({ settings, action }: { settings: SettingsValues; a
         </label>
         <FieldErrors name="totp" errors={e('totp')} />
         <label className="check">
-          <input type="checkbox" name="webauthn" defaultChecked={checked('webauthn')} {...invalidProps('webauthn', e('webauthn'))} /> WebAuthn (security key or passkey)
+          <input type="checkbox" name="webauthn" defaultChecked={checked('webauthn')} {...webauthnProps} /> WebAuthn (security key or passkey)
         </label>
-        <FieldErrors name="webauthn" errors={e('webauthn')} />
+        {alertQuotesWebauthn ? null : <FieldErrors name="webauthn" errors={webauthnErrors} />}
         <label className="check">
           <input type="checkbox" name="duo" defaultChecked={checked('duo')} {...invalidProps('duo', e('duo'))} /> Duo (Universal Prompt)
         </label>
         <FieldErrors name="duo" errors={e('duo')} />
-        <p className="hint">WebAuthn cannot be the only method: enable TOTP or Duo with it.</p>
+        {webauthnErrors.length > 0 ? null : <p className="hint">WebAuthn cannot be the only method: enable TOTP or Duo with it.</p>}
       </fieldset>
       <fieldset>
         <legend>Sign-in</legend>
@@ -74,7 +90,12 @@ export function SettingsForm({ settings, action }: { settings: SettingsValues; a
           {settings.hasSecret ? 'A client secret is stored (encrypted). It is never shown; type a new one to replace it.' : 'No client secret stored.'}
         </p>
         {text('duoApiHost', 'API hostname', settings.duoApiHost)}
-        {text('duoRedirectUri', 'Redirect URI', settings.duoRedirectUri, `Register this in the Duo Admin Panel, e.g. ${settings.suggestedRedirectUri}`)}
+        {text(
+          'duoRedirectUri',
+          'Redirect URI',
+          settings.duoRedirectUri || settings.suggestedRedirectUri,
+          `Register this in the Duo Admin Panel. This portal's is ${settings.suggestedRedirectUri} (from PORTCULLIS_ORIGIN).`,
+        )}
       </fieldset>
       <button type="submit" disabled={pending}>
         Save settings

@@ -89,6 +89,11 @@ export function userListHref(query: UserListQuery, page: { cursor: string | null
   return qs ? `/admin/users?${qs}` : '/admin/users';
 }
 
+/** The CSV export of the list as filtered: the same filters and sort, no page position. */
+export function exportHref(query: UserListQuery): string {
+  return userListHref(query).replace(/^\/admin\/users/, '/admin/users/export');
+}
+
 /** Next: this page's cursor joins the trail. */
 export function nextHref(query: UserListQuery, nextCursor: string): string {
   const trail = query.cursor ? [...query.trail, query.cursor] : [];

@@ -6,8 +6,8 @@ import { countUsersByStatus, listUsers, mfaStatusNames, type UserPage } from '..
 import { defaultEnrollmentDays } from '../../../lib/policy';
 import { AdminShell } from '../_components/shell';
 import { mfaStatusDetail, mfaStatusText } from '../_lib/mfa-status';
-import { requireMfaForSelected } from './actions';
-import { directoryInput, nextHref, parseUserListQuery, previousHref, userListHref } from './filters';
+import { bulkUsersAction } from './actions';
+import { directoryInput, exportHref, nextHref, parseUserListQuery, previousHref, userListHref } from './filters';
 import { UsersTable, type UserRowView } from './users-table';
 
 export const dynamic = 'force-dynamic';
@@ -46,6 +46,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
     required: u.mfa.required,
     mfaText: mfaStatusText[u.mfa.status],
     mfaDetail: mfaStatusDetail(u.mfa),
+    lastSignIn: u.lastSignInAt === null ? 'Never' : formatDateTime(u.lastSignInAt),
   }));
   const previous = previousHref(query);
 
@@ -65,7 +66,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
             </li>
           ))}
         </ul>
-        <p className="hint">Counted {formatDateTime(counts.asOf)}; counted again in the background every 30 seconds and after changes.</p>
+        <p className="hint">Counted {formatDateTime(counts.asOf)}; counted again after every change made here, and every 30 seconds.</p>
       </section>
 
       <form method="get" action="/admin/users" role="search" aria-label="Find users">
@@ -120,12 +121,40 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
         </p>
       )}
 
-      <UsersTable users={rows} action={requireMfaForSelected} defaultDays={defaultEnrollmentDays} />
+      <p>
+        <a href={exportHref(query)} download>
+          Export these users as CSV
+        </a>{' '}
+        <span className="hint">(every page of the list as filtered, not only this one)</span>
+      </p>
 
+      <UsersTable users={rows} action={bulkUsersAction} defaultDays={defaultEnrollmentDays} />
+
+      {/* Links styled as buttons; an unavailable step is a disabled-looking label, not a link. */}
       <nav className="pager" aria-label="Pages">
-        {previous !== null ? <a href={previous}>Previous</a> : <span aria-hidden="true">Previous</span>}
-        {page.nextCursor ? <a href={nextHref(query, page.nextCursor)}>Next</a> : <span aria-hidden="true">Next</span>}
-        {query.cursor && <a href={userListHref(query)}>First page</a>}
+        {previous !== null ? (
+          <a className="button-link" href={previous} rel="prev">
+            Previous
+          </a>
+        ) : (
+          <span className="button-link disabled">
+            Previous
+          </span>
+        )}
+        {page.nextCursor ? (
+          <a className="button-link" href={nextHref(query, page.nextCursor)} rel="next">
+            Next
+          </a>
+        ) : (
+          <span className="button-link disabled">
+            Next
+          </span>
+        )}
+        {query.cursor && (
+          <a className="button-link" href={userListHref(query)}>
+            First page
+          </a>
+        )}
       </nav>
     </AdminShell>
   );

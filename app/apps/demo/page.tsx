@@ -1,5 +1,8 @@
+import type { Metadata } from 'next';
 import { requirePageAccess } from '../../../lib/gate';
 import { recordDemoNote } from './actions';
+
+export const metadata: Metadata = { title: 'Demo App' };
 
 export const dynamic = 'force-dynamic';
 
@@ -10,7 +13,7 @@ export default async function DemoAppPage({ searchParams }: { searchParams: Sear
   const { session, decision } = await requirePageAccess('demo', '/apps/demo');
   const params = await searchParams;
   return (
-    <main>
+    <main id="main">
       <h1>Demo App</h1>
       <p>
         Hello {session.username}. You reached the demo app ({decision.rule}

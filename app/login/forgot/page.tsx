@@ -1,4 +1,7 @@
+import type { Metadata } from 'next';
 import { resetRequestAnswer } from '../../../lib/auth/password-reset-request';
+
+export const metadata: Metadata = { title: 'Forgot password' };
 
 export const dynamic = 'force-dynamic';
 
@@ -13,7 +16,7 @@ export default async function ForgotPasswordPage({ searchParams }: { searchParam
   const sent = params.sent === '1';
   const invalid = params.error === 'invalid';
   return (
-    <main>
+    <main id="main">
       <h1>Forgot your password?</h1>
       {sent ? (
         <p role="status">{resetRequestAnswer}</p>

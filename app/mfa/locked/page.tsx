@@ -1,7 +1,10 @@
+import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { mfaPageAccess } from '../../../lib/gate';
 import { formatDateTime } from '../../../lib/format';
 import { signOut } from '../../portal/actions';
+
+export const metadata: Metadata = { title: 'Account locked' };
 
 export const dynamic = 'force-dynamic';
 
@@ -9,7 +12,7 @@ export default async function LockedPage() {
   const { decision } = await mfaPageAccess('/portal');
   if (decision.kind !== 'locked') redirect('/portal');
   return (
-    <main>
+    <main id="main">
       <h1>Your account is locked</h1>
       <p role="alert">
         Your multi-factor enrollment period ended

@@ -28,6 +28,6 @@ export async function regenerateAfterRecovery(formData: FormData): Promise<void>
     if (result.reason === 'not_fresh') redirect(verifyPath({ returnTo: regenerateOnSecurityPage, fresh: true, why: 'factor_change' }));
     redirect('/portal/security?error=no_factor');
   }
-  await writeRecoveryCodesToShow(guard.session.userId, result.codes);
+  await writeRecoveryCodesToShow(guard.session.userId, result.codes, 'regenerated');
   redirect(recoveredChoices(guard.context, returnTo).newCodes);
 }

@@ -25,7 +25,7 @@ export default async function RecoveredPage({ searchParams }: { searchParams: Se
   const lastSpent = codes.unused === 0;
 
   return (
-    <main>
+    <main id="main">
       <h1>Signed in with a recovery code</h1>
       <p role="status" data-testid="recovery-status">
         {recoveryCodeMessages.signedIn(codes.unused)}

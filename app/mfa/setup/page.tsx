@@ -1,9 +1,11 @@
 import { redirect } from 'next/navigation';
 import { safeReturnPath } from '../../../lib/auth/return-path';
 import { destinationFor, mfaPageAccess } from '../../../lib/gate';
-import { formatDateTime } from '../../../lib/format';
+import { systemClock } from '../../../lib/clock';
+import { EnrollmentDeadline } from '../../_components/enrollment-deadline';
 import type { Method } from '../../../lib/policy';
 import { continueSetup, skipSetup } from './actions';
+import { SignOutButton } from '../../_components/sign-out';
 
 export const dynamic = 'force-dynamic';
 
@@ -22,14 +24,19 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
   if (decision.kind !== 'enroll') redirect(destinationFor(decision, returnTo) ?? returnTo);
 
   return (
-    <main>
+    <main id="main">
       <h1>Set Up Multi-Factor Authentication</h1>
       {decision.forced ? (
         <p>Your organization requires a second factor before you continue.</p>
       ) : (
         <p className="notice">
           Set up a second factor now. You can skip this until{' '}
-          <strong>{decision.deadline ? formatDateTime(decision.deadline) : 'the end of your enrollment period'}</strong>; after
+          {decision.deadline ? (
+            <EnrollmentDeadline deadline={decision.deadline} now={systemClock.now()} />
+          ) : (
+            <strong>the end of your enrollment period</strong>
+          )}
+          ; after
           that, you will be locked out until you set one up.
         </p>
       )}
@@ -54,6 +61,11 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
           </button>
         </form>
       )}
+      {/* A forced Set Up is a wall: signing out is the way out for someone who can't set up now. */}
+      <div className="way-out">
+        <span>Not now, or not you?</span>
+        <SignOutButton />
+      </div>
     </main>
   );
 }

@@ -49,6 +49,8 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
               : 'recovery';
 
   let message: string | null = null;
+  // Only what was wrong with the typed code marks the field invalid; a wait is not the code's fault.
+  const codeRefused = params.error === 'invalid' || params.error === 'replayed';
   if (params.error === 'throttled') {
     // R-I2: only this pending sign-in or address waits; the wait came with the refusal.
     const seconds = Number(params.wait);
@@ -57,11 +59,15 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
     message = budgetMessages.capped(method === 'recovery' ? 'recovery' : 'totp');
   } else if (params.error === 'invalid') {
     message = method === 'recovery' ? verifyMessages.recovery_invalid : verifyMessages.invalid;
+  } else if (params.error === 'replayed' && method === 'totp') {
+    message = verifyMessages.replayed;
   } else if (params.error === 'no_factor') {
     message = verifyMessages.no_factor;
   } else if (params.error === 'duo_refused') {
     message = duoMessages.refused;
   }
+
+  const codeFieldError = message ? { 'aria-describedby': 'code-error', ...(codeRefused ? { 'aria-invalid': true as const } : {}) } : {};
 
   const otherMethods: { method: VerifyMethod; label: string }[] = [];
   if (method !== 'totp' && hasTotp) otherMethods.push({ method: 'totp', label: 'Use your authenticator app' });
@@ -77,7 +83,7 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   };
 
   return (
-    <main>
+    <main id="main">
       <h1>{fresh ? 'Confirm it’s you' : 'Verify it’s you'}</h1>
       {fresh && params.why === 'factor_change' && (
         <p className="notice" role="status">
@@ -86,7 +92,7 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
       )}
       <p>{intro[method]}</p>
       {message && (
-        <p className="error" role="alert">
+        <p className="error" role="alert" id="code-error">
           {message}
         </p>
       )}
@@ -99,12 +105,12 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
           {method === 'totp' ? (
             <>
               <label htmlFor="code">Verification code</label>
-              <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus />
+              <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus {...codeFieldError} />
             </>
           ) : (
             <>
               <label htmlFor="code">Recovery code</label>
-              <input id="code" name="code" type="text" autoComplete="off" spellCheck={false} maxLength={64} autoFocus />
+              <input id="code" name="code" type="text" autoComplete="off" spellCheck={false} maxLength={64} autoFocus {...codeFieldError} />
             </>
           )}
           <button type="submit">Verify</button>

@@ -63,7 +63,7 @@ export async function regenerateRecoveryCodesAction(): Promise<void> {
     if (result.reason === 'not_fresh') redirect(verifyPath({ returnTo: back({ regenerate: '1' }), fresh: true, why: 'factor_change' }));
     redirect(back({ error: result.reason }));
   }
-  await writeRecoveryCodesToShow(session.userId, result.codes);
+  await writeRecoveryCodesToShow(session.userId, result.codes, 'regenerated');
   redirect(`/mfa/recovery-codes?returnTo=${encodeURIComponent(securityPath)}`);
 }
 

@@ -1,11 +1,14 @@
 import { getDb } from '../../../db';
-import { currentMfaSettings } from '../../../lib/factors/overview';
+import { systemClock } from '../../../lib/clock';
+import { currentMfaSettings, skippedEnrollmentDeadline } from '../../../lib/factors/overview';
 import { formatDateTime } from '../../../lib/format';
 import { requirePageAccess } from '../../../lib/gate';
 import { factorChangeMessages, factorTypeLabels, securityOverview } from '../../../lib/factors/factors';
 import { maxFactorNameLength } from '../../../lib/factors/totp';
 import { recoveryCodeMessages } from '../../../lib/factors/recovery-codes';
 import { minPasswordLengthAlone, minPasswordLengthWithSecondFactor, passwordRefusalMessages } from '../../../lib/auth/password-policy';
+import { EnrollmentDeadline } from '../../_components/enrollment-deadline';
+import { ConfirmAction } from '../_components/confirm';
 import { changePasswordAction, regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
 
 export const dynamic = 'force-dynamic';
@@ -15,6 +18,8 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 const notices: Record<string, string> = {
   renamed: 'Renamed.',
   removed: 'Removed.',
+  mfa_set_up: 'Done: multi-factor authentication is set up. Your next sign-in asks for your second factor.',
+  codes_saved: 'Your new recovery codes are in use; the old ones no longer work.',
   password_changed: 'Password changed. Your other sessions were signed out.',
 };
 
@@ -29,18 +34,25 @@ const errors: Record<string, string> = {
 /** Self-service: the user's second factors and recovery codes. */
 export default async function SecurityPage({ searchParams }: { searchParams: SearchParams }) {
   // R-D9: the page checks again; the middleware is not the only wall.
-  const { session } = await requirePageAccess('portal', '/portal/security');
+  const { session, decision } = await requirePageAccess('portal', '/portal/security');
   const params = await searchParams;
   const db = await getDb();
-  const [{ factors, recoveryCodes }, settings] = await Promise.all([securityOverview(db.kysely, session.userId), currentMfaSettings()]);
-  const notice = typeof params.notice === 'string' ? notices[params.notice] : undefined;
+  const [{ factors, recoveryCodes }, settings, deadline] = await Promise.all([
+    securityOverview(db.kysely, session.userId),
+    currentMfaSettings(),
+    skippedEnrollmentDeadline(session.userId, decision),
+  ]);
+  // "Added" names the device by its id (withNotice): no text from the URL is shown.
+  const added = params.notice === 'added' ? factors.find((f) => f.id === params.factor) : undefined;
+  const notice = added ? `Added “${added.name}”.` : typeof params.notice === 'string' ? notices[params.notice] : undefined;
   const error = typeof params.error === 'string' ? errors[params.error] : undefined;
-  const confirmRemove = typeof params.remove === 'string' ? factors.find((f) => f.id === params.remove) : undefined;
-  const confirmRegenerate = params.regenerate === '1' && factors.length > 0;
+  // Back from "confirm it's you" (R-E8): the confirm step it came from opens again.
+  const confirmRemove = typeof params.remove === 'string' ? params.remove : undefined;
+  const confirmRegenerate = params.regenerate === '1';
   const hasTotp = factors.some((f) => f.type === 'totp');
 
   return (
-    <main className="wide">
+    <main id="main" className="wide">
       <h1>Security</h1>
       {notice && (
         <p className="notice" role="status">
@@ -53,19 +65,11 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
         </p>
       )}
 
-      {confirmRemove && (
-        <section className="notice" aria-label="Confirm removal">
-          <p>
-            Remove “{confirmRemove.name}”? You will no longer be able to sign in with it.
-          </p>
-          <form action={removeFactorAction}>
-            <input type="hidden" name="factorId" value={confirmRemove.id} />
-            <button type="submit">Remove {confirmRemove.name}</button>
-          </form>
-          <p>
-            <a href="/portal/security">Cancel</a>
-          </p>
-        </section>
+      {deadline !== null && factors.length === 0 && (
+        <p className="notice" data-testid="enrollment-reminder">
+          Your organization requires multi-factor authentication. Set it up by <EnrollmentDeadline deadline={deadline} now={systemClock.now()} />;
+          after that you cannot sign in until you do.
+        </p>
       )}
 
       <h2>Sign-in methods</h2>
@@ -104,12 +108,17 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
                       Rename
                     </button>
                   </form>
-                  <form action={removeFactorAction}>
-                    <input type="hidden" name="factorId" value={factor.id} />
-                    <button type="submit" className="secondary" aria-label={`Remove ${factor.name}`}>
-                      Remove
-                    </button>
-                  </form>
+                  <ConfirmAction
+                    summary="Remove…"
+                    summaryLabel={`Remove ${factor.name}…`}
+                    action={removeFactorAction}
+                    fields={{ factorId: factor.id }}
+                    label={`Remove ${factor.name}`}
+                    cancelHref="/portal/security"
+                    open={confirmRemove === factor.id}
+                  >
+                    Remove “{factor.name}”? You will no longer be able to sign in with it.
+                  </ConfirmAction>
                   {factor.type === 'totp' && (
                     <form method="get" action="/mfa/setup/totp/start">
                       <input type="hidden" name="returnTo" value="/portal/security" />
@@ -151,14 +160,16 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
               {recoveryCodeMessages.lastSpent}
             </p>
           )}
-          {confirmRegenerate && (
-            <p className="notice">Your current recovery codes stop working as soon as you generate new ones.</p>
-          )}
-          <form action={regenerateRecoveryCodesAction}>
-            <button type="submit" className={confirmRegenerate ? undefined : 'secondary'}>
-              Generate new recovery codes
-            </button>
-          </form>
+          <ConfirmAction
+            summary="Generate new recovery codes…"
+            action={regenerateRecoveryCodesAction}
+            fields={{}}
+            label="Generate new recovery codes"
+            cancelHref="/portal/security"
+            open={confirmRegenerate}
+          >
+            Your current recovery codes stop working as soon as you generate new ones. The new ones are shown once.
+          </ConfirmAction>
         </>
       )}
       <h2>Password</h2>

@@ -6,6 +6,9 @@ import { createDb, migrateToLatest, type Db } from '../../../db';
 import { verifyPassword } from '../../../lib/auth/password';
 import { dialects, freshDatabase } from '../support/dialects';
 
+// Each test starts the CLI (tsx) several times: seconds each on a busy CI machine.
+const cliTestTimeoutMs = 120_000;
+
 /*
  * The operator's CLI creates accounts through the same service as the console and the API,
  * so the same password rules apply: run as a real process against a real database.
@@ -50,5 +53,5 @@ describe.each(dialects)('CLI create-user password rules on %s', (dialect) => {
     expect(created.code).toBe(0);
     const { password_hash } = await db.kysely.selectFrom('users').select('password_hash').where('username', '=', 'bea').executeTakeFirstOrThrow();
     expect(await verifyPassword(password_hash!, 'bea’s own passphrase')).toBe(true);
-  });
+  }, cliTestTimeoutMs);
 });

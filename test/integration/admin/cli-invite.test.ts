@@ -5,6 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { dialects, freshDatabase } from '../support/dialects';
 
+// Each test starts the CLI (tsx) several times: seconds each on a busy CI machine.
+const cliTestTimeoutMs = 120_000;
+
 /*
  * The operator invites from the CLI as the console and the API do, through the same services:
  * `create-user … --invite` and `invite USERNAME`. Run as a real process against a real
@@ -63,7 +66,7 @@ describe.each(dialects)('CLI invitations on %s', (dialect) => {
       { action: 'user.invited', actor_label: 'cli' },
       { action: 'user.invitation_resent', actor_label: 'cli' },
     ]);
-  });
+  }, cliTestTimeoutMs);
 
   it('refuses an invitation with a password, and `invite` for a user who has a password, changing nothing', async () => {
     const both = await cli('create-user', '--username', 'ivy', '--email', 'ivy@example.com', '--password', 'a long enough passphrase', '--invite');
@@ -74,5 +77,5 @@ describe.each(dialects)('CLI invitations on %s', (dialect) => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/already set a password. Send a password reset instead/);
     expect(await invitations()).toEqual([]);
-  });
+  }, cliTestTimeoutMs);
 });

@@ -8,6 +8,9 @@ import { getMfaRequirement } from '../../../db/queries/mfa';
 import { dialects, freshDatabase } from '../support/dialects';
 import { addFactor, seed } from '../mail/support/world';
 
+// Each test starts the CLI (tsx) several times: seconds each on a busy CI machine.
+const cliTestTimeoutMs = 120_000;
+
 /*
  * The operator's CLI offers "Reset TOTP" as the console and the API do, through the same
  * service: `npm run cli -- reset-totp --username NAME [--days N]`. Run as a real process
@@ -54,7 +57,7 @@ describe.each(dialects)('CLI reset-totp on %s', (dialect) => {
     expect(await getMfaRequirement(db.kysely, rita!)).toMatchObject({ required: true, enrollmentDays: 3 });
     const audit = await db.kysely.selectFrom('audit_log').selectAll().where('action', '=', 'mfa.totp_reset').execute();
     expect(audit.map((a) => [a.actor_label, a.target_id])).toEqual([['cli', rita]]);
-  });
+  }, cliTestTimeoutMs);
 
   it('refuses bad days and unknown users, and changes nothing', async () => {
     const { rita } = await seed(db, systemClock, [{ username: 'rita' }]);
@@ -67,5 +70,5 @@ describe.each(dialects)('CLI reset-totp on %s', (dialect) => {
     expect(ghost.stderr).toMatch(/user not found: ghost/);
     expect(await db.kysely.selectFrom('factors').select('id').where('user_id', '=', rita!).execute()).toHaveLength(1);
     expect(await db.kysely.selectFrom('audit_log').selectAll().where('action', '=', 'mfa.totp_reset').execute()).toEqual([]);
-  });
+  }, cliTestTimeoutMs);
 });

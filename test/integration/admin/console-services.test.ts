@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../../db';
-import { manualClock, oneMinute } from '../../../lib/clock';
+import { manualClock, oneDay, oneMinute } from '../../../lib/clock';
 import type { Actor } from '../../../lib/admin/actor';
 import { createUser } from '../../../lib/admin/users';
 import { ConflictError, NotFoundError, ValidationError } from '../../../lib/admin/errors';
@@ -142,7 +142,7 @@ describe.each(dialects)('console services on %s', (dialect) => {
 
   it('API keys are listed without their secret and revoked at once', async () => {
     const k = db.kysely;
-    const { id, key } = await createApiKey(k, { name: 'provisioning' }, ada, clock);
+    const { id, key } = await createApiKey(k, { name: 'provisioning', role: 'admin' }, ada, clock);
     const [listed] = await listApiKeys(k);
     expect(listed).toEqual({
       id,
@@ -153,6 +153,7 @@ describe.each(dialects)('console services on %s', (dialect) => {
       createdBy: 'admin-ada',
       lastUsedAt: null,
       revokedAt: null,
+      expiresAt: null,
     });
     expect(JSON.stringify(listed)).not.toContain(key);
     expect(await authenticateApiKey(k, key, clock)).toBeDefined();
@@ -162,6 +163,37 @@ describe.each(dialects)('console services on %s', (dialect) => {
     expect((await listApiKeys(k))[0]!.revokedAt).toBe(start + oneMinute);
     await expect(revokeApiKey(k, id, ada, clock)).rejects.toThrow(NotFoundError);
     expect(await audit('api_key.revoked')).toHaveLength(1);
+  });
+
+  it('a new API key reads only unless Ada asks for admin access, and may be given an expiry that the key check enforces', async () => {
+    const k = db.kysely;
+    const dashboards = await createApiKey(k, { name: 'dashboards', expiresInDays: 30 }, ada, clock);
+    expect(dashboards).toMatchObject({ role: 'read', expiresAt: start + 30 * oneDay });
+    const [listed] = await listApiKeys(k);
+    expect(listed).toMatchObject({ name: 'dashboards', role: 'read', expiresAt: start + 30 * oneDay });
+    const [created] = await audit('api_key.created');
+    expect(JSON.parse(created!.details!)).toEqual({ name: 'dashboards', role: 'read', expiresAt: start + 30 * oneDay });
+
+    // Live until the last millisecond before its expiry, refused from that instant on.
+    clock.set(start + 30 * oneDay - 1);
+    expect(await authenticateApiKey(k, dashboards.key, clock)).toMatchObject({ name: 'dashboards', role: 'read' });
+    expect((await listApiKeys(k))[0]!.lastUsedAt).toBe(start + 30 * oneDay - 1);
+    clock.set(start + 30 * oneDay);
+    expect(await authenticateApiKey(k, dashboards.key, clock)).toBeUndefined();
+    expect((await listApiKeys(k))[0]!.lastUsedAt).toBe(start + 30 * oneDay - 1);
+
+    // A key without an expiry keeps working.
+    const forever = await createApiKey(k, { name: 'provisioning', role: 'admin' }, ada, clock);
+    expect(forever.expiresAt).toBeNull();
+    clock.advance(3650 * oneDay);
+    expect(await authenticateApiKey(k, forever.key, clock)).toMatchObject({ role: 'admin' });
+
+    // Expiries are whole days from 1 to 730; roles are admin or read.
+    for (const bad of [0, 731, 1.5, '30', -1]) {
+      await expect(createApiKey(k, { name: 'bad', expiresInDays: bad }, ada, clock), String(bad)).rejects.toThrow(ValidationError);
+    }
+    await expect(createApiKey(k, { name: 'bad', role: 'owner' }, ada, clock)).rejects.toThrow(ValidationError);
+    expect(await listApiKeys(k)).toHaveLength(2);
   });
 
   it('group members are added by username (case-insensitive; an unknown name changes nothing) and removed by tick', async () => {

@@ -89,7 +89,7 @@ describe.each(dialects)('conditional access policies (R-C1..R-C5) on %s', (diale
     expect(compilePolicies(await loadPolicyRecords(db.kysely))[0]).toMatchObject({ enabled: false, action: 'deny' });
   });
 
-  it('defaults: ON, all users, no conditions, priority 0; names and descriptions are trimmed', async () => {
+  it('defaults: OFF (it takes effect only once switched ON), all users, no conditions, priority 0; names and descriptions are trimmed', async () => {
     const policy = await createPolicy(
       db.kysely,
       { name: '  MFA for everyone ', description: '  ', resources: ['portal', 'billing-app'], action: 'require_mfa' },
@@ -99,7 +99,7 @@ describe.each(dialects)('conditional access policies (R-C1..R-C5) on %s', (diale
     expect(policy).toMatchObject({
       name: 'MFA for everyone',
       description: null,
-      enabled: true,
+      enabled: false,
       scope: 'all',
       conditions: {},
       resources: ['portal', 'billing-app'],

@@ -67,11 +67,13 @@ describe.each(dialects)('/api/v1/groups and /api/v1/policies on %s', (dialect) =
       action: 'require_mfa',
     };
 
-    it('creates, reads, switches OFF, lists and deletes a policy', async () => {
+    it('creates (OFF by default), reads, switches ON and OFF, lists and deletes a policy', async () => {
       const created = await world.call('POST', '/policies', { body: officeOnly });
-      const policy = await expectJson(created, 201);
-      expect(created.headers.get('location')).toBe(`/api/v1/policies/${policy.id}`);
-      expect(policy).toMatchObject({ ...officeOnly, enabled: true, scope: 'all', includeGroupIds: [], excludeGroupIds: [], priority: 0 });
+      const draft = await expectJson(created, 201);
+      expect(created.headers.get('location')).toBe(`/api/v1/policies/${draft.id}`);
+      expect(draft).toMatchObject({ ...officeOnly, enabled: false, scope: 'all', includeGroupIds: [], excludeGroupIds: [], priority: 0 });
+      const policy = await expectJson(await world.call('PATCH', `/policies/${draft.id}`, { body: { enabled: true } }), 200);
+      expect(policy.enabled).toBe(true);
       expect(await expectJson(await world.call('GET', `/policies/${policy.id}`, { key: world.readKey }), 200)).toEqual(policy);
       const off = await expectJson(await world.call('PATCH', `/policies/${policy.id}`, { body: { enabled: false } }), 200);
       expect(off.enabled).toBe(false);

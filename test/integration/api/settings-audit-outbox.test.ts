@@ -98,6 +98,16 @@ describe.each(dialects)('settings, audit and outbox over the API on %s', (dialec
       expect(third.nextCursor).toBeNull();
     });
 
+    it('filters by a time range: UTC days (both included) or RFC 3339 times', async () => {
+      const minuteLater = encodeURIComponent(iso(start + oneMinute));
+      expect((await expectJson(await world.call('GET', `/audit?from=${minuteLater}`), 200)).entries.map((e: any) => e.action)).toEqual(['mfa.required', 'user.created']);
+      expect((await expectJson(await world.call('GET', '/audit?from=2026-11-02&to=2026-11-02'), 200)).entries).toHaveLength(5);
+      expect((await expectJson(await world.call('GET', '/audit?to=2026-11-01'), 200)).entries).toEqual([]);
+      const backwards = await expectProblem(await world.call('GET', '/audit?from=2026-11-03&to=2026-11-02'), 400);
+      expect(backwards.errors).toEqual({ to: ['To must not be before From.'] });
+      await expectProblem(await world.call('GET', '/audit?from=tomorrow'), 400);
+    });
+
     it('refuses unknown filters, bad limits and forged cursors', async () => {
       for (const query of ['details=x', 'limit=0', 'limit=201', 'action=DROP%20TABLE', 'cursor=abc!', `cursor=${Buffer.from('{"v":1,"id":-5}').toString('base64url')}`]) {
         await expectProblem(await world.call('GET', `/audit?${query}`), 400);

@@ -94,7 +94,7 @@ describe.each(dialects)('self-service factors on %s', (dialect) => {
   });
 
   it('the last factor stays while a policy requires MFA (R-C7)', async () => {
-    await createPolicy(db.kysely, { name: 'MFA for everyone', resources: ['portal'], action: 'require_mfa' }, cliActor, clock);
+    await createPolicy(db.kysely, { name: 'MFA for everyone', enabled: true, resources: ['portal'], action: 'require_mfa' }, cliActor, clock);
     const { pending } = await enrollTotp(db, alice, clock);
     const session = await freshSession(alice);
     expect(await removeFactor(db.kysely, session, { factorId: pending.id }, office, clock)).toMatchObject({ reason: 'last_factor_required' });

@@ -119,11 +119,11 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
   });
 
   describe('verification (R-D3, R-I3)', () => {
-    it('the code that enrolled the device cannot sign in; the next step can, once', async () => {
+    it('the code that enrolled the device cannot sign in (and says it was used); the next step can, once', async () => {
       const { secret } = await enrollTotp(db, alice, clock);
       const enrollmentCode = totpCodeAt(secret, stepAt(clock.now()));
       const { session } = await signedIn(db, alice, clock);
-      expect(await verifyTotpSignIn(db.kysely, session, enrollmentCode, office, clock)).toEqual({ ok: false, reason: 'invalid' });
+      expect(await verifyTotpSignIn(db.kysely, session, enrollmentCode, office, clock)).toEqual({ ok: false, reason: 'replayed' });
 
       clock.advance(step);
       const next = totpCodeAt(secret, stepAt(clock.now()));
@@ -135,7 +135,7 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
 
       // Replayed in another session a moment later: refused.
       const again = await signedIn(db, alice, clock);
-      expect(await verifyTotpSignIn(db.kysely, again.session, next, office, clock)).toEqual({ ok: false, reason: 'invalid' });
+      expect(await verifyTotpSignIn(db.kysely, again.session, next, office, clock)).toEqual({ ok: false, reason: 'replayed' });
       const failed = await db.kysely.selectFrom('audit_log').select('details').where('action', '=', 'mfa.verify_failed').execute();
       expect(failed.map((f) => JSON.parse(f.details!).reason)).toEqual(['replayed', 'replayed']);
     });

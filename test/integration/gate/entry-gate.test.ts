@@ -11,7 +11,7 @@ import { encodeSessionCookie, sessionCookieName } from '../../../lib/auth/cookie
 import { createSession } from '../../../lib/auth/sessions';
 import { createEntryGate, cookieValue, type EntryGate, type EntryRequest, type EntryVerdict } from '../../../lib/gate/entry-gate';
 import { createMfaGate } from '../../../lib/gate';
-import { unavailableHtml } from '../../../lib/gate/unavailable';
+import { unavailableHtmlFor } from '../../../lib/gate/unavailable';
 import { replaceProcessSingleton } from '../../../lib/process-singletons';
 import { portalResources } from '../../../portcullis.config';
 import { dialects, freshDb } from '../support/dialects';
@@ -133,9 +133,12 @@ describe.each(dialects)('entry gate on %s', (dialect) => {
     expect(verdict.kind).toBe('refuse');
     if (verdict.kind !== 'refuse') return;
     expect(verdict.answer.status).toBe(503);
-    expect(verdict.answer.body).toBe(unavailableHtml);
+    // Ada holds a session cookie: she is told she is still signed in, not that sign-in is down.
+    expect(verdict.answer.body).toBe(unavailableHtmlFor('signed_in'));
     expect(verdict.answer.headers).toMatchObject({ 'retry-after': '30', 'cache-control': 'no-store', 'content-type': 'text/html; charset=utf-8' });
     expect(verdict.answer.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    const stranger = await down(entryRequest('/portal', null));
+    expect(stranger.kind === 'refuse' && stranger.answer.body).toBe(unavailableHtmlFor('anyone'));
   });
 
   it('answers each persona exactly as the middleware gate (createMfaGate) does', async () => {

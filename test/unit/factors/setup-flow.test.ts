@@ -10,6 +10,7 @@ import {
   recoveredChoices,
   totpSetupAccess,
   totpStartPath,
+  withNotice,
   type SetupContext,
   type SetupEvent,
   type SetupState,
@@ -163,5 +164,18 @@ describe('where the recovered page’s offers lead', () => {
 
   it('with WebAuthn off only an authenticator app is offered', () => {
     expect(recoveredChoices({ forced: false, methods: ['totp'] }, '/portal')).toMatchObject({ totp: '/mfa/setup/totp?returnTo=%2Fportal', webauthn: null });
+  });
+});
+
+describe('withNotice: the portal says what a flow just did, nobody else is handed a parameter', () => {
+  it.each([
+    ['Nina finishes Set Up and lands in the portal', '/portal', 'mfa_set_up', undefined, '/portal?notice=mfa_set_up'],
+    ['Sonia adds a phone from her Security page', '/portal/security', 'added', 'f-1', '/portal/security?notice=added&factor=f-1'],
+    ['an earlier notice is replaced, not repeated', '/portal/security?notice=renamed&factor=old', 'codes_saved', undefined, '/portal/security?notice=codes_saved'],
+    ['another app keeps its own URL', '/apps/billing?x=1', 'mfa_set_up', undefined, '/apps/billing?x=1'],
+    ['a further setup step keeps its own URL', '/mfa/setup/totp?returnTo=%2Fportal', 'mfa_set_up', undefined, '/mfa/setup/totp?returnTo=%2Fportal'],
+    ['an absolute return URL (another host) is left alone', 'https://billing.example/portal', 'mfa_set_up', undefined, 'https://billing.example/portal'],
+  ] as const)('%s', (_name, path, notice, factor, expected) => {
+    expect(withNotice(path, notice, factor)).toBe(expected);
   });
 });

@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import { cookies } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { getDb } from '../../../../db';
@@ -11,6 +12,8 @@ import { Done, SetPasswordForm } from './form';
 import { LinkRefused } from './link-refused';
 import { doneState, linkPageMessages } from './messages';
 
+export const metadata: Metadata = { title: 'Set your password' };
+
 export const dynamic = 'force-dynamic';
 
 /**
@@ -23,7 +26,7 @@ export default async function SetPasswordPage() {
   const done = accountLinkDoneOf(token);
   if (done) {
     return (
-      <main>
+      <main id="main">
         <Done {...doneState[done]} />
       </main>
     );
@@ -31,7 +34,7 @@ export default async function SetPasswordPage() {
   const db = await getDb();
   const link = await linkForPage(db.kysely, token, systemClock);
   if (link.state === 'unknown') notFound();
-  return <main>{link.state === 'open' ? <OpenLink {...link} /> : <LinkRefused {...linkPageMessages[link.state]} />}</main>;
+  return <main id="main">{link.state === 'open' ? <OpenLink {...link} /> : <LinkRefused {...linkPageMessages[link.state]} />}</main>;
 }
 
 function OpenLink({ purpose, username, hasSecondFactor, expiresAt }: { purpose: 'invitation' | 'password_reset'; username: string; hasSecondFactor: boolean; expiresAt: number }) {

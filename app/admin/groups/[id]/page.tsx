@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { requireAdmin } from '../../../../lib/admin/console-guard';
 import { isNotFoundError } from '../../../../lib/errors/brand';
@@ -7,6 +8,8 @@ import { AdminShell } from '../../_components/shell';
 import { SimpleForm } from '../../_components/simple-form';
 import { addMembersAction, deleteGroupAction, removeMembersAction, renameGroupAction } from './actions';
 import { MembersForm } from './members-form';
+
+export const metadata: Metadata = { title: 'Group' };
 
 export const dynamic = 'force-dynamic';
 

@@ -11,6 +11,7 @@ import { resourceOptions } from '../resource-options';
 import { PolicyForm } from '../policy-form';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'Edit policy' };
 
 type Params = Promise<{ id: string }>;
 

@@ -6,6 +6,7 @@ import { resourceOptions } from '../resource-options';
 import { PolicyForm } from '../policy-form';
 
 export const dynamic = 'force-dynamic';
+export const metadata = { title: 'New policy' };
 
 export default async function NewPolicyPage() {
   const { session, db } = await requireAdmin('/admin/policies/new'); // R-D9
@@ -24,7 +25,7 @@ export default async function NewPolicyPage() {
           id: null,
           name: '',
           description: '',
-          enabled: true,
+          enabled: false,
           scope: 'all',
           includeGroupIds: [],
           excludeGroupIds: [],

@@ -72,12 +72,30 @@ export async function updateUserAction(_previous: FormState, formData: FormData)
             : 'MFA required (pre-enrollment: the period starts on activation)',
       );
     }
-    if (result.profileChanged.length > 0) changes.push(`${result.profileChanged.join(' and ')} updated`);
+    for (const field of result.profileChanged) changes.push(profileChangeText(field, update));
     revalidatePath(userPath(id));
-    return { ok: changes.length > 0 ? `Saved: ${changes.join('; ')}.` : 'Nothing to change.' };
+    return { ok: changes.length > 0 ? `Saved: ${sentence(changes)}.` : 'Nothing to change.' };
   } catch (err) {
     return refusal(err, values, { 'mfa.enrollmentDays': 'enrollmentDays', 'mfa.required': 'requireMfa' });
   }
+}
+
+/** A profile field's change in words: never the field's internal name. */
+function profileChangeText(field: string, update: { email: string | null; displayName: string | null }): string {
+  switch (field) {
+    case 'displayName':
+      return update.displayName === null ? 'the display name is cleared' : `the display name is now “${update.displayName}”`;
+    case 'email':
+      return update.email === null ? 'the email address is cleared' : `the email address is now ${update.email}`;
+    default:
+      return 'the profile is updated';
+  }
+}
+
+/** "a", "a and b", "a; b and c". */
+function sentence(parts: string[]): string {
+  if (parts.length <= 1) return parts.join('');
+  return `${parts.slice(0, -1).join('; ')} and ${parts[parts.length - 1]}`;
 }
 
 /** Role changes only here: explicit and audited (no mass assignment). */

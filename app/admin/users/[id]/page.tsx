@@ -125,6 +125,8 @@ export default async function UserPage({ params, searchParams }: { params: Param
           <dd data-testid="user-state">{user.state}</dd>
           <dt>Role</dt>
           <dd>{user.role}</dd>
+          <dt>Last sign-in</dt>
+          <dd data-testid="last-sign-in">{user.lastSignInAt === null ? 'Never' : formatDateTime(user.lastSignInAt)}</dd>
           <dt>MFA</dt>
           <dd>
             <span className="mfa-status" title={mfaStatusDetail(user.mfa)} data-testid="mfa-status">
@@ -193,10 +195,10 @@ export default async function UserPage({ params, searchParams }: { params: Param
         )}
         {(user.mfa.status === 'expired' || hasTotp) && (
           <>
-            <h3>Reset TOTP</h3>
+            <h3 id="reset-totp">Reset TOTP</h3>
             <p className="hint">
               {user.mfa.status === 'expired'
-                ? 'The enrollment period ended without TOTP set up, so the user is locked out of TOTP-protected resources. A reset starts a new period and emails the user.'
+                ? 'The enrollment period ended without TOTP set up, so the user is locked out of TOTP-protected resources. This is what lets them back in: a reset starts a new period and emails the user. (“Unlock sign-in” below does not help here.)'
                 : 'For a lost or replaced phone: removes the user’s authenticator apps (other sign-in methods stay) and starts a new enrollment period to set one up again. The user is emailed.'}
               {!user.mfa.required && ' MFA is not required for this user yet: the reset requires it, with the period you enter.'}
             </p>
@@ -231,6 +233,14 @@ export default async function UserPage({ params, searchParams }: { params: Param
           {throttle.mfa.retryAfterMs > 0 ? ` (${waitText(throttle.mfa.retryAfterMs)})` : ''}
           {throttle.mfa.capped.length > 0 ? `; daily limit reached for ${throttle.mfa.capped.join(' and ')} codes` : ''}.
         </p>
+        {user.mfa.status === 'expired' ? (
+          <p className="notice" data-testid="unlock-hint">
+            {user.username}’s enrollment period has ended: “Unlock sign-in” will not let them in, as it only clears counts of wrong passwords and
+            codes. <a href="#reset-totp">Reset TOTP</a> starts a new enrollment period, which does.
+          </p>
+        ) : (
+          <p className="hint">“Unlock sign-in” clears the counts of wrong passwords and codes, for a user held back after too many wrong guesses.</p>
+        )}
         <form action={unlockUserAction} className="inline">
           <input type="hidden" name="userId" value={user.id} />
           <button type="submit" className="secondary">

@@ -18,6 +18,7 @@ import { log } from '../../../../lib/log';
 // link to next-auth's well-known paths keep working through this file:
 //   POST /api/auth/signout      → our sign-out (the session row ends), 303 to /login
 //   GET  /api/auth/signin|error → 303 to /login (the one sign-in page)
+//   GET  /api/auth/signout      → 303 to /signout (our page asks; a GET never signs out)
 //   anything else (callback/*, session, csrf, providers, _log, …) → 404
 export const dynamic = 'force-dynamic';
 
@@ -31,8 +32,8 @@ function notFound(): Response {
   return new Response('Not found.', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
 }
 
-function seeOtherToLogin(setCookie?: string): Response {
-  const headers = new Headers({ location: `${readEnv().origin}/login`, 'cache-control': 'no-store' });
+function seeOther(path: '/login' | '/signout', setCookie?: string): Response {
+  const headers = new Headers({ location: `${readEnv().origin}${path}`, 'cache-control': 'no-store' });
   if (setCookie) headers.append('set-cookie', setCookie);
   return new Response(null, { status: 303, headers });
 }
@@ -48,7 +49,8 @@ function cookieValue(request: Request, name: string): string | undefined {
 
 export async function GET(_request: Request, context: Context): Promise<Response> {
   const action = await actionOf(context);
-  if (action === 'signin' || action === 'error') return seeOtherToLogin();
+  if (action === 'signin' || action === 'error') return seeOther('/login');
+  if (action === 'signout') return seeOther('/signout');
   return notFound();
 }
 
@@ -64,7 +66,7 @@ export async function POST(request: Request, context: Context): Promise<Response
     }
   } catch (err) {
     log.error({ err }, 'sign-out failed; failing closed');
-    return unavailableResponse();
+    return unavailableResponse('signed_in');
   }
-  return seeOtherToLogin(sessionSetCookie(null));
+  return seeOther('/login', sessionSetCookie(null));
 }

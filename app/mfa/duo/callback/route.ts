@@ -49,6 +49,6 @@ export async function GET(request: NextRequest): Promise<Response> {
     return seeOther(verifyPath({ returnTo, fresh, error: 'duo_refused' }));
   } catch (err) {
     log.error({ err }, 'Duo callback failed; failing closed');
-    return unavailableResponse();
+    return unavailableResponse('signed_in');
   }
 }

@@ -54,6 +54,6 @@ export async function POST(request: Request): Promise<Response> {
     return seeOther(duoUnavailablePath(returnTo, fresh));
   } catch (err) {
     log.error({ err }, 'Duo start failed; failing closed');
-    return unavailableResponse();
+    return unavailableResponse('signed_in');
   }
 }

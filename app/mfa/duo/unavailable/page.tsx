@@ -25,7 +25,7 @@ export default async function DuoUnavailablePage({ searchParams }: { searchParam
   const recoveryPath = `${verifyPath({ returnTo, fresh })}&method=recovery`;
 
   return (
-    <main>
+    <main id="main">
       <h1>Duo is unavailable</h1>
       <p className="error" role="alert">
         Duo could not be reached to confirm it’s you, so you can’t continue with Duo right now.

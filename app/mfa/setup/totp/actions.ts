@@ -10,7 +10,7 @@ import {
   setSessionCookie,
   writeRecoveryCodesToShow,
 } from '../../../../lib/factors/cookies';
-import { nextState, pathOf } from '../../../../lib/factors/setup-flow';
+import { nextState, pathOf, withNotice } from '../../../../lib/factors/setup-flow';
 import { confirmTotpSetup } from '../../../../lib/factors/totp';
 import { guardSetup } from '../../../../lib/factors/setup-guard';
 import { verifyPath } from '../../../../lib/factors/verify-path';
@@ -59,6 +59,8 @@ export async function confirmTotp(formData: FormData): Promise<void> {
   await clearPendingTotp();
   await setSessionCookie(result.token);
   const state = nextState('totp_scan', { type: 'totp_verified', firstFactor: result.recoveryCodes !== null }, guard.context);
-  if (state === 'recovery_codes') await writeRecoveryCodesToShow(guard.session.userId, result.recoveryCodes!);
-  redirect(pathOf(state ?? 'done', returnTo));
+  if (state === 'recovery_codes') await writeRecoveryCodesToShow(guard.session.userId, result.recoveryCodes!, 'totp');
+  const to = pathOf(state ?? 'done', returnTo);
+  // The last step: the portal says so (a first factor says it after its recovery codes).
+  redirect(state === 'recovery_codes' ? to : withNotice(to, guard.mode === 'add' ? 'added' : 'mfa_set_up', result.factorId));
 }

@@ -1,18 +1,22 @@
 import { redirect } from 'next/navigation';
 import { safeReturnPath } from '../../../../lib/auth/return-path';
 import { readPendingTotp } from '../../../../lib/factors/cookies';
-import { defaultTotpName, groupedKey, maxFactorNameLength, otpauthUri, qrCodeDataUrl, totpIssuer } from '../../../../lib/factors/totp';
+import { defaultTotpName, groupedKey, maxFactorNameLength, otpauthUri, qrCodeDataUrl, totpIssuer, verifyMessages } from '../../../../lib/factors/totp';
 import { confirmTotp } from './actions';
 import { guardSetup } from '../../../../lib/factors/setup-guard';
 import { pathOf, totpStartPath } from '../../../../lib/factors/setup-flow';
+import { setupWayOut } from '../../../../lib/factors/setup-way-out';
+import { SetupWayOutLinks } from '../way-out';
 
 export const dynamic = 'force-dynamic';
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
-const errorMessages: Record<string, string> = {
-  invalid_code: 'That code didn’t match. Check the time on your phone and enter the current code from the app.',
-  invalid_name: `Give the device a name of at most ${maxFactorNameLength} characters.`,
+/** Each error belongs to one field: the message is tied to it (aria-describedby) and marks it invalid. */
+const errorMessages: Record<string, { field: 'code' | 'name'; text: string }> = {
+  // The same words as the challenge (/mfa/verify) for the same mistake.
+  invalid_code: { field: 'code', text: verifyMessages.invalid },
+  invalid_name: { field: 'name', text: `Give the device a name of at most ${maxFactorNameLength} characters.` },
 };
 
 /** R-E6: scan (or type) the key, then prove it with a code; nothing is stored before that. */
@@ -27,7 +31,7 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
     // Pages cannot set cookies: the start route makes the secret and comes back once.
     if (params.started !== '1') redirect(totpStartPath(returnTo, params.error === 'expired' ? { notice: 'expired' } : {}));
     return (
-      <main>
+      <main id="main">
         <h1>Set up your authenticator app</h1>
         <p className="error" role="alert">
           Your browser did not keep the setup cookie. Allow cookies for this site and try again.
@@ -41,11 +45,13 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
 
   const qr = await qrCodeDataUrl(otpauthUri(pending.secret, guard.session.username));
   const error = typeof params.error === 'string' ? errorMessages[params.error] : undefined;
+  const fieldError = (field: 'code' | 'name') =>
+    error?.field === field ? { 'aria-invalid': true as const, 'aria-describedby': `${field}-error` } : {};
   const replacing = pending.replaces ? guard.factorIds.get(pending.replaces) : undefined;
-  const cancelTo = guard.mode === 'enroll' ? pathOf('choose_method', returnTo) : returnTo;
+  const wayOut = setupWayOut(guard.mode, guard.context, returnTo);
 
   return (
-    <main>
+    <main id="main">
       <h1>Set up your authenticator app</h1>
       {params.notice === 'expired' && (
         <p className="notice" role="status">
@@ -53,8 +59,8 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
         </p>
       )}
       {error && (
-        <p className="error" role="alert">
-          {error}
+        <p className="error" role="alert" id={`${error.field}-error`}>
+          {error.text}
         </p>
       )}
       {replacing && (
@@ -79,14 +85,12 @@ export default async function TotpSetupPage({ searchParams }: { searchParams: Se
       <form action={confirmTotp}>
         <input type="hidden" name="returnTo" value={returnTo} />
         <label htmlFor="name">Device name</label>
-        <input id="name" name="name" type="text" maxLength={maxFactorNameLength} placeholder={defaultTotpName} autoComplete="off" />
+        <input id="name" name="name" type="text" maxLength={maxFactorNameLength} placeholder={defaultTotpName} autoComplete="off" {...fieldError('name')} />
         <label htmlFor="code">Verification code</label>
-        <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus />
+        <input id="code" name="code" type="text" inputMode="numeric" autoComplete="one-time-code" maxLength={16} autoFocus {...fieldError('code')} />
         <button type="submit">Verify</button>
       </form>
-      <p>
-        <a href={cancelTo}>Cancel</a>
-      </p>
+      <SetupWayOutLinks wayOut={wayOut} />
     </main>
   );
 }

@@ -4,6 +4,8 @@ import { defaultWebauthnName } from '../../../../lib/factors/webauthn';
 import { RegisterSecurityKey } from '../../webauthn/security-key';
 import { guardSetup } from '../../../../lib/factors/setup-guard';
 import { pathOf } from '../../../../lib/factors/setup-flow';
+import { setupWayOut } from '../../../../lib/factors/setup-way-out';
+import { SetupWayOutLinks } from '../way-out';
 
 export const dynamic = 'force-dynamic';
 
@@ -19,10 +21,10 @@ export default async function WebauthnSetupPage({ searchParams }: { searchParams
   const guard = await guardSetup('webauthn', returnTo, pathOf('webauthn_register', returnTo));
   if (!guard.ok) redirect(guard.redirectTo);
   const alsoTotp = guard.mode === 'enroll' && guard.context.methods.includes('totp');
-  const cancelTo = guard.mode === 'enroll' ? pathOf('choose_method', returnTo) : returnTo;
+  const wayOut = setupWayOut(guard.mode, guard.context, returnTo);
 
   return (
-    <main>
+    <main id="main">
       <h1>Register a security key or passkey</h1>
       <ol>
         <li>Give the key a name, so you can tell your keys apart later.</li>
@@ -30,9 +32,7 @@ export default async function WebauthnSetupPage({ searchParams }: { searchParams
       </ol>
       {alsoTotp && <p className="notice">After the key, you will also set up an authenticator app.</p>}
       <RegisterSecurityKey returnTo={returnTo} defaultName={defaultWebauthnName} />
-      <p>
-        <a href={cancelTo}>Cancel</a>
-      </p>
+      <SetupWayOutLinks wayOut={wayOut} />
     </main>
   );
 }

@@ -41,6 +41,6 @@ export async function GET(request: NextRequest): Promise<Response> {
     return seeOther(pathOf('totp_scan', returnTo, { started: '1', ...notice }));
   } catch (err) {
     log.error({ err }, 'TOTP setup could not start; failing closed');
-    return unavailableResponse();
+    return unavailableResponse('signed_in');
   }
 }

@@ -3,7 +3,7 @@ import { systemClock } from '../../../../../lib/clock';
 import { safeReturnPath } from '../../../../../lib/auth/return-path';
 import { clearPendingWebauthn, readPendingWebauthn } from '../../../../../lib/factors/ceremony-cookies';
 import { setSessionCookie, writeRecoveryCodesToShow } from '../../../../../lib/factors/cookies';
-import { afterWebauthnRegistered, pathOf } from '../../../../../lib/factors/setup-flow';
+import { afterWebauthnRegistered, pathOf, withNotice } from '../../../../../lib/factors/setup-flow';
 import { factorTypesOf } from '../../../../../lib/factors/overview';
 import { guardSetup } from '../../../../../lib/factors/setup-guard';
 import { verifyPath } from '../../../../../lib/factors/verify-path';
@@ -52,9 +52,12 @@ export async function POST(request: Request): Promise<Response> {
 
     await setSessionCookie(result.token);
     const firstFactor = result.recoveryCodes !== null;
-    if (firstFactor) await writeRecoveryCodesToShow(guard.session.userId, result.recoveryCodes!);
+    if (firstFactor) await writeRecoveryCodesToShow(guard.session.userId, result.recoveryCodes!, 'webauthn');
     const stillNeeded = guard.mode === 'enroll' && totpStillNeeded(guard.settings, await factorTypesOf(guard.session.userId));
-    return json(200, { redirectTo: afterWebauthnRegistered(guard.mode, { firstFactor, totpStillNeeded: stillNeeded }, guard.context, returnTo) });
+    const next = afterWebauthnRegistered(guard.mode, { firstFactor, totpStillNeeded: stillNeeded }, guard.context, returnTo);
+    // Straight back (no codes, no TOTP step to come): the portal says the key was added.
+    const last = !firstFactor && !stillNeeded;
+    return json(200, { redirectTo: last ? withNotice(next, guard.mode === 'add' ? 'added' : 'mfa_set_up', result.factorId) : next });
   } catch (err) {
     return failClosed('WebAuthn registration', err);
   }
