@@ -53,11 +53,10 @@ test.afterAll(async () => {
 });
 
 /**
- * Known gaps, not fixed yet, each with its owner. `focusRing`: the focus ring of issue 16
- * (portal-shell, app/globals.css) had not landed when this spec was merged; while it is
- * listed, the ring is reported as an annotation instead of asserted. Remove it when it lands.
+ * Known gaps, not fixed yet, each with its owner (e.g. `focusRing: 'owner: why'`): while
+ * `focusRing` is listed, the ring is reported as an annotation instead of asserted.
  */
-const knownGaps = { focusRing: 'portal-shell: a focus ring of its own (app/globals.css), issue 16' } as Record<string, string>;
+const knownGaps = {} as Record<string, string>;
 
 /**
  * The focused element shows a ring of its own: an outline at least 2 px wide, or a box
