@@ -2,24 +2,11 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { listAudit, maxAuditPageSize, type ListAuditInput } from './audit-log';
 import { readableEntries } from './audit-readable';
+import { csvLine } from './csv';
 
-/** The filtered audit log as CSV (RFC 4180), written page by page so any size streams. */
+/** The filtered audit log as CSV (lib/admin/csv.ts), written page by page so any size streams. */
 
 export const auditCsvHeader = ['Time (UTC)', 'Actor', 'Action', 'Target type', 'Target id', 'Target', 'Event', 'Client IP', 'Details'] as const;
-
-/**
- * One CSV field, quoted. A value a spreadsheet would run as a formula (=, +, -, @, tab,
- * carriage return first) gets a leading apostrophe: the log holds text people typed
- * (names, descriptions), and opening an export must never execute it (CSV injection).
- */
-export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return `"${safe.replace(/"/g, '""')}"`;
-}
-
-export function csvLine(fields: readonly string[]): string {
-  return `${fields.map(csvField).join(',')}\r\n`;
-}
 
 export type AuditCsvFilter = Omit<ListAuditInput, 'cursor' | 'limit'>;
 

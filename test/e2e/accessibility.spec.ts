@@ -129,12 +129,6 @@ async function audit(page: Page, state?: string, route = routeOf(page)) {
   await page.setViewportSize(desktop);
 }
 
-/** Clicks a button whose outcome (a confirm step, a notice, another page) others may change; waits until it settled. */
-async function clickAndSettle(page: Page, name: string | RegExp) {
-  await page.getByRole('button', { name }).first().click();
-  await page.waitForLoadState('networkidle');
-}
-
 /** A code of Ada’s for a time step not used yet (each step signs in once, R-I3). */
 let adaLastStep = 0;
 function adaCode(): string {
@@ -225,11 +219,20 @@ test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of 
     await audit(page);
     await page.goto(`${portal.url}/portal/security`);
     await audit(page);
-    await clickAndSettle(page, /^Remove /);
-    await audit(page, 'remove clicked');
+    // Each destructive action opens its confirm step first, then acts.
+    await page.locator('summary', { hasText: 'Remove…' }).first().click();
+    await expect(page.getByRole('group', { name: /^Confirm: Remove / }).first()).toBeVisible();
+    await audit(page, 'remove: confirm step open');
+    await page.getByRole('group', { name: /^Confirm: Remove / }).first().getByRole('button').click();
+    await page.waitForLoadState('networkidle');
+    await audit(page, 'remove confirmed');
     await page.goto(`${portal.url}/portal/security`);
-    await clickAndSettle(page, 'Generate new recovery codes');
-    await audit(page, 'generate clicked');
+    await page.locator('summary', { hasText: 'Generate new recovery codes…' }).click();
+    await expect(page.getByRole('group', { name: 'Confirm: Generate new recovery codes' })).toBeVisible();
+    await audit(page, 'new codes: confirm step open');
+    await page.getByRole('group', { name: 'Confirm: Generate new recovery codes' }).getByRole('button').click();
+    await page.waitForLoadState('networkidle');
+    await audit(page, 'new codes confirmed');
     await page.goto(`${portal.url}/mfa/setup/webauthn?returnTo=%2Fportal%2Fsecurity`);
     await audit(page);
     await page.goto(`${portal.url}/apps/demo`);
