@@ -16,7 +16,9 @@
 #                     source file is newer than .next/BUILD_ID. Default: always build.
 #   TEST_POSTGRES_URL a PostgreSQL database for the PostgreSQL runs; unset, they are skipped.
 #                     .ci/run starts one; locally: export TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start)
-#   CHROMIUM_PATH     the browser for Playwright (default /usr/bin/chromium).
+#   CHROMIUM_PATH     the browser for Playwright (default /usr/bin/chromium-headless-shell, else
+#                     /usr/bin/chromium; see playwright.config.ts).
+#   PW_TRACE          a Playwright trace mode (e.g. retain-on-failure); default off.
 #   E2E_POSTGRES      subset (default): the PostgreSQL pass runs pg_specs; all: every spec; off: none.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -139,8 +141,11 @@ else
   fi
 
   if [ "$build_ok" = yes ]; then
-    chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
-    [ -x "$chromium" ] || echo "warning: no browser at $chromium (install Debian's chromium, or set CHROMIUM_PATH)"
+    if [ -n "${CHROMIUM_PATH:-}" ]; then
+      [ -x "$CHROMIUM_PATH" ] || echo "warning: no browser at CHROMIUM_PATH=$CHROMIUM_PATH"
+    elif [ ! -x /usr/bin/chromium-headless-shell ] && [ ! -x /usr/bin/chromium ]; then
+      echo "warning: no browser (install Debian's chromium-headless-shell, or set CHROMIUM_PATH)"
+    fi
 
     # The production build on PostgreSQL (the bundle once sent SQLite's SQL there while every
     # vitest suite passed). It runs the specs of every flow that writes (the README lists
