@@ -180,7 +180,7 @@ describe.each(dialects)('the readable audit log on %s', (dialect) => {
         insert into audit_log (at, actor_label, action) select ${start} + i * 60000, 'seed', 'user.updated' from n`.execute(db.kysely);
     } else {
       await sql`insert into audit_log (at, actor_label, action)
-        select ${start} + i * 60000, 'seed', 'user.updated' from generate_series(1, ${count}) as i`.execute(db.kysely);
+        select cast(${start} as bigint) + i * 60000, 'seed', 'user.updated' from generate_series(1, ${count}) as i`.execute(db.kysely);
     }
     await sql`analyze`.execute(db.kysely);
     const from = start + 100 * 60_000;
