@@ -46,6 +46,6 @@ export default defineConfig({
         '--disable-quic',
       ],
     },
-    trace: { mode: 'retain-on-failure', screenshots: false, snapshots: true, sources: false },
+    trace: traceMode,
   },
 });
