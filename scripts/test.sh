@@ -170,6 +170,9 @@ else
       test/e2e/forward-auth.spec.ts  # both endpoints under npm start: session lookup, group names (Remote-*)
       test/e2e/lost-device.spec.ts   # a recovery code, a new device, the last code, new codes (issue 15 §3)
       test/e2e/password-reset.spec.ts # forgot password, admin-sent reset, change ends other sessions (issue 15)
+      test/e2e/ways-out.spec.ts      # sign-out from Set Up, /denied (its audit reference), the console (issue 16)
+      test/e2e/portal-ux.spec.ts     # confirm steps, recovery codes shown once, deadlines, notices (issue 16)
+      test/e2e/console-users.spec.ts # counts, bulk remove, CSV export, last sign-in, API key expiry (issue 16)
       # reverse-proxies and remote-gate: SQLite only. They touch the database only through the
       # endpoint above and the sign-in/TOTP pages of login/totp, and nginx, Caddy and a second
       # Next.js app per pass would not fit CI's 20 minutes.

@@ -3,6 +3,9 @@ import { systemClock } from '../../lib/clock';
 import { skippedEnrollmentDeadline } from '../../lib/factors/overview';
 import { EnrollmentDeadline } from '../_components/enrollment-deadline';
 import { signOut } from './actions';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'User Portal' };
 
 export const dynamic = 'force-dynamic';
 

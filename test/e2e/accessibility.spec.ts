@@ -4,8 +4,8 @@ import { freePort } from '../support/local-processes';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { signIn } from './support/pages';
-import { axeViolations, desktop, horizontalOverflow, phone } from './support/a11y';
-import { codeAt, currentStep, stepMs, wrongCode } from './support/totp-codes';
+import { axeViolations, desktop, elementsPastTheEdge, horizontalOverflow, phone } from './support/a11y';
+import { authenticatorApp, codeAt, currentStep, stepMs, wrongCode } from './support/totp-codes';
 import { cliActor } from '../../lib/admin/actor';
 import { oneDay, systemClock } from '../../lib/clock';
 import { requireMfaForUsers } from '../../lib/admin/mfa-requirements';
@@ -116,11 +116,17 @@ function routeOf(page: Page): string {
 async function audit(page: Page, state?: string, route = routeOf(page)) {
   const label = state ? `${route} (${state})` : route;
   await page.waitForLoadState('load');
+  // After a client-side navigation Next.js sets the new title as its metadata streams in.
+  await expect.poll(() => page.title(), { message: `${label}: a title` }).not.toBe('');
   const title = await page.title();
   titles.set(route, (titles.get(route) ?? new Set()).add(title));
   for (const size of [desktop, phone]) {
     await page.setViewportSize(size);
-    if (size === phone) expect.soft(await horizontalOverflow(page), `${label}: overflow at ${size.width} px, in px`).toBeLessThanOrEqual(0);
+    if (size === phone) {
+      const overflow = await horizontalOverflow(page);
+      const culprits = overflow > 0 ? (await elementsPastTheEdge(page)).join('; ') : '';
+      expect.soft(overflow, `${label}: overflow at ${size.width} px, in px: ${culprits}`).toBeLessThanOrEqual(0);
+    }
     const known = new Set(knownViolations[label] ?? []);
     const found = await axeViolations(page);
     for (const v of found) if (known.has(v.id)) seenViolations.add(`${label}|${v.id}`);
@@ -129,13 +135,8 @@ async function audit(page: Page, state?: string, route = routeOf(page)) {
   await page.setViewportSize(desktop);
 }
 
-/** A code of Ada’s for a time step not used yet (each step signs in once, R-I3). */
-let adaLastStep = 0;
-function adaCode(): string {
-  const step = Math.max(currentStep(), adaLastStep + 1);
-  adaLastStep = step;
-  return codeAt(adaSecret, step);
-}
+/** Ada's authenticator app. */
+const adaApp = authenticatorApp(adaSecret);
 
 test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of its own', async ({ browser }) => {
   // Axe is CPU-bound: about a minute on an idle 2-core machine, several on a loaded one.
@@ -259,7 +260,7 @@ test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of 
   await test.step('the admin console, every page', async () => {
     await signIn(adminPage, portal.url, 'ada', password, '/admin');
     await expect(adminPage).toHaveURL(/\/mfa\/verify\?/);
-    await adminPage.getByLabel('Verification code').fill(adaCode());
+    await adminPage.getByLabel('Verification code').fill(await adaApp.nextCode());
     await adminPage.getByRole('button', { name: 'Verify' }).click();
     await expect(adminPage.getByRole('heading', { name: 'Admin console' })).toBeVisible();
     await audit(adminPage);
@@ -281,11 +282,12 @@ test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of 
       await adminPage.goto(`${portal.url}${path}`);
       await audit(adminPage);
       // Menus and confirm steps are <details>: open them all, as an admin would one by one.
-      const summaries = adminPage.getByRole('main').locator('details:not([open]) > summary');
-      if ((await summaries.count()) > 0) {
-        for (const summary of await summaries.all()) await summary.click();
-        await audit(adminPage, 'menus and confirm steps open');
-      }
+      const opened = await adminPage.evaluate(() => {
+        const closed = Array.from(document.querySelectorAll('main details:not([open])'));
+        for (const d of closed) (d as HTMLDetailsElement).open = true;
+        return closed.length;
+      });
+      if (opened > 0) await audit(adminPage, 'menus and confirm steps open');
     }
   });
 

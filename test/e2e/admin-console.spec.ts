@@ -1,6 +1,7 @@
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
 import { authenticator } from 'otplib';
+import { authenticatorApp } from './support/totp-codes';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
 import { expectPortal, pageAlert, signIn } from './support/pages';
@@ -63,20 +64,14 @@ async function adminSession(browser: Browser, options: { javaScriptEnabled?: boo
   const page = await context.newPage();
   await signIn(page, portal.url, 'ada', password, '/admin');
   await expect(page).toHaveURL(/\/mfa\/verify\?/);
-  await page.getByLabel('Verification code').fill(await freshCode());
+  await page.getByLabel('Verification code').fill(await adaApp.nextCode());
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page.getByRole('heading', { name: 'Admin console' })).toBeVisible();
   return { context, page };
 }
 
-let lastStep = 0;
-/** Ada's code for a time step not used yet (each step signs in once, R-I3). */
-async function freshCode(): Promise<string> {
-  let step = Math.floor(Date.now() / stepMs);
-  if (step <= lastStep) step = lastStep + 1; // the verifier accepts one step ahead
-  lastStep = step;
-  return authenticator.clone({ epoch: step * stepMs }).generate(adaSecret);
-}
+/** Ada's authenticator app. */
+const adaApp = authenticatorApp(adaSecret);
 
 async function auditActions(action: string) {
   return withDb(portal.databaseUrl, (db) =>

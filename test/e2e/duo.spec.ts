@@ -14,6 +14,7 @@ import { insertTotpFactor } from '../../db/queries/factors';
 import { duoTimeoutMs, sealDuoClientSecret } from '../../lib/factors/duo';
 import { newTotpSecret, stepAt, totpSecretContext } from '../../lib/factors/totp';
 import { startFakeDuo, type FakeDuo } from '../fakes/duo/server';
+import { authenticatorApp } from './support/totp-codes';
 
 /*
  * Duo Universal Prompt end to end: Chromium → portal → the fake Duo (HTTPS, a certificate
@@ -30,7 +31,7 @@ let portal: Portal;
 let duo: FakeDuo;
 let redirectUri: string;
 const secrets: Record<string, string> = {};
-const lastStep: Record<string, number> = {};
+const apps: Record<string, ReturnType<typeof authenticatorApp>> = {};
 
 test.describe.configure({ mode: 'serial' });
 test.use({ ignoreHTTPSErrors: true }); // the browser visits the fake's self-signed HTTPS; the server does not skip checks
@@ -170,9 +171,8 @@ async function expectDuoUnavailable(page: Page, username: string, reason: string
   await expect(page.getByRole('link', { name: 'Use a recovery code' })).toHaveCount(0); // she has no codes
   await page.getByRole('link', { name: 'Use your authenticator app' }).click();
   // Each time step works once per user: never reuse the one an earlier test spent.
-  const step = Math.max(Math.floor(Date.now() / stepMs), (lastStep[username] ?? 0) + 1);
-  lastStep[username] = step;
-  await page.getByLabel('Verification code').fill(otp.clone({ epoch: step * stepMs }).generate(secrets[username]!));
+  apps[username] ??= authenticatorApp(secrets[username]!);
+  await page.getByLabel('Verification code').fill(await apps[username].nextCode());
   await page.getByRole('button', { name: 'Verify' }).click();
   await expectPortal(page, username);
 }

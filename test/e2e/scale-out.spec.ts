@@ -73,7 +73,7 @@ test('a policy made through east applies on west: Carl is sent to set up MFA the
   const response = await fetch(`${east.url}/api/v1/policies`, {
     method: 'POST',
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Everyone needs MFA', resources: ['portal'], action: 'require_mfa' }),
+    body: JSON.stringify({ name: 'Everyone needs MFA', enabled: true, resources: ['portal'], action: 'require_mfa' }),
   });
   expect(response.status, await response.clone().text()).toBe(201);
 

@@ -6,6 +6,9 @@ import { ConfirmAction } from '../_components/fields';
 import { AdminShell } from '../_components/shell';
 import { SimpleForm } from '../_components/simple-form';
 import { createApiKeyAction, revokeApiKeyAction } from './actions';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'API keys' };
 
 export const dynamic = 'force-dynamic';
 

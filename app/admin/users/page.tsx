@@ -9,6 +9,9 @@ import { mfaStatusDetail, mfaStatusText } from '../_lib/mfa-status';
 import { bulkUsersAction } from './actions';
 import { directoryInput, exportHref, nextHref, parseUserListQuery, previousHref, userListHref } from './filters';
 import { UsersTable, type UserRowView } from './users-table';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Users' };
 
 export const dynamic = 'force-dynamic';
 

@@ -4,6 +4,9 @@ import { guardRecovered } from '../../../lib/factors/recovered-guard';
 import { recoveryCodeMessages } from '../../../lib/factors/recovery-codes';
 import { recoveredChoices } from '../../../lib/factors/setup-flow';
 import { regenerateAfterRecovery } from './actions';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Signed in with a recovery code' };
 
 export const dynamic = 'force-dynamic';
 

@@ -9,6 +9,9 @@ import { recoveryCodesAdvice, recoveryCodesDone, recoveryCodesText, takeRecovery
 import { acknowledgeRecoveryCodes } from './actions';
 import { CopyCodesButton, PrintButton } from './tools';
 import styles from './recovery-codes.module.css';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Recovery codes' };
 
 export const dynamic = 'force-dynamic';
 

@@ -6,6 +6,9 @@ import { EnrollmentDeadline } from '../../_components/enrollment-deadline';
 import type { Method } from '../../../lib/policy';
 import { continueSetup, skipSetup } from './actions';
 import { SignOutButton } from '../../_components/sign-out';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Set up multi-factor authentication' };
 
 export const dynamic = 'force-dynamic';
 

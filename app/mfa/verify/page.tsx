@@ -8,6 +8,9 @@ import { duoMessages } from '../../../lib/factors/duo';
 import { UseSecurityKeyButton } from '../webauthn/security-key';
 import { signOut } from '../../portal/actions';
 import { verifyRecoveryCode, verifyTotpCode } from './actions';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Verify it’s you' };
 
 export const dynamic = 'force-dynamic';
 

@@ -10,6 +10,9 @@ import { minPasswordLengthAlone, minPasswordLengthWithSecondFactor, passwordRefu
 import { EnrollmentDeadline } from '../../_components/enrollment-deadline';
 import { ConfirmAction } from '../_components/confirm';
 import { changePasswordAction, regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Security' };
 
 export const dynamic = 'force-dynamic';
 

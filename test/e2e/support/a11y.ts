@@ -21,6 +21,27 @@ export async function axeViolations(page: Page): Promise<{ id: string; line: str
   });
 }
 
+/**
+ * The elements that reach past the viewport's right edge, innermost first (for a failure
+ * message: what makes the page scroll sideways).
+ */
+export async function elementsPastTheEdge(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const edge = window.innerWidth;
+    const out: string[] = [];
+    for (const el of Array.from(document.querySelectorAll('body *'))) {
+      const r = el.getBoundingClientRect();
+      if (r.right <= edge + 0.5 || r.width === 0) continue;
+      // Only the innermost: skip an element whose child is past the edge too.
+      if (Array.from(el.children).some((c) => c.getBoundingClientRect().right > edge + 0.5)) continue;
+      const cls = typeof el.className === 'string' && el.className ? `.${el.className.trim().split(/\s+/).join('.')}` : '';
+      out.push(`${el.tagName.toLowerCase()}${cls} (right edge ${Math.round(r.right)} px): ${(el.textContent ?? '').trim().slice(0, 40)}`);
+      if (out.length >= 5) break;
+    }
+    return out;
+  });
+}
+
 /** How far the page scrolls sideways past the viewport, in CSS pixels (0: it fits). */
 export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth);

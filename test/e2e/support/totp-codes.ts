@@ -18,3 +18,25 @@ export function wrongCode(secret: string): string {
     if (!near.has(candidate)) return candidate;
   }
 }
+
+/**
+ * An authenticator app for one secret, as a person uses it over several sign-ins: each code
+ * is for a time step not used yet (each step signs in once, R-I3). The portal accepts one
+ * step ahead, so the first code after a used step is the next step's; beyond that, it waits
+ * until the clock is within one step of it, as a person waits for the next code.
+ */
+export function authenticatorApp(secret: string) {
+  let lastStep = 0;
+  return {
+    async nextCode(): Promise<string> {
+      const step = Math.max(currentStep(), lastStep + 1);
+      while (currentStep() < step - 1) await new Promise((r) => setTimeout(r, 250));
+      lastStep = step;
+      return codeAt(secret, step);
+    },
+    /** Marks `step` as used by the caller (a code typed outside nextCode). */
+    used(step: number) {
+      lastStep = Math.max(lastStep, step);
+    },
+  };
+}

@@ -22,6 +22,9 @@ import {
   updateUserAction,
 } from './actions';
 import { EditUserForm, ResetTotpForm, RoleForm } from './forms';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'User details' };
 
 export const dynamic = 'force-dynamic';
 

@@ -3,6 +3,9 @@ import { defaultEnrollmentDays } from '../../../../lib/policy';
 import { AdminShell } from '../../_components/shell';
 import { createUserAction } from './actions';
 import { NewUserForm } from './user-form';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'New user' };
 
 export const dynamic = 'force-dynamic';
 

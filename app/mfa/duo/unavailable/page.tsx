@@ -3,6 +3,9 @@ import { mfaPageAccess } from '../../../../lib/gate';
 import { safeReturnPath } from '../../../../lib/auth/return-path';
 import { UseSecurityKeyButton } from '../../webauthn/security-key';
 import { verifyPath } from '../../../../lib/factors/verify-path';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Duo is unavailable' };
 
 export const dynamic = 'force-dynamic';
 

@@ -7,6 +7,9 @@ import { guardSetup } from '../../../../lib/factors/setup-guard';
 import { pathOf, totpStartPath } from '../../../../lib/factors/setup-flow';
 import { setupWayOut } from '../../../../lib/factors/setup-way-out';
 import { SetupWayOutLinks } from '../way-out';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Set up your authenticator app' };
 
 export const dynamic = 'force-dynamic';
 

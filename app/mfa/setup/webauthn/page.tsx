@@ -6,6 +6,9 @@ import { guardSetup } from '../../../../lib/factors/setup-guard';
 import { pathOf } from '../../../../lib/factors/setup-flow';
 import { setupWayOut } from '../../../../lib/factors/setup-way-out';
 import { SetupWayOutLinks } from '../way-out';
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: 'Register a security key' };
 
 export const dynamic = 'force-dynamic';
 
