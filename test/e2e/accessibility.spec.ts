@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { freePort } from '../support/local-processes';
 import { startPortal, type Portal } from './support/server';
 import { seedUsers, withDb } from './support/seed';
@@ -117,8 +117,8 @@ async function audit(page: Page, state?: string, route = routeOf(page)) {
   const label = state ? `${route} (${state})` : route;
   await page.waitForLoadState('load');
   // After a client-side navigation Next.js sets the new title as its metadata streams in.
-  await expect.poll(() => page.title(), { message: `${label}: a title` }).not.toBe('');
-  const title = await page.title();
+  let title = '';
+  await expect.poll(async () => (title = await page.title()), { message: `${label}: a title`, timeout: 15_000 }).not.toBe('');
   titles.set(route, (titles.get(route) ?? new Set()).add(title));
   for (const size of [desktop, phone]) {
     await page.setViewportSize(size);
@@ -133,6 +133,17 @@ async function audit(page: Page, state?: string, route = routeOf(page)) {
     expect.soft(found.filter((v) => !known.has(v.id)).map((v) => v.line), `${label}: axe at ${size.width} px`).toEqual([]);
   }
   await page.setViewportSize(desktop);
+}
+
+/**
+ * Presses a confirm step's button and waits for the page it leads to: a server action's
+ * redirect (a notice or an error on the same page, the recovery codes, "confirm it's you").
+ */
+async function confirmAndLeave(page: Page, button: Locator) {
+  const before = page.url();
+  await button.click();
+  await page.waitForURL((url) => url.href !== before);
+  await page.waitForLoadState('networkidle');
 }
 
 /** Ada's authenticator app. */
@@ -224,15 +235,13 @@ test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of 
     await page.locator('summary', { hasText: 'Remove…' }).first().click();
     await expect(page.getByRole('group', { name: /^Confirm: Remove / }).first()).toBeVisible();
     await audit(page, 'remove: confirm step open');
-    await page.getByRole('group', { name: /^Confirm: Remove / }).first().getByRole('button').click();
-    await page.waitForLoadState('networkidle');
+    await confirmAndLeave(page, page.getByRole('group', { name: /^Confirm: Remove / }).first().getByRole('button'));
     await audit(page, 'remove confirmed');
     await page.goto(`${portal.url}/portal/security`);
     await page.locator('summary', { hasText: 'Generate new recovery codes…' }).click();
     await expect(page.getByRole('group', { name: 'Confirm: Generate new recovery codes' })).toBeVisible();
     await audit(page, 'new codes: confirm step open');
-    await page.getByRole('group', { name: 'Confirm: Generate new recovery codes' }).getByRole('button').click();
-    await page.waitForLoadState('networkidle');
+    await confirmAndLeave(page, page.getByRole('group', { name: 'Confirm: Generate new recovery codes' }).getByRole('button'));
     await audit(page, 'new codes confirmed');
     await page.goto(`${portal.url}/mfa/setup/webauthn?returnTo=%2Fportal%2Fsecurity`);
     await audit(page);

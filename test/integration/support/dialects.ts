@@ -39,12 +39,66 @@ export async function freshDatabase(dialect: DialectName): Promise<{ url: string
   return { url: url.toString() };
 }
 
+/**
+ * A migrated database of the dialect, made once per test process and copied for each
+ * freshDb: migrating from nothing took 0.45 s on SQLite and 2.3 s on PostgreSQL per
+ * database on a busy CI machine, and the suites make over a thousand. Kept on globalThis so
+ * files that re-import their modules (the isolated project) share it too.
+ */
+type Templates = Partial<Record<DialectName, Promise<{ url: string; dataDir?: string }>>>;
+const templates: Templates = ((globalThis as { __portcullisDbTemplates?: Templates }).__portcullisDbTemplates ??= {});
+
+function migratedTemplate(dialect: DialectName): Promise<{ url: string; dataDir?: string }> {
+  templates[dialect] ??= (async () => {
+    const fresh = await freshDatabase(dialect);
+    const db = createDb(fresh.url, fresh.dataDir);
+    try {
+      await migrateToLatest(db);
+    } finally {
+      await db.close(); // PostgreSQL copies a template only while nobody is connected to it
+    }
+    if (fresh.dataDir) process.once('exit', () => fs.rmSync(fresh.dataDir!, { recursive: true, force: true }));
+    return fresh;
+  })().catch((error: unknown) => {
+    delete templates[dialect];
+    throw error;
+  });
+  return templates[dialect]!;
+}
+
+/** A copy of the migrated template: SQLite copies the file, PostgreSQL `create database … template`. */
+async function copyOfTemplate(dialect: DialectName): Promise<{ url: string; dataDir?: string }> {
+  const template = await migratedTemplate(dialect);
+  if (dialect === 'sqlite') {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-test-'));
+    const file = path.join(dataDir, 'test.db');
+    fs.copyFileSync(template.url.slice('file:'.length), file);
+    return { url: `file:${file}`, dataDir };
+  }
+  const adminUrl = process.env.TEST_POSTGRES_URL!;
+  const name = `pc_${randomBytes(6).toString('hex')}`;
+  const templateName = new URL(template.url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    // file_copy: the test cluster runs with fsync off, so its checkpoint is cheap, and copying
+    // the files took 0.6 s against 1.0 s for the default WAL-logged copy on a busy machine.
+    await admin.query(`create database ${name} template ${templateName} strategy file_copy`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString() };
+}
+
+/** A new database of the dialect at the latest migration, for one test. */
 export async function freshDb(dialect: DialectName): Promise<Db> {
-  const { url, dataDir } = await freshDatabase(dialect);
+  const { url, dataDir } = await copyOfTemplate(dialect);
   const db = createDb(url, dataDir);
+  // A no-op on the copy, unless the template fell behind: then it is what makes it current.
   await migrateToLatest(db);
   if (!dataDir) return db;
   const close = db.close;
-  // The file is the test's alone: closing the database removes it.
   return { ...db, close: async () => { await close(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
 }
