@@ -3,10 +3,11 @@
 #   0. tsc --noEmit over the whole repo (the build itself skips type checking)
 #   1. vitest: test/unit and test/integration (vitest.config.mts)
 #   2. next build, for the end-to-end specs (beside vitest): the portal, then the remote-app
-#      fixture (test/fixtures/remote-app); the e2e passes start when both are done
-#   3. playwright on SQLite: test/e2e/**/*.spec.ts (playwright.config.ts), and beside it
-#   4. playwright on PostgreSQL (when TEST_POSTGRES_URL is set): the specs in pg_specs below,
-#      the flows that write, with PORTCULLIS_E2E_DATABASE=postgres; E2E_POSTGRES=all runs every spec
+#      fixture (test/fixtures/remote-app)
+#   3. playwright on PostgreSQL (when TEST_POSTGRES_URL is set), from the end of the build on,
+#      beside vitest: the specs in pg_specs below, the flows that write, with
+#      PORTCULLIS_E2E_DATABASE=postgres; E2E_POSTGRES=all runs every spec
+#   4. playwright on SQLite, once vitest is done: test/e2e/**/*.spec.ts (playwright.config.ts)
 # Every stage runs even when an earlier one failed. The last line is the total over all
 # stages, `N passed, N failed` (`, N skipped` when some were); the exit code is non-zero
 # if anything failed or no test ran at all.
@@ -109,28 +110,93 @@ if [ -n "$specs" ]; then
       ;;
   esac
 fi
-if [ "$build" = yes ]; then
-  stage "next build: the portal, then the remote-app fixture (in the background, beside vitest)"
-  # The fixture (test/fixtures/remote-app) is the separate Next.js app of remote-gate.spec.ts,
-  # protected by `portcullis/next`; its build links node_modules/portcullis to this repo.
-  { npx next build && node test/fixtures/remote-app/build.mjs; } >"$reports/build.log" 2>&1 &
-  build_pid=$!
+# 3. end-to-end, in two passes against the production build: every spec on SQLite and the
+# specs of every flow that writes on PostgreSQL (with TEST_POSTGRES_URL). Each pass has its
+# own ports, data dirs, databases and output dir.
+#
+# The PostgreSQL pass (one worker) starts as soon as the build is done, beside vitest: vitest
+# keeps about a third of two cores busy, so the pass fills the rest. The SQLite pass (two
+# workers) starts when vitest is done. In CI the e2e passes were the tail: running the
+# PostgreSQL one beside vitest moves its minutes off the end.
+pg_specs=(
+  test/e2e/api.spec.ts           # every REST write: users, bulk require, reset, groups + members, policies, settings
+  test/e2e/scale-out.spec.ts     # two instances on one database: one TOTP code at once (R-I3), a policy made on one
+  test/e2e/login.spec.ts         # sign-in, sessions
+  test/e2e/totp.spec.ts          # TOTP setup + verify, recovery codes, throttling
+  test/e2e/webauthn.spec.ts      # WebAuthn registration and sign-in
+  test/e2e/duo.spec.ts           # Duo start, callback
+  test/e2e/admin.spec.ts         # console: bulk Require MFA, policies, reset
+  test/e2e/admin-console.spec.ts # console: users, factors, sessions, settings, outbox, API keys
+  test/e2e/mail.spec.ts          # mail: outbox, worker, SMTP
+  test/e2e/mfa-throttle.spec.ts  # guess throttling counters and the warning mail (R-I2)
+  test/e2e/own-factor.spec.ts    # a user's own factor and password changes (R-E8)
+  test/e2e/invitations.spec.ts   # invitations and the set-password link page (issue 15)
+  test/e2e/next-auth.spec.ts     # sign-out ends the session row
+  test/e2e/forward-auth.spec.ts  # both endpoints under npm start: session lookup, group names (Remote-*)
+  test/e2e/lost-device.spec.ts   # a recovery code, a new device, the last code, new codes (issue 15 §3)
+  test/e2e/password-reset.spec.ts # forgot password, admin-sent reset, change ends other sessions (issue 15)
+  test/e2e/ways-out.spec.ts      # sign-out from Set Up, /denied (its audit reference), the console (issue 16)
+  test/e2e/portal-ux.spec.ts     # confirm steps, recovery codes shown once, deadlines, notices (issue 16)
+  test/e2e/console-users.spec.ts # counts, bulk remove, CSV export, last sign-in, API key expiry (issue 16)
+  # reverse-proxies and remote-gate: SQLite only. They touch the database only through the
+  # endpoint above and the sign-in/TOTP pages of login/totp, and nginx, Caddy and a second
+  # Next.js app per pass would not fit CI's 20 minutes.
+)
+# …less Duo's outage tests (no answer, an error, a failed health check: ~45 s of waiting,
+# refused before anything is written; they run on SQLite).
+pg_skip='fails closed when'
+run_pg=no
+if [ -n "$specs" ]; then
+  case "${E2E_POSTGRES:-subset}" in
+    off) ;;
+    *) [ -n "${TEST_POSTGRES_URL:-}" ] && run_pg=yes ;;
+  esac
+fi
+if [ "${E2E_POSTGRES:-subset}" = all ]; then pg_args=(); else pg_args=("${pg_specs[@]}" --grep-invert "$pg_skip"); fi
+
+# build, then (once it succeeded) the PostgreSQL pass; its log is printed after the SQLite pass.
+build_then_postgres() {
+  if [ "$build" = yes ]; then
+    # The fixture (test/fixtures/remote-app) is the separate Next.js app of remote-gate.spec.ts,
+    # protected by `portcullis/next`; its build links node_modules/portcullis to this repo.
+    { npx next build && node test/fixtures/remote-app/build.mjs; } >"$reports/build.log" 2>&1
+    local rc=$?
+    echo "$rc" >"$reports/build.rc"
+    [ "$rc" -eq 0 ] || return 0
+  fi
+  if [ "$run_pg" = yes ]; then
+    printf '=== [%s] playwright on PostgreSQL (%s), started when the build was done\n' "$(date '+%H:%M:%S')" "${pg_args[*]:-every spec}" \
+      >"$reports/playwright-postgres.log"
+    PORTCULLIS_E2E_DATABASE=postgres PORTCULLIS_E2E_JSON="$reports/playwright-postgres.json" \
+      npx playwright test --workers=1 --output test-results/postgres "${pg_args[@]}" >>"$reports/playwright-postgres.log" 2>&1
+    echo $? >"$reports/playwright-postgres.rc"
+  fi
+}
+bg_pid=
+if [ -n "$specs" ]; then
+  if [ "$build" = yes ]; then
+    stage "next build: the portal, then the remote-app fixture; then the PostgreSQL e2e pass (in the background, beside vitest)"
+  elif [ "$run_pg" = yes ]; then
+    stage "the PostgreSQL e2e pass (in the background, beside vitest)"
+  fi
+  build_then_postgres &
+  bg_pid=$!
 fi
 
 stage "vitest (test/unit, test/integration)"
 npx vitest run --passWithNoTests --reporter=default --reporter=json --outputFile.json="$reports/vitest.json"
 add vitest "$reports/vitest.json" $?
 
-# 3. end-to-end
 if [ -z "$specs" ]; then
   stage "no end-to-end specs in test/e2e: build and Playwright skipped"
 else
   build_ok=yes
   if [ "$build" = yes ]; then
-    wait "$build_pid"
-    build_rc=$?
+    # Wait for the build only: the background job goes on with the PostgreSQL pass.
+    while [ ! -f "$reports/build.rc" ] && kill -0 "$bg_pid" 2>/dev/null; do sleep 2; done
     stage "next build (its log)"
     cat "$reports/build.log"
+    build_rc=$(cat "$reports/build.rc" 2>/dev/null || echo 1)
     if [ "$build_rc" -ne 0 ]; then
       build_ok=no
       echo "--- next build failed: counted as 1 failure; Playwright skipped"
@@ -147,69 +213,20 @@ else
       echo "warning: no browser (install Debian's chromium-headless-shell, or set CHROMIUM_PATH)"
     fi
 
-    # The production build on PostgreSQL (the bundle once sent SQLite's SQL there while every
-    # vitest suite passed). It runs the specs of every flow that writes (the README lists
-    # them), at the same time as the SQLite pass: each pass is mostly waiting on servers and
-    # the browser, so together they take little longer than the longer one alone, and CI
-    # stays under 20 minutes on 2 cores. Each pass has its own ports, data dirs, databases
-    # and output dir; the PostgreSQL pass's log is printed after the SQLite pass's.
-    pg_specs=(
-      test/e2e/api.spec.ts           # every REST write: users, bulk require, reset, groups + members, policies, settings
-      test/e2e/scale-out.spec.ts     # two instances on one database: one TOTP code at once (R-I3), a policy made on one
-      test/e2e/login.spec.ts         # sign-in, sessions
-      test/e2e/totp.spec.ts          # TOTP setup + verify, recovery codes, throttling
-      test/e2e/webauthn.spec.ts      # WebAuthn registration and sign-in
-      test/e2e/duo.spec.ts           # Duo start, callback
-      test/e2e/admin.spec.ts         # console: bulk Require MFA, policies, reset
-      test/e2e/admin-console.spec.ts # console: users, factors, sessions, settings, outbox, API keys
-      test/e2e/mail.spec.ts          # mail: outbox, worker, SMTP
-      test/e2e/mfa-throttle.spec.ts  # guess throttling counters and the warning mail (R-I2)
-      test/e2e/own-factor.spec.ts    # a user's own factor and password changes (R-E8)
-      test/e2e/invitations.spec.ts   # invitations and the set-password link page (issue 15)
-      test/e2e/next-auth.spec.ts     # sign-out ends the session row
-      test/e2e/forward-auth.spec.ts  # both endpoints under npm start: session lookup, group names (Remote-*)
-      test/e2e/lost-device.spec.ts   # a recovery code, a new device, the last code, new codes (issue 15 §3)
-      test/e2e/password-reset.spec.ts # forgot password, admin-sent reset, change ends other sessions (issue 15)
-      test/e2e/ways-out.spec.ts      # sign-out from Set Up, /denied (its audit reference), the console (issue 16)
-      test/e2e/portal-ux.spec.ts     # confirm steps, recovery codes shown once, deadlines, notices (issue 16)
-      test/e2e/console-users.spec.ts # counts, bulk remove, CSV export, last sign-in, API key expiry (issue 16)
-      # reverse-proxies and remote-gate: SQLite only. They touch the database only through the
-      # endpoint above and the sign-in/TOTP pages of login/totp, and nginx, Caddy and a second
-      # Next.js app per pass would not fit CI's 20 minutes.
-    )
-    # …less Duo's outage tests (no answer, an error, a failed health check: ~45 s of waiting,
-    # refused before anything is written; they run on SQLite).
-    pg_skip='fails closed when'
-    pg_pid=
-    case "${E2E_POSTGRES:-subset}" in
-      off) stage "playwright on PostgreSQL skipped (E2E_POSTGRES=off)" ;;
-      *)
-        if [ -z "${TEST_POSTGRES_URL:-}" ]; then
-          stage "playwright on PostgreSQL skipped: TEST_POSTGRES_URL is unset"
-        else
-          if [ "${E2E_POSTGRES:-subset}" = all ]; then pg_args=(); else pg_args=("${pg_specs[@]}" --grep-invert "$pg_skip"); fi
-          stage "playwright on PostgreSQL (${pg_args[*]:-every spec}), in the background"
-          PORTCULLIS_E2E_DATABASE=postgres PORTCULLIS_E2E_JSON="$reports/playwright-postgres.json" \
-            npx playwright test --output test-results/postgres "${pg_args[@]}" >"$reports/playwright-postgres.log" 2>&1 &
-          pg_pid=$!
-        fi
-        ;;
-    esac
-
-    # Two workers here (spec files in parallel; each starts its own portal on its own port,
-    # data dir and database): the PostgreSQL subset ends after about two thirds of the SQLite
-    # pass, and with one worker the rest ran alone on a half-idle machine.
+    # Two workers (spec files in parallel; each starts its own portal on its own port, data
+    # dir and database). Much of an e2e test is waiting (the next TOTP step, the mail
+    # worker's poll), which another spec's work fills.
     stage "playwright on SQLite (test/e2e, 2 workers)"
     PORTCULLIS_E2E_DATABASE=sqlite PORTCULLIS_E2E_JSON="$reports/playwright-sqlite.json" npx playwright test --workers=2 --output test-results/sqlite
     add playwright-sqlite "$reports/playwright-sqlite.json" $?
-
-    if [ -n "$pg_pid" ]; then
-      wait "$pg_pid"
-      pg_rc=$?
-      stage "playwright on PostgreSQL (its log)"
-      cat "$reports/playwright-postgres.log"
-      add playwright-postgres "$reports/playwright-postgres.json" "$pg_rc"
-    fi
+  fi
+  wait "$bg_pid"
+  if [ "$run_pg" = yes ] && [ "$build_ok" = yes ]; then
+    stage "playwright on PostgreSQL (its log)"
+    cat "$reports/playwright-postgres.log"
+    add playwright-postgres "$reports/playwright-postgres.json" "$(cat "$reports/playwright-postgres.rc" 2>/dev/null || echo 1)"
+  elif [ "$run_pg" = no ]; then
+    stage "playwright on PostgreSQL skipped: ${TEST_POSTGRES_URL:+E2E_POSTGRES=off}${TEST_POSTGRES_URL:-TEST_POSTGRES_URL is unset}"
   fi
 fi
 
