@@ -40,6 +40,8 @@ export default defineConfig({
   resolve: { alias: { '@': path.resolve(import.meta.dirname) } },
   test: {
     environment: 'node',
+    // Bundles the operator's CLI once for the suites that run it (test/integration/support/cli.ts).
+    globalSetup: ['test/integration/support/cli-bundle-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

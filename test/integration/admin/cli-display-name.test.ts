@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { dialects, freshDatabase } from '../support/dialects';
+import { runCli } from '../support/cli';
 
 /*
  * Olga the operator names people from the CLI (issue 16): a display name at creation and
@@ -11,23 +9,12 @@ import { dialects, freshDatabase } from '../support/dialects';
  * for the dashboards, read-only unless she says otherwise, with an expiry. Run as a real
  * process against a real database.
  */
-const run = promisify(execFile);
-const root = path.resolve(__dirname, '../../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 describe.each(dialects)('CLI display names and API keys on %s', (dialect) => {
   let db: Db;
   let url: string;
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(tsx, ['scripts/cli.ts', ...args], { cwd: root, env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const cli = (...args: string[]) => runCli({ DATABASE_URL: url }, ...args);
 
   async function displayName(username: string): Promise<string | null> {
     return (await db.kysely.selectFrom('users').select('display_name').where('username', '=', username).executeTakeFirstOrThrow()).display_name;
