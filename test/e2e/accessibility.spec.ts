@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { freePort } from '../support/local-processes';
 import { startPortal, type Portal } from './support/server';
-import { seedUsers, withDb } from './support/seed';
+import { seedUsers, withDb, insertEnrolledTotp } from './support/seed';
 import { signIn } from './support/pages';
 import { axeViolations, desktop, elementsPastTheEdge, horizontalOverflow, phone } from './support/a11y';
-import { authenticatorApp, codeAt, currentStep, stepMs, wrongCode } from './support/totp-codes';
+import { authenticatorApp, codeAt, currentStep, wrongCode } from './support/totp-codes';
 import { cliActor } from '../../lib/admin/actor';
 import { oneDay, systemClock } from '../../lib/clock';
 import { requireMfaForUsers } from '../../lib/admin/mfa-requirements';
@@ -13,9 +13,9 @@ import { createGroup, setGroupMembers } from '../../lib/admin/groups';
 import { createPolicy } from '../../lib/admin/policies';
 import { saveMfaSettings } from '../../lib/admin/mfa-settings';
 import { createApiKey } from '../../lib/admin/api-keys';
-import { insertTotpFactor } from '../../db/queries/factors';
-import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
-import { base32Encode, totpSecretContext } from '../../lib/factors/totp';
+
+import { sealSecret } from '../../lib/crypto/secret-box';
+import { base32Encode } from '../../lib/factors/totp';
 import { accountTokenOf, issueAccountToken } from '../../lib/auth/account-tokens';
 
 /*
@@ -62,14 +62,7 @@ test.beforeAll(async () => {
     const k = db.kysely;
     const now = Date.now();
     await saveMfaSettings(k, { totp: true, webauthn: true, duo: false }, cliActor, systemClock, { sealSecret: async (s) => s });
-    await insertTotpFactor(k, {
-      id: 'factor-ada',
-      userId: ids.ada!,
-      name: 'Ada’s phone',
-      secretSealed: sealSecret(adaSecret, totpSecretContext(ids.ada!), createKeyring([portal.secret])),
-      enrolledStep: Math.floor(now / stepMs) - 10,
-      now,
-    });
+    await insertEnrolledTotp(k, { userId: ids.ada!, secret: adaSecret, portalSecret: portal.secret });
     await requireMfaForUsers(k, { userIds: [ids.nina, ids.lars], enrollmentDays: 7 }, cliActor, systemClock);
     const ended = now - oneDay;
     await k.updateTable('mfa_requirements').set({ period_starts_at: ended - 7 * oneDay, period_ends_at: ended }).where('user_id', '=', ids.lars!).execute();

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startPortal, type Portal } from './support/server';
-import { seedUsers, withDb } from './support/seed';
+import { seedUsers, withDb, insertEnrolledTotp } from './support/seed';
 import { pageAlert } from './support/pages';
 import { systemClock } from '../../lib/clock';
 import { issueAccountToken, passwordResetValidityMs } from '../../lib/auth/account-tokens';
 import { enqueueAccountLink } from '../../lib/mail/enqueue';
-import { insertTotpFactor } from '../../db/queries/factors';
-import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
-import { base32Encode, totpSecretContext } from '../../lib/factors/totp';
-import { authenticatorApp, codeAt, currentStep, stepMs } from './support/totp-codes';
+
+import { base32Encode } from '../../lib/factors/totp';
+import { authenticatorApp, codeAt, currentStep } from './support/totp-codes';
 import { startSmtpSink, type SmtpSink } from '../integration/mail/support/smtp-sink';
 
 /*
@@ -35,16 +34,8 @@ test.beforeAll(async () => {
     { username: 'eve', state: 'active', email: 'eve@example.com' },
   ]);
   // Ada's authenticator app, sealed with the portal's secret: the console asks for it.
-  const now = Date.now();
   await withDb(portal.databaseUrl, (db) =>
-    insertTotpFactor(db.kysely, {
-      id: 'factor-ada',
-      userId: ids.ada!,
-      name: 'Ada’s phone',
-      secretSealed: sealSecret(adaSecret, totpSecretContext(ids.ada!), createKeyring([portal.secret])),
-      enrolledStep: Math.floor(now / stepMs) - 10,
-      now,
-    }),
+    insertEnrolledTotp(db.kysely, { userId: ids.ada!, secret: adaSecret, portalSecret: portal.secret }),
   );
 });
 

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { startPortal, type Portal } from './support/server';
-import { seedUsers, withDb } from './support/seed';
+import { seedUsers, withDb, insertEnrolledTotp } from './support/seed';
 import { tabTo } from './support/a11y';
-import { codeAt, currentStep, stepMs } from './support/totp-codes';
+import { codeAt, currentStep } from './support/totp-codes';
 import { cliActor } from '../../lib/admin/actor';
 import { systemClock } from '../../lib/clock';
 import { requireMfaForUsers } from '../../lib/admin/mfa-requirements';
-import { insertTotpFactor } from '../../db/queries/factors';
-import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
-import { base32Encode, totpSecretContext } from '../../lib/factors/totp';
+
+import { base32Encode } from '../../lib/factors/totp';
 
 /*
  * Keyboard only (issue 16, Tests): every step below is Tab, Shift+Tab, Enter, Space and
@@ -35,15 +34,7 @@ test.beforeAll(async () => {
     ...['bea', 'cal', 'dan'].map((username) => ({ username, password, state: 'active' as const })),
   ]);
   await withDb(portal.databaseUrl, async (db) => {
-    const now = Date.now();
-    await insertTotpFactor(db.kysely, {
-      id: 'factor-ada',
-      userId: ids.ada!,
-      name: 'Ada’s phone',
-      secretSealed: sealSecret(adaSecret, totpSecretContext(ids.ada!), createKeyring([portal.secret])),
-      enrolledStep: Math.floor(now / stepMs) - 10,
-      now,
-    });
+    await insertEnrolledTotp(db.kysely, { userId: ids.ada!, secret: adaSecret, portalSecret: portal.secret });
     await requireMfaForUsers(db.kysely, { userIds: [ids.nina] }, cliActor, systemClock);
   });
 });

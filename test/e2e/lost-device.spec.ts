@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
 import { startPortal, type Portal } from './support/server';
-import { seedUsers, withDb } from './support/seed';
+import { seedUsers, withDb, insertEnrolledTotp } from './support/seed';
 import { expectPortal, pageAlert, signIn } from './support/pages';
-import { codeAt, currentStep, stepMs } from './support/totp-codes';
+import { codeAt, currentStep } from './support/totp-codes';
 import { cliActor } from '../../lib/admin/actor';
 import { systemClock } from '../../lib/clock';
 import { saveMfaSettings } from '../../lib/admin/mfa-settings';
 import { hashRecoveryCode, normalizeRecoveryCode } from '../../lib/factors/recovery-codes';
-import { insertTotpFactor } from '../../db/queries/factors';
-import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
-import { base32Encode, totpSecretContext } from '../../lib/factors/totp';
+
+import { sealSecret } from '../../lib/crypto/secret-box';
+import { base32Encode } from '../../lib/factors/totp';
 import { startSmtpSink, type SmtpSink } from '../integration/mail/support/smtp-sink';
 
 /*
@@ -40,15 +40,7 @@ test.beforeAll(async () => {
   ]);
   await withDb(portal.databaseUrl, async (db) => {
     await saveMfaSettings(db.kysely, { totp: true, webauthn: true, duo: false }, cliActor, systemClock, { sealSecret: async (s) => s });
-    const now = Date.now();
-    await insertTotpFactor(db.kysely, {
-      id: 'factor-ada',
-      userId: ids.ada!,
-      name: 'Ada’s phone',
-      secretSealed: sealSecret(adaSecret, totpSecretContext(ids.ada!), createKeyring([portal.secret])),
-      enrolledStep: Math.floor(now / stepMs) - 10,
-      now,
-    });
+    await insertEnrolledTotp(db.kysely, { userId: ids.ada!, secret: adaSecret, portalSecret: portal.secret });
   });
 });
 
