@@ -5,23 +5,40 @@ import { readEnv, type PortcullisEnv } from './env';
 import { isSqliteUrl } from '../../db/url';
 
 const secretFileName = 'secret';
-const minimumSecretLength = 32;
-
-let cached: string | undefined;
+export const minimumSecretLength = 32;
+/** Rotation needs two, three covers a rotation started before the last one finished. */
+export const maximumSecrets = 4;
 
 /**
- * The application secret. Production deployments pass PORTCULLIS_SECRET; the embedded
- * SQLite default generates one on first start and keeps it beside the database (0600),
- * so a newcomer's `npm start` is secure without configuration. There is never a
+ * PORTCULLIS_SECRET's list: secrets separated by commas, newest first. The newest seals and
+ * signs; the others only open and verify (secret rotation, README "Rotating the secret").
+ * @throws Error naming the variable and what is wrong (never the value)
+ */
+export function parseSecretList(raw: string): string[] {
+  const secrets = raw.split(',').map((s) => s.trim());
+  if (secrets.some((s) => s === '')) throw new Error('PORTCULLIS_SECRET has an empty entry: secrets are separated by single commas, newest first');
+  if (secrets.length > maximumSecrets) throw new Error(`PORTCULLIS_SECRET lists ${secrets.length} secrets; at most ${maximumSecrets}`);
+  secrets.forEach((secret, i) => {
+    if (secret.length < minimumSecretLength) {
+      throw new Error(`PORTCULLIS_SECRET${secrets.length > 1 ? ` (entry ${i + 1})` : ''} must be at least ${minimumSecretLength} characters`);
+    }
+  });
+  if (new Set(secrets).size !== secrets.length) throw new Error('PORTCULLIS_SECRET lists the same secret twice');
+  return secrets;
+}
+
+let cached: readonly string[] | undefined;
+
+/**
+ * The application secrets, newest first. Production deployments pass PORTCULLIS_SECRET; the
+ * embedded SQLite default generates one on first start and keeps it beside the database
+ * (0600), so a newcomer's `npm start` is secure without configuration. There is never a
  * hard-coded fallback: PostgreSQL deployments without a secret refuse to start.
  */
-export function appSecret(env: PortcullisEnv = readEnv()): string {
+export function appSecrets(env: PortcullisEnv = readEnv()): readonly string[] {
   if (cached) return cached;
   if (env.secret) {
-    if (env.secret.length < minimumSecretLength) {
-      throw new Error(`PORTCULLIS_SECRET must be at least ${minimumSecretLength} characters`);
-    }
-    cached = env.secret;
+    cached = Object.freeze(parseSecretList(env.secret));
     return cached;
   }
   if (!isSqliteUrl(env.databaseUrl)) {
@@ -37,6 +54,11 @@ export function appSecret(env: PortcullisEnv = readEnv()): string {
   }
   const value = fs.readFileSync(file, 'utf8').trim();
   if (value.length < minimumSecretLength) throw new Error(`${file} holds no usable secret`);
-  cached = value;
+  cached = Object.freeze([value]);
   return cached;
+}
+
+/** The newest application secret: the one that seals and signs. */
+export function appSecret(env: PortcullisEnv = readEnv()): string {
+  return appSecrets(env)[0]!;
 }
