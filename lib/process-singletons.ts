@@ -26,10 +26,12 @@
  * - `user-counts`: the console's cached users-per-status counts, so that a change made
  *   through one module copy (a server action) marks the count another copy (the page)
  *   serves (lib/admin/user-counts.ts).
+ * - `shutdown`: set by the entry server when SIGTERM arrives (scripts/graceful-shutdown.mjs),
+ *   so readiness can answer 503 while requests drain (lib/http/shutdown-state.ts).
  *
  * Each is justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts', 'shutdown'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */

@@ -10,6 +10,7 @@ import { clientAddress, dropUntrustedForwarding, parseTrustedProxies } from './c
 import { directHandlerFor, serveDirect } from './direct-route.mjs';
 import { forwardAuthDeciderFor, serveForwardAuth } from './forward-auth-route.mjs';
 import { gateAtEntry, stripGateHeaders } from './entry-gate.mjs';
+import { installGracefulShutdown, shutdownTimeoutMs } from './graceful-shutdown.mjs';
 import logging from '../lib/log/logger.cjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,9 +74,5 @@ server.listen(port, hostname, () => {
   log.info(`Portcullis listening on http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`);
 });
 
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    server.close();
-    process.exit(0);
-  });
-}
+// SIGTERM and SIGINT: finish what is in flight, release claimed mail, close the pool (graceful-shutdown.mjs).
+installGracefulShutdown({ server, log, timeoutMs: shutdownTimeoutMs(process.env.PORTCULLIS_SHUTDOWN_TIMEOUT) });

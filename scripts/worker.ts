@@ -9,8 +9,10 @@ import { readMailConfig } from '../lib/mail/config';
 import { transportFor } from '../lib/mail/transport';
 import { describeDelivery, startMailWorker } from '../lib/mail/worker';
 import { log } from '../lib/log';
+import { shutdownTimeoutMs } from '../lib/config/shutdown-timeout.mjs';
 
 async function main(): Promise<void> {
+  const timeoutMs = shutdownTimeoutMs(process.env.PORTCULLIS_SHUTDOWN_TIMEOUT);
   const db = createDb(readEnv().databaseUrl);
   await migrateToLatest(db);
   const config = readMailConfig();
@@ -22,7 +24,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`mail worker: ${signal}, finishing the message in hand`);
-    await worker.stop();
+    // A message still in hand at the deadline goes back to pending for another worker.
+    const { released } = await worker.stop({ withinMs: timeoutMs });
+    if (released > 0) log.info(`mail worker: released ${released} message(s) for another worker`);
     await db.close();
     process.exit(0);
   };

@@ -407,6 +407,21 @@ export async function markMessageUnsent(
   return result.numUpdatedRows > 0n;
 }
 
+/**
+ * A stopping worker's claims back to pending, due at once, so another worker sends them now
+ * rather than when the lease would have ended. Only rows this worker still holds; returns how
+ * many. The attempt stays counted: it was made, if not finished.
+ */
+export async function releaseClaims(db: Kysely<Database>, input: { workerId: string; now: number }): Promise<number> {
+  const result = await db
+    .updateTable('mail_outbox')
+    .set({ status: 'pending', next_attempt_at: input.now, locked_by: null, locked_until: null, updated_at: input.now })
+    .where('status', '=', 'sending')
+    .where('locked_by', '=', input.workerId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 export async function getOutboxRow(db: Kysely<Database>, id: string): Promise<OutboxRow | undefined> {
   return db.selectFrom('mail_outbox').selectAll().where('id', '=', id).executeTakeFirst();
 }

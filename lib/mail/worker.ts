@@ -7,6 +7,7 @@ import {
   enrollmentPeriodOpen,
   markMessageSent,
   markMessageUnsent,
+  releaseClaims,
   type OutboxRow,
   type Rendered,
 } from '../../db/queries/mail';
@@ -73,6 +74,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** Derives an invitation or reset link's token from its row id; default: the app secret's HMAC. */
   accountToken?: AccountTokenResolver;
+  /** Asked before each message is claimed: false ends the round (a stopping worker takes nothing new). */
+  keepGoing?: () => boolean;
 }
 
 export type DeliveryOutcome = 'sent' | 'retry' | 'failed' | 'dead' | 'skipped' | 'lost_lease';
@@ -234,6 +237,7 @@ async function deliverQueued(opts: WorkerOptions, limit: number): Promise<Delive
   const workerId = opts.workerId ?? newWorkerId();
   const report: DeliveryReport = { sent: 0, retry: 0, failed: 0, dead: 0, skipped: 0, lost_lease: 0 };
   for (let handled = 0; handled < limit; handled++) {
+    if (opts.keepGoing && !opts.keepGoing()) break;
     if (!(await anyMessageDue(opts.db.kysely, opts.clock.now()))) break;
     const outcome = await deliverOne({ ...opts, workerId });
     if (outcome === null) break;
@@ -246,8 +250,23 @@ export interface RunningWorker {
   readonly workerId: string;
   /** Runs a round now instead of at the next poll. */
   wake(): void;
-  /** Finishes the message in hand, then stops. */
-  stop(): Promise<void>;
+  /**
+   * Takes nothing new, finishes the message in hand, then stops. With `withinMs`, waits that
+   * long at most: a message still in hand then (a mail server that does not answer) goes
+   * back to pending, due at once, for another worker (or this one after a restart).
+   */
+  stop(options?: StopOptions): Promise<StopReport>;
+}
+
+export interface StopOptions {
+  withinMs?: number;
+}
+
+export interface StopReport {
+  /** The message in hand was finished within the time given (or there was none). */
+  finished: boolean;
+  /** Messages still claimed by this worker when it stopped, given back for another to send. */
+  released: number;
 }
 
 export interface LoopOptions {
@@ -273,6 +292,7 @@ export function startMailWorker(
   const pollMs = loop.pollMs ?? defaultPollMs;
   const scheduleEveryMs = loop.scheduleEveryMs ?? defaultScheduleEveryMs;
   let stopped = false;
+  let lastDb: Db | null = null;
   let lastScheduled = -Infinity;
   let lastError = '';
   let wakeUp: (() => void) | null = null;
@@ -281,7 +301,8 @@ export function startMailWorker(
     while (!stopped) {
       try {
         const db = typeof opts.db === 'function' ? await opts.db() : opts.db;
-        const options: WorkerOptions = { ...opts, db, workerId, log };
+        lastDb = db;
+        const options: WorkerOptions = { ...opts, db, workerId, log, keepGoing: () => !stopped };
         // NOTE: pacing uses the process's monotonic time, never the injected clock: the
         // clock says what time it is for the data, not how long to sleep.
         if (performance.now() - lastScheduled >= scheduleEveryMs) {
@@ -312,13 +333,39 @@ export function startMailWorker(
   return {
     workerId,
     wake: () => wakeUp?.(),
-    async stop() {
+    async stop(options: StopOptions = {}) {
       stopped = true;
       wakeUp?.();
-      await run;
+      const finished = await settlesWithin(run, options.withinMs);
+      let released = 0;
+      if (lastDb) {
+        try {
+          released = await releaseClaims(lastDb.kysely, { workerId, now: opts.clock.now() });
+        } catch (err) {
+          // The lease still ends in time: the message is late, not lost.
+          log(`[portcullis] mail worker: could not release its claims (${err instanceof Error ? err.message : String(err)}); they wait for the lease to end`);
+        }
+      }
+      if (released > 0) log(`[portcullis] mail worker ${workerId}: released ${released} claimed message(s) for another worker`);
       opts.transport.close();
+      return { finished, released };
     },
   };
+}
+
+/** Whether `promise` settles within `ms` (always, when no limit is given). */
+async function settlesWithin(promise: Promise<unknown>, ms: number | undefined): Promise<boolean> {
+  if (ms === undefined) {
+    await promise;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([promise.then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -339,9 +386,9 @@ export function startServerMailWorker(
   const worker: RunningWorker = {
     workerId: running.workerId,
     wake: running.wake,
-    async stop() {
+    async stop(options) {
       forgetProcessSingleton('mailWorker', worker);
-      await running.stop();
+      return running.stop(options);
     },
   };
   replaceProcessSingleton('mailWorker', worker);

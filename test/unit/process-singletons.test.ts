@@ -10,6 +10,9 @@ import {
 // @ts-expect-error -- plain ESM beside server.mjs, no type declarations
 import { directHandlerFor } from '../../scripts/direct-route.mjs';
 import { registerEntryGate, registeredEntryGate, type EntryGate } from '../../lib/gate/entry-gate';
+import { shuttingDown } from '../../lib/http/shutdown-state';
+// @ts-expect-error -- plain ESM beside server.mjs, no type declarations
+import { shuttingDown as entryServerShuttingDown } from '../../scripts/graceful-shutdown.mjs';
 
 describe('process singletons', () => {
   it('lives under a Symbol.for key, so every module copy (and plain .mjs) finds the same value', () => {
@@ -46,5 +49,14 @@ describe('process singletons', () => {
     registerEntryGate(gate);
     expect(registeredEntryGate()).toBe(gate);
     expect((globalThis as unknown as Record<symbol, { gate: EntryGate }>)[Symbol.for('portcullis.entry-gate')]!.gate).toBe(gate);
+  });
+
+  it('readiness (lib/http/shutdown-state.ts) sees the shutdown scripts/graceful-shutdown.mjs marks', () => {
+    expect(shuttingDown()).toBe(false);
+    expect(entryServerShuttingDown()).toBe(false);
+    (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('portcullis.shutdown')] = { since: Date.now() };
+    expect(shuttingDown()).toBe(true);
+    expect(entryServerShuttingDown()).toBe(true);
+    delete (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('portcullis.shutdown')];
   });
 });

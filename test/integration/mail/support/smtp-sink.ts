@@ -34,6 +34,17 @@ export interface SmtpSink {
   failTransiently: boolean;
   /** Addresses answered "550 no such user" at RCPT TO. */
   refuse: Set<string>;
+  /**
+   * While set, the answer to DATA is held (the body was read): the client waits, as with a
+   * mail server that hangs. A held message counts as received only once answered by
+   * answerHeld(true) while its connection is still open, as a real server takes
+   * responsibility for a message only with its 250.
+   */
+  holdData: boolean;
+  /** How many DATA answers are held right now. */
+  readonly held: number;
+  /** Answers every held DATA: 250 (accept) or 451; connections that closed meanwhile get nothing. */
+  answerHeld(accept: boolean): void;
   /** Stops listening: connections are refused until start(). */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -128,6 +139,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const waiters = new Set<{ match: (m: ReceivedMail) => boolean; resolve: (m: ReceivedMail) => void }>();
   let port = 0;
   let server: SMTPServer | null = null;
+  const closedSessions = new Set<string>();
+  const heldAnswers: Array<{ sessionId: string; answer: (accept: boolean) => void }> = [];
 
   const sink: SmtpSink = {
     url: '',
@@ -135,6 +148,13 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     received,
     failTransiently: false,
     refuse: new Set(),
+    holdData: false,
+    get held() {
+      return heldAnswers.filter((h) => !closedSessions.has(h.sessionId)).length;
+    },
+    answerHeld(accept) {
+      for (const h of heldAnswers.splice(0)) if (!closedSessions.has(h.sessionId)) h.answer(accept);
+    },
     waitFor(match, timeoutMs = 15_000) {
       const found = received.find(match);
       if (found) return Promise.resolve(found);
@@ -148,6 +168,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       });
     },
     async down() {
+      sink.answerHeld(false);
       const s = server;
       server = null;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -174,6 +195,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],
       logger: false,
+      onClose(session) {
+        closedSessions.add(session.id);
+      },
       onRcptTo(address, _session, callback) {
         if (sink.refuse.has(address.address)) {
           const err = new Error('No such user here') as Error & { responseCode: number };
@@ -186,13 +210,20 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
+        const tryAgainLater = () => {
+          const err = new Error('Try again later') as Error & { responseCode: number };
+          err.responseCode = 451;
+          callback(err);
+        };
         stream.on('end', () => {
-          if (sink.failTransiently) {
-            const err = new Error('Try again later') as Error & { responseCode: number };
-            err.responseCode = 451;
-            callback(err);
+          if (sink.failTransiently) return tryAgainLater();
+          if (sink.holdData) {
+            heldAnswers.push({ sessionId: session.id, answer: (accept) => (accept ? accept250() : tryAgainLater()) });
             return;
           }
+          accept250();
+        });
+        const accept250 = () => {
           const mail = parseMail(Buffer.concat(chunks).toString('utf8'), {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
@@ -205,7 +236,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
             }
           }
           callback();
-        });
+        };
       },
     });
   }
