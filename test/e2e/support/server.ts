@@ -54,6 +54,8 @@ export interface StartOptions {
   sameDatabaseAs?: Portal;
   /** Plain `next start` instead of scripts/server.mjs (no entry server: the middleware alone gates). */
   nextStart?: boolean;
+  /** `npm start`'s own entry (node scripts/start.mjs: build check, then scripts/server.mjs in the same process). */
+  npmStart?: boolean;
   /**
    * The host name in `url` and PORTCULLIS_ORIGIN, e.g. `portal.example.test`, for specs whose
    * browser maps it to 127.0.0.1 (`--host-resolver-rules`); the server still listens on
@@ -74,6 +76,10 @@ export interface Portal {
   stop(): Promise<void>;
   /** Stops and starts again with the same data dir, secret and port; env merges, faketime replaces when given. */
   restart(opts?: StartOptions): Promise<Portal>;
+  /** Sends `signal` to the server process alone (as an orchestrator would), without waiting. */
+  signal(signal: NodeJS.Signals): void;
+  /** Waits for the server process to exit on its own: its exit code, or null if a signal killed it. */
+  exited(timeoutMs: number): Promise<number | null>;
 }
 
 const appDir = process.env.PORTCULLIS_APP_DIR
@@ -189,6 +195,18 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
       await launch();
       return portal;
     },
+    signal(signal) {
+      if (!child?.pid) throw new Error('the portal is not running');
+      process.kill(child.pid, signal);
+    },
+    async exited(timeoutMs) {
+      const c = child;
+      if (!c) throw new Error('the portal is not running');
+      if (!(await groupGone(c, Date.now() + timeoutMs))) throw new Error(`the portal did not exit within ${timeoutMs} ms; ${logFile}:\n${tailOfLog(logFile)}`);
+      live.delete(c);
+      child = undefined;
+      return c.exitCode;
+    },
   };
 
   async function stopServer() {
@@ -220,7 +238,11 @@ export async function startPortal(opts: StartOptions = {}): Promise<Portal> {
 
     // The production entry (scripts/server.mjs: Next.js behind node:http, which hands the
     // app the client address) when the app has one, else plain `next start`.
-    const nodeArgs = fs.existsSync(serverEntry) && !opts.nextStart ? [serverEntry] : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
+    const nodeArgs = opts.npmStart
+      ? [path.join(appDir, 'scripts', 'start.mjs')]
+      : fs.existsSync(serverEntry) && !opts.nextStart
+        ? [serverEntry]
+        : [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
     let cmd = process.execPath;
     let args = nodeArgs;
     if (faketime !== undefined) {
