@@ -73,6 +73,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** Derives an invitation or reset link's token from its row id; default: the app secret's HMAC. */
   accountToken?: AccountTokenResolver;
+  /** The secrets a link's token is found under (newest first); default: PORTCULLIS_SECRET's. */
+  appSecrets?: readonly string[];
 }
 
 export type DeliveryOutcome = 'sent' | 'retry' | 'failed' | 'dead' | 'skipped' | 'lost_lease';
@@ -166,7 +168,7 @@ async function deliverOne(opts: WorkerOptions & { workerId: string }): Promise<D
     // The secret whose token the row stores, not just the newest: a rotation since the link
     // was issued must not void it. None (a rolling restart, or its secret was dropped): retry,
     // another instance may have it; in the end it fails and an admin sends a new link.
-    const token = await mailableAccountToken(db.kysely, message.params.tokenId);
+    const token = await mailableAccountToken(db.kysely, message.params.tokenId, opts.appSecrets);
     if (token === null) {
       const reason = 'no secret in PORTCULLIS_SECRET makes this link (issued under a secret not listed here)';
       log(`[portcullis] mail ${row.id} (${row.kind}): ${reason}`);
