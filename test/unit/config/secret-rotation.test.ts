@@ -145,3 +145,53 @@ describe('stored secrets and links across a rotation', () => {
     expect(tokens.storedAccountToken(row, [B])).toBeNull();
   });
 });
+
+describe('the list of secrets', () => {
+  it('PORTCULLIS_SECRET is read newest first, each entry trimmed; a bad list is refused naming the variable, never a value', async () => {
+    const { parseSecretList } = await import('@/lib/config/secret');
+    expect(parseSecretList(`${B}, ${A}`)).toEqual([B, A]);
+    expect(parseSecretList(A)).toEqual([A]);
+    const refusal = (raw: string) => {
+      try {
+        return `accepted ${parseSecretList(raw).length}`;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const empty = 'PORTCULLIS_SECRET has an empty entry: secrets are separated by single commas, newest first';
+    expect(refusal(`${B},,${A}`)).toBe(empty);
+    expect(refusal(`${B},${A},`)).toBe(empty);
+    expect(refusal(`${B},short`)).toBe('PORTCULLIS_SECRET (entry 2) must be at least 32 characters');
+    expect(refusal(`${B},${B}`)).toBe('PORTCULLIS_SECRET lists the same secret twice');
+    expect(refusal(['1', '2', '3', '4', '5'].map((n) => n.repeat(32)).join(','))).toBe('PORTCULLIS_SECRET lists 5 secrets; at most 4');
+  });
+
+  it('the embedded default’s data/secret is read as the variable is: a list there is a list', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portcullis-secret-'));
+    try {
+      fs.writeFileSync(path.join(dataDir, 'secret'), `${B},${A}\n`, { mode: 0o600 });
+      vi.resetModules();
+      const { appSecrets } = await import('@/lib/config/secret');
+      expect(appSecrets({ ...baseEnv, dataDir })).toEqual([B, A]);
+      fs.writeFileSync(path.join(dataDir, 'secret'), `${B},${B}`);
+      vi.resetModules();
+      const again = await import('@/lib/config/secret');
+      expect(() => again.appSecrets({ ...baseEnv, dataDir })).toThrow(`${path.join(dataDir, 'secret')}: PORTCULLIS_SECRET lists the same secret twice`);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+const baseEnv = {
+  databaseUrl: undefined,
+  secret: undefined,
+  origin: 'http://localhost:3000',
+  trustedProxies: undefined,
+  smtpUrl: undefined,
+  resources: undefined,
+  cookieDomain: undefined,
+};
