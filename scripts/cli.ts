@@ -161,7 +161,7 @@ async function main(): Promise<number> {
         // Ctrl-C or SIGTERM: the batch under way commits, then the run stops and says so.
         const stop = new AbortController();
         const onSignal = () => stop.abort();
-        process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
         const report = await rotateSealedSecrets(db.kysely, {
           ring,
           signal: stop.signal,

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { writeAudit } from '../../db/queries/audit';
@@ -145,6 +146,10 @@ export async function rotateSealedSecrets(db: Kysely<Database>, options: Rotatio
       if (page.length > 0) options.onBatch?.(report);
       if (page.length < limit) break;
       after = page[page.length - 1]!.key;
+      // NOTE: SQLite's driver is synchronous, so without this a run never gives the event
+      // loop a turn: a Ctrl-C would not be seen until the end (and tsx, not hearing back from
+      // its child, kills it outright).
+      await nextTurn();
     }
   }
   return report;
