@@ -24,6 +24,7 @@ const isolatedFiles = [
   'test/integration/proxies/caddyfile.test.ts',
   'test/unit/auth/session-cookie-attributes.test.ts',
   'test/unit/auth/session-cookie.test.ts',
+  'test/unit/config/secret-rotation.test.ts',
   'test/unit/errors/brand.test.ts',
   'test/unit/factors/duo.test.ts',
   'test/unit/factors/webauthn.test.ts',

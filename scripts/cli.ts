@@ -12,6 +12,8 @@ import { userIdOfUsername } from '../lib/admin/user-lookup';
 import { updateUserProfile } from '../lib/admin/user-profile';
 import { resendInvitation } from '../lib/admin/invitations';
 import { isConflictError, isNotFoundError, isValidationError } from '../lib/errors/brand';
+import { defaultKeyring, type Keyring } from '../lib/crypto/secret-box';
+import { auditSecretRotation, maxRotationBatchSize, rotateSealedSecrets, rotationSummary } from '../lib/admin/secret-rotation';
 
 const usage = `Usage:
   npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL] [--display-name "FULL NAME"]
@@ -21,7 +23,8 @@ const usage = `Usage:
   npm run cli -- invite USERNAME   (a new invitation to a user who has not set a password; the older link stops working)
   npm run cli -- create-api-key --name NAME [--role read|admin] [--expires-in-days 1-730]   (read only unless --role admin; no expiry unless given)
   npm run cli -- reset-totp --username NAME [--days 1-365]   (removes the user's authenticator apps, starts a new enrollment period)
-  npm run cli -- send-password-reset USERNAME                  (or --username NAME: a 30-minute link to the user's own address)`;
+  npm run cli -- send-password-reset USERNAME                  (or --username NAME: a 30-minute link to the user's own address)
+  npm run cli -- rotate-secrets [--batch-size 1-${maxRotationBatchSize}]   (re-seals stored secrets under the newest PORTCULLIS_SECRET; README "Rotating the secret")`;
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
@@ -39,6 +42,7 @@ async function main(): Promise<number> {
       days: { type: 'string' },
       'display-name': { type: 'string' },
       'expires-in-days': { type: 'string' },
+      'batch-size': { type: 'string' },
     },
   });
   // Only these take their username as a plain argument; anything else stray is a mistake.
@@ -140,6 +144,35 @@ async function main(): Promise<number> {
         // The link itself is never shown: it goes only to the user's address (ASVS 6.4.6).
         console.log(`Password reset link for ${username} queued to ${sentTo} (valid 30 minutes; the worker sends it).`);
         return 0;
+      }
+      case 'rotate-secrets': {
+        const size = values['batch-size'];
+        if (size !== undefined && !(/^\d{1,5}$/.test(size) && Number(size) >= 1 && Number(size) <= maxRotationBatchSize)) {
+          console.error(`--batch-size must be a whole number from 1 to ${maxRotationBatchSize}`);
+          return 2;
+        }
+        let ring: Keyring;
+        try {
+          ring = defaultKeyring();
+        } catch (err) {
+          console.error((err as Error).message); // the secret list is missing or malformed: its message says which
+          return 1;
+        }
+        // Ctrl-C or SIGTERM: the batch under way commits, then the run stops and says so.
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        const report = await rotateSealedSecrets(db.kysely, {
+          ring,
+          signal: stop.signal,
+          ...(size !== undefined ? { batchSize: Number(size) } : {}),
+        });
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+        await auditSecretRotation(db.kysely, report, cliActor, systemClock);
+        const [counts, ...unreadable] = rotationSummary(report);
+        console.log(counts);
+        for (const line of unreadable) console.error(line);
+        return report.unreadable.length > 0 ? 1 : report.interrupted ? 130 : 0;
       }
       default:
         console.error(usage);

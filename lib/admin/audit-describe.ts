@@ -41,6 +41,7 @@ const actions = {
   'policy.disabled': ['Policy switched OFF', '{actor} switched {target} OFF'],
   'policy.enabled': ['Policy switched ON', '{actor} switched {target} ON'],
   'policy.updated': ['Policy changed', '{actor} changed {target}'],
+  'secrets.resealed': ['Stored secrets re-sealed', '{actor} re-sealed the stored secrets under the newest key'],
   'settings.mfa_saved': ['MFA settings saved', '{actor} saved the MFA settings'],
   'user.created': ['User created', '{actor} created {target}'],
   'user.invitation_resent': ['Invitation resent', '{actor} resent the invitation of {target}'],

@@ -11,7 +11,7 @@ import {
   type AccountTokenRow,
 } from '../../db/queries/account-tokens';
 import { oneDay, oneMinute } from '../clock';
-import { appSecret } from '../config/secret';
+import { appSecret, appSecrets } from '../config/secret';
 import { deriveSubkey } from '../crypto/secret-box';
 
 /**
@@ -21,8 +21,13 @@ import { deriveSubkey } from '../crypto/secret-box';
  * NOTE: the token is never stored, not even sealed. It is derived from the row's random id
  * with an HMAC under a key from the app secret, when the mail is rendered; the row keeps only
  * sha256(token). Reading the database (or the outbox, whose stored bodies withhold the link)
- * gives no usable link; an admin never sees one (ASVS 6.4.6). A changed app secret voids the
- * links still open, which is the safe direction.
+ * gives no usable link; an admin never sees one (ASVS 6.4.6).
+ *
+ * Secret rotation: a link is issued under the newest secret; the mail is rendered with the
+ * listed secret whose token matches the stored hash (mailableAccountToken), so a rotation
+ * between queueing and sending keeps the link, and a mailed link is redeemed by its hash
+ * alone, whatever the secrets are by then. Dropping the secret a queued link was made under
+ * leaves it unmailable: the worker retries, then fails it, and an admin sends a new one.
  */
 
 export const defaultInvitationValidityMs = 7 * oneDay;
@@ -33,6 +38,27 @@ const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
 /** The link's token for a row id (32 bytes of HMAC-SHA256, base64url). */
 export function accountTokenOf(id: string, secret: string = appSecret()): string {
   return createHmac('sha256', deriveSubkey(secret, 'account-token hmac v1')).update(id, 'utf8').digest('base64url');
+}
+
+/**
+ * The token of a stored link: under the first listed secret (newest first) whose token has
+ * the row's hash; null when none has (the secret it was issued under is no longer listed).
+ */
+export function storedAccountToken(row: Pick<AccountTokenRow, 'id' | 'token_hash'>, secrets: readonly string[] = appSecrets()): string | null {
+  for (const secret of secrets) {
+    const token = accountTokenOf(row.id, secret);
+    if (accountTokenHash(token) === row.token_hash) return token;
+  }
+  return null;
+}
+
+/**
+ * The token to put in a queued link's mail, by row id; null when the row is gone or no listed
+ * secret makes its token. The worker asks just before it renders the mail.
+ */
+export async function mailableAccountToken(db: Kysely<Database>, id: string, secrets?: readonly string[]): Promise<string | null> {
+  const row = await getAccountTokenById(db, id);
+  return row ? storedAccountToken(row, secrets) : null;
 }
 
 export function accountTokenHash(token: string): string {

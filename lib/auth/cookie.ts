@@ -1,6 +1,6 @@
 import { createSecretKey, hkdfSync, randomUUID, type KeyObject } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
-import { appSecret } from '../config/secret';
+import { appSecrets } from '../config/secret';
 import { readEnv } from '../config/env';
 import { sessionAbsoluteTimeoutMs } from './sessions';
 import { systemClock } from '../clock';
@@ -154,10 +154,10 @@ export function sessionCookieKey(secret: string): KeyObject {
   return key;
 }
 
-// NOTE: appSecret() keeps the first secret it finds for the life of the process, but reads
-// the environment on every call; this reads it once.
-let processSecret: string | undefined;
-const currentKey = () => sessionCookieKey((processSecret ??= appSecret()));
+// NOTE: appSecrets() keeps the list it finds first for the life of the process, but reads
+// the environment on every call; this reads it once. Newest first: [0] encodes.
+let processKeys: readonly KeyObject[] | undefined;
+const currentKeys = () => (processKeys ??= appSecrets().map(sessionCookieKey));
 
 const cookieMaxAgeSeconds = Math.floor(sessionAbsoluteTimeoutMs / 1000);
 /** next-auth/jwt's decode() tolerance for `exp`/`iat`/`nbf`. */
@@ -165,7 +165,7 @@ const clockToleranceSeconds = 15;
 
 /**
  * A new cookie value for a session token: what next-auth's encode() makes (jose's
- * EncryptJWT, "dir" + A256GCM, iat/exp/jti), under the key derived once per secret.
+ * EncryptJWT, "dir" + A256GCM, iat/exp/jti), under the newest secret's key.
  */
 export async function encodeSessionCookie(token: string): Promise<string> {
   const iat = Math.floor(systemClock.now() / 1000);
@@ -174,7 +174,7 @@ export async function encodeSessionCookie(token: string): Promise<string> {
     .setIssuedAt(iat)
     .setExpirationTime(iat + cookieMaxAgeSeconds)
     .setJti(randomUUID())
-    .encrypt(currentKey());
+    .encrypt(currentKeys()[0]!);
 }
 
 const decodedCapacity = 10_000;
@@ -184,21 +184,34 @@ const decodedTtlMs = 5 * 60_000;
 // still checked each time.
 const decoded = new Map<string, { sid: string; until: number }>();
 
-/** The session token inside a cookie value, or null for anything forged, expired or malformed. */
+/**
+ * The session token inside a cookie value, or null for anything forged, expired or malformed.
+ *
+ * Secret rotation: a cookie made under an older listed secret still opens, until it expires
+ * or that secret leaves PORTCULLIS_SECRET (which is how an operator signs everyone out). The
+ * newest key is tried first, so a cookie made under it (every cookie, once the old ones have
+ * expired) costs one decryption as before; an older one costs a failed try per newer key,
+ * once per decode cache lifetime. A "dir" JWE names no key, so there is no cheaper way.
+ */
 export async function decodeSessionCookie(value: string | undefined): Promise<string | null> {
   if (!value || value.length > 4096) return null;
   const now = systemClock.now();
   const hit = decoded.get(value);
   if (hit && hit.until > now) return hit.sid;
   if (hit) decoded.delete(value);
-  try {
-    const { payload: jwt } = await jwtDecrypt(value, currentKey(), { clockTolerance: clockToleranceSeconds });
-    if (typeof jwt.sid !== 'string') return null;
-    const expiresAt = typeof jwt.exp === 'number' ? jwt.exp * 1000 : now;
-    if (decoded.size >= decodedCapacity) decoded.delete(decoded.keys().next().value!);
-    decoded.set(value, { sid: jwt.sid, until: Math.min(expiresAt, now + decodedTtlMs) });
-    return jwt.sid;
-  } catch {
-    return null;
+  for (const key of currentKeys()) {
+    try {
+      const { payload: jwt } = await jwtDecrypt(value, key, { clockTolerance: clockToleranceSeconds });
+      if (typeof jwt.sid !== 'string') return null;
+      const expiresAt = typeof jwt.exp === 'number' ? jwt.exp * 1000 : now;
+      if (decoded.size >= decodedCapacity) decoded.delete(decoded.keys().next().value!);
+      decoded.set(value, { sid: jwt.sid, until: Math.min(expiresAt, now + decodedTtlMs) });
+      return jwt.sid;
+    } catch (err) {
+      // Only a failed decryption may mean another key; anything else (malformed, expired:
+      // the key was right) is final.
+      if ((err as { code?: unknown }).code !== 'ERR_JWE_DECRYPTION_FAILED') return null;
+    }
   }
+  return null;
 }

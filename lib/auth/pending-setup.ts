@@ -1,8 +1,7 @@
 import { sealData, unsealData } from 'iron-session';
 import { randomUUID } from 'node:crypto';
-import { appSecret } from '../config/secret';
 import { readEnv } from '../config/env';
-import { deriveSubkey } from '../crypto/secret-box';
+import { ironPasswords } from '../crypto/iron-passwords';
 import { oneMinute, type Clock } from '../clock';
 import { isHttpsOrigin } from './cookie';
 
@@ -48,9 +47,8 @@ function cookieSecure(): boolean {
   return isHttpsOrigin(readEnv().origin);
 }
 
-function ironPassword(): string {
-  return deriveSubkey(appSecret(), 'iron-session pending setup v1').toString('hex');
-}
+/** Sealed under the newest app secret, opened under any listed one (secret rotation). */
+const passwords = () => ironPasswords('iron-session pending setup v1');
 
 export const pendingTotpCookie = {
   name: () => (cookieSecure() ? '__Secure-portcullis.totp-setup' : 'portcullis.totp-setup'),
@@ -79,7 +77,7 @@ export function newPendingTotpSetup(userId: string, secret: string, replaces: st
 }
 
 export async function sealPendingTotp(pending: PendingTotpSetup): Promise<string> {
-  return sealData({ kind: 'totp-setup', ...pending }, { password: ironPassword(), ttl: ttlSeconds });
+  return sealData({ kind: 'totp-setup', ...pending }, { password: passwords().seal, ttl: ttlSeconds });
 }
 
 /** The pending setup in a cookie value, if it is genuine, unexpired and this user's; else null. */
@@ -95,7 +93,7 @@ export async function openPendingTotp(value: string | undefined, userId: string,
 
 export async function sealRecoveryCodes(userId: string, codes: string[], cause: RecoveryCodesCause, clock: Clock): Promise<string> {
   const data: PendingRecoveryCodes = { userId, codes, cause, nonce: randomUUID(), expiresAt: clock.now() + pendingSetupTtlMs };
-  return sealData({ kind: 'recovery-codes', ...data }, { password: ironPassword(), ttl: ttlSeconds });
+  return sealData({ kind: 'recovery-codes', ...data }, { password: passwords().seal, ttl: ttlSeconds });
 }
 
 export async function openRecoveryCodes(value: string | undefined, userId: string, clock: Clock): Promise<PendingRecoveryCodes | null> {
@@ -112,7 +110,7 @@ export async function openRecoveryCodes(value: string | undefined, userId: strin
 async function unsealSafely(value: string | undefined): Promise<Record<string, unknown> | null> {
   if (!value || value.length > 4096) return null;
   try {
-    const data = await unsealData<Record<string, unknown>>(value, { password: ironPassword(), ttl: ttlSeconds });
+    const data = await unsealData<Record<string, unknown>>(value, { password: passwords().open, ttl: ttlSeconds });
     return data && typeof data === 'object' ? data : null;
   } catch {
     return null;

@@ -54,7 +54,13 @@ export function appSecrets(env: PortcullisEnv = readEnv()): readonly string[] {
   }
   const value = fs.readFileSync(file, 'utf8').trim();
   if (value.length < minimumSecretLength) throw new Error(`${file} holds no usable secret`);
-  cached = Object.freeze([value]);
+  // NOTE: read as the variable is, so a list written here (newest first) means what it would
+  // there, never one secret with commas in it.
+  try {
+    cached = Object.freeze(parseSecretList(value));
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
   return cached;
 }
 

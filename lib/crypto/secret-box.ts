@@ -1,6 +1,6 @@
 import { brandError } from '../errors/brand';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { appSecret } from '../config/secret';
+import { appSecrets } from '../config/secret';
 
 /**
  * Encryption at rest for stored secrets (TOTP seeds, the Duo client secret):
@@ -59,12 +59,16 @@ export function createKeyring(secrets: readonly string[]): Keyring {
   return { current: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])) };
 }
 
-let defaultRing: { secret: string; ring: Keyring } | null = null;
+let defaultRing: { secrets: readonly string[]; ring: Keyring } | null = null;
 
-/** The keyring of this process's app secret; derived once. */
+/**
+ * The keyring of this process's app secrets (PORTCULLIS_SECRET, newest first): the newest
+ * seals, every listed one opens. Derived once: appSecrets() returns the same list for the
+ * life of the process.
+ */
 export function defaultKeyring(): Keyring {
-  const secret = appSecret();
-  if (defaultRing?.secret !== secret) defaultRing = { secret, ring: createKeyring([secret]) };
+  const secrets = appSecrets();
+  if (defaultRing?.secrets !== secrets) defaultRing = { secrets, ring: createKeyring(secrets) };
   return defaultRing.ring;
 }
 
@@ -107,7 +111,7 @@ export function openSecret(sealed: string, context = '', ring: Keyring = default
 
 /** The key id a value was sealed with, or null; lets a re-encryption job find old values. */
 export function keyIdOf(sealed: string): string | null {
-  const parts = sealed.split('.');
+  const parts = typeof sealed === 'string' ? sealed.split('.') : [];
   return parts.length === 5 && parts[0] === version ? parts[1]! : null;
 }
 

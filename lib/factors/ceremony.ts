@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { sealData, unsealData } from 'iron-session';
-import { appSecret } from '../config/secret';
 import { readEnv } from '../config/env';
-import { deriveSubkey } from '../crypto/secret-box';
+import { ironPasswords } from '../crypto/iron-passwords';
 import { oneMinute } from '../clock';
 import { isHttpsOrigin } from '../auth/cookie';
 
@@ -62,9 +61,8 @@ export function nonceHash(purpose: string, value: string): string {
   return createHash('sha256').update(`portcullis-nonce\0${purpose}\0${value}`).digest('hex');
 }
 
-function ironPassword(): string {
-  return deriveSubkey(appSecret(), 'iron-session mfa ceremony v1').toString('hex');
-}
+/** Sealed under the newest app secret, opened under any listed one (secret rotation). */
+const passwords = () => ironPasswords('iron-session mfa ceremony v1');
 
 function secure(): boolean {
   return isHttpsOrigin(readEnv().origin);
@@ -86,13 +84,13 @@ export const duoCookie = cookieSpec('portcullis.duo', '/mfa/duo', duoStateTtlMs)
 
 export async function sealPending(pending: PendingWebauthn | PendingDuo): Promise<string> {
   const ttl = pending.kind === 'webauthn' ? webauthnChallengeTtlMs : duoStateTtlMs;
-  return sealData(pending, { password: ironPassword(), ttl: Math.floor(ttl / 1000) });
+  return sealData(pending, { password: passwords().seal, ttl: Math.floor(ttl / 1000) });
 }
 
 async function unseal(value: string | undefined, ttlMs: number): Promise<Record<string, unknown> | null> {
   if (!value || value.length > maxCookieLength) return null;
   try {
-    const data = await unsealData<Record<string, unknown>>(value, { password: ironPassword(), ttl: Math.floor(ttlMs / 1000) });
+    const data = await unsealData<Record<string, unknown>>(value, { password: passwords().open, ttl: Math.floor(ttlMs / 1000) });
     return data && typeof data === 'object' ? data : null;
   } catch {
     return null;

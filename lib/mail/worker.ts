@@ -19,7 +19,7 @@ import { skipReasons } from './enqueue';
 import { scheduleDueMessages, type ScheduleReport } from './scheduler';
 import { queueEnrollmentStartedMessages } from './start-notices';
 import { renderMail, storedMessage, type AccountTokenResolver, type MailMessage } from './templates';
-import { accountLinkStateById, accountTokenOf } from '../auth/account-tokens';
+import { accountLinkStateById, accountTokenOf, mailableAccountToken } from '../auth/account-tokens';
 import { messageIdFor, transportFor, type MailTransport } from './transport';
 import { isPermanentDeliveryError } from '../errors/brand';
 import { existingProcessSingleton, forgetProcessSingleton, replaceProcessSingleton } from '../process-singletons';
@@ -76,6 +76,8 @@ export interface WorkerOptions {
   accountToken?: AccountTokenResolver;
   /** Asked before each message is claimed: false ends the round (a stopping worker takes nothing new). */
   keepGoing?: () => boolean;
+  /** The secrets a link's token is found under (newest first); default: PORTCULLIS_SECRET's. */
+  appSecrets?: readonly string[];
 }
 
 export type DeliveryOutcome = 'sent' | 'retry' | 'failed' | 'dead' | 'skipped' | 'lost_lease';
@@ -164,7 +166,20 @@ async function deliverOne(opts: WorkerOptions & { workerId: string }): Promise<D
   if (!row.to_address) return finish('skipped', skipReasons.noAddress, null);
   if (!(await stillApplies(db, row, message, claimedAt))) return finish('skipped', skipReasons.obsolete, null);
 
-  const body = renderMail(message, opts.config.origin, { accountToken: opts.accountToken ?? ((id) => accountTokenOf(id)) });
+  let accountToken = opts.accountToken ?? ((id: string) => accountTokenOf(id));
+  if (!opts.accountToken && (message.kind === 'invitation' || message.kind === 'password_reset')) {
+    // The secret whose token the row stores, not just the newest: a rotation since the link
+    // was issued must not void it. None (a rolling restart, or its secret was dropped): retry,
+    // another instance may have it; in the end it fails and an admin sends a new link.
+    const token = await mailableAccountToken(db.kysely, message.params.tokenId, opts.appSecrets);
+    if (token === null) {
+      const reason = 'no secret in PORTCULLIS_SECRET makes this link (issued under a secret not listed here)';
+      log(`[portcullis] mail ${row.id} (${row.kind}): ${reason}`);
+      return finish(row.attempts >= maxAttempts ? 'failed' : 'pending', reason, null);
+    }
+    accountToken = () => token;
+  }
+  const body = renderMail(message, opts.config.origin, { accountToken });
   // The outbox keeps the bodies with secret links withheld: an admin reading it never gets one.
   const rendered: Rendered = { text: body.storedText, html: body.storedHtml, messageId: messageIdFor(row.idempotency_key, opts.config.origin) };
   try {

@@ -137,5 +137,32 @@ describe.each(dialects)('account links on %s', (dialect) => {
       expect(mails[0]!.text).toContain(tokenOf(newer));
       expect(mails[0]!.text).not.toContain(tokenOf(older));
     });
+
+    describe('across a secret rotation (the link was queued under the old secret)', () => {
+      const newer = 'the-new-secret-of-at-least-32-characters';
+      const queue = () =>
+        db.kysely.transaction().execute(async (trx) => {
+          const issued = await issueAccountToken(trx, { userId: ids.rex, purpose: 'password_reset', now: start, expiresAt: start + passwordResetValidityMs, createdBy: null, secret });
+          await enqueueAccountLink(trx, { userId: ids.rex, kind: 'password_reset', tokenId: issued.id, expiresAt: start + passwordResetValidityMs, at: start });
+          return issued.id;
+        });
+
+      it('a worker with the new secret first still mails the link the old secret made, and it works', async () => {
+        const id = await queue();
+        expect(await deliverDueMessages(workerOptions(db, transport, clock, { appSecrets: [newer, secret] }))).toMatchObject({ sent: 1 });
+        const mail = await sink.waitFor((m) => m.to.includes('rex@example.com'));
+        expect(mail.text).toContain(`${origin}/account/password?token=${tokenOf(id)}`);
+        expect(await inspectAccountLink(db.kysely, tokenOf(id), clock.now())).toMatchObject({ state: 'open', userId: ids.rex });
+      });
+
+      it('a worker without the old secret sends no broken link: it retries, as for a failed delivery', async () => {
+        await queue();
+        expect(await deliverDueMessages(workerOptions(db, transport, clock, { appSecrets: [newer] }))).toMatchObject({ sent: 0, retry: 1 });
+        expect(sink.received.filter((m) => m.to.includes('rex@example.com'))).toEqual([]);
+        const { messages } = await listOutbox(db.kysely, { limit: 10 });
+        expect(messages[0]).toMatchObject({ kind: 'password_reset', status: 'pending' });
+        expect(messages[0]!.lastError).toMatch(/no secret in PORTCULLIS_SECRET makes this link/);
+      });
+    });
   });
 });
