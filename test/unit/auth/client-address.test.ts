@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM module shared with the server entry
 import { clientAddress, parseTrustedProxies } from '../../../scripts/client-address.mjs';
 
 describe('client address (R-I1)', () => {
