@@ -29,8 +29,8 @@
  * - `shutdown`: set by the entry server when SIGTERM arrives (scripts/graceful-shutdown.mjs),
  *   so readiness can answer 503 while requests drain (lib/http/shutdown-state.ts).
  * - `start-config`: the configuration checked once at start (lib/config/start-check.ts), which
- *   instrumentation.ts register() keeps and scripts/server.mjs reads after app.prepare()
- *   (scripts/start-config.mjs reads the same key) to listen and decide by.
+ *   instrumentation.ts register() keeps and scripts/server.mjs waits for before it listens
+ *   (scripts/start-config.mjs makes the slot under the same key, for both sides).
  *
  * Those that exist for speed are justified in bench/RESULTS.md, "Speed machinery".
  */

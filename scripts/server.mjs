@@ -19,12 +19,13 @@ const entryToken = randomBytes(32).toString('hex');
 process.env.PORTCULLIS_ENTRY_TOKEN = entryToken;
 
 // Nothing here reads a variable before the check: Next.js gets PORT and HOST as written (for
-// its request URLs), and instrumentation.ts register(), run inside app.prepare(), checks them
-// and every other variable (lib/config/start-check.ts). A bad one ends the process there,
-// before anything listens: one line naming it, exit code 78. The checked values come after.
+// its request URLs), and instrumentation.ts register(), which app.prepare() starts, checks
+// them and every other variable (lib/config/start-check.ts). A bad one ends the process
+// there, before anything listens: one line naming it, exit code 78. The checked values come
+// after (scripts/start-config.mjs waits for them).
 const app = next({ dev: false, dir: root, hostname: process.env.HOST || '0.0.0.0', port: process.env.PORT || '3000' });
 await app.prepare();
-const config = checkedStartConfig();
+const config = await checkedStartConfig();
 const { port, host: hostname, trustedProxies: trusted } = config;
 // HSTS once the portal is served over https (PORTCULLIS_ORIGIN): browsers then refuse plain http for a year.
 const hsts = config.origin.startsWith('https://') ? 'max-age=31536000; includeSubDomains' : null;

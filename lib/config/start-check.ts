@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { replaceProcessSingleton } from '../process-singletons';
+import { startConfigSlot } from '../../scripts/start-config.mjs';
 import { checkConfig, type CheckedConfig } from './schema';
 
 /**
@@ -18,7 +18,7 @@ export function configErrorLine(problem: string): string {
 
 /**
  * Checks the environment; on a bad value prints the lines and exits, else keeps the checked
- * configuration for the process (scripts/start-config.mjs reads it in the entry server).
+ * configuration for the process (the entry server waits for it: scripts/start-config.mjs).
  */
 export function checkConfigAtStart(env: Readonly<Record<string, string | undefined>> = process.env): CheckedConfig {
   const result = checkConfig(env);
@@ -27,6 +27,13 @@ export function checkConfigAtStart(env: Readonly<Record<string, string | undefin
     fs.writeSync(2, result.problems.map((problem) => `${configErrorLine(problem)}\n`).join(''));
     process.exit(configExitCode);
   }
-  replaceProcessSingleton('start-config', result.config);
+  const slot = startConfigSlot();
+  slot.config = result.config;
+  slot.resolve(result.config);
   return result.config;
+}
+
+/** The configuration checked at start in this process, if it has been. */
+export function checkedConfig(): CheckedConfig | undefined {
+  return startConfigSlot().config;
 }
