@@ -139,6 +139,7 @@ pg_specs=(
   test/e2e/portal-ux.spec.ts     # confirm steps, recovery codes shown once, deadlines, notices (issue 16)
   test/e2e/console-users.spec.ts # counts, bulk remove, CSV export, last sign-in, API key expiry (issue 16)
   test/e2e/shutdown.spec.ts      # SIGTERM under npm start: a sign-in in flight completes, held mail is released (issue 17)
+  # config-at-start and backup-restore: SQLite only (no database at all; SQLite's backup API).
   # reverse-proxies and remote-gate: SQLite only. They touch the database only through the
   # endpoint above and the sign-in/TOTP pages of login/totp, and nginx, Caddy and a second
   # Next.js app per pass would not fit CI's 20 minutes.
