@@ -144,7 +144,7 @@ function parseDataDir(text: string): string {
 const fields = {
   // Checked alone here (its form); what an unset one names depends on the data dir, below.
   DATABASE_URL: withDefault<string | undefined>(undefined, (text) => (parseDatabaseUrl(text, '.'), text)),
-  PORTCULLIS_DATA_DIR: withDefault(path.resolve(/*turbopackIgnore: true*/ 'data'), parseDataDir),
+  PORTCULLIS_DATA_DIR: variable((raw) => parseDataDir(unset(raw) ? 'data' : raw)),
   PORTCULLIS_SECRET: withDefault<string[] | undefined>(undefined, parseSecretList),
   PORTCULLIS_ORIGIN: withDefault<string | undefined>(undefined, parseOrigin),
   // Checked against the origin, below.
