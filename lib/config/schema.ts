@@ -12,6 +12,7 @@ import { defaultFrom, defaultReminderOffsets, parseMailFrom, parseReminderOffset
 import { invitationValidityMs } from './env';
 import { parseOrigin } from './origin';
 import { parseSecretList } from './secret';
+import { shutdownTimeoutMs } from './shutdown-timeout.mjs';
 
 /**
  * Every variable of README.md's "Environment" table, parsed and checked once at start
@@ -78,7 +79,6 @@ export interface CheckedConfig {
 
 export const defaultPort = 3000;
 export const defaultHost = '0.0.0.0';
-export const defaultShutdownTimeoutSeconds = 25;
 export const minimumMetricsTokenLength = 32;
 
 const unset = (raw: string | undefined): raw is undefined | '' => raw === undefined || raw === '';
@@ -130,12 +130,6 @@ function parseMetricsToken(text: string): string {
   return text;
 }
 
-function parseShutdownTimeout(text: string): number {
-  const seconds = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!(seconds >= 1 && seconds <= 600)) throw new Error('PORTCULLIS_SHUTDOWN_TIMEOUT must be whole seconds from 1 to 600');
-  return seconds;
-}
-
 function parseDataDir(text: string): string {
   if (text.includes('\0')) throw new Error('PORTCULLIS_DATA_DIR must be a directory path');
   return path.resolve(/*turbopackIgnore: true*/ text);
@@ -173,7 +167,7 @@ const fields = {
     return level;
   }),
   PORTCULLIS_METRICS_TOKEN: withDefault<string | undefined>(undefined, parseMetricsToken),
-  PORTCULLIS_SHUTDOWN_TIMEOUT: withDefault(defaultShutdownTimeoutSeconds, parseShutdownTimeout),
+  PORTCULLIS_SHUTDOWN_TIMEOUT: variable((raw) => shutdownTimeoutMs(raw) / 1000),
 } satisfies Record<ConfigVariable, z.ZodType>;
 
 /** The one schema: each variable alone, then what depends on another (run only when each is valid). */

@@ -173,9 +173,9 @@ describe('each bad value is refused with one line naming the variable', () => {
     ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent'],
     ['a log level in capitals (pino reads lower case only)', { LOG_LEVEL: 'INFO' }, /^LOG_LEVEL must be one of/],
     ['a short metrics token', { PORTCULLIS_METRICS_TOKEN: 'short-token' }, /^PORTCULLIS_METRICS_TOKEN must be at least 32 characters/],
-    ['a shutdown timeout of 0', { PORTCULLIS_SHUTDOWN_TIMEOUT: '0' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT must be whole seconds from 1 to 600'],
-    ['a shutdown timeout past 10 minutes', { PORTCULLIS_SHUTDOWN_TIMEOUT: '601' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT must be whole seconds from 1 to 600'],
-    ['a shutdown timeout with a unit', { PORTCULLIS_SHUTDOWN_TIMEOUT: '25s' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT must be whole seconds from 1 to 600'],
+    ['a shutdown timeout of 0', { PORTCULLIS_SHUTDOWN_TIMEOUT: '0' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT "0": must be whole seconds from 1 to 600'],
+    ['a shutdown timeout past 10 minutes', { PORTCULLIS_SHUTDOWN_TIMEOUT: '601' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT "601": must be whole seconds from 1 to 600'],
+    ['a shutdown timeout with a unit', { PORTCULLIS_SHUTDOWN_TIMEOUT: '25s' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT "25s": must be whole seconds from 1 to 600'],
   ] as const)('%s', (_case, env, line) => {
     const lines = problems(env);
     expect(lines).toHaveLength(1);
