@@ -52,7 +52,7 @@ function describe(name: ConfigVariable, c: CheckedConfig): string {
       return c.dataDir;
     case 'PORTCULLIS_SECRET':
       return c.secrets === undefined
-        ? `generated into ${path.join(c.dataDir, 'secret')} (kept there, 0600)`
+        ? `the file ${path.join(c.dataDir, 'secret')} (generated on first start, mode 0600)`
         : `${mask} (${c.secrets.length === 1 ? 'one secret' : `${c.secrets.length} secrets, newest first`}, masked)`;
     case 'PORTCULLIS_ORIGIN':
       return c.origin;

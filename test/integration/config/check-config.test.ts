@@ -76,7 +76,7 @@ describe('npm run cli -- check-config', () => {
       expect(code).toBe(0);
       const sources = stdout.trimEnd().split('\n').slice(1).map((line) => line.trim().split(/\s+/).slice(0, 2));
       expect(sources).toEqual(configVariables.map((name) => [name, name === 'PORTCULLIS_DATA_DIR' ? 'environment' : 'default']));
-      expect(stdout).toContain(`generated into ${path.join(dataDir, 'pia', 'secret')}`);
+      expect(stdout).toContain(`the file ${path.join(dataDir, 'pia', 'secret')} (generated on first start, mode 0600)`);
       expect(fs.existsSync(path.join(dataDir, 'pia'))).toBe(false);
     },
     cliTestTimeoutMs,
