@@ -123,9 +123,15 @@ function parseListenHost(text: string): string {
   return text;
 }
 
+/**
+ * A token a scraper can send as `Authorization: Bearer <token>`: RFC 6750's b64token
+ * characters only (what /metrics reads from the header), at least 32 of them.
+ */
 function parseMetricsToken(text: string): string {
-  if (text.length < minimumMetricsTokenLength || /\s/.test(text)) {
-    throw new Error(`PORTCULLIS_METRICS_TOKEN must be at least ${minimumMetricsTokenLength} characters without spaces (unset turns /metrics off)`);
+  if (text.length < minimumMetricsTokenLength || !/^[A-Za-z0-9\-._~+/]+=*$/.test(text)) {
+    throw new Error(
+      `PORTCULLIS_METRICS_TOKEN must be at least ${minimumMetricsTokenLength} characters of A-Z, a-z, 0-9 and -._~+/ (e.g. openssl rand -hex 32); unset turns /metrics off`,
+    );
   }
   return text;
 }

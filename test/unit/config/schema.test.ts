@@ -86,7 +86,7 @@ describe("Olga's production configuration is read as the code reads it", () => {
     PORTCULLIS_PASSWORD_THREADS: '0',
     PORTCULLIS_PASSWORD_NICE: '5',
     LOG_LEVEL: 'warn',
-    PORTCULLIS_METRICS_TOKEN: 'm'.repeat(40),
+    PORTCULLIS_METRICS_TOKEN: 'olgas-metrics_token.0123456789~+/abcdef==',
     PORTCULLIS_SHUTDOWN_TIMEOUT: '60',
   };
   const config = valid(env);
@@ -173,6 +173,7 @@ describe('each bad value is refused with one line naming the variable', () => {
     ['an unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent'],
     ['a log level in capitals (pino reads lower case only)', { LOG_LEVEL: 'INFO' }, /^LOG_LEVEL must be one of/],
     ['a short metrics token', { PORTCULLIS_METRICS_TOKEN: 'short-token' }, /^PORTCULLIS_METRICS_TOKEN must be at least 32 characters/],
+    ['a metrics token no Bearer header can carry', { PORTCULLIS_METRICS_TOKEN: 'long enough but with spaces and a # in it!' }, /^PORTCULLIS_METRICS_TOKEN must be at least 32 characters of A-Z/],
     ['a shutdown timeout of 0', { PORTCULLIS_SHUTDOWN_TIMEOUT: '0' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT "0": must be whole seconds from 1 to 600'],
     ['a shutdown timeout past 10 minutes', { PORTCULLIS_SHUTDOWN_TIMEOUT: '601' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT "601": must be whole seconds from 1 to 600'],
     ['a shutdown timeout with a unit', { PORTCULLIS_SHUTDOWN_TIMEOUT: '25s' }, 'PORTCULLIS_SHUTDOWN_TIMEOUT "25s": must be whole seconds from 1 to 600'],
