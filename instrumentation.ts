@@ -1,9 +1,13 @@
 /**
- * Runs once when the server starts: migrate the database and, when nobody can administer
- * this install yet, say how to create the first admin.
+ * Runs once when the server starts: check the configuration, migrate the database and, when
+ * nobody can administer this install yet, say how to create the first admin.
  */
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
+  // First, before anything reads a variable (the logger reads LOG_LEVEL): a bad one ends the
+  // process here, inside app.prepare(), before scripts/server.mjs listens (one line, exit 78).
+  const { checkConfigAtStart } = await import('./lib/config/start-check');
+  const config = checkConfigAtStart();
   const { getDb } = await import('./db');
   const { log } = await import('./lib/log');
   const { countAdmins } = await import('./db/queries/users');
@@ -31,13 +35,13 @@ export async function register(): Promise<void> {
   // The portal's own paths, decided by scripts/server.mjs ahead of Next.js with the same
   // decision as middleware.ts (lib/gate/entry-gate.ts). PORTCULLIS_ENTRY_GATE=off leaves
   // them to the middleware, as under `next start` (bench/gate.ts compares the two).
-  if (process.env.PORTCULLIS_ENTRY_GATE !== 'off') {
+  if (config.entryGate) {
     const { createEntryGate, registerEntryGate } = await import('./lib/gate/entry-gate');
     const { portalResources } = await import('./portcullis.config');
     registerEntryGate(createEntryGate({ resources: portalResources }));
   }
   // The mail worker (lib/mail/worker.ts); it waits for the database on its own.
-  if (process.env.PORTCULLIS_DISABLE_WORKER !== '1') {
+  if (!config.disableWorker) {
     const { startServerMailWorker } = await import('./lib/mail/worker');
     startServerMailWorker(getDb);
   }

@@ -132,3 +132,19 @@ export class FileLockedSqliteDialect extends SqliteDialect {
     return new FileLockedDriver(super.createDriver(), this.file, retainLock(this.file));
   }
 }
+
+/**
+ * Runs `fn` holding this process's lock on `file`, the one every kysely handle on it queues
+ * on: a backup (db/backup.ts) in a process that also writes copies between that process's
+ * transactions, never beside one held open across an await.
+ */
+export async function withSqliteFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lock = retainLock(file);
+  await lock.mutex.lock();
+  try {
+    return await fn();
+  } finally {
+    lock.mutex.unlock();
+    releaseLock(file, lock);
+  }
+}

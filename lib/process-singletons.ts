@@ -28,10 +28,13 @@
  *   serves (lib/admin/user-counts.ts).
  * - `shutdown`: set by the entry server when SIGTERM arrives (scripts/graceful-shutdown.mjs),
  *   so readiness can answer 503 while requests drain (lib/http/shutdown-state.ts).
+ * - `start-config`: the configuration checked once at start (lib/config/start-check.ts), which
+ *   instrumentation.ts register() keeps and scripts/server.mjs waits for before it listens
+ *   (scripts/start-config.mjs makes the slot under the same key, for both sides).
  *
- * Each is justified in bench/RESULTS.md, "Speed machinery".
+ * Those that exist for speed are justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts', 'shutdown'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts', 'shutdown', 'start-config'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */

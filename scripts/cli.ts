@@ -1,4 +1,5 @@
 // `npm run cli -- <command> [--flag value]…`: operator tasks that need no running server.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDb, migrateToLatest } from '../db';
 import { readEnv } from '../lib/config/env';
@@ -14,6 +15,10 @@ import { resendInvitation } from '../lib/admin/invitations';
 import { isConflictError, isNotFoundError, isValidationError } from '../lib/errors/brand';
 import { defaultKeyring, type Keyring } from '../lib/crypto/secret-box';
 import { auditSecretRotation, maxRotationBatchSize, rotateSealedSecrets, rotationSummary } from '../lib/admin/secret-rotation';
+import { checkConfigAtStart } from '../lib/config/start-check';
+import { effectiveConfig, formatEffectiveConfig } from '../lib/config/effective';
+import type { CheckedConfig } from '../lib/config/schema';
+import { backupSqliteDatabase } from '../db/backup';
 
 const usage = `Usage:
   npm run cli -- create-admin --username NAME --password PASSWORD [--email EMAIL] [--display-name "FULL NAME"]
@@ -24,9 +29,13 @@ const usage = `Usage:
   npm run cli -- create-api-key --name NAME [--role read|admin] [--expires-in-days 1-730]   (read only unless --role admin; no expiry unless given)
   npm run cli -- reset-totp --username NAME [--days 1-365]   (removes the user's authenticator apps, starts a new enrollment period)
   npm run cli -- send-password-reset USERNAME                  (or --username NAME: a 30-minute link to the user's own address)
-  npm run cli -- rotate-secrets [--batch-size 1-${maxRotationBatchSize}]   (re-seals stored secrets under the newest PORTCULLIS_SECRET; README "Rotating the secret")`;
+  npm run cli -- rotate-secrets [--batch-size 1-${maxRotationBatchSize}]   (re-seals stored secrets under the newest PORTCULLIS_SECRET; README "Rotating the secret")
+  npm run cli -- check-config   (every variable's effective value and where it came from, secrets masked; exit 78 when one is bad)
+  npm run cli -- backup FILE    (a checked copy of the SQLite database, the server may be running; never overwrites FILE)`;
 
 async function main(): Promise<number> {
+  // Every command, check-config too: a bad variable ends the process here (one line, exit 78).
+  const config = checkConfigAtStart();
   const [command, ...rest] = process.argv.slice(2);
   const { values, positionals } = parseArgs({
     args: rest,
@@ -45,12 +54,19 @@ async function main(): Promise<number> {
       'batch-size': { type: 'string' },
     },
   });
-  // Only these take their username as a plain argument; anything else stray is a mistake.
-  const takesUsername = command === 'invite' || command === 'send-password-reset';
-  if (positionals.length > (takesUsername ? 1 : 0)) {
+  // Only these take their username (or file) as a plain argument; anything else stray is a mistake.
+  const takesOne = command === 'invite' || command === 'send-password-reset' || command === 'backup';
+  if (positionals.length > (takesOne ? 1 : 0)) {
     console.error(usage);
     return 2;
   }
+  // These two never open the database through the app's handle (nor migrate it).
+  if (command === 'check-config') {
+    console.log('The configuration is valid. Effective values (secrets masked):');
+    for (const line of formatEffectiveConfig(effectiveConfig(config, process.env))) console.log(`  ${line}`);
+    return 0;
+  }
+  if (command === 'backup') return backup(config, positionals[0]);
   const db = createDb(readEnv().databaseUrl);
   try {
     await migrateToLatest(db);
@@ -194,6 +210,34 @@ async function main(): Promise<number> {
     throw err;
   } finally {
     await db.close();
+  }
+}
+
+/** `backup FILE`: the SQLite database copied and checked (db/backup.ts); PostgreSQL is pg_dump's. */
+async function backup(config: CheckedConfig, file: string | undefined): Promise<number> {
+  if (!file) {
+    console.error(usage);
+    return 2;
+  }
+  if (config.database.dialect !== 'sqlite') {
+    console.error('backup copies a SQLite database; DATABASE_URL points at PostgreSQL: use pg_dump (README, "Backups"), e.g. pg_dump --format=custom --file=portcullis.dump "$DATABASE_URL"');
+    return 1;
+  }
+  try {
+    const report = await backupSqliteDatabase(config.database.file, file);
+    console.log(
+      `Backed up ${report.source} to ${report.file}: ${report.bytes} bytes (${report.pages} pages), mode 0600; ` +
+        `integrity ok, ${report.migrations} migrations (current), ${report.users} user${report.users === 1 ? '' : 's'}.`,
+    );
+    console.log(
+      config.secrets === undefined
+        ? `Keep ${path.join(config.dataDir, 'secret')} with it: without that secret the TOTP secrets and the Duo secret in the copy cannot be opened.`
+        : 'Keep PORTCULLIS_SECRET with it: without that secret the TOTP secrets and the Duo secret in the copy cannot be opened.',
+    );
+    return 0;
+  } catch (err) {
+    console.error(`backup failed: ${(err as Error).message}`);
+    return 1;
   }
 }
 

@@ -1,6 +1,13 @@
 // R-I1, kept free of Next.js so it can be unit-tested: which address is the client's.
+import { isIP } from 'node:net';
 
-/** "2" → trust that many proxy hops; "10.0.0.1, 10.0.0.2" → trust those proxy addresses. */
+/**
+ * "2" → trust that many proxy hops; "10.0.0.1, 10.0.0.2" → trust those proxy addresses.
+ * Strict: an entry that is not an IP address (a host name, a CIDR range, a typo, an empty
+ * entry) refuses the whole list, naming it, rather than trusting the rest of it: a list read
+ * in half would silently distrust a real proxy, or trust the wrong hop.
+ * @throws Error naming PORTCULLIS_TRUSTED_PROXIES and the entry
+ */
 export function parseTrustedProxies(value) {
   if (!value || !value.trim()) return { kind: 'none' };
   const trimmed = value.trim();
@@ -9,7 +16,15 @@ export function parseTrustedProxies(value) {
     if (hops < 1 || hops > 10) throw new Error('PORTCULLIS_TRUSTED_PROXIES hop count must be 1–10');
     return { kind: 'hops', hops };
   }
-  const addresses = new Set(trimmed.split(',').map((a) => normalizeAddress(a.trim())).filter(Boolean));
+  const addresses = new Set();
+  for (const entry of trimmed.split(',').map((a) => a.trim())) {
+    if (entry === '') throw new Error('PORTCULLIS_TRUSTED_PROXIES has an empty entry: give a hop count (1) or addresses separated by single commas');
+    const address = normalizeAddress(entry);
+    if (isIP(address) === 0) {
+      throw new Error(`PORTCULLIS_TRUSTED_PROXIES: "${entry.slice(0, 64)}" is not an IP address (give a hop count, or proxy addresses separated by commas)`);
+    }
+    addresses.add(address);
+  }
   return { kind: 'addresses', addresses };
 }
 

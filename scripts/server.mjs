@@ -6,25 +6,30 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
-import { clientAddress, dropUntrustedForwarding, parseTrustedProxies } from './client-address.mjs';
+import { clientAddress, dropUntrustedForwarding } from './client-address.mjs';
 import { directHandlerFor, serveDirect } from './direct-route.mjs';
 import { forwardAuthDeciderFor, serveForwardAuth } from './forward-auth-route.mjs';
 import { gateAtEntry, stripGateHeaders } from './entry-gate.mjs';
-import { installGracefulShutdown, shutdownTimeoutMs } from './graceful-shutdown.mjs';
+import { installGracefulShutdown } from './graceful-shutdown.mjs';
+import { checkedStartConfig } from './start-config.mjs';
 import logging from '../lib/log/logger.cjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const port = Number(process.env.PORT || 3000);
-const hostname = process.env.HOST || '0.0.0.0';
-const trusted = parseTrustedProxies(process.env.PORTCULLIS_TRUSTED_PROXIES);
 const entryToken = randomBytes(32).toString('hex');
-// HSTS once the portal is served over https (PORTCULLIS_ORIGIN): browsers then refuse plain http for a year.
-const hsts = (process.env.PORTCULLIS_ORIGIN || '').startsWith('https://') ? 'max-age=31536000; includeSubDomains' : null;
 process.env.PORTCULLIS_ENTRY_TOKEN = entryToken;
-const log = logging.getLogger();
 
-const app = next({ dev: false, dir: root, hostname, port });
+// Nothing here reads a variable before the check: Next.js gets PORT and HOST as written (for
+// its request URLs), and instrumentation.ts register(), which app.prepare() starts, checks
+// them and every other variable (lib/config/start-check.ts). A bad one ends the process
+// there, before anything listens: one line naming it, exit code 78. The checked values come
+// after (scripts/start-config.mjs waits for them).
+const app = next({ dev: false, dir: root, hostname: process.env.HOST || '0.0.0.0', port: process.env.PORT || '3000' });
 await app.prepare();
+const config = await checkedStartConfig();
+const { port, host: hostname, trustedProxies: trusted } = config;
+// HSTS once the portal is served over https (PORTCULLIS_ORIGIN): browsers then refuse plain http for a year.
+const hsts = config.origin.startsWith('https://') ? 'max-age=31536000; includeSubDomains' : null;
+const log = logging.getLogger();
 const handle = app.getRequestHandler();
 
 const server = http.createServer((req, res) => {
@@ -75,4 +80,4 @@ server.listen(port, hostname, () => {
 });
 
 // SIGTERM and SIGINT: finish what is in flight, release claimed mail, close the pool (graceful-shutdown.mjs).
-installGracefulShutdown({ server, log, timeoutMs: shutdownTimeoutMs(process.env.PORTCULLIS_SHUTDOWN_TIMEOUT) });
+installGracefulShutdown({ server, log, timeoutMs: config.shutdownTimeoutSeconds * 1000 });

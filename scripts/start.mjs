@@ -7,7 +7,7 @@ import logging from '../lib/log/logger.cjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 if (!fs.existsSync(path.join(root, '.next', 'BUILD_ID'))) {
-  logging.createLogger({ json: true }).info('No build found: running `next build` once…');
+  logging.createLogger({ json: true, level: 'info' }).info('No build found: running `next build` once…');
   const result = spawnSync(process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'build'], {
     cwd: root,
     stdio: 'inherit',

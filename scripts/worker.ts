@@ -9,10 +9,11 @@ import { readMailConfig } from '../lib/mail/config';
 import { transportFor } from '../lib/mail/transport';
 import { describeDelivery, startMailWorker } from '../lib/mail/worker';
 import { log } from '../lib/log';
-import { shutdownTimeoutMs } from '../lib/config/shutdown-timeout.mjs';
+import { checkConfigAtStart } from '../lib/config/start-check';
 
 async function main(): Promise<void> {
-  const timeoutMs = shutdownTimeoutMs(process.env.PORTCULLIS_SHUTDOWN_TIMEOUT);
+  // A bad variable ends the process here: one line naming it, exit code 78 (lib/config/start-check.ts).
+  const timeoutMs = checkConfigAtStart().shutdownTimeoutSeconds * 1000;
   const db = createDb(readEnv().databaseUrl);
   await migrateToLatest(db);
   const config = readMailConfig();

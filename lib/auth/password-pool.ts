@@ -1,6 +1,6 @@
-import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { defaultPasswordThreads, parsePasswordNice, parsePasswordThreads } from './password-threads';
 
 /**
  * argon2id verification on a small pool of worker threads of our own, instead of libuv's
@@ -216,16 +216,11 @@ function moduleBases(): string[] {
   return bases;
 }
 
+// The start check (lib/config/schema.ts) refused bad values already; these parse them alike.
 function defaultThreads(): number {
-  const fromEnv = Number(process.env.PORTCULLIS_PASSWORD_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(4, cores));
+  return parsePasswordThreads(process.env.PORTCULLIS_PASSWORD_THREADS) || defaultPasswordThreads();
 }
 
 function defaultNice(): number {
-  const fromEnv = process.env.PORTCULLIS_PASSWORD_NICE;
-  if (fromEnv === undefined || fromEnv === '') return 10;
-  const n = Number(fromEnv);
-  return Number.isInteger(n) ? n : 10;
+  return parsePasswordNice(process.env.PORTCULLIS_PASSWORD_NICE);
 }

@@ -1,5 +1,6 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
 import { hashLimits, PasswordPool } from './password-pool';
+import { parsePasswordThreads } from './password-threads';
 import { processSingleton } from '../process-singletons';
 import { log } from '../log';
 
@@ -30,7 +31,7 @@ function poolState(): PoolState {
 }
 
 function poolWanted(): boolean {
-  return process.env.PORTCULLIS_PASSWORD_THREADS !== '0';
+  return parsePasswordThreads(process.env.PORTCULLIS_PASSWORD_THREADS) !== 0;
 }
 
 /** The shared verify pool, started on first use; null when disabled or when it cannot start. */

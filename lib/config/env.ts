@@ -51,7 +51,8 @@ export class InvalidEnvError extends Error {
 /**
  * How long an invitation link is valid: PORTCULLIS_INVITATION_DAYS, whole days from 1 to 30,
  * 7 when unset. Read when an invitation is issued or started (not in readEnv(), which every
- * request reads: a bad value refuses invitations, with this message, not the whole portal).
+ * request reads); the check at start (lib/config/schema.ts) runs it first, so a bad value
+ * stops the start with this message.
  * @throws InvalidEnvError for anything else, never a silent default
  */
 export function invitationValidityMs(env: Readonly<Record<string, string | undefined>> = process.env): number {

@@ -47,7 +47,7 @@ export function hostnameOf(host: string): string {
 /**
  * Parses `PORTCULLIS_RESOURCES`: entries `host[/prefix]=resource`, separated by commas or
  * whitespace. Throws ResourceListError naming the first bad entry, so a typo stops the
- * server at the first request instead of leaving an app open or shut without a word.
+ * server at start (lib/config/schema.ts) instead of leaving an app open or shut without a word.
  *
  * @example parseHostRoutes('app.example.com/=wiki, example.com/billing=billing')
  */

@@ -85,6 +85,9 @@ function prettyStream() {
   }
 }
 
+/** What LOG_LEVEL may be (pino's levels and `silent`); the start check refuses anything else. */
+const logLevels = Object.freeze(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
 /**
  * options.destination: a stream to write to (tests); options.json: JSON lines even in
  * development. LOG_LEVEL picks the level (default info); NODE_ENV=production picks JSON.
@@ -130,4 +133,4 @@ function loggerFor(headers, logger = getLogger()) {
   return child;
 }
 
-module.exports = { createLogger, currentRequestId, getLogger, loggerFor, newRequestId, redactPaths, requestIdFrom, requestIdHeader, runWithRequestId };
+module.exports = { createLogger, logLevels, currentRequestId, getLogger, loggerFor, newRequestId, redactPaths, requestIdFrom, requestIdHeader, runWithRequestId };

@@ -4,6 +4,7 @@ interface HeaderReader {
   get(name: string): string | null;
 }
 
+export declare const logLevels: readonly LevelWithSilent[];
 export declare const redactPaths: readonly string[];
 export declare const requestIdHeader: string;
 export declare function newRequestId(): string;

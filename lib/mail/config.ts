@@ -1,6 +1,5 @@
 import { readEnv } from '../config/env';
 import { oneDay, oneHour, oneMinute } from '../clock';
-import { log } from '../log';
 
 /** Mail settings from the environment, read in one place. */
 
@@ -43,7 +42,8 @@ export function parseReminderOffsets(input: string): number[] {
   return [...out].sort((a, b) => b - a);
 }
 
-function defaultFrom(origin: string): string {
+/** `Portcullis <no-reply@HOST>`, HOST being the origin's: the From when PORTCULLIS_MAIL_FROM is unset. */
+export function defaultFrom(origin: string): string {
   let host = 'localhost';
   try {
     host = new URL(origin).hostname || host;
@@ -53,18 +53,56 @@ function defaultFrom(origin: string): string {
   return `Portcullis <no-reply@${host}>`;
 }
 
-/** The mail configuration; an unreadable PORTCULLIS_REMINDER_OFFSETS is reported through `onWarning` and the default used. */
-export function readMailConfig(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  onWarning: (message: string) => void = (m) => log.warn(m),
-): MailConfig {
+const bareAddress = /^[^\s@<>",;:()\[\]\\]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/i;
+
+/**
+ * PORTCULLIS_MAIL_FROM: `address@host` or `Display Name <address@host>`, one address, no
+ * line breaks or other control characters (it becomes a header of every message).
+ * @throws Error naming the variable
+ * @example parseMailFrom('Portcullis <mfa@example.com>') // 'Portcullis <mfa@example.com>'
+ */
+export function parseMailFrom(raw: string): string {
+  const text = raw.trim();
+  const named = /^([^<>]*)<([^<>]+)>$/.exec(text);
+  const address = named ? named[2]!.trim() : text;
+  const name = named ? named[1]!.trim() : '';
+  if (text.length > 320 || /[\u0000-\u001f\u007f]/.test(text) || /[",;]/.test(name) || !bareAddress.test(address)) {
+    throw new Error('PORTCULLIS_MAIL_FROM must be one address, e.g. mfa@example.com or Portcullis <mfa@example.com>');
+  }
+  return text;
+}
+
+/**
+ * SMTP_URL: nodemailer's `smtp://user:pass@host:587` or `smtps://…:465` (query options such
+ * as `?ignoreTLS=true` pass through). The message never repeats the URL: it holds a password.
+ * @throws Error naming the variable
+ */
+export function parseSmtpUrl(raw: string): string {
+  const text = raw.trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new Error('SMTP_URL is not a readable URL: smtp://user:password@host:587 or smtps://user:password@host:465 (special characters percent-encoded)');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('SMTP_URL must start with smtp:// or smtps://');
+  if (url.hostname === '') throw new Error('SMTP_URL names no host: smtp://user:password@host:587');
+  return text;
+}
+
+/**
+ * The mail configuration. Every value was checked at start (lib/config/schema.ts); a bad
+ * one met here anyway (a test, a tool) throws the same message rather than falling back.
+ */
+export function readMailConfig(env: Readonly<Record<string, string | undefined>> = process.env): MailConfig {
   const base = readEnv(env as NodeJS.ProcessEnv);
   let reminderOffsetsMs: number[];
   try {
     reminderOffsetsMs = parseReminderOffsets(env.PORTCULLIS_REMINDER_OFFSETS ?? defaultReminderOffsets);
   } catch (err) {
-    onWarning(`PORTCULLIS_REMINDER_OFFSETS: ${(err as Error).message} Using the default, ${defaultReminderOffsets}.`);
-    reminderOffsetsMs = parseReminderOffsets(defaultReminderOffsets);
+    throw new RangeError(`PORTCULLIS_REMINDER_OFFSETS: ${(err as Error).message}`);
   }
   return {
     origin: base.origin,

@@ -13,6 +13,8 @@ import { registerEntryGate, registeredEntryGate, type EntryGate } from '../../li
 import { shuttingDown } from '../../lib/http/shutdown-state';
 // @ts-expect-error -- plain ESM beside server.mjs, no type declarations
 import { shuttingDown as entryServerShuttingDown } from '../../scripts/graceful-shutdown.mjs';
+import { checkConfigAtStart, checkedConfig } from '../../lib/config/start-check';
+import { checkedStartConfig } from '../../scripts/start-config.mjs';
 
 describe('process singletons', () => {
   it('lives under a Symbol.for key, so every module copy (and plain .mjs) finds the same value', () => {
@@ -58,5 +60,13 @@ describe('process singletons', () => {
     expect(shuttingDown()).toBe(true);
     expect(entryServerShuttingDown()).toBe(true);
     delete (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('portcullis.shutdown')];
+  });
+
+  it('the entry server (scripts/start-config.mjs) waits for the configuration instrumentation.ts checks, under the same key', async () => {
+    const waiting = checkedStartConfig(5_000);
+    const config = checkConfigAtStart({ PORT: '4123', HOST: '127.0.0.1', PORTCULLIS_TRUSTED_PROXIES: '1' });
+    expect(await waiting).toBe(config);
+    expect(checkedConfig()).toBe(config);
+    expect(existingProcessSingleton('start-config')).toMatchObject({ config: { port: 4123, host: '127.0.0.1', trustedProxies: { kind: 'hops', hops: 1 } } });
   });
 });

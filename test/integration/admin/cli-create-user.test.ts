@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { verifyPassword } from '../../../lib/auth/password';
 import { dialects, freshDatabase } from '../support/dialects';
-import { cliTestTimeoutMs, runCliWithTsx } from '../support/cli';
+import { cliTestTimeoutMs, runCliWithTsx, cliTestSecret } from '../support/cli';
 
 /*
  * The operator's CLI creates accounts through the same service as the console and the API,
@@ -13,7 +13,7 @@ describe.each(dialects)('CLI create-user password rules on %s', (dialect) => {
   let db: Db;
   let url: string;
 
-  const cli = (...args: string[]) => runCliWithTsx({ DATABASE_URL: url }, ...args);
+  const cli = (...args: string[]) => runCliWithTsx({ DATABASE_URL: url, PORTCULLIS_SECRET: cliTestSecret }, ...args);
 
   beforeEach(async () => {
     const fresh = await freshDatabase(dialect);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../../../db';
 import { dialects, freshDatabase } from '../support/dialects';
-import { runCli } from '../support/cli';
+import { runCli, cliTestSecret } from '../support/cli';
 
 /*
  * Olga the operator names people from the CLI (issue 16): a display name at creation and
@@ -14,7 +14,7 @@ describe.each(dialects)('CLI display names and API keys on %s', (dialect) => {
   let db: Db;
   let url: string;
 
-  const cli = (...args: string[]) => runCli({ DATABASE_URL: url }, ...args);
+  const cli = (...args: string[]) => runCli({ DATABASE_URL: url, PORTCULLIS_SECRET: cliTestSecret }, ...args);
 
   async function displayName(username: string): Promise<string | null> {
     return (await db.kysely.selectFrom('users').select('display_name').where('username', '=', username).executeTakeFirstOrThrow()).display_name;

@@ -3,7 +3,7 @@ import { createDb, migrateToLatest, type Db } from '../../../db';
 import { systemClock } from '../../../lib/clock';
 import { getMfaRequirement } from '../../../db/queries/mfa';
 import { dialects, freshDatabase } from '../support/dialects';
-import { cliTestTimeoutMs, runCli } from '../support/cli';
+import { cliTestTimeoutMs, runCli, cliTestSecret } from '../support/cli';
 import { addFactor, seed } from '../mail/support/world';
 
 /*
@@ -15,7 +15,7 @@ describe.each(dialects)('CLI reset-totp on %s', (dialect) => {
   let db: Db;
   let url: string;
 
-  const cli = (...args: string[]) => runCli({ DATABASE_URL: url }, ...args);
+  const cli = (...args: string[]) => runCli({ DATABASE_URL: url, PORTCULLIS_SECRET: cliTestSecret }, ...args);
 
   beforeEach(async () => {
     const fresh = await freshDatabase(dialect);

@@ -231,6 +231,8 @@ describe.each(dialects)('several workers on one %s database', (dialect) => {
           PORTCULLIS_DATA_DIR: shared.dataDir,
           SMTP_URL: sink.url,
           PORTCULLIS_ORIGIN: origin,
+          // Required with PostgreSQL: the worker checks its configuration at start.
+          PORTCULLIS_SECRET: 'concurrency-test-secret-0123456789abcdef',
           NODE_ENV: 'production',
         },
         stdio: ['ignore', 'pipe', 'pipe'],

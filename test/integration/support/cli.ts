@@ -47,5 +47,8 @@ async function runProcess(command: string, args: string[], env: Record<string, s
   }
 }
 
+/** A PORTCULLIS_SECRET for CLI runs: on PostgreSQL the check at start requires one (README, "Environment"). */
+export const cliTestSecret = 'cli-test-secret-0123456789abcdef-0123456789';
+
 /** Where a test without a data dir of its own (PostgreSQL) points PORTCULLIS_DATA_DIR. */
 export const repoDataDir = path.join(root, 'data');

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM module shared with the server entry
 import { clientAddress, parseTrustedProxies } from '../../../scripts/client-address.mjs';
 
 describe('client address (R-I1)', () => {
@@ -34,5 +33,24 @@ describe('client address (R-I1)', () => {
 
   it('refuses a nonsensical hop count', () => {
     expect(() => parseTrustedProxies('0')).toThrow();
+  });
+
+  it('reads IPv4, IPv6 and IPv4-mapped addresses, in any case, as the socket reports them', () => {
+    const trusted = parseTrustedProxies(' 10.0.0.5 ,2001:DB8::1, ::ffff:192.0.2.7 ');
+    expect(trusted).toEqual({ kind: 'addresses', addresses: new Set(['10.0.0.5', '2001:db8::1', '192.0.2.7']) });
+  });
+
+  // Strict: a list read in half would trust the wrong hops or distrust a real proxy, silently.
+  it.each([
+    ['10.0.0.5, proxy.internal', /"proxy.internal" is not an IP address/],
+    ['10.0.0.0/8', /"10.0.0.0\/8" is not an IP address/],
+    ['10.0.0.5,,10.0.0.6', /empty entry/],
+    ['10.0.0.5,', /empty entry/],
+    ['10.0.0.256', /"10.0.0.256" is not an IP address/],
+    ['1.5', /"1.5" is not an IP address/],
+    ['11', /hop count must be 1–10/],
+  ])('refuses the whole list %j, naming PORTCULLIS_TRUSTED_PROXIES', (value, why) => {
+    expect(() => parseTrustedProxies(value)).toThrow(why);
+    expect(() => parseTrustedProxies(value)).toThrow(/^PORTCULLIS_TRUSTED_PROXIES/);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM module shared with the server entry
 import { dropUntrustedForwarding, parseTrustedProxies } from '../../../scripts/client-address.mjs';
 
 // X-Forwarded-Host decides the origin Next.js checks server actions

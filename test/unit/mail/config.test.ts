@@ -22,16 +22,13 @@ describe('PORTCULLIS_REMINDER_OFFSETS', () => {
     expect(() => parseReminderOffsets(value)).toThrow(RangeError);
   });
 
-  it('readMailConfig falls back to the default on a bad value and says so', () => {
-    const warnings: string[] = [];
-    const config = readMailConfig({ PORTCULLIS_REMINDER_OFFSETS: 'weekly', PORTCULLIS_ORIGIN: 'https://mfa.example.com/' }, (w) =>
-      warnings.push(w),
-    );
-    expect(config.reminderOffsetsMs).toEqual([3 * oneDay, oneDay]);
-    expect(warnings[0]).toContain('PORTCULLIS_REMINDER_OFFSETS');
+  it('readMailConfig reads the origin, the From and the offsets; a bad offset refuses, never a silent default', () => {
+    const config = readMailConfig({ PORTCULLIS_REMINDER_OFFSETS: '2d,12h', PORTCULLIS_ORIGIN: 'https://mfa.example.com/' });
+    expect(config.reminderOffsetsMs).toEqual([2 * oneDay, 12 * oneHour]);
     expect(config.origin).toBe('https://mfa.example.com');
     expect(config.from).toBe('Portcullis <no-reply@mfa.example.com>');
     expect(config.smtpUrl).toBeUndefined();
+    expect(() => readMailConfig({ PORTCULLIS_REMINDER_OFFSETS: 'weekly' })).toThrow(/^PORTCULLIS_REMINDER_OFFSETS: Reminder offset "weekly"/);
   });
 });
 
