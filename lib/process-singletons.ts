@@ -26,10 +26,16 @@
  * - `user-counts`: the console's cached users-per-status counts, so that a change made
  *   through one module copy (a server action) marks the count another copy (the page)
  *   serves (lib/admin/user-counts.ts).
+ * - `metrics`: the one Prometheus registry and its metrics, so the gate in middleware.ts,
+ *   the route handlers, server actions and the worker all count into what /metrics serves
+ *   (lib/metrics/registry.ts; prom-client's own default registry would be one per copy).
+ * - `ops-routes`: /readyz and /metrics handlers instrumentation.ts registers and
+ *   scripts/server.mjs serves, and the "shutting down" flag readiness reads
+ *   (lib/health/ops-routes.ts; scripts/ops-route.mjs reads the same key).
  *
  * Each is justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts', 'metrics', 'ops-routes'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */
