@@ -31,6 +31,7 @@ const isolatedFiles = [
   'test/unit/log/redaction.test.ts',
   'test/unit/mail/config.test.ts',
   'test/unit/mail/server-worker.test.ts',
+  'test/unit/metrics/registry.test.ts',
   'test/unit/process-singletons.test.ts',
   'test/unit/remote/remote-gate.test.ts',
 ];

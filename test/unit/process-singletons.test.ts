@@ -10,6 +10,9 @@ import {
 // @ts-expect-error -- plain ESM beside server.mjs, no type declarations
 import { directHandlerFor } from '../../scripts/direct-route.mjs';
 import { registerEntryGate, registeredEntryGate, type EntryGate } from '../../lib/gate/entry-gate';
+import { markShuttingDown, registerOpsRoutes } from '../../lib/health/ops-routes';
+// @ts-expect-error -- plain ESM beside server.mjs, no type declarations
+import { markShuttingDown as markShuttingDownAtEntry } from '../../scripts/ops-route.mjs';
 
 describe('process singletons', () => {
   it('lives under a Symbol.for key, so every module copy (and plain .mjs) finds the same value', () => {
@@ -46,5 +49,21 @@ describe('process singletons', () => {
     registerEntryGate(gate);
     expect(registeredEntryGate()).toBe(gate);
     expect((globalThis as unknown as Record<symbol, { gate: EntryGate }>)[Symbol.for('portcullis.entry-gate')]!.gate).toBe(gate);
+  });
+
+  it('the entry server (scripts/ops-route.mjs) finds the handlers lib/health/ops-routes.ts registers, and both set the same shutting-down flag', () => {
+    const key = Symbol.for('portcullis.ops-routes');
+    const g = globalThis as unknown as Record<symbol, { readiness: unknown; metrics: unknown; observeRequest: unknown; shuttingDown: boolean } | undefined>;
+    delete g[key];
+    markShuttingDownAtEntry(); // the entry side first: it makes the holder
+    registerOpsRoutes({ db: async () => Promise.reject(new Error('not used')) });
+    expect(g[key]!.shuttingDown).toBe(true);
+    expect(typeof g[key]!.readiness).toBe('function');
+    expect(typeof g[key]!.metrics).toBe('function');
+    expect(typeof g[key]!.observeRequest).toBe('function');
+    g[key]!.shuttingDown = false;
+    markShuttingDown();
+    expect(g[key]!.shuttingDown).toBe(true);
+    delete g[key];
   });
 });
