@@ -17,6 +17,8 @@ const isolatedFiles = [
   'test/integration/gate/entry-gate.test.ts',
   'test/integration/gate/entry-server.test.ts',
   'test/integration/gate/forward-auth.test.ts',
+  'test/integration/http/metrics.test.ts',
+  'test/integration/http/readiness.test.ts',
   'test/integration/mail/concurrency.test.ts',
   'test/integration/mail/delivery.test.ts',
   'test/integration/mail/scheduler.test.ts',

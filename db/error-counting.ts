@@ -1,4 +1,4 @@
-import type { CompiledQuery, DatabaseConnection, Dialect, Driver } from 'kysely';
+import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult } from 'kysely';
 import type { DialectName } from './url';
 import { countDatabaseError } from '../lib/metrics/record';
 
@@ -51,12 +51,21 @@ class CountingDriver implements Driver {
       this.#counted.add(connection);
       const execute = connection.executeQuery.bind(connection);
       const dialect = this.dialect;
-      // NOTE: patched once per pooled connection, as kysely's own query logging does.
-      connection.executeQuery = <R>(query: CompiledQuery) =>
-        execute<R>(query).catch((err: unknown) => {
-          if (!isConstraintViolation(err)) countDatabaseError(dialect, 'query');
-          throw err;
-        });
+      const failed = (err: unknown): never => {
+        if (!isConstraintViolation(err)) countDatabaseError(dialect, 'query');
+        throw err;
+      };
+      // NOTE: patched once per pooled connection, as kysely's own query logging does. SQLite's
+      // connection throws synchronously (better-sqlite3 is synchronous), PostgreSQL's rejects.
+      connection.executeQuery = <R>(query: CompiledQuery) => {
+        let running: Promise<QueryResult<R>>;
+        try {
+          running = execute<R>(query);
+        } catch (err) {
+          return failed(err);
+        }
+        return running.catch(failed);
+      };
     }
     return connection;
   }

@@ -36,7 +36,7 @@ function opsRoutes(): OpsRoutes {
  * database and mail worker, the metrics registry with its scrape sources.
  * @param overrides tests swap the database or the mail worker
  */
-export function registerOpsRoutes(overrides: Partial<Pick<ReadinessDeps, 'db' | 'mailWorker' | 'timeoutMs' | 'mailWorkerStaleMs'>> = {}): void {
+export function registerOpsRoutes(overrides: Partial<Pick<ReadinessDeps, 'db' | 'mailWorker' | 'timeoutMs' | 'mailWorkerStaleMs' | 'log'>> = {}): void {
   const routes = opsRoutes();
   metrics(); // made now, so the first scrape has the default process metrics' history
   installServerScrapeSources();

@@ -89,7 +89,7 @@ export function countDuoCall(call: DuoCall, outcome: DuoCallOutcome): void {
     const m = metrics();
     m.duoCalls.inc({ call: boundedLabel(duoCalls, call), outcome: boundedLabel(duoCallOutcomes, outcome) });
     // A configuration that can't be used says nothing about Duo's own availability.
-    if (call !== 'configuration') m.duoUp.set(outcome === 'error' ? 0 : 1);
+    if (call !== 'configuration') m.duoUp = outcome === 'error' ? 0 : 1;
   });
 }
 

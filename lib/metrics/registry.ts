@@ -48,7 +48,8 @@ export interface PortcullisMetrics {
   throttleBlocks: Counter<'kind'>;
   mailDeliveries: Counter<'outcome'>;
   duoCalls: Counter<'call' | 'outcome'>;
-  duoUp: Gauge;
+  /** 1 when the last call to Duo was answered, 0 when it failed, null before the first. */
+  duoUp: 0 | 1 | null;
   databaseErrors: Counter<'dialect' | 'kind'>;
   requestDuration: Histogram<'route' | 'status_class'>;
   /** Resource ids given out as labels so far (definitions.ts resourceLabel). */
@@ -57,11 +58,31 @@ export interface PortcullisMetrics {
   outbox: OutboxSnapshot | null;
   /** When the worker last looked at the outbox (performance.now() ms; ./outbox-gauges.ts). */
   outboxLookedAt?: number;
-  /** The last read of the user counts (readUserCounts). */
-  userCountsRead?: { at: number; read: Promise<CachedUserCounts | null> };
+  /** The read of the user counts in flight (readUserCounts). */
+  userCountsRead?: Promise<CachedUserCounts | null>;
 }
 
 const labelNames = (d: MetricDefinition) => Object.keys(d.labels);
+
+/**
+ * A gauge without labels that has no sample while `read` says null: prom-client's own Gauge
+ * always shows one (0), and a made-up 0 is worse than none ("Duo down" before anyone used
+ * Duo, "an outbox of 0" in a process without a worker). Registered as a plain collector.
+ */
+function optionalGauge(registry: Registry, d: MetricDefinition, read: () => number | null | Promise<number | null>): void {
+  const metric = {
+    name: d.name,
+    help: d.help,
+    type: 'gauge',
+    aggregator: 'sum',
+    async get() {
+      const value = await read();
+      return { name: d.name, help: d.help, type: 'gauge', aggregator: 'sum', values: value === null ? [] : [{ value, labels: {} }] };
+    },
+    reset() {},
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+}
 
 function createMetrics(): PortcullisMetrics {
   const registry = new Registry();
@@ -76,7 +97,7 @@ function createMetrics(): PortcullisMetrics {
     throttleBlocks: counter(defs.throttleBlocks),
     mailDeliveries: counter(defs.mailDeliveries),
     duoCalls: counter(defs.duoCalls),
-    duoUp: new Gauge({ name: defs.duoUp.name, help: defs.duoUp.help, ...on }),
+    duoUp: null,
     databaseErrors: counter(defs.databaseErrors),
     requestDuration: new Histogram({
       name: defs.requestDuration.name,
@@ -102,15 +123,9 @@ function createMetrics(): PortcullisMetrics {
       if (counts) for (const status of userStatuses) this.set({ status }, counts.byStatus[status]);
     },
   });
-  new Gauge({
-    name: defs.userCountsAge.name,
-    help: defs.userCountsAge.help,
-    ...on,
-    async collect() {
-      this.reset();
-      const counts = await readUserCounts(state);
-      if (counts) this.set(Math.max(0, (Date.now() - counts.asOf) / 1000));
-    },
+  optionalGauge(registry, defs.userCountsAge, async () => {
+    const counts = await readUserCounts(state);
+    return counts ? Math.max(0, (Date.now() - counts.asOf) / 1000) : null;
   });
   new Gauge({
     name: defs.userCountsCached.name,
@@ -120,34 +135,13 @@ function createMetrics(): PortcullisMetrics {
       this.set((await readUserCounts(state)) ? 1 : 0);
     },
   });
-  new Gauge({
-    name: defs.outboxDepth.name,
-    help: defs.outboxDepth.help,
-    ...on,
-    collect() {
-      this.reset();
-      if (state.outbox) this.set(state.outbox.depth);
-    },
+  optionalGauge(registry, defs.outboxDepth, () => state.outbox?.depth ?? null);
+  optionalGauge(registry, defs.outboxOldestAge, () => state.outbox?.oldestAgeSeconds ?? null);
+  optionalGauge(registry, defs.mailWorkerLastRoundAge, () => {
+    const at = state.sources.mailWorkerLastRoundAt?.() ?? null;
+    return at === null ? null : Math.max(0, (performance.now() - at) / 1000);
   });
-  new Gauge({
-    name: defs.outboxOldestAge.name,
-    help: defs.outboxOldestAge.help,
-    ...on,
-    collect() {
-      this.reset();
-      if (state.outbox) this.set(state.outbox.oldestAgeSeconds);
-    },
-  });
-  new Gauge({
-    name: defs.mailWorkerLastRoundAge.name,
-    help: defs.mailWorkerLastRoundAge.help,
-    ...on,
-    collect() {
-      this.reset();
-      const at = state.sources.mailWorkerLastRoundAt?.() ?? null;
-      if (at !== null) this.set(Math.max(0, (performance.now() - at) / 1000));
-    },
-  });
+  optionalGauge(registry, defs.duoUp, () => state.duoUp);
 
   // process_* and nodejs_* (CPU, memory, event loop lag, GC), once: this runs once per process.
   collectDefaultMetrics({ register: registry });
@@ -155,17 +149,19 @@ function createMetrics(): PortcullisMetrics {
 }
 
 /**
- * The three user gauges of one scrape share one read of the cache (kept for a second), so
- * they always agree.
+ * The three user gauges of one scrape share one read of the cache, so they always agree: a
+ * scrape collects every metric at once, and a read still in flight is handed to the others.
  */
 function readUserCounts(state: PortcullisMetrics): Promise<CachedUserCounts | null> {
   const source = state.sources.userCounts;
   if (!source) return Promise.resolve(null);
-  const now = performance.now();
-  const last = state.userCountsRead;
-  if (last && now - last.at < 1_000) return last.read;
-  const read = source().catch(() => null);
-  state.userCountsRead = { at: now, read };
+  if (state.userCountsRead) return state.userCountsRead;
+  const read = source()
+    .catch(() => null)
+    .finally(() => {
+      if (state.userCountsRead === read) state.userCountsRead = undefined;
+    });
+  state.userCountsRead = read;
   return read;
 }
 

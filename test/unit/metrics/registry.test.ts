@@ -33,6 +33,10 @@ describe('the metrics registry', () => {
     expect(text).toContain('# TYPE process_cpu_seconds_total counter');
     expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
     expect(text.match(/# TYPE process_cpu_seconds_total /g)).toHaveLength(1);
+    // Nothing made up before there is something to say: no "Duo down" before anyone used Duo.
+    for (const absent of ['portcullis_duo_up', 'portcullis_mail_outbox_depth', 'portcullis_mail_worker_last_round_age_seconds', 'portcullis_user_counts_age_seconds']) {
+      expect(text).not.toMatch(new RegExp(`^${absent} `, 'm'));
+    }
   });
 
   it('keeps every label value in its list, whatever is recorded, and never Ada’s name, address or ids', async () => {
@@ -74,11 +78,12 @@ describe('the metrics registry', () => {
 
   it('follows Duo’s availability by the last call: answered 1, failed 0; a configuration it can’t use says nothing of Duo', async () => {
     countDuoCall('token', 'refused');
-    expect((await metrics().duoUp.get()).values[0]!.value).toBe(1);
+    expect(metrics().duoUp).toBe(1);
+    expect(await metrics().registry.metrics()).toMatch(/^portcullis_duo_up 1$/m);
     countDuoCall('health_check', 'error');
-    expect((await metrics().duoUp.get()).values[0]!.value).toBe(0);
+    expect(metrics().duoUp).toBe(0);
     countDuoCall('configuration', 'error');
-    expect((await metrics().duoUp.get()).values[0]!.value).toBe(0);
+    expect(metrics().duoUp).toBe(0);
   });
 
   it('says the user counts are cold, without counting, while no count was made', async () => {
