@@ -138,6 +138,7 @@ pg_specs=(
   test/e2e/ways-out.spec.ts      # sign-out from Set Up, /denied (its audit reference), the console (issue 16)
   test/e2e/portal-ux.spec.ts     # confirm steps, recovery codes shown once, deadlines, notices (issue 16)
   test/e2e/console-users.spec.ts # counts, bulk remove, CSV export, last sign-in, API key expiry (issue 16)
+  test/e2e/monitoring.spec.ts    # /healthz, /readyz, /metrics after a sign-in and a TOTP verification (issue 17)
   # reverse-proxies and remote-gate: SQLite only. They touch the database only through the
   # endpoint above and the sign-in/TOTP pages of login/totp, and nginx, Caddy and a second
   # Next.js app per pass would not fit CI's 20 minutes.

@@ -80,6 +80,27 @@ describe('/healthz', () => {
     }
   });
 
+  it('serves /metrics only while PORTCULLIS_METRICS_TOKEN is set, and only with it', async () => {
+    registerOpsRoutes({ db: () => Promise.reject(new Error('not used')), mailWorker: () => null, log });
+    const token = 'readiness-test-token-0123456789abcdef0123';
+    delete process.env.PORTCULLIS_METRICS_TOKEN;
+    expect((await probe('/metrics', { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    process.env.PORTCULLIS_METRICS_TOKEN = token;
+    try {
+      const refused = await probe('/metrics');
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect((await probe('/metrics', { headers: { authorization: `Bearer ${token}0` } })).status).toBe(401);
+      const served = await probe('/metrics', { headers: { authorization: `Bearer ${token}` } });
+      expect(served.status).toBe(200);
+      expect(served.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(served.headers.get('cache-control')).toBe('no-store');
+      expect(served.text).toContain('# TYPE portcullis_gate_decisions_total counter');
+    } finally {
+      delete process.env.PORTCULLIS_METRICS_TOKEN;
+    }
+  });
+
   it('leaves every other path to Next.js', async () => {
     expect((await probe('/healthz/x')).status).toBe(299);
     expect((await probe('/readyz.json')).status).toBe(299);
