@@ -40,6 +40,9 @@ export async function register(): Promise<void> {
     const { portalResources } = await import('./portcullis.config');
     registerEntryGate(createEntryGate({ resources: portalResources }));
   }
+  // /readyz and /metrics, served by scripts/server.mjs ahead of the gate (lib/health/ops-routes.ts).
+  const { registerOpsRoutes } = await import('./lib/health/ops-routes');
+  registerOpsRoutes();
   // The mail worker (lib/mail/worker.ts); it waits for the database on its own.
   if (!config.disableWorker) {
     const { startServerMailWorker } = await import('./lib/mail/worker');

@@ -4,8 +4,9 @@ const securityHeaders = require('./lib/http/security-headers.cjs');
 const nextConfig = {
   // Native and server-only packages stay out of the bundles (middleware included). otplib
   // too: its base32 dependency calls the deprecated Buffer(), which Node reports once on
-  // stderr unless the call comes from node_modules.
-  serverExternalPackages: ['better-sqlite3', 'pg', '@node-rs/argon2', 'nodemailer', 'pino', 'pino-pretty', 'otplib'],
+  // stderr unless the call comes from node_modules. prom-client: one copy for the whole
+  // process, not one per bundle (the registry itself is a process singleton, lib/metrics).
+  serverExternalPackages: ['better-sqlite3', 'pg', '@node-rs/argon2', 'nodemailer', 'pino', 'pino-pretty', 'otplib', 'prom-client'],
   poweredByHeader: false,
   // Type errors fail `npm test` (its typecheck stage runs `tsc --noEmit` over app, tests and
   // benches together), so the build itself doesn't repeat the check.

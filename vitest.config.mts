@@ -18,6 +18,8 @@ const isolatedFiles = [
   'test/integration/gate/entry-server.test.ts',
   'test/integration/gate/forward-auth.test.ts',
   'test/integration/http/graceful-shutdown.test.ts',
+  'test/integration/http/metrics.test.ts',
+  'test/integration/http/readiness.test.ts',
   'test/integration/mail/concurrency.test.ts',
   'test/integration/mail/delivery.test.ts',
   'test/integration/mail/scheduler.test.ts',
@@ -33,6 +35,7 @@ const isolatedFiles = [
   'test/unit/log/redaction.test.ts',
   'test/unit/mail/config.test.ts',
   'test/unit/mail/server-worker.test.ts',
+  'test/unit/metrics/registry.test.ts',
   'test/unit/process-singletons.test.ts',
   'test/unit/remote/remote-gate.test.ts',
 ];

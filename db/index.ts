@@ -9,6 +9,7 @@ import { parseDatabaseUrl, type DialectName } from './url';
 import { withStatementCache } from './statement-cache';
 import { FileLockedSqliteDialect } from './sqlite-file-lock';
 import { tagDialect } from './dialect';
+import { countingErrors } from './error-counting';
 import { readEnv } from '../lib/config/env';
 import { forgetProcessSingleton, processSingleton } from '../lib/process-singletons';
 
@@ -50,18 +51,19 @@ export function configureSqlite(database: SQLite.Database): SQLite.Database {
 
 /**
  * Opens the database named by `url`: SQLite when unset or `file:`/`sqlite:` (WAL, foreign
- * keys, busy timeout), PostgreSQL for `postgres://` (a pg pool).
+ * keys, busy timeout), PostgreSQL for `postgres://` (a pg pool). Failures are counted for
+ * /metrics (db/error-counting.ts).
  */
 export function createDb(url: string | undefined, dataDir = readEnv().dataDir): Db {
   const parsed = parseDatabaseUrl(url, dataDir);
   if (parsed.dialect === 'sqlite') {
     fs.mkdirSync(path.dirname(parsed.file), { recursive: true, mode: 0o700 });
     const database = configureSqlite(new SQLite(parsed.file));
-    const kysely = tagDialect(new Kysely<Database>({ dialect: new FileLockedSqliteDialect(parsed.file, { database: withStatementCache(database) }) }), 'sqlite');
+    const kysely = tagDialect(new Kysely<Database>({ dialect: countingErrors(new FileLockedSqliteDialect(parsed.file, { database: withStatementCache(database) }), 'sqlite') }), 'sqlite');
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: parsed.connectionString, max: postgresPoolSize });
-  const kysely = tagDialect(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  const kysely = tagDialect(new Kysely<Database>({ dialect: countingErrors(new PostgresDialect({ pool }), 'postgres') }), 'postgres');
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
 }
 

@@ -26,15 +26,19 @@
  * - `user-counts`: the console's cached users-per-status counts, so that a change made
  *   through one module copy (a server action) marks the count another copy (the page)
  *   serves (lib/admin/user-counts.ts).
- * - `shutdown`: set by the entry server when SIGTERM arrives (scripts/graceful-shutdown.mjs),
- *   so readiness can answer 503 while requests drain (lib/http/shutdown-state.ts).
  * - `start-config`: the configuration checked once at start (lib/config/start-check.ts), which
  *   instrumentation.ts register() keeps and scripts/server.mjs waits for before it listens
  *   (scripts/start-config.mjs makes the slot under the same key, for both sides).
+ * - `metrics`: the one Prometheus registry and its metrics, so the gate in middleware.ts,
+ *   the route handlers, server actions and the worker all count into what /metrics serves
+ *   (lib/metrics/registry.ts; prom-client's own default registry would be one per copy).
+ * - `ops-routes`: /readyz and /metrics handlers instrumentation.ts registers and
+ *   scripts/server.mjs serves, and the "shutting down" flag readiness reads
+ *   (lib/health/ops-routes.ts; scripts/ops-route.mjs reads the same key).
  *
  * Those that exist for speed are justified in bench/RESULTS.md, "Speed machinery".
  */
-export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts', 'shutdown', 'start-config'] as const;
+export const processSingletonNames = ['db', 'passwordPool', 'direct-routes', 'entry-gate', 'forward-auth-routes', 'mailWorker', 'sqlite-file-locks', 'request-context', 'password-blocklist', 'user-counts', 'start-config', 'metrics', 'ops-routes'] as const;
 export type ProcessSingletonName = (typeof processSingletonNames)[number];
 
 /** The global symbol a singleton lives under; plain .mjs readers build the same string. */

@@ -10,21 +10,17 @@
 // 4. Close the database pool, then exit 0.
 // A second signal exits at once (1): an operator pressing Ctrl-C twice means it.
 
+import { markShuttingDown } from './ops-route.mjs';
+
 // The values instrumentation.ts registers (lib/process-singletons.ts), which this plain ESM
 // can't import; test/unit/process-singletons.test.ts checks both sides name the same symbols.
 const mailWorkerKey = Symbol.for('portcullis.mailWorker');
 const dbKey = Symbol.for('portcullis.db');
-const shutdownKey = Symbol.for('portcullis.shutdown');
 
 export { shutdownTimeoutMs } from '../lib/config/shutdown-timeout.mjs';
 
-/** True from the first signal on: readiness answers 503 so load balancers stop sending. */
-export function shuttingDown() {
-  return globalThis[shutdownKey]?.since !== undefined;
-}
-
 /**
- * Installs the handlers. `exit` and `now` are for tests; the server passes none.
+ * Installs the handlers. `signals` and `exit` are for tests; the server passes neither.
  * @returns the shutdown function itself (the signal handlers call it)
  */
 export function installGracefulShutdown({ server, log, timeoutMs, signals = ['SIGTERM', 'SIGINT'], exit = (code) => process.exit(code) }) {
@@ -41,7 +37,8 @@ export function installGracefulShutdown({ server, log, timeoutMs, signals = ['SI
 
   async function drain(signal) {
     const deadline = performance.now() + timeoutMs;
-    globalThis[shutdownKey] = { since: Date.now() };
+    // Readiness answers 503 from now on, so a load balancer on a keep-alive connection stops sending.
+    markShuttingDown();
     log.info(`${signal}: shutting down; finishing requests in flight (at most ${Math.round(timeoutMs / 1000)} s)`);
 
     const requestsDone = new Promise((resolve) => server.close(() => resolve(true)));

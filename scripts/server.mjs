@@ -12,6 +12,7 @@ import { forwardAuthDeciderFor, serveForwardAuth } from './forward-auth-route.mj
 import { gateAtEntry, stripGateHeaders } from './entry-gate.mjs';
 import { installGracefulShutdown } from './graceful-shutdown.mjs';
 import { checkedStartConfig } from './start-config.mjs';
+import { opsRouteFor, serveOps, timeRequest } from './ops-route.mjs';
 import logging from '../lib/log/logger.cjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +38,8 @@ const server = http.createServer((req, res) => {
   // app for its log lines (lib/log). A client's own X-Request-Id is dropped, not adopted: it
   // could forge another request's id or smuggle text into the log.
   const reqId = logging.newRequestId();
+  // The request-duration histogram, by route group (scripts/ops-route.mjs).
+  timeRequest(req, res);
   delete req.headers['x-request-id'];
   // Only the entry gate may mark a request decided or hand Next.js a nonce.
   stripGateHeaders(req);
@@ -58,6 +61,9 @@ const server = http.createServer((req, res) => {
 });
 
 async function serve(req, res, ip) {
+  // /healthz, /readyz, /metrics: ahead of the gate and of Next.js (scripts/ops-route.mjs).
+  const ops = opsRouteFor(req);
+  if (ops) return serveOps(ops, req, res, log);
   // The forward-auth endpoints, from node's request (scripts/forward-auth-route.mjs).
   const forwardAuth = forwardAuthDeciderFor(req);
   if (forwardAuth) return serveForwardAuth(forwardAuth, req, res);

@@ -144,6 +144,14 @@ export async function countUsersByStatus(
 }
 
 /**
+ * The latest finished count for `db`, without counting or waiting: null while none was made
+ * in this process. /metrics reads this (lib/metrics/scrape-sources.ts), never a count per scrape.
+ */
+export function cachedUserCounts(db: Kysely<Database>): UserCounts | null {
+  return countCache().get(db)?.value ?? null;
+}
+
+/**
  * The count running in the background for `db`, if any (tests and bench/admin.ts await it).
  */
 export function userCountsRefresh(db: Kysely<Database>): Promise<UserCounts> | null {

@@ -30,6 +30,7 @@ import {
   sourceWaitMs,
   type GuessKind,
 } from './mfa-budget';
+import { countThrottleBlock } from '../metrics/record';
 
 /**
  * Second-factor guess throttling, the I/O half (the policy is ./mfa-budget.ts). R-I2.
@@ -70,6 +71,12 @@ export function sourcesOf(input: Pick<GuessSourceInput, 'sessionId' | 'ip'>): st
 
 /** Asks to check one code; when admitted, its failure is already charged (refund it on success). */
 export async function admitGuess(db: Kysely<Database>, input: GuessSourceInput, now: number): Promise<GuessAdmission> {
+  const admission = await admitOrRefuse(db, input, now);
+  if (!admission.admitted) countThrottleBlock(input.kind);
+  return admission;
+}
+
+async function admitOrRefuse(db: Kysely<Database>, input: GuessSourceInput, now: number): Promise<GuessAdmission> {
   const sources = sourcesOf(input);
   return db.transaction().execute(async (trx): Promise<GuessAdmission> => {
     const { epoch } = await lockGuessAccount(trx, input.userId);

@@ -7,6 +7,7 @@ import type { Clock } from '../clock';
 import { maxPasswordLength, verifyAgainstDummy, verifyTypedPassword } from './password';
 import { accountKey, accountThrottle, addressKey, countAddressFailure, countFailure, resetThrottle, waitUntil } from './throttle';
 import { createSession } from './sessions';
+import { countSignIn, countThrottleBlock } from '../metrics/record';
 
 export const credentialsSchema = z.object({
   username: z.string().trim().min(1).max(128),
@@ -24,6 +25,27 @@ export const signInMessages = {
 } as const;
 
 /**
+ * Password sign-in (attemptSignIn), its outcome counted for /metrics (lib/metrics):
+ * ok, invalid, throttled, not_allowed, or error when it threw.
+ */
+export async function signInWithPassword(
+  db: Kysely<Database>,
+  input: unknown,
+  client: { ip: string; userAgent: string | null },
+  clock: Clock,
+): Promise<SignInResult> {
+  let result: SignInResult;
+  try {
+    result = await attemptSignIn(db, input, client, clock);
+  } catch (err) {
+    countSignIn('error');
+    throw err;
+  }
+  countSignIn(result.ok ? 'ok' : result.reason);
+  return result;
+}
+
+/**
  * Password sign-in as a flat guard sequence: parse → throttle → look up → verify →
  * state → session. Unknown user and wrong password take the same path and message.
  *
@@ -31,7 +53,7 @@ export const signInMessages = {
  * then one transaction with the session row, the audit entry and, only when the account had
  * a throttle row, its reset. Failures are counted by atomic upserts as before.
  */
-export async function signInWithPassword(
+async function attemptSignIn(
   db: Kysely<Database>,
   input: unknown,
   client: { ip: string; userAgent: string | null },
@@ -45,8 +67,12 @@ export async function signInWithPassword(
 
   const now = clock.now();
   const candidate = await getSignInCandidate(db, username.toLowerCase(), userKey, ipKey);
-  const wait = Math.max(waitUntil(candidate.accountBlockedUntil, now), waitUntil(candidate.addressBlockedUntil, now));
-  if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
+  const accountWait = waitUntil(candidate.accountBlockedUntil, now);
+  const wait = Math.max(accountWait, waitUntil(candidate.addressBlockedUntil, now));
+  if (wait > 0) {
+    countThrottleBlock(accountWait > 0 ? 'sign_in_account' : 'sign_in_address');
+    return { ok: false, reason: 'throttled', retryAfterMs: wait };
+  }
 
   const user = candidate.user;
   const passwordOk = user?.password_hash

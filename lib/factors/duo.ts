@@ -10,6 +10,7 @@ import { openSecret, sealSecret, type Keyring } from '../crypto/secret-box';
 import { elevateSession, type SessionContext } from '../auth/sessions';
 import { auditFactorAction, factorActorOf, type FactorActor } from './audit';
 import { duoStateTtlMs, nonceHash, sameBinding, sessionBinding, type PendingDuo } from './ceremony';
+import { countDuoCall, countedVerification } from '../metrics/record';
 
 /**
  * Duo Universal Prompt as a second factor, through the official client
@@ -155,6 +156,7 @@ export async function startDuo(
     duo = (options.clientFactory ?? officialDuoClient)(config);
   } catch (err) {
     const detail = duoErrorDetail(err) === 'error' ? 'bad_configuration' : duoErrorDetail(err);
+    countDuoCall('configuration', 'error');
     await auditUnavailable(db, actor, clock, 'configuration', detail);
     return { ok: false, reason: 'unavailable', detail };
   }
@@ -162,9 +164,11 @@ export async function startDuo(
     await withDeadline(duo.healthCheck(), timeoutMs);
   } catch (err) {
     const detail = duoErrorDetail(err);
+    countDuoCall('health_check', 'error');
     await auditUnavailable(db, actor, clock, 'health_check', detail);
     return { ok: false, reason: 'unavailable', detail };
   }
+  countDuoCall('health_check', 'ok');
   const state = randomBytes(32).toString('base64url');
   let url: string;
   try {
@@ -209,7 +213,7 @@ interface DuoIdToken {
  * Completes the Duo round trip from the callback's query (`state`, `duo_code` or `code`,
  * or Duo's `error`). `pending` is the sealed cookie's content, null when absent or forged.
  */
-export async function completeDuo(
+export function completeDuo(
   db: Kysely<Database>,
   session: SessionContext,
   pending: PendingDuo | null,
@@ -217,6 +221,19 @@ export async function completeDuo(
   client: { ip: string | null },
   clock: Clock,
   options: DuoOptions = {},
+): Promise<DuoCallbackResult> {
+  // Counted for /metrics by method and outcome (lib/metrics).
+  return countedVerification('duo', () => checkDuoCallback(db, session, pending, query, client, clock, options));
+}
+
+async function checkDuoCallback(
+  db: Kysely<Database>,
+  session: SessionContext,
+  pending: PendingDuo | null,
+  query: { state: unknown; code: unknown; error?: unknown },
+  client: { ip: string | null },
+  clock: Clock,
+  options: DuoOptions,
 ): Promise<DuoCallbackResult> {
   const actor = factorActorOf(session, client);
   const refuse = async (detail: string): Promise<DuoCallbackResult> => {
@@ -249,6 +266,7 @@ export async function completeDuo(
     if (!config) return refuse('not_enabled');
     duo = (options.clientFactory ?? officialDuoClient)(config);
   } catch (err) {
+    countDuoCall('configuration', 'error');
     return unavailable('configuration', duoErrorDetail(err) === 'error' ? 'bad_configuration' : duoErrorDetail(err));
   }
 
@@ -257,13 +275,17 @@ export async function completeDuo(
     // NOTE: the username is the session's; the client checks the token's preferred_username against it.
     token = (await withDeadline(duo.exchangeAuthorizationCodeFor2FAResult(query.code, session.username), options.timeoutMs ?? duoTimeoutMs)) as DuoIdToken;
   } catch (err) {
-    if (isDuoException(err) && err.message === duoConstants.USERNAME_ERROR) return refuse('wrong_user');
-    if (isDuoException(err) && err.message === duoConstants.NONCE_ERROR) return refuse('wrong_nonce');
+    // Duo answered, with a token for someone else or the wrong nonce: it is up.
+    const answered = (reason: string) => (countDuoCall('token', 'refused'), refuse(reason));
+    if (isDuoException(err) && err.message === duoConstants.USERNAME_ERROR) return answered('wrong_user');
+    if (isDuoException(err) && err.message === duoConstants.NONCE_ERROR) return answered('wrong_nonce');
     const detail = duoErrorDetail(err);
     // Duo saying no to the code itself (used, expired, someone else's) is a refusal, not an outage.
-    if (/^http_4\d\d:invalid_grant/.test(detail)) return refuse('code_rejected');
+    if (/^http_4\d\d:invalid_grant/.test(detail)) return answered('code_rejected');
+    countDuoCall('token', 'error');
     return unavailable('token', detail);
   }
+  countDuoCall('token', 'ok');
   if (!token || token.preferred_username !== session.username) return refuse('wrong_user');
   const result = token.auth_result?.result;
   if (result !== 'allow') return refuse(`result_${typeof result === 'string' ? result.slice(0, 20) : 'missing'}`);

@@ -6,6 +6,7 @@ import { countFactors } from '../../db/queries/factors';
 import { consumeRecoveryCode, recoveryCodeCounts, replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import type { Clock } from '../clock';
 import { elevateSession, type SessionContext } from '../auth/sessions';
+import { countedVerification } from '../metrics/record';
 import { admitGuess, guessFailed, refundGuess } from '../auth/mfa-throttle';
 import { auditFactorAction, factorActorOf } from './audit';
 import { StepUpRefused, stepUpRefusalIn, stepUpRefusalOf } from './step-up';
@@ -100,7 +101,18 @@ export type RecoverySignInResult =
  * (exactly one of parallel uses wins), and the charge is refunded. Every use is audited;
  * the session records 'recovery' as the second factor and gets a new id.
  */
-export async function verifyRecoveryCodeSignIn(
+export function verifyRecoveryCodeSignIn(
+  db: Kysely<Database>,
+  session: SessionContext,
+  input: unknown,
+  client: { ip: string | null },
+  clock: Clock,
+): Promise<RecoverySignInResult> {
+  // Counted for /metrics by method and outcome (lib/metrics).
+  return countedVerification('recovery', () => checkRecoveryCodeSignIn(db, session, input, client, clock));
+}
+
+async function checkRecoveryCodeSignIn(
   db: Kysely<Database>,
   session: SessionContext,
   input: unknown,

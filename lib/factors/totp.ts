@@ -19,6 +19,7 @@ import { replaceRecoveryCodes } from '../../db/queries/recovery-codes';
 import type { Clock } from '../clock';
 import { openSecret, sealSecret } from '../crypto/secret-box';
 import { elevateSession, type SessionContext } from '../auth/sessions';
+import { countedVerification } from '../metrics/record';
 import { admitGuess, guessFailed, refundGuess, type GuessCharge } from '../auth/mfa-throttle';
 import type { PendingTotpSetup } from '../auth/pending-setup';
 import { auditFactorAction, auditSetupAfterRecovery, factorActorOf, type FactorActor } from './audit';
@@ -307,7 +308,18 @@ function matchDevice(factors: TotpFactorSecret[], userId: string, code: string, 
  * address is refused without a check and without a count; another source's valid code
  * passes. Malformed input is no guess: refused, audited, not charged.
  */
-export async function verifyTotpSignIn(
+export function verifyTotpSignIn(
+  db: Kysely<Database>,
+  session: SessionContext,
+  input: unknown,
+  client: { ip: string | null },
+  clock: Clock,
+): Promise<SecondFactorResult> {
+  // Counted for /metrics by method and outcome (lib/metrics).
+  return countedVerification('totp', () => checkTotpSignIn(db, session, input, client, clock));
+}
+
+async function checkTotpSignIn(
   db: Kysely<Database>,
   session: SessionContext,
   input: unknown,

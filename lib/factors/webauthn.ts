@@ -26,6 +26,7 @@ import {
 import { readEnv } from '../config/env';
 import type { Clock } from '../clock';
 import { elevateSession, type SessionContext } from '../auth/sessions';
+import { countedVerification } from '../metrics/record';
 import type { Decision, MfaSettings } from '../policy';
 import { setupMethods } from '../policy';
 import { enqueueFactorNotice } from '../mail/enqueue';
@@ -400,7 +401,20 @@ export const webauthnMessages = {
  * challenge, user presence, signature and counter → record the counter (once) → elevate the
  * session (new id). Every failure is audited.
  */
-export async function verifyWebauthnSignIn(
+export function verifyWebauthnSignIn(
+  db: Kysely<Database>,
+  session: SessionContext,
+  pending: PendingWebauthn | null,
+  input: unknown,
+  client: { ip: string | null },
+  rp: RelyingParty,
+  clock: Clock,
+): Promise<WebauthnSignInResult> {
+  // Counted for /metrics by method and outcome (lib/metrics).
+  return countedVerification('webauthn', () => checkWebauthnSignIn(db, session, pending, input, client, rp, clock));
+}
+
+async function checkWebauthnSignIn(
   db: Kysely<Database>,
   session: SessionContext,
   pending: PendingWebauthn | null,

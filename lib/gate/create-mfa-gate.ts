@@ -11,6 +11,7 @@ import { defaultDataPages, isDataPage, probeDataPage, startsDuo } from './data-p
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableResponse } from './unavailable';
 import { loggerFor } from '../log';
+import { countGateDecision } from '../metrics/record';
 
 export interface MfaGateOptions {
   /**
@@ -112,12 +113,14 @@ export function createMfaGate(options: MfaGateOptions) {
         { ip: clientIpFromHeaders(request.headers), userAgent: request.headers.get('user-agent') },
         clock,
       );
+      countGateDecision(decision.kind, resource);
       const returnTo = safeReturnPath(`${pathname}${request.nextUrl.search}`);
       const destination = destinationFor(decision, returnTo);
       if (!destination) return proceed();
       return secured(NextResponse.redirect(new URL(destination, request.url), 303));
     } catch (err) {
       loggerFor(request.headers).error({ err }, 'gate could not decide; failing closed');
+      countGateDecision('unavailable', resource);
       return secured(unavailableResponse(audience));
     }
   };

@@ -28,6 +28,7 @@ import { safeReturnPath } from '../auth/return-path';
 import { contentSecurityPolicy, newCspNonce } from '../http/csp';
 import { declaredFormActionSources } from './declared-resources';
 import { loggerFor } from '../log';
+import { countGateDecision } from '../metrics/record';
 import { processSingleton, existingProcessSingleton } from '../process-singletons';
 import { getDb } from '../../db';
 import { destinationFor, evaluateAccess, type AccessDb } from './access';
@@ -135,6 +136,7 @@ export function createEntryGate(options: EntryGateOptions): EntryGate {
       const db = await database();
       const token = await decodeSessionCookie(cookieValue(request.cookieHeader, cookieName));
       const { decision } = await evaluateAccess(db, token, resource, { ip: request.ip, userAgent: request.userAgent }, clock);
+      countGateDecision(decision.kind, resource);
       const destination = destinationFor(decision, safeReturnPath(`${url.pathname}${url.search}`));
       if (!destination) return { kind: 'allow', nonce, policy };
       return {
@@ -143,6 +145,7 @@ export function createEntryGate(options: EntryGateOptions): EntryGate {
       };
     } catch (err) {
       loggerFor(request.headers).error({ err }, 'entry gate could not decide; failing closed');
+      countGateDecision('unavailable', resource);
       const headers: Record<string, string> = { 'content-security-policy': policy };
       const audience = cookieValue(request.cookieHeader, cookieName) === undefined ? 'anyone' : 'signed_in';
       unavailableResponse(audience).headers.forEach((value, name) => {

@@ -14,6 +14,7 @@ import { systemClock } from '../clock';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { loggerFor } from '../log';
+import { countGateDecision } from '../metrics/record';
 import { processSingleton } from '../process-singletons';
 import { evaluateAccess, type AccessDb } from './access';
 import { declaredResources, resourceOfUrl, type DeclaredResources } from './declared-resources';
@@ -90,20 +91,29 @@ export function createForwardAuthDecider(flavour: ProxyFlavour, options: Forward
     const original = readOriginal(headers);
     if (!original.ok) return badRequestAnswer(original.problem);
     const { method, url } = original.request;
+    let resource: string | null = null;
     try {
       const resources = readResources();
-      const resource = resourceOfOriginal(original.request, resources);
-      if (resource === null) return refusalAnswer(flavour, { kind: 'deny' }, method, resources.origin, url.href);
+      resource = resourceOfOriginal(original.request, resources);
+      if (resource === null) {
+        countGateDecision('deny', null);
+        return refusalAnswer(flavour, { kind: 'deny' }, method, resources.origin, url.href);
+      }
       const token = await decodeSessionCookie(cookieValue(headers.get('cookie'), cookieName()));
       const db = await database();
       const client = { ip: clientIpFromHeaders(headers), userAgent: headers.get('user-agent') };
       const { decision, session, facts } = await evaluateAccess(db, token, resource, client, clock);
-      if (decision.kind !== 'allow') return refusalAnswer(flavour, decision, method, resources.origin, url.href);
+      if (decision.kind !== 'allow') {
+        countGateDecision(decision.kind, resource);
+        return refusalAnswer(flavour, decision, method, resources.origin, url.href);
+      }
       const groupIds = facts?.group_ids ? facts.group_ids.split(',').filter(Boolean) : [];
       const groups = await groupNamesOf(db.kysely, facts!.config_version, groupIds);
+      countGateDecision('allow', resource);
       return allowAnswer(remoteHeadersFor(session!, groups));
     } catch (err) {
       loggerFor(headers).error({ err, flavour }, 'forward-auth decision failed; failing closed');
+      countGateDecision('unavailable', resource);
       return unavailableAnswer();
     }
   };

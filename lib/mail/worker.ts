@@ -24,6 +24,8 @@ import { messageIdFor, transportFor, type MailTransport } from './transport';
 import { isPermanentDeliveryError } from '../errors/brand';
 import { existingProcessSingleton, forgetProcessSingleton, replaceProcessSingleton } from '../process-singletons';
 import { log as logger } from '../log';
+import { countMailDelivery } from '../metrics/record';
+import { refreshOutboxGauges } from '../metrics/outbox-gauges';
 
 /**
  * The worker: claims due messages one at a time with a lease, sends them, and marks the
@@ -257,12 +259,15 @@ async function deliverQueued(opts: WorkerOptions, limit: number): Promise<Delive
     const outcome = await deliverOne({ ...opts, workerId });
     if (outcome === null) break;
     report[outcome]++;
+    countMailDelivery(outcome);
   }
   return report;
 }
 
 export interface RunningWorker {
   readonly workerId: string;
+  /** When the last round finished, or the worker started before its first (performance.now() ms): readiness (lib/health). */
+  lastRoundAt(): number;
   /** Runs a round now instead of at the next poll. */
   wake(): void;
   /**
@@ -310,6 +315,7 @@ export function startMailWorker(
   let lastDb: Db | null = null;
   let lastScheduled = -Infinity;
   let lastError = '';
+  let lastRoundAt = performance.now();
   let wakeUp: (() => void) | null = null;
 
   const run = (async () => {
@@ -327,6 +333,8 @@ export function startMailWorker(
           await deliverDueMessages(options);
         }
         lastError = '';
+        lastRoundAt = performance.now();
+        await refreshOutboxGauges(db, opts.clock);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (message !== lastError) log(`[portcullis] mail worker: ${message}; trying again`);
@@ -347,6 +355,7 @@ export function startMailWorker(
 
   return {
     workerId,
+    lastRoundAt: () => lastRoundAt,
     wake: () => wakeUp?.(),
     async stop(options: StopOptions = {}) {
       stopped = true;
@@ -400,6 +409,7 @@ export function startServerMailWorker(
   const running = startMailWorker({ db: getDb, transport, clock: systemClock, config });
   const worker: RunningWorker = {
     workerId: running.workerId,
+    lastRoundAt: running.lastRoundAt,
     wake: running.wake,
     async stop(options) {
       forgetProcessSingleton('mailWorker', worker);

@@ -10,11 +10,11 @@ import {
 // @ts-expect-error -- plain ESM beside server.mjs, no type declarations
 import { directHandlerFor } from '../../scripts/direct-route.mjs';
 import { registerEntryGate, registeredEntryGate, type EntryGate } from '../../lib/gate/entry-gate';
-import { shuttingDown } from '../../lib/http/shutdown-state';
-// @ts-expect-error -- plain ESM beside server.mjs, no type declarations
-import { shuttingDown as entryServerShuttingDown } from '../../scripts/graceful-shutdown.mjs';
 import { checkConfigAtStart, checkedConfig } from '../../lib/config/start-check';
 import { checkedStartConfig } from '../../scripts/start-config.mjs';
+import { markShuttingDown, registerOpsRoutes } from '../../lib/health/ops-routes';
+// @ts-expect-error -- plain ESM beside server.mjs, no type declarations
+import { markShuttingDown as markShuttingDownAtEntry } from '../../scripts/ops-route.mjs';
 
 describe('process singletons', () => {
   it('lives under a Symbol.for key, so every module copy (and plain .mjs) finds the same value', () => {
@@ -53,20 +53,27 @@ describe('process singletons', () => {
     expect((globalThis as unknown as Record<symbol, { gate: EntryGate }>)[Symbol.for('portcullis.entry-gate')]!.gate).toBe(gate);
   });
 
-  it('readiness (lib/http/shutdown-state.ts) sees the shutdown scripts/graceful-shutdown.mjs marks', () => {
-    expect(shuttingDown()).toBe(false);
-    expect(entryServerShuttingDown()).toBe(false);
-    (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('portcullis.shutdown')] = { since: Date.now() };
-    expect(shuttingDown()).toBe(true);
-    expect(entryServerShuttingDown()).toBe(true);
-    delete (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('portcullis.shutdown')];
-  });
-
   it('the entry server (scripts/start-config.mjs) waits for the configuration instrumentation.ts checks, under the same key', async () => {
     const waiting = checkedStartConfig(5_000);
     const config = checkConfigAtStart({ PORT: '4123', HOST: '127.0.0.1', PORTCULLIS_TRUSTED_PROXIES: '1' });
     expect(await waiting).toBe(config);
     expect(checkedConfig()).toBe(config);
     expect(existingProcessSingleton('start-config')).toMatchObject({ config: { port: 4123, host: '127.0.0.1', trustedProxies: { kind: 'hops', hops: 1 } } });
+  });
+
+  it('the entry server (scripts/ops-route.mjs) finds the handlers lib/health/ops-routes.ts registers, and both set the same shutting-down flag', () => {
+    const key = Symbol.for('portcullis.ops-routes');
+    const g = globalThis as unknown as Record<symbol, { readiness: unknown; metrics: unknown; observeRequest: unknown; shuttingDown: boolean } | undefined>;
+    delete g[key];
+    markShuttingDownAtEntry(); // the entry side first: it makes the holder
+    registerOpsRoutes({ db: async () => Promise.reject(new Error('not used')) });
+    expect(g[key]!.shuttingDown).toBe(true);
+    expect(typeof g[key]!.readiness).toBe('function');
+    expect(typeof g[key]!.metrics).toBe('function');
+    expect(typeof g[key]!.observeRequest).toBe('function');
+    g[key]!.shuttingDown = false;
+    markShuttingDown();
+    expect(g[key]!.shuttingDown).toBe(true);
+    delete g[key];
   });
 });

@@ -7,9 +7,16 @@ import { signInWithPassword } from '../../../lib/auth/sign-in';
 import { elevateSession, sessionIdleTimeoutMs, validateSession } from '../../../lib/auth/sessions';
 import { sessionIdOf } from '../../../lib/auth/session-token';
 import { dialects, freshDb } from '../support/dialects';
+import { metrics } from '../../../lib/metrics/registry';
 
 const start = Date.UTC(2026, 10, 2, 9, 0, 0);
 const office = { ip: '198.51.100.7', userAgent: 'Mozilla/5.0 test' };
+
+/** The process's counter values by one label (/metrics), to compare before and after. */
+async function counted(name: string, label: string): Promise<Record<string, number>> {
+  const found = (await metrics().registry.getMetricsAsJSON()).find((m) => m.name === name);
+  return Object.fromEntries((found?.values ?? []).map((v) => [String(v.labels[label]), v.value]));
+}
 
 describe.each(dialects)('password sign-in and session records on %s', (dialect) => {
   let db: Db;
@@ -68,6 +75,8 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
   });
 
   it('Mallory guessing Alice’s password is slowed down, and Alice gets in once the short wait is over (R-I2)', async () => {
+    const signIns = await counted('portcullis_sign_ins_total', 'outcome');
+    const blocks = await counted('portcullis_throttle_blocks_total', 'kind');
     for (let i = 0; i < 6; i++) {
       await signInWithPassword(db.kysely, { username: 'alice', password: `guess-${i}` }, { ...office, ip: '203.0.113.66' }, clock);
     }
@@ -76,6 +85,11 @@ describe.each(dialects)('password sign-in and session records on %s', (dialect) 
     clock.advance(oneMinute + 1);
     const later = await signInWithPassword(db.kysely, { username: 'alice', password: 'correct horse battery' }, office, clock);
     expect(later.ok).toBe(true);
+    // For the operator (/metrics): each outcome counted, and the block by its kind.
+    const moved = (now: Record<string, number>, before: Record<string, number>, key: string) => (now[key] ?? 0) - (before[key] ?? 0);
+    const signInsNow = await counted('portcullis_sign_ins_total', 'outcome');
+    expect(['invalid', 'throttled', 'ok'].map((o) => moved(signInsNow, signIns, o))).toEqual([6, 1, 1]);
+    expect(moved(await counted('portcullis_throttle_blocks_total', 'kind'), blocks, 'sign_in_account')).toBe(1);
   });
 
   it('parallel wrong guesses are each counted, atomically, until the backoff starts refusing them', async () => {

@@ -11,6 +11,7 @@ import { completeDuo, loadDuoClientConfig, sealDuoClientSecret, startDuo, type D
 import { startFakeDuo, type FakeDuo } from '../../fakes/duo/server';
 import { trustingDuoClient } from '../../fakes/duo/trust';
 import { dialects } from '../support/dialects';
+import { metrics } from '../../../lib/metrics/registry';
 import { freshDbPair, newUser, office, signedIn } from './support';
 
 /*
@@ -38,6 +39,13 @@ function visitDuo(url: string): Promise<URL> {
     });
     req.on('error', reject);
   });
+}
+
+/** A series' value in the process's metrics (/metrics), 0 while absent. */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const found = (await metrics().registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const sample = (found?.values ?? []).find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
+  return sample?.value ?? 0;
 }
 
 function closedPort(): Promise<number> {
@@ -108,6 +116,12 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
   });
 
   it('round trip: health check, the session’s username to Duo, back with an allow, session elevated and rotated', async () => {
+    const calls = 'portcullis_duo_calls_total';
+    const before = [
+      await metric(calls, { call: 'health_check', outcome: 'ok' }),
+      await metric(calls, { call: 'token', outcome: 'ok' }),
+      await metric('portcullis_second_factor_verifications_total', { method: 'duo', outcome: 'ok' }),
+    ];
     const { token, session } = await signedIn(db, alice, clock);
     const { pending, back, state, code } = await roundTrip(session);
     expect(back.origin + back.pathname).toBe(redirectUri);
@@ -127,6 +141,13 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
     expect(await validateSession(db, token, clock)).toBeNull();
     expect(await validateSession(db, result.token, clock)).toMatchObject({ aal: 2, amr: [expect.objectContaining({ method: 'pwd' }), expect.objectContaining({ method: 'duo' })], secondFactorAt: clock.now() });
     expect(await audit('mfa.verify_succeeded')).toEqual([{ method: 'duo' }]);
+    // For the operator (/metrics): each call to Duo and the verification counted, Duo up.
+    expect([
+      await metric(calls, { call: 'health_check', outcome: 'ok' }),
+      await metric(calls, { call: 'token', outcome: 'ok' }),
+      await metric('portcullis_second_factor_verifications_total', { method: 'duo', outcome: 'ok' }),
+    ]).toEqual(before.map((n) => n + 1));
+    expect(await metric('portcullis_duo_up')).toBe(1);
   });
 
   describe('the state', () => {
@@ -231,6 +252,7 @@ describe.each(dialects)('Duo Universal Prompt on %s', (dialect) => {
         detail: 'http_503',
       });
       expect(await audit('mfa.duo_unavailable')).toEqual([{ method: 'duo', stage: 'health_check', reason: 'http_503' }]);
+      expect(await metric('portcullis_duo_up')).toBe(0);
     });
 
     it('when Duo does not answer in time', async () => {

@@ -14,6 +14,7 @@ import {
   verifyTotpSignIn,
 } from '../../../lib/factors/totp';
 import { dialects } from '../support/dialects';
+import { metrics } from '../../../lib/metrics/registry';
 import { auditActions, enrollTotp, freshDbPair, freshlyVerified, newUser, office, signedIn } from './support';
 
 // 15 s into a step, so "one step later" is a plain clock.advance(30 s).
@@ -204,6 +205,13 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
     });
 
     it('backs off the source after five failures (even its right code waits), never Alice’s own sign-in (R-I2)', async () => {
+      /** A series' value in the process's metrics (/metrics), 0 while absent. */
+      const metric = async (name: string, labels: Record<string, string>) =>
+        ((await metrics().registry.getMetricsAsJSON()).find((m) => m.name === name)?.values ?? []).find((v) =>
+          Object.entries(labels).every(([k, x]) => v.labels[k] === x),
+        )?.value ?? 0;
+      const verifications = (outcome: string) => metric('portcullis_second_factor_verifications_total', { method: 'totp', outcome });
+      const before = [await verifications('invalid'), await verifications('throttled'), await verifications('ok'), await metric('portcullis_throttle_blocks_total', { kind: 'totp' })];
       const { secret } = await enrollTotp(db, alice, clock);
       const malloryBox = { ip: '203.0.113.66', userAgent: 'curl/8' };
       const mallory = await signedIn(db, alice, clock, malloryBox);
@@ -219,6 +227,9 @@ describe.each(dialects)('TOTP enrollment and sign-in on %s', (dialect) => {
       const ok = await verifyTotpSignIn(db.kysely, alicesOwn.session, totpCodeAt(secret, stepAt(clock.now()) + 1), office, clock);
       expect(ok.ok).toBe(true);
       expect(await guessState(db.kysely, alice, clock.now())).toMatchObject({ dayFailures: { totp: 5 }, throttledSources: 1 });
+      // For the operator (/metrics): five wrong codes, one refused unchecked (a throttle block), one right.
+      const after = [await verifications('invalid'), await verifications('throttled'), await verifications('ok'), await metric('portcullis_throttle_blocks_total', { kind: 'totp' })];
+      expect(after.map((n, i) => n - before[i]!)).toEqual([5, 1, 1, 1]);
     });
 
     it('an admin can unlock at once, and a day of quiet starts the count again (R-I2)', async () => {

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { shuttingDown } from '../../../lib/http/shutdown-state';
 import { forgetProcessSingleton, existingProcessSingleton, replaceProcessSingleton } from '../../../lib/process-singletons';
 // @ts-expect-error -- plain ESM beside server.mjs, no type declarations
 import { installGracefulShutdown } from '../../../scripts/graceful-shutdown.mjs';
@@ -70,7 +69,7 @@ describe('the entry server shutting down', () => {
   afterEach(() => {
     world?.server.closeAllConnections();
     world?.server.close();
-    forgetProcessSingleton('shutdown', existingProcessSingleton('shutdown'));
+    forgetProcessSingleton('ops-routes', existingProcessSingleton('ops-routes'));
   });
 
   it("finishes Ada's sign-in that is in flight, refuses new connections meanwhile, then exits 0", async () => {
@@ -79,7 +78,8 @@ describe('the entry server shutting down', () => {
     await sleep(50);
 
     const done = world.shutdown('SIGTERM');
-    expect(shuttingDown()).toBe(true);
+    // Readiness answers 503 from here on (scripts/ops-route.mjs reads the same flag).
+    expect((globalThis as unknown as Record<symbol, { shuttingDown: boolean }>)[Symbol.for('portcullis.ops-routes')]!.shuttingDown).toBe(true);
     expect(await connects(world.port)).toBe(false);
     expect(world.exits).toEqual([]);
 
