@@ -167,8 +167,9 @@ describe.each(dialects)('rotating the app secret on %s', (dialect) => {
 
   it('refuses a malformed secret list and a bad batch size without touching anything', async () => {
     const short = await rotate(`${B},short`);
-    expect(short.code).toBe(1);
-    expect(short.stderr.trim()).toBe('PORTCULLIS_SECRET (entry 2) must be at least 32 characters');
+    // The start-up check refuses it before the command runs (lib/config/start-check.ts).
+    expect(short.code).toBe(78);
+    expect(short.stderr.trim()).toBe('Configuration error: PORTCULLIS_SECRET (entry 2) must be at least 32 characters');
     const badSize = await rotate(`${B},${A}`, '--batch-size', '0');
     expect(badSize.code).toBe(2);
     expect(badSize.stderr.trim()).toBe('--batch-size must be a whole number from 1 to 10000');
