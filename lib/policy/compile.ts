@@ -1,4 +1,5 @@
 import { parseCidr } from './cidr';
+import { maxReverifyMinutes, minReverifyMinutes } from './strength';
 import type { BrowserFamily, CompiledPolicy, OsFamily, ParsedCidr, PolicyAction, PolicyRecord } from './types';
 
 /**
@@ -31,6 +32,22 @@ function priorityOf(raw: unknown): number {
   return typeof raw === 'number' && Number.isFinite(raw) ? raw : Number.POSITIVE_INFINITY;
 }
 
+/**
+ * NOTE: fail closed on a damaged row: an unknown strength becomes phishing-resistant (the
+ * stricter reading) and an out-of-range N is clamped into 5 min … 30 days, never dropped.
+ */
+function strengthOf(record: PolicyRecord): boolean {
+  const raw: unknown = record.strength;
+  return raw !== undefined && raw !== null && raw !== 'any';
+}
+
+function reverifyMsOf(record: PolicyRecord): number | null {
+  const raw: unknown = record.reverifyMinutes;
+  if (raw === undefined || raw === null) return null;
+  const n = typeof raw === 'number' && Number.isFinite(raw) ? Math.floor(raw) : minReverifyMinutes;
+  return Math.min(maxReverifyMinutes, Math.max(minReverifyMinutes, n)) * 60_000;
+}
+
 export function compilePolicy(record: PolicyRecord): CompiledPolicy {
   const label = `Policy ${JSON.stringify(record.name)} (${record.id})`;
   if (record.scope !== 'all' && record.scope !== 'groups') {
@@ -47,12 +64,14 @@ export function compilePolicy(record: PolicyRecord): CompiledPolicy {
     throw new Error(`${label}: ${(cause as Error).message}`, { cause });
   }
   const includeGroupList = [...listOf(record.includeGroupIds)];
+  const action = actionOf(record.action);
+  const requireMfa = action === 'require_mfa';
   const excludeGroupList = [...listOf(record.excludeGroupIds)];
   return {
     id: record.id,
     name: record.name,
     enabled: record.enabled === true,
-    action: actionOf(record.action),
+    action,
     priority: priorityOf(record.priority),
     allUsers: record.scope === 'all',
     includeGroups: new Set(includeGroupList),
@@ -64,6 +83,8 @@ export function compilePolicy(record: PolicyRecord): CompiledPolicy {
     ipNotIn,
     osIn: setOrNull<OsFamily>(conditions.osIn),
     browserIn: setOrNull<BrowserFamily>(conditions.browserIn),
+    phishingResistant: requireMfa && strengthOf(record),
+    reverifyMs: requireMfa ? reverifyMsOf(record) : null,
     ref: Object.freeze({ id: record.id, name: record.name }),
   };
 }

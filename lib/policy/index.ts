@@ -7,6 +7,7 @@ export { anyContains, cidrContains, isValidCidr, parseCidr, parseIp } from './ci
 export { aalOf, secondFactorAtOf, secondFactorMethods, withMethod } from './assurance';
 export { compilePolicies, compilePolicy } from './compile';
 export { decide } from './decide';
+export { authStrengths, maxReverifyMinutes, minReverifyMinutes, phishingResistantMethods } from './strength';
 export {
   isEnrolled,
   noMethodError,

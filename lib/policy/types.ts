@@ -6,6 +6,12 @@
 export type Method = 'totp' | 'webauthn' | 'duo';
 export type UserState = 'staged' | 'active' | 'suspended';
 export type PolicyAction = 'allow' | 'require_mfa' | 'deny';
+/**
+ * Issue 18: what a require-MFA policy accepts as a second factor. `any`: every enabled
+ * method (and a recovery code); `phishing_resistant`: WebAuthn only (origin-bound, so a
+ * relayed code or a pushed prompt cannot satisfy it).
+ */
+export type AuthStrength = 'any' | 'phishing_resistant';
 
 export interface MfaSettings {
   totp: boolean;
@@ -52,6 +58,10 @@ export interface PolicyRecord {
   action: PolicyAction;
   /** Lower runs first among policies with the same action; absent sorts last. */
   priority?: number;
+  /** Require-MFA only (ignored otherwise). Absent: 'any'. */
+  strength?: AuthStrength;
+  /** Require-MFA only: the last second factor must be at most this many minutes old. Absent/null: no limit. */
+  reverifyMinutes?: number | null;
 }
 
 export type ParsedIp =
@@ -86,6 +96,10 @@ export interface CompiledPolicy {
   readonly ipNotIn: readonly ParsedCidr[] | null;
   readonly osIn: ReadonlySet<OsFamily> | null;
   readonly browserIn: ReadonlySet<BrowserFamily> | null;
+  /** Issue 18, require-MFA policies only (an allow or deny policy carries 'any' and null). */
+  readonly phishingResistant: boolean;
+  /** Milliseconds, or null for no re-verification. */
+  readonly reverifyMs: number | null;
   /** Shared, frozen: decisions point at it instead of allocating a copy per request. */
   readonly ref: PolicyRef;
 }
@@ -115,11 +129,21 @@ export interface DecisionInput {
   policies: CompiledPolicy[];
 }
 
+/**
+ * Issue 18: what the matching require-MFA policies asked of the second factor. Decisions
+ * made under a require-MFA policy carry it; the verify and setup pages read `strength`.
+ */
+export interface StrengthAsked {
+  strength?: AuthStrength;
+  /** The smallest N among the matching require-MFA policies, when any asked for one. */
+  reverifyMinutes?: number;
+}
+
 export type Decision =
   | { kind: 'login'; rule: string }
-  | { kind: 'allow'; rule: string; policy?: { id: string; name: string } }
-  | { kind: 'challenge'; methods: Method[]; rule: string; policy?: { id: string; name: string } }
-  | {
+  | ({ kind: 'allow'; rule: string; policy?: { id: string; name: string } } & StrengthAsked)
+  | ({ kind: 'challenge'; methods: Method[]; rule: string; policy?: { id: string; name: string } } & StrengthAsked)
+  | ({
       kind: 'enroll';
       forced: boolean;
       methods: Method[];
@@ -127,7 +151,7 @@ export type Decision =
       deadline: number | null;
       rule: string;
       policy?: { id: string; name: string };
-    }
+    } & StrengthAsked)
   | { kind: 'locked'; reason: 'enrollment_expired'; expiredAt: number | null; rule: string }
   | { kind: 'deny'; rule: string; policy: { id: string; name: string } };
 

@@ -100,6 +100,16 @@ export class PolicyBuilder {
     this.record.priority = n;
     return this;
   }
+  /** Issue 18: WebAuthn only. */
+  phishingResistant(): this {
+    this.record.strength = 'phishing_resistant';
+    return this;
+  }
+  /** Issue 18: a second factor within the last `minutes`. */
+  reverifyEvery(minutes: number): this {
+    this.record.reverifyMinutes = minutes;
+    return this;
+  }
   build(): PolicyRecord {
     return structuredClone(this.record);
   }
@@ -168,6 +178,16 @@ export class Scenario {
   }
   policies(...ps: (PolicyRecord | PolicyBuilder)[]): this {
     this.records.push(...ps.map((p) => (p instanceof PolicyBuilder ? p.build() : p)));
+    return this;
+  }
+  /** The session's amr: `[method, minutes before now]` pairs after the password (issue 18). */
+  passed(...entries: [string, number][]): this {
+    if (this.input.session) {
+      this.input.session = {
+        ...this.input.session,
+        amr: [{ method: 'pwd', at: this.input.now - 24 * 60 * 60_000 }, ...entries.map(([method, ago]) => ({ method, at: this.input.now - ago * 60_000 }))],
+      };
+    }
     return this;
   }
   noSession(): this {
