@@ -116,6 +116,10 @@ export interface PoliciesTable {
   resources: string;
   action: 'allow' | 'require_mfa' | 'deny';
   priority: number;
+  /** Issue 18 (016): 'any' or 'phishing_resistant' (WebAuthn only); require-MFA policies only. */
+  strength: 'any' | 'phishing_resistant';
+  /** Issue 18 (016): second factor within the last N minutes (5 … 43200), or null. */
+  reverify_minutes: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -131,6 +135,8 @@ export interface MfaSettingsTable {
   duo_redirect_uri: string | null;
   /** R-D11: challenge users who have a factor even when nothing requires MFA (011; default 1). */
   challenge_enrolled: number;
+  /** Issue 18 (016): the admin console asks for a second factor again after this many minutes (default 720). */
+  admin_reverify_minutes: number;
   updated_at: number;
   updated_by: string | null;
 }

@@ -24,6 +24,8 @@ export function policyRecordOf(row: PolicyRow): PolicyRecord {
     resources: jsonOr<string[]>(row.resources, []),
     action: row.action,
     priority: Number(row.priority),
+    strength: row.strength,
+    reverifyMinutes: row.reverify_minutes === null ? null : Number(row.reverify_minutes),
   };
 }
 
@@ -41,6 +43,9 @@ function columnsOf(record: PolicyRecord) {
     resources: JSON.stringify(record.resources),
     action: record.action,
     priority: record.priority ?? 0,
+    // Only a require-MFA policy asks anything of the second factor; others store the neutral values.
+    strength: record.action === 'require_mfa' ? (record.strength ?? 'any') : 'any',
+    reverify_minutes: record.action === 'require_mfa' ? (record.reverifyMinutes ?? null) : null,
   };
 }
 

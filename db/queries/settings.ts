@@ -65,3 +65,9 @@ export async function bumpConfigVersion(db: Kysely<Database>): Promise<void> {
     .where('id', '=', 1)
     .execute();
 }
+
+/** Issue 18: minutes after which the admin console asks an admin for a second factor again. */
+export async function loadAdminReverifyMinutes(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('mfa_settings').select('admin_reverify_minutes').where('id', '=', 1).executeTakeFirstOrThrow();
+  return Number(row.admin_reverify_minutes);
+}

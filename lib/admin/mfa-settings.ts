@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { writeAudit } from '../../db/queries/audit';
 import { bumpConfigVersion, getMfaSettingsRow, updateMfaSettingsRow, type MfaSettingsRow } from '../../db/queries/settings';
-import { validateSettings, webauthnOnlyError } from '../policy';
+import { maxReverifyMinutes, minReverifyMinutes, validateSettings, webauthnOnlyError } from '../policy';
+import { loadPolicyRecords } from '../../db/queries/policies';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { parseInput, ValidationError } from './errors';
@@ -21,6 +22,8 @@ export interface MfaSettingsView {
   duo: boolean;
   /** R-D11: users who have a factor are challenged at sign-in even when nothing requires MFA. */
   challengeEnrolled: boolean;
+  /** Issue 18: the admin console asks an admin for a second factor again after this many minutes. */
+  adminReverifyMinutes: number;
   duoConfig: {
     clientId: string | null;
     apiHost: string | null;
@@ -37,6 +40,16 @@ export interface SaveMfaSettingsOptions {
    * a new secret is given; the plaintext is stored nowhere else and never logged.
    */
   sealSecret: (plain: string) => string | Promise<string>;
+}
+
+/** Issue 18: the admin console's own re-verification, 12 hours unless the org says otherwise. */
+export const defaultAdminReverifyMinutes = 720;
+const adminReverifyRangeMessage = `Admin re-verification is every ${minReverifyMinutes} to ${maxReverifyMinutes} minutes (30 days).`;
+
+/** Issue 18: the refusal when WebAuthn would be turned off under a phishing-resistant policy that is ON. */
+export function webauthnNeededBy(names: readonly string[]): string {
+  const list = names.slice(0, 5).map((n) => `"${n}"`).join(', ');
+  return `WebAuthn is needed by phishing-resistant polic${names.length > 1 ? 'ies' : 'y'} ${list}${names.length > 5 ? ' and more' : ''}: switch ${names.length > 1 ? 'them' : 'it'} OFF or to "any second factor" first.`;
 }
 
 const hostPattern = /^(?=[^:]{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?:[1-9][0-9]{0,4}))?$/;
@@ -106,6 +119,13 @@ export const settingsSchema = z.strictObject(
       .boolean('Challenging enrolled users must be on (true) or off (false).')
       .meta({ description: 'R-D11: users who have a factor are challenged at sign-in even when nothing requires MFA. Default true; omitted keeps the stored value.' })
       .optional(),
+    adminReverifyMinutes: z
+      .number('Admin re-verification must be a whole number of minutes.')
+      .int('Admin re-verification must be a whole number of minutes.')
+      .min(minReverifyMinutes, adminReverifyRangeMessage)
+      .max(maxReverifyMinutes, adminReverifyRangeMessage)
+      .meta({ description: 'The admin console asks for a second factor again when the last one is older than this many minutes (5 … 43200; default 720, 12 hours). Omitted keeps the stored value.' })
+      .optional(),
     duoConfig: duoConfigSchema.optional(),
     /** Read-only, as GET returns it (RFC 3339 or null; milliseconds from the console): ignored when unchanged. */
     updatedAt: z
@@ -131,6 +151,7 @@ function viewOf(row: MfaSettingsRow): MfaSettingsView {
     webauthn: row.webauthn_enabled === 1,
     duo: row.duo_enabled === 1,
     challengeEnrolled: row.challenge_enrolled === 1,
+    adminReverifyMinutes: row.admin_reverify_minutes,
     duoConfig: {
       clientId: row.duo_client_id,
       apiHost: row.duo_api_host,
@@ -166,6 +187,9 @@ export async function saveMfaSettings(
   const sealedSecret = newSecret === null ? null : await options.sealSecret(newSecret);
 
   const saved = await db.transaction().execute(async (trx) => {
+    // First: the config version's row lock orders this save against a policy save, so a
+    // phishing-resistant policy and WebAuthn turned off cannot pass each other's checks.
+    await bumpConfigVersion(trx);
     const current = await getMfaSettingsRow(trx);
     const next: Omit<MfaSettingsRow, 'id'> = {
       totp_enabled: data.totp ? 1 : 0,
@@ -176,6 +200,7 @@ export async function saveMfaSettings(
       duo_api_host: duo.apiHost === undefined ? current.duo_api_host : duo.apiHost,
       duo_redirect_uri: duo.redirectUri === undefined ? current.duo_redirect_uri : duo.redirectUri,
       challenge_enrolled: data.challengeEnrolled === undefined ? current.challenge_enrolled : data.challengeEnrolled ? 1 : 0,
+      admin_reverify_minutes: data.adminReverifyMinutes ?? current.admin_reverify_minutes,
       updated_at: clock.now(),
       updated_by: actor.id,
     };
@@ -191,16 +216,24 @@ export async function saveMfaSettings(
     }
     const methodError = validateSettings({ totp: data.totp, webauthn: data.webauthn, duo: data.duo });
     if (methodError !== null) fieldErrors[methodError === webauthnOnlyError ? 'webauthn' : '_'] = [methodError];
+    let webauthnError: string | null = null;
+    if (!data.webauthn && current.webauthn_enabled === 1) {
+      // Issue 18: refused rather than leaving ON policies that nobody could satisfy (the gate would deny).
+      const needing = (await loadPolicyRecords(trx)).filter((p) => p.enabled && p.action === 'require_mfa' && p.strength === 'phishing_resistant');
+      if (needing.length > 0) {
+        webauthnError = webauthnNeededBy(needing.map((p) => p.name));
+        (fieldErrors.webauthn ??= []).push(webauthnError);
+      }
+    }
     if (data.duo) {
       if (!next.duo_client_id) fieldErrors['duoConfig.clientId'] = ['Duo needs a client ID.'];
       if (!next.duo_client_secret_enc) fieldErrors['duoConfig.clientSecret'] = ['Duo needs a client secret.'];
       if (!next.duo_api_host) fieldErrors['duoConfig.apiHost'] = ['Duo needs an API hostname, such as api-xxxxxxxx.duosecurity.com.'];
       if (!next.duo_redirect_uri) fieldErrors['duoConfig.redirectUri'] = ['Duo needs a redirect URI.'];
     }
-    if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors, methodError ?? undefined);
+    if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors, methodError ?? webauthnError ?? undefined);
 
     await updateMfaSettingsRow(trx, next);
-    await bumpConfigVersion(trx);
     await writeAudit(trx, {
       at: next.updated_at,
       actorId: actor.id,
@@ -214,6 +247,7 @@ export async function saveMfaSettings(
         webauthn: data.webauthn,
         duo: data.duo,
         challengeEnrolled: next.challenge_enrolled === 1,
+        adminReverifyMinutes: next.admin_reverify_minutes,
         duoClientId: next.duo_client_id,
         duoApiHost: next.duo_api_host,
         duoRedirectUri: next.duo_redirect_uri,

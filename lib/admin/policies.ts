@@ -14,8 +14,16 @@ import {
   updatePolicyRow,
 } from '../../db/queries/policies';
 import { isUniqueViolation } from '../../db/queries/unique-violation';
-import { bumpConfigVersion } from '../../db/queries/settings';
-import { compilePolicy, parseCidr, type BrowserFamily, type OsFamily, type PolicyConditions, type PolicyRecord } from '../policy';
+import { bumpConfigVersion, loadMfaSettings } from '../../db/queries/settings';
+import {
+  authStrengths,
+  compilePolicy,
+  maxReverifyMinutes,
+  minReverifyMinutes,
+  parseCidr,
+  type BrowserFamily, type OsFamily, type PolicyConditions,
+  type PolicyRecord,
+} from '../policy';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { ConflictError, NotFoundError, parseInput, ValidationError } from './errors';
@@ -52,6 +60,12 @@ export const browserFamilies = Object.keys(browserFamilyNames) as [BrowserFamily
 
 // The ids PORTCULLIS_RESOURCES accepts (lib/gate/host-routes.ts), so every declared resource can be targeted.
 const resourceIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export const reverifyRangeMessage = `Re-verification is every ${minReverifyMinutes} minutes to ${maxReverifyMinutes} minutes (30 days), or none.`;
+
+/** Issue 18: the refusal when a phishing-resistant policy would be saved, or stay ON, without WebAuthn. */
+export const phishingResistantNeedsWebauthn =
+  'A phishing-resistant policy needs WebAuthn: enable WebAuthn in MFA settings first, or choose "any second factor".';
 
 function distinct<T>(list: readonly T[]): T[] {
   return [...new Set(list)];
@@ -134,6 +148,16 @@ const fields = {
     .max(maxResourcesPerPolicy, `At most ${maxResourcesPerPolicy} resources.`)
     .transform(distinct),
   action: z.enum(['allow', 'require_mfa', 'deny'], 'Action must be "allow", "require_mfa" or "deny".'),
+  strength: z
+    .enum(authStrengths, 'Strength must be "any" (any second factor) or "phishing_resistant" (WebAuthn only).')
+    .meta({ description: 'Require-MFA policies only: "any" second factor, or "phishing_resistant" (WebAuthn security keys and passkeys only).' }),
+  reverifyMinutes: z
+    .number('Re-verification must be a whole number of minutes, or null.')
+    .int('Re-verification must be a whole number of minutes, or null.')
+    .min(minReverifyMinutes, reverifyRangeMessage)
+    .max(maxReverifyMinutes, reverifyRangeMessage)
+    .nullable()
+    .meta({ description: 'Require-MFA policies only: a second factor within the last N minutes (5 … 43200, i.e. 30 days), or null for no limit.' }),
   priority: z
     .number('Priority must be a whole number.')
     .int('Priority must be a whole number.')
@@ -157,6 +181,8 @@ export const createSchema = z.strictObject(
     conditions: fields.conditions.default({}),
     resources: fields.resources,
     action: fields.action,
+    strength: fields.strength.default('any'),
+    reverifyMinutes: fields.reverifyMinutes.default(null),
     priority: fields.priority.default(0),
   },
   { error: unknownKeys },
@@ -173,6 +199,8 @@ export const patchSchema = z.strictObject(
     conditions: fields.conditions.optional(),
     resources: fields.resources.optional(),
     action: fields.action.optional(),
+    strength: fields.strength.optional(),
+    reverifyMinutes: fields.reverifyMinutes.optional(),
     priority: fields.priority.optional(),
   },
   { error: unknownKeys },
@@ -180,6 +208,14 @@ export const patchSchema = z.strictObject(
 
 export type NewPolicyInput = z.input<typeof createSchema>;
 export type PolicyPatch = z.input<typeof patchSchema>;
+
+/** Strength and re-verification on an allow or deny policy: refused, they would mislead. */
+function checkNotAsked(strength: string, reverifyMinutes: number | null): void {
+  const fieldErrors: Record<string, string[]> = {};
+  if (strength !== 'any') fieldErrors.strength = ['Only a require-MFA policy has a strength.'];
+  if (reverifyMinutes !== null) fieldErrors.reverifyMinutes = ['Only a require-MFA policy can ask for re-verification.'];
+  if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors);
+}
 
 /** Drops empty condition lists: "no ranges" is the same as no IP condition. */
 function normalConditions(conditions: PolicyConditions): PolicyConditions {
@@ -206,7 +242,20 @@ async function checkRecord(db: Kysely<Database>, record: PolicyRecord): Promise<
       (fieldErrors[key] ??= []).push(`Unknown group${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}.`);
     }
   }
-  if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors);
+  if (record.action !== 'require_mfa') {
+    // Only a require-MFA policy asks for a second factor; on an allow or deny policy these would mislead.
+    if ((record.strength ?? 'any') !== 'any') fieldErrors.strength = ['Only a require-MFA policy has a strength.'];
+    if ((record.reverifyMinutes ?? null) !== null) fieldErrors.reverifyMinutes = ['Only a require-MFA policy can ask for re-verification.'];
+  } else if (record.strength === 'phishing_resistant') {
+    // NOTE: the caller bumped the config version first: that row lock serialises this read
+    // with a settings save turning WebAuthn off (saveMfaSettings() locks it the same way).
+    const settings = await loadMfaSettings(db);
+    if (!settings.webauthn) fieldErrors.strength = [phishingResistantNeedsWebauthn];
+  }
+  if (Object.keys(fieldErrors).length > 0) {
+    const webauthnMissing = fieldErrors.strength?.[0] === phishingResistantNeedsWebauthn;
+    throw new ValidationError(fieldErrors, webauthnMissing ? phishingResistantNeedsWebauthn : undefined);
+  }
   // The gate compiles what we store; anything it would refuse must not be saved.
   compilePolicy(record);
 }
@@ -256,6 +305,8 @@ const policyFields = [
   'conditions',
   'resources',
   'action',
+  'strength',
+  'reverifyMinutes',
   'priority',
 ] as const satisfies readonly (keyof PolicyRecord)[];
 
@@ -270,6 +321,8 @@ function summary(record: PolicyRecord) {
     conditions: record.conditions,
     resources: record.resources,
     action: record.action,
+    strength: record.strength ?? 'any',
+    reverifyMinutes: record.reverifyMinutes ?? null,
     priority: record.priority,
   };
 }
@@ -291,15 +344,18 @@ export async function createPolicy(db: Kysely<Database>, input: unknown, actor: 
     conditions: normalConditions(data.conditions),
     resources: data.resources,
     action: data.action,
+    strength: data.action === 'require_mfa' ? data.strength : 'any',
+    reverifyMinutes: data.action === 'require_mfa' ? data.reverifyMinutes : null,
     priority: data.priority,
   };
+  if (data.action !== 'require_mfa') checkNotAsked(data.strength, data.reverifyMinutes);
   return withNameRace(record.name, () =>
     db.transaction().execute(async (trx) => {
+      await bumpConfigVersion(trx); // first: its row lock orders this save against a settings save
       await ensureNameFree(trx, record.name, null);
       await checkRecord(trx, record);
       const now = clock.now();
       await insertPolicy(trx, record, now);
-      await bumpConfigVersion(trx);
       await audit(trx, actor, now, 'policy.created', record.id, summary(record));
       return record;
     }),
@@ -333,18 +389,26 @@ export async function updatePolicy(
         ...(data.conditions !== undefined && { conditions: normalConditions(data.conditions) }),
         ...(data.resources !== undefined && { resources: data.resources }),
         ...(data.action !== undefined && { action: data.action }),
+        ...(data.strength !== undefined && { strength: data.strength }),
+        ...(data.reverifyMinutes !== undefined && { reverifyMinutes: data.reverifyMinutes }),
         ...(data.priority !== undefined && { priority: data.priority }),
       };
       if (data.scope === 'all' && data.includeGroupIds === undefined) next.includeGroupIds = [];
+      // Changing the action away from require-MFA drops what only require-MFA asks, unless the
+      // same request sets it (then checkRecord() refuses it).
+      if (next.action !== 'require_mfa') {
+        if (data.strength === undefined) next.strength = 'any';
+        if (data.reverifyMinutes === undefined) next.reverifyMinutes = null;
+      }
 
       const changed = policyFields.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
       if (changed.length === 0) return current;
 
+      await bumpConfigVersion(trx); // first: its row lock orders this save against a settings save
       if (next.name.toLowerCase() !== current.name.toLowerCase()) await ensureNameFree(trx, next.name, id);
       await checkRecord(trx, next);
       const now = clock.now();
       await updatePolicyRow(trx, next, now);
-      await bumpConfigVersion(trx);
       await audit(trx, actor, now, 'policy.updated', id, { name: next.name, changed, after: summary(next) });
       return next;
     }),
@@ -365,9 +429,12 @@ export async function setPolicyEnabled(
     const current = await getPolicyById(trx, id);
     if (!current) throw new NotFoundError('policy', [id]);
     if (current.enabled === parsed.data) return current;
+    await bumpConfigVersion(trx); // first: its row lock orders this change against a settings save
+    if (parsed.data && current.action === 'require_mfa' && current.strength === 'phishing_resistant' && !(await loadMfaSettings(trx)).webauthn) {
+      throw new ValidationError({ enabled: [phishingResistantNeedsWebauthn] }, phishingResistantNeedsWebauthn);
+    }
     const now = clock.now();
     await setPolicyEnabledRow(trx, id, parsed.data, now);
-    await bumpConfigVersion(trx);
     await audit(trx, actor, now, parsed.data ? 'policy.enabled' : 'policy.disabled', id, { name: current.name });
     return { ...current, enabled: parsed.data };
   });
