@@ -2,6 +2,8 @@ import { forbidden, redirect } from 'next/navigation';
 import type { Kysely } from 'kysely';
 import { getDb, type Database } from '../../db';
 import { factorTypesOfUser } from '../../db/queries/factors';
+import { loadAdminReverifyMinutes } from '../../db/queries/settings';
+import { systemClock } from '../clock';
 import type { SessionContext } from '../auth/sessions';
 import { getAccessContext } from '../gate/context';
 import { requirePageAccess } from '../gate/require-page-access';
@@ -15,17 +17,40 @@ import type { Actor } from './actor';
  *
  *   1. the gate's decision for the portal resource (sign in, deny, lock-out, set up, verify);
  *   2. the admin role, else 403 (forbidden(): experimental.authInterrupts, app/admin/forbidden.tsx);
- *   3. a session that passed a second factor (aal 2). An admin without any factor is sent to
- *      set up TOTP first, with no skip; one with a factor confirms it on the verify page.
+ *   3. a session that passed a second factor (aal 2) within the org's admin re-verification
+ *      time (issue 18: 12 hours by default). An admin without any factor is sent to set up
+ *      TOTP first, with no skip; one with a factor confirms it on the verify page.
  */
 
 export type AdminVerdict = 'ok' | 'forbidden' | 'enroll' | 'verify';
 
-/** Steps 2 and 3 as a pure function of the session and whether the admin has a factor. */
-export function adminVerdict(session: Pick<SessionContext, 'role' | 'aal'>, hasFactor: boolean): AdminVerdict {
+/**
+ * Issue 18: how old the last second factor may be (the org's adminReverifyMinutes, 12 hours
+ * by default), and the time to measure it at.
+ */
+export interface AdminFreshness {
+  now: number;
+  maxAgeMs: number;
+}
+
+/**
+ * Steps 2 and 3 as a pure function of the session and whether the admin has a factor.
+ * With `freshness`, a second factor older than its limit counts as none: the admin
+ * confirms it again on the verify page (the session stays, only its amr gains a new time).
+ */
+export function adminVerdict(
+  session: Pick<SessionContext, 'role' | 'aal'> & { secondFactorAt?: number | null },
+  hasFactor: boolean,
+  freshness?: AdminFreshness,
+): AdminVerdict {
   if (session.role !== 'admin') return 'forbidden';
-  if (session.aal === 2) return 'ok';
+  if (session.aal === 2 && (freshness === undefined || isRecent(session.secondFactorAt ?? null, freshness))) return 'ok';
   return hasFactor ? 'verify' : 'enroll';
+}
+
+/** A time in the future (another instance's clock a little ahead) counts as recent. */
+function isRecent(at: number | null, { now, maxAgeMs }: AdminFreshness): boolean {
+  return at !== null && now - at <= maxAgeMs;
 }
 
 /**
@@ -64,7 +89,10 @@ export async function requireAdmin(returnTo = '/admin'): Promise<AdminContext> {
   const { session } = await requirePageAccess('portal', returnTo);
   if (session.role !== 'admin') forbidden();
   const db = (await getDb()).kysely;
-  const verdict = adminVerdict(session, session.aal === 2 || (await factorTypesOfUser(db, session.userId)).length > 0);
+  const freshness = { now: systemClock.now(), maxAgeMs: (await loadAdminReverifyMinutes(db)) * 60_000 };
+  // The factor lookup is skipped only when the verdict is 'ok' whatever it says.
+  const passes = adminVerdict(session, true, freshness) === 'ok';
+  const verdict = adminVerdict(session, passes || (await factorTypesOfUser(db, session.userId)).length > 0, freshness);
   switch (verdict) {
     case 'forbidden':
       forbidden();

@@ -15,6 +15,13 @@ function integerInput(value: string): number | string {
   return /^-?\d{1,9}$/.test(trimmed) ? Number(trimmed) : trimmed;
 }
 
+/** Blank is "no re-verification" (null); a whole number stays a number; anything else stays text to be refused. */
+function minutesInput(value: string): number | string | null {
+  const trimmed = value.trim();
+  if (trimmed === '') return null;
+  return /^\d{1,9}$/.test(trimmed) ? Number(trimmed) : trimmed;
+}
+
 export function policyFormData(formData: FormData): PolicyFormData {
   const values = {
     name: text(formData, 'name'),
@@ -29,8 +36,13 @@ export function policyFormData(formData: FormData): PolicyFormData {
     browserIn: texts(formData, 'browserIn'),
     resources: texts(formData, 'resources'),
     action: text(formData, 'action'),
+    strength: text(formData, 'strength'),
+    reverifyMinutes: text(formData, 'reverifyMinutes'),
     priority: text(formData, 'priority'),
   };
+  // Issue 18: strength and re-verification belong to require-MFA; the form keeps what was
+  // typed for the other actions but sends the neutral values (the service refuses others).
+  const requireMfa = values.action === 'require_mfa';
   const scope = values.scope || 'all';
   const input = {
     name: values.name,
@@ -49,6 +61,8 @@ export function policyFormData(formData: FormData): PolicyFormData {
     },
     resources: values.resources,
     action: values.action,
+    strength: requireMfa ? values.strength || 'any' : 'any',
+    reverifyMinutes: requireMfa ? minutesInput(values.reverifyMinutes) : null,
     priority: integerInput(values.priority),
   };
   return { input, values };

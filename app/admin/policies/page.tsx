@@ -98,7 +98,11 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                 </td>
                 <td>{conditionsText(p)}</td>
                 <td>{p.resources.map((r) => resourceName.get(r) ?? r).join(', ')}</td>
-                <td>{actionLabels[p.action]}</td>
+                <td>
+                  {actionLabels[p.action]}
+                  {p.strength === 'phishing_resistant' && <p className="hint">Phishing-resistant only</p>}
+                  {p.reverifyMinutes != null && <p className="hint">Re-verify after {p.reverifyMinutes} min</p>}
+                </td>
                 <td data-testid="policy-priority">{p.priority}</td>
                 <td>
                   <ConfirmAction

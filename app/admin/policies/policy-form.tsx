@@ -20,6 +20,9 @@ export interface PolicyFormValues {
   browserIn: string[];
   resources: string[];
   action: string;
+  /** Issue 18, require MFA only. */
+  strength: 'any' | 'phishing_resistant';
+  reverifyMinutes: number | null;
   priority: number;
 }
 
@@ -47,6 +50,7 @@ export function PolicyForm({
   const enabled = v('enabled', policy.enabled ? 'on' : 'off');
   const scope = v('scope', policy.scope);
   const act = v('action', policy.action);
+  const strength = v('strength', policy.strength);
   const included = vs('includeGroupIds', policy.includeGroupIds);
   const excluded = vs('excludeGroupIds', policy.excludeGroupIds);
   const os = vs('osIn', policy.osIn);
@@ -142,6 +146,34 @@ export function PolicyForm({
           </label>
         ))}
         <FieldErrors name="action" errors={e('action')} />
+      </fieldset>
+
+      <fieldset>
+        <legend>Second factor (require MFA only)</legend>
+        <label className="check">
+          <input type="radio" name="strength" value="any" defaultChecked={strength !== 'phishing_resistant'} /> Any second factor
+        </label>
+        <label className="check">
+          <input type="radio" name="strength" value="phishing_resistant" defaultChecked={strength === 'phishing_resistant'} /> Phishing-resistant
+          only (security key or passkey, WebAuthn)
+        </label>
+        <FieldErrors name="strength" errors={e('strength')} />
+        <label htmlFor="reverifyMinutes">Re-verify after (minutes)</label>
+        <input
+          id="reverifyMinutes"
+          name="reverifyMinutes"
+          type="text"
+          inputMode="numeric"
+          autoComplete="off"
+          placeholder="No limit"
+          defaultValue={v('reverifyMinutes', policy.reverifyMinutes === null ? '' : String(policy.reverifyMinutes))}
+          {...invalidProps('reverifyMinutes', e('reverifyMinutes'))}
+        />
+        <FieldErrors name="reverifyMinutes" errors={e('reverifyMinutes')} />
+        <p className="hint">
+          A session whose last second factor is older is asked again, without signing in again: 5 minutes to 43200 (30 days), blank for no limit.
+          When several policies match, the strongest strength and the smallest number apply.
+        </p>
       </fieldset>
 
       <label htmlFor="priority">Priority</label>

@@ -29,6 +29,7 @@ export async function saveSettingsAction(_previous: FormState, formData: FormDat
     webauthn: on('webauthn') ? 'on' : '',
     duo: on('duo') ? 'on' : '',
     challengeEnrolled: on('challengeEnrolled') ? 'on' : '',
+    adminReverifyMinutes: text(formData, 'adminReverifyMinutes'),
     duoClientId: text(formData, 'duoClientId'),
     duoApiHost: text(formData, 'duoApiHost'),
     duoRedirectUri: text(formData, 'duoRedirectUri'),
@@ -41,6 +42,10 @@ export async function saveSettingsAction(_previous: FormState, formData: FormDat
         webauthn: on('webauthn'),
         duo: on('duo'),
         challengeEnrolled: on('challengeEnrolled'), // R-D11
+        // Issue 18: blank keeps the stored value; anything but a whole number goes on as text, to be refused.
+        ...(values.adminReverifyMinutes.trim() === ''
+          ? {}
+          : { adminReverifyMinutes: /^\d{1,9}$/.test(values.adminReverifyMinutes.trim()) ? Number(values.adminReverifyMinutes.trim()) : values.adminReverifyMinutes }),
         duoConfig: {
           clientId: values.duoClientId,
           ...(secret ? { clientSecret: secret } : {}),

@@ -23,6 +23,7 @@ export default async function SettingsPage() {
           webauthn: settings.webauthn,
           duo: settings.duo,
           challengeEnrolled: settings.challengeEnrolled,
+          adminReverifyMinutes: settings.adminReverifyMinutes,
           duoClientId: settings.duoConfig.clientId ?? '',
           duoApiHost: settings.duoConfig.apiHost ?? '',
           duoRedirectUri: settings.duoConfig.redirectUri ?? '',

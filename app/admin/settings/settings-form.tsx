@@ -12,6 +12,8 @@ export interface SettingsValues {
   webauthn: boolean;
   duo: boolean;
   challengeEnrolled: boolean;
+  /** Issue 18: minutes after which the console asks an admin for a second factor again. */
+  adminReverifyMinutes: number;
   duoClientId: string;
   duoApiHost: string;
   duoRedirectUri: string;
@@ -72,6 +74,15 @@ export function SettingsForm({ settings, action }: { settings: SettingsValues; a
           at sign-in, even when nothing requires MFA
         </label>
         <p className="hint">Recommended: MFA a person set up protects them. Off, only users that a requirement or policy covers are challenged.</p>
+      </fieldset>
+      <fieldset>
+        <legend>Admin console</legend>
+        {text(
+          'adminReverifyMinutes',
+          'Re-verify admins after (minutes)',
+          String(settings.adminReverifyMinutes),
+          'An admin whose last second factor is older is asked for it again before the console opens: 5 to 43200 (30 days); 720 is 12 hours.',
+        )}
       </fieldset>
       <fieldset>
         <legend>Duo</legend>

@@ -73,6 +73,7 @@ describe.each(dialects)('org MFA settings (R-A1, R-A2) on %s', (dialect) => {
       webauthn: false,
       duo: false,
       challengeEnrolled: true, // R-D11: on by default
+      adminReverifyMinutes: 720, // issue 18: the console re-verifies every 12 hours
       duoConfig: { clientId: null, apiHost: null, redirectUri: null, hasSecret: false },
       updatedAt: null,
     });
@@ -113,6 +114,7 @@ describe.each(dialects)('org MFA settings (R-A1, R-A2) on %s', (dialect) => {
       webauthn: true,
       duo: true,
       challengeEnrolled: true,
+      adminReverifyMinutes: 720,
       duoConfig: {
         clientId: duoConfig.clientId,
         apiHost: 'api-1234abcd.duosecurity.com',

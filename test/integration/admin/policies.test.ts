@@ -77,6 +77,8 @@ describe.each(dialects)('conditional access policies (R-C1..R-C5) on %s', (diale
       conditions: { ipNotIn: ['198.51.100.0/24', '2001:db8::/32'] },
       resources: ['portal'],
       action: 'deny',
+      strength: 'any',
+      reverifyMinutes: null,
       priority: 0,
     });
     expect(await getPolicy(db.kysely, policy.id)).toEqual(policy);

@@ -29,6 +29,7 @@ describe.each(dialects)('settings, audit and outbox over the API on %s', (dialec
         webauthn: false,
         duo: false,
         challengeEnrolled: true,
+        adminReverifyMinutes: 720,
         duoConfig: { clientId: null, apiHost: null, redirectUri: null, hasSecret: false },
         updatedAt: null,
       });

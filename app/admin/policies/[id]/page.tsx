@@ -53,6 +53,8 @@ export default async function EditPolicyPage({ params }: { params: Params }) {
           browserIn: policy.conditions.browserIn ?? [],
           resources: policy.resources,
           action: policy.action,
+          strength: policy.strength ?? 'any',
+          reverifyMinutes: policy.reverifyMinutes ?? null,
           priority: policy.priority ?? 0,
         }}
       />

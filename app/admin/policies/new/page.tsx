@@ -35,6 +35,8 @@ export default async function NewPolicyPage() {
           browserIn: [],
           resources: ['portal'],
           action: 'require_mfa',
+          strength: 'any',
+          reverifyMinutes: null,
           priority: 0,
         }}
       />
