@@ -33,13 +33,18 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   if (!fresh && decision.kind !== 'challenge') redirect(destinationFor(decision, returnTo) ?? returnTo);
 
   const { factorTypes, settings } = await verifyOptionsOf(session.userId);
-  const hasTotp = factorTypes.includes('totp');
+  // Issue 18: a phishing-resistant policy accepts only WebAuthn, so nothing else is offered
+  // (a TOTP code, a Duo push or a recovery code would not satisfy it).
+  const keyOnly = decision.kind === 'challenge' && decision.strength === 'phishing_resistant';
+  const hasTotp = factorTypes.includes('totp') && !keyOnly;
   const hasKey = factorTypes.includes('webauthn') && settings.webauthn;
-  const duoOffered = decision.kind === 'challenge' ? decision.methods.includes('duo') : fresh && settings.duo;
+  const duoOffered = keyOnly ? false : decision.kind === 'challenge' ? decision.methods.includes('duo') : fresh && settings.duo;
+  const recoveryOffered = factorTypes.length > 0 && !keyOnly;
   // Duo-only organizations have users without factors here: Duo is their way through.
   if (factorTypes.length === 0 && !duoOffered) redirect(destinationFor(decision, returnTo) ?? returnTo);
+  if (keyOnly && !hasKey) redirect(destinationFor(decision, returnTo) ?? returnTo);
   const method: VerifyMethod =
-    params.method === 'recovery' && factorTypes.length > 0
+    params.method === 'recovery' && recoveryOffered
       ? 'recovery'
       : params.method === 'webauthn' && hasKey
         ? 'webauthn'
@@ -76,7 +81,7 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
   if (method !== 'totp' && hasTotp) otherMethods.push({ method: 'totp', label: 'Use your authenticator app' });
   if (method !== 'webauthn' && hasKey) otherMethods.push({ method: 'webauthn', label: 'Use security key' });
   if (method !== 'duo' && duoOffered) otherMethods.push({ method: 'duo', label: 'Use Duo' });
-  if (method !== 'recovery' && factorTypes.length > 0) otherMethods.push({ method: 'recovery', label: 'Use a recovery code' });
+  if (method !== 'recovery' && recoveryOffered) otherMethods.push({ method: 'recovery', label: 'Use a recovery code' });
 
   const intro: Record<VerifyMethod, string> = {
     totp: 'Enter the 6-digit code from your authenticator app.',
@@ -91,6 +96,11 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
       {fresh && params.why === 'factor_change' && (
         <p className="notice" role="status">
           Changing your sign-in methods, recovery codes or password needs a second factor from the last few minutes. Then you go straight back.
+        </p>
+      )}
+      {keyOnly && (
+        <p className="notice" role="status" data-testid="key-only">
+          This needs your security key or passkey: an authenticator app code is not enough here.
         </p>
       )}
       <p>{intro[method]}</p>
