@@ -9,6 +9,7 @@ import { loadPolicyRecords } from '../../../db/queries/policies';
 import { loadAdminReverifyMinutes } from '../../../db/queries/settings';
 import { compilePolicies } from '../../../lib/policy';
 import { dialects, freshDb } from '../support/dialects';
+import { apiWorld, expectJson, expectProblem, type ApiWorld } from '../api/support';
 
 /** Issue 18 parts 1 and 2, as the policy and settings services store and refuse them. */
 
@@ -130,5 +131,36 @@ describe.each(dialects)('authentication strength and re-verification (issue 18) 
       db.kysely.updateTable('policies').set({ strength: 'strongest' as 'any' }).where('id', '=', created.id).execute(),
     ).rejects.toThrow();
     await expect(db.kysely.updateTable('mfa_settings').set({ admin_reverify_minutes: 0 }).execute()).rejects.toThrow();
+  });
+});
+
+describe.each(dialects)('strength and re-verification over /api/v1 on %s', (dialect) => {
+  let world: ApiWorld;
+  beforeEach(async () => {
+    world = await apiWorld(dialect);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('POST refuses a phishing-resistant policy while WebAuthn is off (400, the message), then stores it once WebAuthn is on; PUT settings refuses WebAuthn off under it', async () => {
+    const refused = await expectProblem(await world.call('POST', '/policies', { body: billingKeys }), 400);
+    expect(refused.detail).toBe(phishingResistantNeedsWebauthn);
+    expect(refused.errors).toEqual({ strength: [phishingResistantNeedsWebauthn] });
+
+    await expectJson(await world.call('PUT', '/settings/mfa', { body: { totp: true, webauthn: true, duo: false } }), 200);
+    const created = await expectJson(await world.call('POST', '/policies', { body: billingKeys }), 201);
+    expect(created).toMatchObject({ strength: 'phishing_resistant', reverifyMinutes: 60 });
+    const patched = await expectJson(await world.call('PATCH', `/policies/${created.id}`, { body: { reverifyMinutes: null } }), 200);
+    expect(patched).toMatchObject({ strength: 'phishing_resistant', reverifyMinutes: null });
+    expect((await expectProblem(await world.call('PATCH', `/policies/${created.id}`, { body: { reverifyMinutes: 3 } }), 400)).errors).toHaveProperty('reverifyMinutes');
+
+    const off = await expectProblem(await world.call('PUT', '/settings/mfa', { body: { totp: true, webauthn: false, duo: false } }), 400);
+    expect(off.errors.webauthn[0]).toContain('"Billing needs a key"');
+  });
+
+  it('the OpenAPI document describes strength, reverifyMinutes and adminReverifyMinutes', async () => {
+    const doc = JSON.stringify(await expectJson(await world.call('GET', '/openapi.json', { key: world.readKey }), 200));
+    for (const field of ['"strength"', '"phishing_resistant"', '"reverifyMinutes"', '"adminReverifyMinutes"']) expect(doc).toContain(field);
   });
 });
