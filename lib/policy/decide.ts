@@ -48,6 +48,13 @@ function inGroups(
   return false;
 }
 
+/**
+ * Set by strictestMatch(): whether an enabled require-MFA policy on the resource asks for a
+ * strength or a re-verification (issue 18). decide() reads it right after, synchronously,
+ * so the common path (no such policy) skips demandsOf()'s second pass without allocating.
+ */
+let demandOnResource = false;
+
 /** R-C1..R-C6: the strictest enabled policy that applies to this user, resource and request. */
 function strictestMatch(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): CompiledPolicy | null {
   const { policies, resource, request } = input;
@@ -55,10 +62,12 @@ function strictestMatch(input: DecisionInput, userGroups: ReadonlySet<string> | 
   let ip: ParsedIp | null = null;
   let ipParsed = false;
   let best: CompiledPolicy | null = null;
+  demandOnResource = false;
 
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
     if (!p.enabled || !p.resources.has(resource)) continue; // R-C1, R-C4
+    if (p.action === 'require_mfa' && (p.phishingResistant || p.reverifyMs !== null)) demandOnResource = true;
     if (best !== null && !precedes(p, best)) continue; // cannot win, skip the work
     if (!appliesTo(p, request, userGroups, userGroupsIsArray)) continue;
     if (p.ipIn !== null || p.ipNotIn !== null) {
@@ -238,7 +247,7 @@ export function decide(input: DecisionInput): Decision {
   }
 
   // Issue 18: what the matching require-MFA policies ask of the second factor.
-  const demands = forcedBy !== null ? demandsOf(input, user.groupIds) : NO_DEMANDS;
+  const demands = forcedBy !== null && demandOnResource ? demandsOf(input, user.groupIds) : NO_DEMANDS;
   if (demands !== NO_DEMANDS) {
     const satisfied = aal >= 2 && satisfiesStrength(session.amr, demands.phishingResistant, demands.reverifyMs, input.now);
     if (satisfied) return { kind: 'allow', rule: 'R-D3', policy: (forcedBy as CompiledPolicy).ref, ...strengthAsked(demands) };
