@@ -29,7 +29,10 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
   return (
     <main id="main">
       <h1>Set Up Multi-Factor Authentication</h1>
-      {decision.forced ? (
+      {decision.strength === 'phishing_resistant' ? (
+        // Issue 18: a phishing-resistant policy; decide() offers only WebAuthn here, with no skip.
+        <p>Where you are going needs a security key or passkey: an authenticator app is not enough there.</p>
+      ) : decision.forced ? (
         <p>Your organization requires a second factor before you continue.</p>
       ) : (
         <p className="notice">
