@@ -15,6 +15,7 @@ import { derivedAssurance } from './012-derived-assurance';
 import { accountTokens } from './013-account-tokens';
 import { emailLookup } from './014-email-lookup';
 import { signInAndKeyExpiry } from './015-sign-in-and-key-expiry';
+import { helpdeskRole } from './017-helpdesk-role';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -34,5 +35,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '013-account-tokens': accountTokens(dialect),
     '014-email-lookup': emailLookup(dialect),
     '015-sign-in-and-key-expiry': signInAndKeyExpiry(dialect),
+    '017-helpdesk-role': helpdeskRole(dialect),
   };
 }
