@@ -43,7 +43,8 @@ export async function changeUserRole(
     // admins demoting each other at once cannot both pass. On PostgreSQL (read committed)
     // they could, each counting the other's row before it commits; recovery is the CLI.
     await setUserRoleRow(trx, user.id, next);
-    if (next !== 'admin' && (await countAdmins(trx)) === 0) throw new ConflictError(lastAdminMessage, 'role');
+    // Only an admin's demotion can leave none (a user made helpdesk with no admin around is fine).
+    if (user.role === 'admin' && (await countAdmins(trx)) === 0) throw new ConflictError(lastAdminMessage, 'role');
     await writeAudit(trx, {
       at: clock.now(),
       actorId: actor.id,
