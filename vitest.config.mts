@@ -10,6 +10,7 @@ import path from 'node:path';
 const isolatedFiles = [
   'test/integration/admin/password-reset.test.ts',
   'test/integration/api/auth-and-limits.test.ts',
+  'test/integration/api/helpdesk.test.ts',
   'test/integration/auth/login-route.test.ts',
   'test/integration/auth/password-libuv.test.ts',
   'test/integration/auth/password-reset-request.test.ts',

@@ -5,7 +5,8 @@ import type { Generated } from 'kysely';
  * milliseconds since the epoch, booleans are 0/1 integers, lists are JSON text.
  */
 export type UserState = 'staged' | 'active' | 'suspended';
-export type UserRole = 'user' | 'admin';
+/** helpdesk: a least-privilege console role (017, lib/admin/permissions.ts). */
+export type UserRole = 'user' | 'helpdesk' | 'admin';
 
 export interface UsersTable {
   id: string;
@@ -71,7 +72,8 @@ export interface ApiKeysTable {
   /** sha256 of the whole key; keys have 256 bits, so a fast hash is enough. */
   key_hash: string;
   prefix: string;
-  role: 'admin' | 'read';
+  /** helpdesk since 017 (lib/admin/permissions.ts). */
+  role: 'admin' | 'helpdesk' | 'read';
   created_at: number;
   created_by: string | null;
   last_used_at: number | null;

@@ -10,6 +10,7 @@ import { createApiKey } from '../lib/admin/api-keys';
 import { resetTotpEnrollment, resetTotpSummary as resetSummary } from '../lib/admin/mfa-requirements';
 import { sendPasswordReset } from '../lib/admin/password-reset';
 import { userIdOfUsername } from '../lib/admin/user-lookup';
+import { changeUserRole } from '../lib/admin/user-role';
 import { updateUserProfile } from '../lib/admin/user-profile';
 import { resendInvitation } from '../lib/admin/invitations';
 import { isConflictError, isNotFoundError, isValidationError } from '../lib/errors/brand';
@@ -26,7 +27,8 @@ const usage = `Usage:
   npm run cli -- create-user --username NAME --email EMAIL --invite [--display-name "FULL NAME"] [--state active|staged]   (the user sets their own password)
   npm run cli -- set-display-name --username NAME --display-name "FULL NAME"   (an empty name clears it)
   npm run cli -- invite USERNAME   (a new invitation to a user who has not set a password; the older link stops working)
-  npm run cli -- create-api-key --name NAME [--role read|admin] [--expires-in-days 1-730]   (read only unless --role admin; no expiry unless given)
+  npm run cli -- create-api-key --name NAME [--role read|helpdesk|admin] [--expires-in-days 1-730]   (read only unless --role says otherwise; no expiry unless given)
+  npm run cli -- set-role --username NAME --role user|helpdesk|admin   (audited; the last admin cannot be demoted)
   npm run cli -- reset-totp --username NAME [--days 1-365]   (removes the user's authenticator apps, starts a new enrollment period)
   npm run cli -- send-password-reset USERNAME                  (or --username NAME: a 30-minute link to the user's own address)
   npm run cli -- rotate-secrets [--batch-size 1-${maxRotationBatchSize}]   (re-seals stored secrets under the newest PORTCULLIS_SECRET; README "Rotating the secret")
@@ -135,11 +137,21 @@ async function main(): Promise<number> {
           systemClock,
         );
         console.log(
-          `API key with ${created.role === 'admin' ? 'admin' : 'read-only'} access, ` +
+          `API key with ${created.role === 'read' ? 'read-only' : created.role} access, ` +
             (created.expiresAt === null ? 'no expiry' : `valid until ${new Date(created.expiresAt).toISOString()}`) +
             ' (shown once, store it now):',
         );
         console.log(created.key);
+        return 0;
+      }
+      case 'set-role': {
+        if (values.username === undefined || values.role === undefined) {
+          console.error(usage);
+          return 2;
+        }
+        const userId = await userIdOfUsername(db.kysely, values.username);
+        const { changed, role } = await changeUserRole(db.kysely, userId, values.role, cliActor, systemClock);
+        console.log(changed ? `${values.username} is now ${role}.` : `${values.username} was already ${role}.`);
         return 0;
       }
       case 'reset-totp': {

@@ -138,6 +138,7 @@ pg_specs=(
   test/e2e/ways-out.spec.ts      # sign-out from Set Up, /denied (its audit reference), the console (issue 16)
   test/e2e/portal-ux.spec.ts     # confirm steps, recovery codes shown once, deadlines, notices (issue 16)
   test/e2e/console-users.spec.ts # counts, bulk remove, CSV export, last sign-in, API key expiry (issue 16)
+  test/e2e/helpdesk.spec.ts      # helpdesk role: TOTP reset, 403s on every other console page and action (issue 18)
   test/e2e/shutdown.spec.ts      # SIGTERM under npm start: a sign-in in flight completes, held mail is released (issue 17)
   test/e2e/secret-rotation.spec.ts # A to B,A to B: sessions, rotate-secrets re-seals TOTP secrets (issue 17)
   test/e2e/monitoring.spec.ts    # /healthz, /readyz, /metrics after a sign-in and a TOTP verification (issue 17)

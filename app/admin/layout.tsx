@@ -8,7 +8,7 @@ export const metadata: Metadata = {
 };
 
 // NOTE: no access check here on purpose: layouts are not re-run for every request path,
-// so every page and server action calls requireAdmin() itself (R-D9).
+// so every page and server action calls requirePermission() itself (R-D9).
 export default function AdminLayout({ children }: { children: ReactNode }) {
   return children;
 }

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import { systemClock } from '../../lib/clock';
 import { formatDateTime } from '../../lib/format';
-import { requireAdmin } from '../../lib/admin/console-guard';
+import { requirePermission } from '../../lib/admin/console-guard';
 import { countUsersByStatus, mfaStatusNames } from '../../lib/admin/user-directory';
 import { AdminShell } from './_components/shell';
 import { mfaStatusText } from './_lib/mfa-status';
@@ -21,7 +21,7 @@ const statusFilter: Record<string, string> = {
 
 /** The console's front page: where users stand with MFA, and the way to each section. */
 export default async function AdminHome() {
-  const { session, db } = await requireAdmin('/admin'); // R-D9
+  const { session, db } = await requirePermission('console.open', '/admin'); // R-D9
   const counts = await countUsersByStatus(db, systemClock);
   return (
     <AdminShell title="Admin console" session={session} current="/admin">

@@ -16,6 +16,7 @@ import { accountTokens } from './013-account-tokens';
 import { emailLookup } from './014-email-lookup';
 import { signInAndKeyExpiry } from './015-sign-in-and-key-expiry';
 import { authStrength } from './016-auth-strength';
+import { helpdeskRole } from './017-helpdesk-role';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -36,5 +37,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '014-email-lookup': emailLookup(dialect),
     '015-sign-in-and-key-expiry': signInAndKeyExpiry(dialect),
     '016-auth-strength': authStrength(dialect),
+    '017-helpdesk-role': helpdeskRole(dialect),
   };
 }

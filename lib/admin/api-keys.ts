@@ -14,6 +14,7 @@ import { writeAudit } from '../../db/queries/audit';
 import { oneDay, type Clock } from '../clock';
 import type { Actor } from './actor';
 import { NotFoundError, parseInput } from './errors';
+import { apiKeyRoles, type ApiKeyRole } from './permissions';
 
 const keyPrefix = 'pcl_';
 
@@ -28,8 +29,8 @@ export const apiKeyDaysMessage = `Expiry must be a whole number of days from 1 t
 export const newApiKeySchema = z.object(
   {
     name: z.string('Name is required.').trim().min(1, 'Name is required.').max(100, 'Name is at most 100 characters.'),
-    /** Least privilege: a key reads unless the admin asks for more. */
-    role: z.enum(['admin', 'read'], 'Access must be admin or read.').default('read'),
+    /** Least privilege: a key reads unless the admin asks for more (lib/admin/permissions.ts). */
+    role: z.enum(apiKeyRoles, 'Access must be admin, helpdesk or read.').default('read'),
     /** Days until the key stops working; left out: it does not expire. */
     expiresInDays: z
       .number(apiKeyDaysMessage)
@@ -45,7 +46,7 @@ export interface NewApiKey {
   id: string;
   /** The key itself: shown once, never stored. */
   key: string;
-  role: 'admin' | 'read';
+  role: ApiKeyRole;
   /** When the key stops working (ms), or null. */
   expiresAt: number | null;
 }
@@ -53,7 +54,7 @@ export interface NewApiKey {
 /**
  * Creates an API key and returns it once; only its hash is stored.
  *
- * @param input `name`; `role` ('read' by default, 'admin' to change things);
+ * @param input `name`; `role` ('read' by default, 'helpdesk' for its user tasks, 'admin' to change things);
  *   `expiresInDays` 1–730 (left out: no expiry).
  * @throws ValidationError for a bad name, role or expiry.
  * @example const { key } = await createApiKey(db, { name: 'dashboards', expiresInDays: 90 }, actor, clock)
@@ -106,7 +107,7 @@ export interface ApiKeyView {
   name: string;
   /** The first characters of the key, to tell keys apart ("pcl_AbC123"). */
   prefix: string;
-  role: 'admin' | 'read';
+  role: ApiKeyRole;
   createdAt: number;
   createdBy: string | null;
   lastUsedAt: number | null;

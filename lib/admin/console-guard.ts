@@ -10,13 +10,15 @@ import { requirePageAccess } from '../gate/require-page-access';
 import { pathOf } from '../factors/setup-flow';
 import { verifyPath } from '../factors/verify-path';
 import type { Actor } from './actor';
+import { can, mayOpenConsole, type Permission } from './permissions';
 
 /**
  * The admin console's own wall (R-D9): every /admin page and server action calls
- * requireAdmin() itself, whatever the middleware already decided.
+ * requirePermission() itself with what it is for, whatever the middleware already decided.
  *
  *   1. the gate's decision for the portal resource (sign in, deny, lock-out, set up, verify);
- *   2. the admin role, else 403 (forbidden(): experimental.authInterrupts, app/admin/forbidden.tsx);
+ *   2. the role's permission (lib/admin/permissions.ts: helpdesk or admin), else 403
+ *      (forbidden(): experimental.authInterrupts, app/admin/forbidden.tsx);
  *   3. a session that passed a second factor (aal 2) within the org's admin re-verification
  *      time (issue 18: 12 hours by default). An admin without any factor is sent to set up
  *      TOTP first, with no skip; one with a factor confirms it on the verify page.
@@ -43,7 +45,7 @@ export function adminVerdict(
   hasFactor: boolean,
   freshness?: AdminFreshness,
 ): AdminVerdict {
-  if (session.role !== 'admin') return 'forbidden';
+  if (!mayOpenConsole(session.role)) return 'forbidden';
   if (session.aal === 2 && (freshness === undefined || isRecent(session.secondFactorAt ?? null, freshness))) return 'ok';
   return hasFactor ? 'verify' : 'enroll';
 }
@@ -79,15 +81,16 @@ export interface AdminContext {
 }
 
 /**
- * For every admin page and server action, on top of the request's access context (one
- * session lookup however often a page and its components ask). Returns only for an admin whose session passed
- * a second factor; otherwise redirects (sign-in, set up, verify, locked, denied) or answers
- * 403. `returnTo` is the page to come back to after a redirect (the page's own path).
- * @example const { session, actor, db } = await requireAdmin('/admin/users');
+ * For every console page and server action, on top of the request's access context (one
+ * session lookup however often a page and its components ask). Returns only for someone whose
+ * role has `permission` and whose session passed a second factor; otherwise redirects
+ * (sign-in, set up, verify, locked, denied) or answers 403. `returnTo` is the page to come
+ * back to after a redirect (the page's own path).
+ * @example const { session, actor, db } = await requirePermission('users.view', '/admin/users');
  */
-export async function requireAdmin(returnTo = '/admin'): Promise<AdminContext> {
+export async function requirePermission(permission: Permission, returnTo = '/admin'): Promise<AdminContext> {
   const { session } = await requirePageAccess('portal', returnTo);
-  if (session.role !== 'admin') forbidden();
+  if (!can(session.role, permission)) forbidden();
   const db = (await getDb()).kysely;
   const freshness = { now: systemClock.now(), maxAgeMs: (await loadAdminReverifyMinutes(db)) * 60_000 };
   // The factor lookup is skipped only when the verdict is 'ok' whatever it says.

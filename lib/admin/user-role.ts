@@ -7,19 +7,21 @@ import { countAdmins, getUserById, setUserRole as setUserRoleRow } from '../../d
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
+import { personRoles } from './permissions';
 
 /**
  * Role changes have this one explicit, audited action; no form or API body that edits a
  * user can carry a role (no mass assignment).
  */
 
-const roleMessage = 'Role must be "user" or "admin".';
-const roleSchema = z.enum(['user', 'admin'], roleMessage);
+export const roleMessage = 'Role must be "user", "helpdesk" or "admin".';
+/** What each role may do: lib/admin/permissions.ts. */
+export const roleSchema = z.enum(personRoles, roleMessage);
 
 export const lastAdminMessage = 'This is the last admin: make someone else an admin first.';
 
 /**
- * Makes a user an admin or a plain user. The last admin cannot be demoted, so the console
+ * Makes a user an admin, helpdesk or a plain user. The last admin cannot be demoted, so the console
  * always has someone who can open it. Setting the current role again changes nothing.
  * @throws ValidationError({role}), NotFoundError('user'), ConflictError for the last admin.
  */
@@ -41,7 +43,8 @@ export async function changeUserRole(
     // admins demoting each other at once cannot both pass. On PostgreSQL (read committed)
     // they could, each counting the other's row before it commits; recovery is the CLI.
     await setUserRoleRow(trx, user.id, next);
-    if (next === 'user' && (await countAdmins(trx)) === 0) throw new ConflictError(lastAdminMessage, 'role');
+    // Only an admin's demotion can leave none (a user made helpdesk with no admin around is fine).
+    if (user.role === 'admin' && (await countAdmins(trx)) === 0) throw new ConflictError(lastAdminMessage, 'role');
     await writeAudit(trx, {
       at: clock.now(),
       actorId: actor.id,

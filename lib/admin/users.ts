@@ -10,6 +10,7 @@ import { checkNewPassword, minPasswordLengthAlone, normalizePassword } from '../
 import type { Actor } from './actor';
 import { ConflictError, ValidationError, parseInput } from './errors';
 import { inviteInTransaction, invitationMessages } from './invitations';
+import { personRoles } from './permissions';
 import { invalidateUserCounts } from './user-directory';
 
 /**
@@ -41,7 +42,8 @@ export const newUserSchema = z.object({
   displayName: z.string().trim().max(200).nullish(),
   password: newAccountPassword.nullish(),
   state: z.enum(['staged', 'active', 'suspended']).default('active'),
-  role: z.enum(['user', 'admin']).default('user'),
+  /** The CLI's create-admin and seeds only: the API body and the console form never carry a role. */
+  role: z.enum(personRoles).default('user'),
   /** Send an invitation to set a password (lib/admin/invitations.ts) instead of setting one. */
   invite: z.boolean('Invite must be true or false.').optional(),
 });

@@ -3,6 +3,7 @@ import type { Database } from '../../db';
 import type { ApiKeyRow } from '../../db/queries/api-keys';
 import { authenticateApiKey } from '../admin/api-keys';
 import type { Actor } from '../admin/actor';
+import { can, type Permission } from '../admin/permissions';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import type { Clock } from '../clock';
 import { HttpProblem } from './problem';
@@ -40,11 +41,20 @@ export async function authenticateRequest(request: Request, db: Kysely<Database>
   return key;
 }
 
-/** Read keys may only read; anything that changes state needs an admin key. */
-export function requireRole(key: ApiKeyRow, needed: ApiRole): void {
-  if (needed === 'admin' && key.role !== 'admin') {
-    throw new HttpProblem(403, 'forbidden', `The API key "${key.name}" is read-only; changes need an admin key.`);
-  }
+/**
+ * The key's role must have the route's permission (lib/admin/permissions.ts, the table the
+ * console asks too): read keys only read, helpdesk keys only their user tasks.
+ * @throws HttpProblem 403 otherwise.
+ */
+export function requirePermission(key: ApiKeyRow, permission: Permission): void {
+  if (can(key.role, permission)) return;
+  throw new HttpProblem(
+    403,
+    'forbidden',
+    key.role === 'read'
+      ? `The API key "${key.name}" is read-only; changes need an admin key.`
+      : `The API key "${key.name}" has the ${key.role} role, which may not do this (${permission}).`,
+  );
 }
 
 export function actorOf(key: ApiKeyRow, request: Request): Actor {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { fromZod } from '../admin/errors';
-import { actorOf, authenticateRequest, requireRole } from './auth';
+import { actorOf, authenticateRequest, requirePermission } from './auth';
 import { defaultMaxBodyBytes, readJsonBody } from './body';
 import { HttpProblem, problemResponse, responseForError } from './problem';
 import { queryToInput } from './query';
@@ -21,7 +21,7 @@ export type ApiHandlers = Record<RouteKey, ApiHandler>;
  * `createApiHandlers({ db: async () => testDb.kysely, clock, ... })` and pass plain
  * `Request`s, so contract tests exercise exactly what the server runs.
  *
- * Each request: database (503 if it cannot be opened) → API key (401) → role (403) →
+ * Each request: database (503 if it cannot be opened) → API key (401) → permission (403) →
  * path ids → query (400) → body (413, 415, 400) → the service → JSON, or problem+json.
  */
 export function createApiHandlers(deps: ApiDeps): ApiHandlers {
@@ -48,9 +48,9 @@ function handlerFor(spec: RouteSpec<any, any>, deps: ApiDeps): ApiHandler {
       };
       let key = null;
       let actor = anonymous as ReturnType<typeof actorOf>;
-      if (spec.role !== 'public') {
+      if (spec.permission !== 'public') {
         key = await authenticateRequest(request, await openDb(), deps.clock);
-        requireRole(key, spec.role);
+        requirePermission(key, spec.permission);
         actor = actorOf(key, request);
       }
       for (const value of Object.values(params)) {
@@ -72,7 +72,7 @@ function handlerFor(spec: RouteSpec<any, any>, deps: ApiDeps): ApiHandler {
         body = checked.data;
       }
       // NOTE: public routes (the OpenAPI document) never touch the database.
-      const handlerDb = spec.role === 'public' ? (null as unknown as Kysely<Database>) : await openDb();
+      const handlerDb = spec.permission === 'public' ? (null as unknown as Kysely<Database>) : await openDb();
       return await spec.handle({ db: handlerDb, clock: deps.clock, deps, request, key, actor, params, body, raw, query });
     } catch (err) {
       return responseForError(err);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { enrollmentDaysSchema } from '../admin/mfa-requirements';
 import { defaultEnrollmentDays, maxEnrollmentDays, minEnrollmentDays } from '../policy';
 import { problemContentType } from './problem';
+import { apiKeyRoles, can, type Permission } from '../admin/permissions';
 import { apiBasePath, routes, type RouteSpec } from './routes';
 
 /**
@@ -98,6 +99,12 @@ function parametersOf(spec: RouteSpec<any, any>): JsonSchema[] {
   return params;
 }
 
+/** "admin", "helpdesk or admin": the key roles with the permission (lib/admin/permissions.ts). */
+function keyRolesFor(permission: Permission): string {
+  const roles = apiKeyRoles.filter((role) => can(role, permission));
+  return roles.length === 1 ? roles[0]! : `${roles.slice(0, -1).join(', ')} or ${roles[roles.length - 1]}`;
+}
+
 export function openApiDocument(): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of Object.values(routes) as RouteSpec<any, any>[]) {
@@ -108,18 +115,19 @@ export function openApiDocument(): JsonSchema {
       },
     };
     const statuses = new Set(spec.problems);
-    if (spec.role !== 'public') statuses.add(401);
-    if (spec.role === 'admin') statuses.add(403);
+    if (spec.permission !== 'public') statuses.add(401);
+    // Every permission is refused to some key role (read keys have no writes, helpdesk keys no groups).
+    if (spec.permission !== 'public') statuses.add(403);
     statuses.add(500);
-    if (spec.role !== 'public') statuses.add(503);
+    if (spec.permission !== 'public') statuses.add(503);
     for (const status of [...statuses].sort()) responses[String(status)] = problemResponse(status);
     const parameters = parametersOf(spec);
     (paths[spec.path] ??= {})[spec.method.toLowerCase()] = {
       operationId: operationId(spec),
       summary: spec.summary,
       tags: [spec.tag],
-      security: spec.role === 'public' ? [] : [{ apiKey: [] }],
-      ...(spec.role === 'admin' ? { description: 'Needs an API key with the admin role.' } : {}),
+      security: spec.permission === 'public' ? [] : [{ apiKey: [] }],
+      ...(spec.permission === 'public' ? {} : { description: `Needs an API key with the role ${keyRolesFor(spec.permission)}.` }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(spec.body
         ? {

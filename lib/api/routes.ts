@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import type { ApiKeyRow } from '../../db/queries/api-keys';
 import type { Actor } from '../admin/actor';
+import type { Permission } from '../admin/permissions';
+import { changeUserRole } from '../admin/user-role';
 import { listAudit } from '../admin/audit-log';
 import { createGroup, listGroups, setGroupMembers } from '../admin/groups';
 import { requireMfaForUsers, resetTotpEnrollment } from '../admin/mfa-requirements';
@@ -18,6 +20,7 @@ import type { Clock } from '../clock';
 import { bulkMaxBodyBytes } from './body';
 import {
   bulkRequireBody,
+  changeRoleBody,
   createGroupBody,
   createPolicyBody,
   createUserBody,
@@ -59,8 +62,11 @@ export interface ApiDeps {
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-/** Who may call: "public" needs no key, "read" any live key, "admin" an admin key. */
-export type RouteRole = 'public' | 'read' | 'admin';
+/**
+ * Who may call: "public" needs no key; otherwise a live key whose role has the permission
+ * (lib/admin/permissions.ts, the table the console asks too).
+ */
+export type RoutePermission = Permission | 'public';
 
 export interface HandlerContext<B, Q> {
   db: Kysely<Database>;
@@ -84,7 +90,7 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
   path: string;
   summary: string;
   tag: string;
-  role: RouteRole;
+  permission: RoutePermission;
   body?: B;
   /** An absent body counts as `{}`. */
   bodyOptional?: boolean;
@@ -116,7 +122,7 @@ export const routes = {
     path: '/users',
     summary: 'List users with their MFA status (R-F1, R-F2); keyset pages',
     tag: 'users',
-    role: 'read',
+    permission: 'users.view',
     query: listUsersQuery,
     success: { status: 200, description: 'A page of users and the cursor of the next one' },
     problems: [400],
@@ -127,7 +133,7 @@ export const routes = {
     path: '/users',
     summary: 'Create a user',
     tag: 'users',
-    role: 'admin',
+    permission: 'users.create',
     body: createUserBody,
     success: { status: 201, description: 'The new user' },
     problems: [...bodyProblems, 409],
@@ -141,7 +147,7 @@ export const routes = {
     path: '/users/{id}',
     summary: 'One user with MFA status, factors and groups (R-F3)',
     tag: 'users',
-    role: 'read',
+    permission: 'users.view',
     success: { status: 200, description: 'The user' },
     problems: [404],
     handle: async (ctx) => jsonResponse(200, await getUserDetail(ctx.db, ctx.params.id!, ctx.clock)),
@@ -151,7 +157,7 @@ export const routes = {
     path: '/users/{id}',
     summary: "Change a user's state, profile or MFA requirement (R-B1, R-B4)",
     tag: 'users',
-    role: 'admin',
+    permission: 'users.edit',
     body: patchUserBody,
     success: { status: 200, description: 'The user after the change' },
     problems: [...bodyProblems, 404],
@@ -166,7 +172,7 @@ export const routes = {
     path: '/users/mfa/require',
     summary: 'Require MFA on the User Portal for many users (R-B2); all-or-nothing',
     tag: 'users',
-    role: 'admin',
+    permission: 'users.edit',
     body: bulkRequireBody,
     maxBodyBytes: bulkMaxBodyBytes,
     success: { status: 200, description: 'What changed: the period, and whose period started' },
@@ -181,7 +187,7 @@ export const routes = {
     path: '/users/{id}/invitation',
     summary: 'Send a new invitation to set a password (the older link stops working); only before the user has set one',
     tag: 'users',
-    role: 'admin',
+    permission: 'users.send_invitation',
     body: invitationBody,
     bodyOptional: true,
     success: { status: 200, description: 'When the new link expires (null for a staged user: it starts at activation), and whether a message was queued' },
@@ -193,7 +199,7 @@ export const routes = {
     path: '/users/{id}/mfa/reset',
     summary: 'Reset TOTP (enrolled or expired users): remove TOTP factors and start a new enrollment period, requiring MFA if it was not (R-F4)',
     tag: 'users',
-    role: 'admin',
+    permission: 'users.reset_totp',
     body: resetBody,
     bodyOptional: true,
     success: { status: 200, description: 'The new period, the TOTP devices removed, and whether MFA became required and the recovery codes went' },
@@ -208,17 +214,32 @@ export const routes = {
     path: '/users/{id}/password-reset',
     summary: "Send a password reset link (30 minutes, single-use) to the user's own email address; the link is never returned (ASVS 6.4.6)",
     tag: 'users',
-    role: 'admin',
+    permission: 'users.send_password_reset',
     success: { status: 202, description: 'The link is queued to the address in `sentTo`' },
     problems: [404, 409],
     handle: async (ctx) => jsonResponse(202, await sendPasswordReset(ctx.db, ctx.params.id!, ctx.actor, ctx.clock)),
+  }),
+  'PUT /users/{id}/role': route({
+    method: 'PUT',
+    path: '/users/{id}/role',
+    summary: "Give a user a role: user, helpdesk or admin (audited; the last admin cannot be demoted)",
+    tag: 'users',
+    permission: 'users.change_role',
+    body: changeRoleBody,
+    success: { status: 200, description: 'The user after the change' },
+    problems: [...bodyProblems, 404, 409],
+    handle: async (ctx) => {
+      const id = ctx.params.id!;
+      await changeUserRole(ctx.db, id, ctx.body.role, ctx.actor, ctx.clock);
+      return jsonResponse(200, await getUserDetail(ctx.db, id, ctx.clock));
+    },
   }),
   'GET /groups': route({
     method: 'GET',
     path: '/groups',
     summary: 'List groups with member counts',
     tag: 'groups',
-    role: 'read',
+    permission: 'groups.view',
     success: { status: 200, description: 'Every group, by name' },
     problems: [],
     handle: async (ctx) => jsonResponse(200, { groups: await listGroups(ctx.db) }),
@@ -228,7 +249,7 @@ export const routes = {
     path: '/groups',
     summary: 'Create a group',
     tag: 'groups',
-    role: 'admin',
+    permission: 'groups.manage',
     body: createGroupBody,
     success: { status: 201, description: 'The new group' },
     problems: [...bodyProblems, 409],
@@ -242,7 +263,7 @@ export const routes = {
     path: '/groups/{id}/members',
     summary: "Replace a group's members; all-or-nothing",
     tag: 'groups',
-    role: 'admin',
+    permission: 'groups.manage',
     body: groupMembersBody,
     maxBodyBytes: bulkMaxBodyBytes,
     success: { status: 200, description: 'Member counts after the change' },
@@ -254,7 +275,7 @@ export const routes = {
     path: '/policies',
     summary: 'List conditional access policies',
     tag: 'policies',
-    role: 'read',
+    permission: 'policies.view',
     success: { status: 200, description: 'Every policy, by priority then name' },
     problems: [],
     handle: async (ctx) => jsonResponse(200, { policies: await listPolicies(ctx.db) }),
@@ -264,7 +285,7 @@ export const routes = {
     path: '/policies',
     summary: 'Create a conditional access policy (R-C1..R-C5)',
     tag: 'policies',
-    role: 'admin',
+    permission: 'policies.manage',
     body: createPolicyBody,
     success: { status: 201, description: 'The policy as stored' },
     problems: [...bodyProblems, 409],
@@ -278,7 +299,7 @@ export const routes = {
     path: '/policies/{id}',
     summary: 'One policy',
     tag: 'policies',
-    role: 'read',
+    permission: 'policies.view',
     success: { status: 200, description: 'The policy' },
     problems: [404],
     handle: async (ctx) => jsonResponse(200, await getPolicy(ctx.db, ctx.params.id!)),
@@ -288,7 +309,7 @@ export const routes = {
     path: '/policies/{id}',
     summary: 'Change fields of a policy, including switching it ON or OFF',
     tag: 'policies',
-    role: 'admin',
+    permission: 'policies.manage',
     body: patchPolicyBody,
     success: { status: 200, description: 'The policy after the change' },
     problems: [...bodyProblems, 404, 409],
@@ -299,7 +320,7 @@ export const routes = {
     path: '/policies/{id}',
     summary: 'Delete a policy',
     tag: 'policies',
-    role: 'admin',
+    permission: 'policies.manage',
     success: { status: 204, description: 'Deleted' },
     problems: [404],
     handle: async (ctx) => {
@@ -312,7 +333,7 @@ export const routes = {
     path: '/settings/mfa',
     summary: 'Org MFA settings (R-A1); never the Duo secret',
     tag: 'settings',
-    role: 'read',
+    permission: 'settings.view',
     success: { status: 200, description: 'The settings' },
     problems: [],
     handle: async (ctx) => jsonResponse(200, await getMfaSettings(ctx.db)),
@@ -322,7 +343,7 @@ export const routes = {
     path: '/settings/mfa',
     summary: 'Save org MFA settings (R-A1, R-A2)',
     tag: 'settings',
-    role: 'admin',
+    permission: 'settings.manage',
     body: mfaSettingsBody,
     success: { status: 200, description: 'The settings as saved' },
     problems: bodyProblems,
@@ -334,7 +355,7 @@ export const routes = {
     path: '/audit',
     summary: 'The audit log, newest first; filters by actor, action and target',
     tag: 'audit',
-    role: 'read',
+    permission: 'audit.view',
     query: listAuditQuery,
     success: { status: 200, description: 'A page of entries and the cursor of the next one' },
     problems: [400],
@@ -345,7 +366,7 @@ export const routes = {
     path: '/outbox',
     summary: 'Emails queued or sent (R-B5)',
     tag: 'outbox',
-    role: 'read',
+    permission: 'outbox.view',
     query: listOutboxQuery,
     success: { status: 200, description: 'A page of messages and the cursor of the next one' },
     problems: [400],
@@ -359,7 +380,7 @@ export const routes = {
     path: '/openapi.json',
     summary: 'This API as an OpenAPI 3.1 document',
     tag: 'meta',
-    role: 'public',
+    permission: 'public',
     success: { status: 200, description: 'The document' },
     problems: [],
     handle: async () => {

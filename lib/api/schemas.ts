@@ -5,6 +5,7 @@ import { bulkRequireSchema, enrollmentDaysSchema, resetSchema } from '../admin/m
 import { settingsSchema } from '../admin/mfa-settings';
 import { createSchema as policyCreateSchema, patchSchema as policyPatchSchema } from '../admin/policies';
 import { listUsersSchema } from '../admin/user-directory';
+import { roleSchema } from '../admin/user-role';
 import { stateSchema } from '../admin/user-state';
 import { newUserSchema } from '../admin/users';
 import { invalidCursorMessage } from '../admin/cursor';
@@ -67,6 +68,8 @@ function strictBody<S extends z.core.$ZodLooseShape>(schema: z.ZodObject<S>) {
 export const bulkRequireBody = strictBody(bulkRequireSchema);
 /** The body may be left out entirely: the default period is 7 days. */
 export const resetBody = strictBody(resetSchema);
+/** PUT /users/{id}/role: the role alone, nothing else of the user (no mass assignment). */
+export const changeRoleBody = z.strictObject({ role: roleSchema }, { error: unknownField });
 /** POST /users/{id}/invitation takes no fields. */
 export const invitationBody = z.strictObject({}, { error: unknownField });
 export const createGroupBody = strictBody(nameSchema);

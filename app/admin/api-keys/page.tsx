@@ -1,6 +1,6 @@
 import { systemClock } from '../../../lib/clock';
 import { formatDateTime } from '../../../lib/format';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { listApiKeys, maxApiKeyDays } from '../../../lib/admin/api-keys';
 import { ConfirmAction } from '../_components/fields';
 import { AdminShell } from '../_components/shell';
@@ -16,7 +16,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 /** Bearer keys for the REST API (/api/v1): created here or with the CLI, stored hashed. */
 export default async function ApiKeysPage({ searchParams }: { searchParams: SearchParams }) {
-  const { session, db } = await requireAdmin('/admin/api-keys'); // R-D9
+  const { session, db } = await requirePermission('api_keys.manage', '/admin/api-keys'); // R-D9
   const query = await searchParams;
   const keys = await listApiKeys(db);
   const now = systemClock.now();
@@ -43,6 +43,7 @@ export default async function ApiKeysPage({ searchParams }: { searchParams: Sear
             defaultValue: 'read',
             options: [
               { value: 'read', label: 'Read only' },
+              { value: 'helpdesk', label: 'Helpdesk (users: read, reset TOTP, invitations, password resets)' },
               { value: 'admin', label: 'Admin (read and change)' },
             ],
             hint: 'Give admin access only to what must change users, policies or settings.',

@@ -1,4 +1,4 @@
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { auditActionLabel, auditActionOptions, isKnownAuditAction } from '../../../lib/admin/audit-describe';
 import type { ListAuditInput } from '../../../lib/admin/audit-log';
 import { readAuditPage, type ReadableAuditEntry } from '../../../lib/admin/audit-readable';
@@ -21,7 +21,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
   const query = await searchParams;
   const filters = Object.fromEntries(auditFilterNames.map((n) => [n, one(query[n]).trim()])) as AuditFilters;
   const cursor = one(query.cursor);
-  const { session, db } = await requireAdmin(auditHref(filters, cursor)); // R-D9
+  const { session, db } = await requirePermission('audit.view', auditHref(filters, cursor)); // R-D9
 
   const input: ListAuditInput = { limit: 50 };
   for (const n of auditFilterNames) if (filters[n]) input[n] = filters[n];

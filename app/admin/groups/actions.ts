@@ -2,13 +2,13 @@
 
 import { redirect } from 'next/navigation';
 import { systemClock } from '../../../lib/clock';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { createGroup } from '../../../lib/admin/groups';
 import { refusal, text } from '../_lib/actions';
 import type { FormState } from '../_lib/form-state';
 
 export async function createGroupAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor } = await requireAdmin('/admin/groups'); // R-D9
+  const { db, actor } = await requirePermission('groups.manage', '/admin/groups'); // R-D9
   const name = text(formData, 'name');
   let id: string;
   try {

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { formatDateTime } from '../../../lib/format';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { listGroups } from '../../../lib/admin/groups';
 import { AdminShell } from '../_components/shell';
 import { SimpleForm } from '../_components/simple-form';
@@ -14,7 +14,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 /** User groups: the "Selected User Groups" and exclusions of policies (R-C2). */
 export default async function GroupsPage({ searchParams }: { searchParams: SearchParams }) {
-  const { session, db } = await requireAdmin('/admin/groups'); // R-D9
+  const { session, db } = await requirePermission('groups.view', '/admin/groups'); // R-D9
   const query = await searchParams;
   const groups = await listGroups(db);
   return (

@@ -2,7 +2,7 @@
 
 import { redirect } from 'next/navigation';
 import { systemClock } from '../../../lib/clock';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { isConflictError, isNotFoundError } from '../../../lib/errors/brand';
 import { resendMessage } from '../../../lib/mail/outbox';
 import { text } from '../_lib/actions';
@@ -11,7 +11,7 @@ const statusPattern = /^[a-z]{1,20}$/;
 
 /** "Resend" on a failed or undeliverable message: back in the queue, due now (audited). */
 export async function resendAction(formData: FormData): Promise<void> {
-  const { db, actor } = await requireAdmin('/admin/outbox'); // R-D9
+  const { db, actor } = await requirePermission('outbox.resend', '/admin/outbox'); // R-D9
   const status = text(formData, 'status');
   const back = (extra: Record<string, string>) => {
     const params = new URLSearchParams(extra);

@@ -1,5 +1,5 @@
 import { formatDateTime } from '../../../lib/format';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { isValidationError } from '../../../lib/errors/brand';
 import { keptWithoutSmtp, listOutbox, mailStatuses, type OutboxPage } from '../../../lib/mail/outbox';
 import { AdminShell } from '../_components/shell';
@@ -33,7 +33,7 @@ export default async function OutboxPage({ searchParams }: { searchParams: Searc
   const query = await searchParams;
   const status = (mailStatuses as readonly string[]).includes(one(query.status)) ? one(query.status) : '';
   const cursor = one(query.cursor);
-  const { session, db } = await requireAdmin(href(status, cursor)); // R-D9
+  const { session, db } = await requirePermission('outbox.view', href(status, cursor)); // R-D9
   let page: OutboxPage = { messages: [], nextCursor: null };
   let message: string | null = null;
   try {

@@ -3,7 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import { systemClock } from '../../../lib/clock';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { NotFoundError } from '../../../lib/admin/errors';
 import { isNotFoundError } from '../../../lib/errors/brand';
 import { createPolicy, deletePolicy, setPolicyEnabled, updatePolicy } from '../../../lib/admin/policies';
@@ -11,7 +11,7 @@ import { refusal, text } from '../_lib/actions';
 import type { FormState } from '../_lib/form-state';
 import { policyFieldNames, policyFormData } from './form-input';
 
-/** Conditional access policies (R-C1..R-C5); every action checks requireAdmin() itself (R-D9). */
+/** Conditional access policies (R-C1..R-C5); every action checks requirePermission() itself (R-D9). */
 
 const idPattern = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -21,7 +21,7 @@ function policyId(formData: FormData): string {
 }
 
 export async function createPolicyAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor } = await requireAdmin('/admin/policies/new');
+  const { db, actor } = await requirePermission('policies.manage', '/admin/policies/new');
   const { input, values } = policyFormData(formData);
   try {
     await createPolicy(db, input, actor, systemClock);
@@ -34,7 +34,7 @@ export async function createPolicyAction(_previous: FormState, formData: FormDat
 
 export async function updatePolicyAction(_previous: FormState, formData: FormData): Promise<FormState> {
   const id = policyId(formData);
-  const { db, actor } = await requireAdmin(id ? `/admin/policies/${id}` : '/admin/policies');
+  const { db, actor } = await requirePermission('policies.manage', id ? `/admin/policies/${id}` : '/admin/policies');
   const { input, values } = policyFormData(formData);
   try {
     if (!id) throw new NotFoundError('policy');
@@ -48,7 +48,7 @@ export async function updatePolicyAction(_previous: FormState, formData: FormDat
 
 /** R-C1: the ON/OFF switch in the list; takes effect at each user's next request. */
 export async function switchPolicyAction(formData: FormData): Promise<void> {
-  const { db, actor } = await requireAdmin('/admin/policies');
+  const { db, actor } = await requirePermission('policies.manage', '/admin/policies');
   const id = policyId(formData);
   const enabled = text(formData, 'enabled');
   if (enabled !== 'on' && enabled !== 'off') redirect('/admin/policies');
@@ -62,7 +62,7 @@ export async function switchPolicyAction(formData: FormData): Promise<void> {
 }
 
 export async function deletePolicyAction(formData: FormData): Promise<void> {
-  const { db, actor } = await requireAdmin('/admin/policies');
+  const { db, actor } = await requirePermission('policies.manage', '/admin/policies');
   try {
     await deletePolicy(db, policyId(formData), actor, systemClock);
   } catch (err) {

@@ -1,4 +1,4 @@
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { listGroups } from '../../../lib/admin/groups';
 import { listPolicies } from '../../../lib/admin/policies';
 import type { PolicyRecord } from '../../../lib/policy';
@@ -32,7 +32,7 @@ function conditionsText(p: PolicyRecord): string {
 
 /** R-C1..R-C6: the conditional access policies, with their ON/OFF switch. */
 export default async function PoliciesPage({ searchParams }: { searchParams: SearchParams }) {
-  const { session, db } = await requireAdmin('/admin/policies'); // R-D9
+  const { session, db } = await requirePermission('policies.view', '/admin/policies'); // R-D9
   const query = await searchParams;
   const [policies, groups] = await Promise.all([listPolicies(db), listGroups(db)]);
   const groupName = new Map(groups.map((g) => [g.id, g.name]));

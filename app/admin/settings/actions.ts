@@ -2,7 +2,7 @@
 
 import { revalidatePath } from 'next/cache';
 import { systemClock } from '../../../lib/clock';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { saveMfaSettings } from '../../../lib/admin/mfa-settings';
 import { sealDuoClientSecret } from '../../../lib/factors/duo';
 import { refusal, text } from '../_lib/actions';
@@ -21,7 +21,7 @@ const fieldNames = {
  * is never sent back to the page, not even when the form is refused.
  */
 export async function saveSettingsAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor } = await requireAdmin('/admin/settings'); // R-D9
+  const { db, actor } = await requirePermission('settings.manage', '/admin/settings'); // R-D9
   const on = (name: string) => text(formData, name) === 'on';
   const secret = text(formData, 'duoClientSecret');
   const values = {

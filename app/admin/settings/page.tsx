@@ -1,6 +1,6 @@
 import { formatDateTime } from '../../../lib/format';
 import { readEnv } from '../../../lib/config/env';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { getMfaSettings } from '../../../lib/admin/mfa-settings';
 import { AdminShell } from '../_components/shell';
 import { saveSettingsAction } from './actions';
@@ -11,7 +11,7 @@ export const metadata = { title: 'MFA settings' };
 
 /** R-A1, R-A2: the org's MFA methods and the Duo configuration. */
 export default async function SettingsPage() {
-  const { session, db } = await requireAdmin('/admin/settings'); // R-D9
+  const { session, db } = await requirePermission('settings.view', '/admin/settings'); // R-D9
   const settings = await getMfaSettings(db);
   return (
     <AdminShell title="MFA settings" session={session} current="/admin/settings">

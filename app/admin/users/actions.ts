@@ -3,7 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { systemClock } from '../../../lib/clock';
 import { formatDateTime } from '../../../lib/format';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { removeMfaRequirementForUsers, requireMfaForUsers } from '../../../lib/admin/mfa-requirements';
 import { daysInput, refusal, text, texts } from '../_lib/actions';
 import type { FormState } from '../_lib/form-state';
@@ -19,7 +19,7 @@ function usersWord(n: number): string {
  * typed and the rows still selected.
  */
 export async function bulkUsersAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor } = await requireAdmin('/admin/users'); // R-D9
+  const { db, actor } = await requirePermission('users.edit', '/admin/users'); // R-D9
   const userIds = texts(formData, 'userIds');
   const days = text(formData, 'enrollmentDays');
   const op = text(formData, 'op');

@@ -1,12 +1,13 @@
 import { systemClock } from '../../../lib/clock';
 import { formatDateTime } from '../../../lib/format';
-import { requireAdmin } from '../../../lib/admin/console-guard';
+import { requirePermission } from '../../../lib/admin/console-guard';
 import { isValidationError } from '../../../lib/errors/brand';
 import { countUsersByStatus, listUsers, mfaStatusNames, type UserPage } from '../../../lib/admin/user-directory';
 import { defaultEnrollmentDays } from '../../../lib/policy';
 import { AdminShell } from '../_components/shell';
 import { mfaStatusDetail, mfaStatusText } from '../_lib/mfa-status';
 import { bulkUsersAction } from './actions';
+import { can } from '../../../lib/admin/permissions';
 import { directoryInput, exportHref, nextHref, parseUserListQuery, previousHref, userListHref } from './filters';
 import { UsersTable, type UserRowView } from './users-table';
 import type { Metadata } from 'next';
@@ -23,7 +24,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 export default async function UsersPage({ searchParams }: { searchParams: SearchParams }) {
   const params = await searchParams;
   const query = parseUserListQuery(params);
-  const { session, db } = await requireAdmin(userListHref(query, { cursor: query.cursor, trail: query.trail })); // R-D9
+  const { session, db } = await requirePermission('users.view', userListHref(query, { cursor: query.cursor, trail: query.trail })); // R-D9
 
   const mapped = directoryInput(query, pageSize);
   let page: UserPage = { users: [], nextCursor: null };
@@ -55,9 +56,11 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
 
   return (
     <AdminShell title="Users" session={session} current="/admin/users">
-      <p>
-        <a href="/admin/users/new">New user</a>
-      </p>
+      {can(session.role, 'users.create') && (
+        <p>
+          <a href="/admin/users/new">New user</a>
+        </p>
+      )}
       <section aria-label="Users by MFA status">
         <ul className="counts">
           <li>
@@ -124,14 +127,16 @@ export default async function UsersPage({ searchParams }: { searchParams: Search
         </p>
       )}
 
-      <p>
-        <a href={exportHref(query)} download>
-          Export these users as CSV
-        </a>{' '}
-        <span className="hint">(every page of the list as filtered, not only this one)</span>
-      </p>
+      {can(session.role, 'users.export') && (
+        <p>
+          <a href={exportHref(query)} download>
+            Export these users as CSV
+          </a>{' '}
+          <span className="hint">(every page of the list as filtered, not only this one)</span>
+        </p>
+      )}
 
-      <UsersTable users={rows} action={bulkUsersAction} defaultDays={defaultEnrollmentDays} />
+      <UsersTable users={rows} action={bulkUsersAction} defaultDays={defaultEnrollmentDays} bulk={can(session.role, 'users.edit')} />
 
       {/* Links styled as buttons; an unavailable step is a disabled-looking label, not a link. */}
       <nav className="pager" aria-label="Pages">

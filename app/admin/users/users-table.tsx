@@ -30,10 +30,13 @@ export function UsersTable({
   users,
   action,
   defaultDays,
+  bulk = true,
 }: {
   users: UserRowView[];
   action: (state: FormState, formData: FormData) => Promise<FormState>;
   defaultDays: number;
+  /** false for a role without `users.edit` (helpdesk): no selection, no "More actions". */
+  bulk?: boolean;
 }) {
   const [state, formAction, pending] = useActionState(action, initialFormState);
   const formKey = useFormKey(state);
@@ -65,6 +68,7 @@ export function UsersTable({
     <form key={formKey} ref={formRef} action={formAction} aria-label="Users" onChange={syncAll}>
       <FormMessages ok={state.ok} error={state.error} />
       <FieldErrors name="userIds" errors={selectionErrors} />
+      {bulk && (
       <details className="menu" open={refused || undefined}>
         <summary>More actions</summary>
         <div className="menu-body">
@@ -96,10 +100,12 @@ export function UsersTable({
           </fieldset>
         </div>
       </details>
+      )}
       <div className="table-scroll">
         <table>
           <thead>
             <tr>
+              {bulk && (
               <th scope="col">
                 <input
                   type="checkbox"
@@ -109,6 +115,7 @@ export function UsersTable({
                   disabled={users.length === 0}
                 />
               </th>
+              )}
               <th scope="col">Username</th>
               <th scope="col">Name</th>
               <th scope="col">Email</th>
@@ -121,14 +128,16 @@ export function UsersTable({
           <tbody>
             {users.length === 0 ? (
               <tr>
-                <td colSpan={8}>No users match.</td>
+                <td colSpan={bulk ? 8 : 7}>No users match.</td>
               </tr>
             ) : (
               users.map((u) => (
                 <tr key={u.id}>
-                  <td>
-                    <input type="checkbox" name="userIds" value={u.id} defaultChecked={selected.has(u.id)} aria-label={`Select ${u.username}`} />
-                  </td>
+                  {bulk && (
+                    <td>
+                      <input type="checkbox" name="userIds" value={u.id} defaultChecked={selected.has(u.id)} aria-label={`Select ${u.username}`} />
+                    </td>
+                  )}
                   <td>
                     <a href={`/admin/users/${encodeURIComponent(u.id)}`}>{u.username}</a>
                   </td>

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSession } from '../../../lib/auth/sessions';
 import { encodeSessionCookie, sessionCookieName } from '../../../lib/auth/cookie';
+import { can, type Permission } from '../../../lib/admin/permissions';
 import { routes, type RouteKey } from '../../../lib/api/routes';
 import { dialects } from '../support/dialects';
 import { apiWorld, expectJson, expectProblem, origin, type ApiWorld } from './support';
@@ -9,13 +10,14 @@ process.env.PORTCULLIS_SECRET ??= 'contract-test-secret-0123456789abcdef';
 
 /** Every route with a concrete path (ids of things that need not exist: auth comes first). */
 const everyRoute = (Object.keys(routes) as RouteKey[])
-  .filter((key) => routes[key].role !== 'public')
+  .filter((key) => routes[key].permission !== 'public')
   .map((key) => {
     const [method, path] = key.split(' ') as [string, string];
-    return { key, method, path: path.replace('{id}', '00000000-0000-4000-8000-000000000000'), role: routes[key].role };
+    const permission = routes[key].permission as Permission;
+    return { key, method, path: path.replace('{id}', '00000000-0000-4000-8000-000000000000'), readable: can('read', permission) };
   });
-const writes = everyRoute.filter((r) => r.role === 'admin');
-const reads = everyRoute.filter((r) => r.role === 'read');
+const writes = everyRoute.filter((r) => !r.readable);
+const reads = everyRoute.filter((r) => r.readable);
 const withBody = (Object.keys(routes) as RouteKey[])
   .filter((key) => 'body' in routes[key])
   .map((key) => {

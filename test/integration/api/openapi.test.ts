@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../../lib/api/openapi';
+import { can } from '../../../lib/admin/permissions';
 import { routes, type RouteKey } from '../../../lib/api/routes';
 import { listUsersQuery } from '../../../lib/api/schemas';
 import { queryToInput } from '../../../lib/api/query';
@@ -49,13 +50,14 @@ describe('the OpenAPI document matches the handlers', () => {
     expect(Object.keys(routes).sort()).toEqual(fromDoc.sort());
   });
 
-  it('marks every route but the document itself as needing a key, and writes as needing an admin key', () => {
+  it('marks every route but the document itself as needing a key, writes as refused to read keys, and names the roles', () => {
     for (const [key, spec] of Object.entries(routes)) {
       const op = doc.paths[spec.path]![spec.method.toLowerCase()]!;
-      expect(op.security, key).toEqual(spec.role === 'public' ? [] : [{ apiKey: [] }]);
-      if (spec.method !== 'GET') expect(spec.role, key).toBe('admin');
-      if (spec.role !== 'public') expect(Object.keys(op.responses), key).toContain('401');
-      if (spec.role === 'admin') expect(Object.keys(op.responses), key).toContain('403');
+      expect(op.security, key).toEqual(spec.permission === 'public' ? [] : [{ apiKey: [] }]);
+      if (spec.permission === 'public') continue;
+      if (spec.method !== 'GET') expect(can('read', spec.permission), key).toBe(false);
+      expect(Object.keys(op.responses), key).toEqual(expect.arrayContaining(['401', '403']));
+      expect(op.description, key).toMatch(/^Needs an API key with the role (admin|[a-z, ]+ or admin)\.$/);
     }
   });
 
@@ -73,6 +75,14 @@ describe('the OpenAPI document matches the handlers', () => {
       [{ username: 'ivy', email: 'ivy@example.org', state: 'staged', invite: true }, true],
       [{ username: 'ivy', email: 'ivy@example.org', state: 'active', invite: 'yes' }, false],
       [[], false],
+    ],
+    'PUT /users/{id}/role': [
+      [{ role: 'helpdesk' }, true],
+      [{ role: 'admin' }, true],
+      [{ role: 'user' }, true],
+      [{ role: 'root' }, false],
+      [{}, false],
+      [{ role: 'admin', state: 'active' }, false],
     ],
     'PATCH /users/{id}': [
       [{}, true],

@@ -1,4 +1,4 @@
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { auditCsv, type AuditCsvFilter } from '../../../../lib/admin/audit-csv';
 import { isValidationError } from '../../../../lib/errors/brand';
 import { auditFilterNames, auditHref } from '../filters';
@@ -13,7 +13,7 @@ export async function GET(request: Request): Promise<Response> {
     const value = (params.get(n) ?? '').trim().slice(0, 300);
     if (value) filter[n] = value;
   }
-  const { db } = await requireAdmin(auditHref(filter)); // R-D9
+  const { db } = await requirePermission('audit.view', auditHref(filter)); // R-D9
   const lines = auditCsv(db, filter);
   let first: IteratorResult<string>;
   try {

@@ -3,7 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import { systemClock } from '../../../../lib/clock';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { NotFoundError } from '../../../../lib/admin/errors';
 import { isNotFoundError } from '../../../../lib/errors/brand';
 import { addGroupMembersByUsername, removeGroupMembers } from '../../../../lib/admin/group-members';
@@ -20,7 +20,7 @@ function groupPath(id: string): string {
 async function adminForGroup(formData: FormData) {
   const raw = text(formData, 'groupId');
   const id = idPattern.test(raw) ? raw : '';
-  const admin = await requireAdmin(id ? groupPath(id) : '/admin/groups'); // R-D9
+  const admin = await requirePermission('groups.manage', id ? groupPath(id) : '/admin/groups'); // R-D9
   return { ...admin, id };
 }
 

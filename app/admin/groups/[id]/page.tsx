@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { isNotFoundError } from '../../../../lib/errors/brand';
 import { getGroupWithMembers, maxMembersShown, type GroupView } from '../../../../lib/admin/group-members';
 import { ConfirmAction } from '../../_components/fields';
@@ -19,7 +19,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 export default async function GroupPage({ params, searchParams }: { params: Params; searchParams: SearchParams }) {
   const { id } = await params;
   const query = await searchParams;
-  const { session, db } = await requireAdmin(`/admin/groups/${encodeURIComponent(id)}`); // R-D9
+  const { session, db } = await requirePermission('groups.view', `/admin/groups/${encodeURIComponent(id)}`); // R-D9
   let group: GroupView;
   try {
     group = await getGroupWithMembers(db, id);

@@ -1,6 +1,6 @@
 import { notFound } from 'next/navigation';
 import { formatDateTime } from '../../../../lib/format';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { isNotFoundError } from '../../../../lib/errors/brand';
 import { getOutboxMessage, keptWithoutSmtp, type OutboxMessage } from '../../../../lib/mail/outbox';
 import { AdminShell } from '../../_components/shell';
@@ -19,7 +19,7 @@ function statusText(m: OutboxMessage): string {
 /** One outbox message as stored: its text with any secret link withheld (lib/mail/worker.ts). */
 export default async function OutboxMessagePage({ params }: { params: Params }) {
   const { id } = await params;
-  const { session, db } = await requireAdmin(`/admin/outbox/${encodeURIComponent(id)}`); // R-D9
+  const { session, db } = await requirePermission('outbox.view', `/admin/outbox/${encodeURIComponent(id)}`); // R-D9
   let message: OutboxMessage;
   try {
     message = await getOutboxMessage(db, id);

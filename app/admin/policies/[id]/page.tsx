@@ -1,5 +1,5 @@
 import { notFound } from 'next/navigation';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { isNotFoundError } from '../../../../lib/errors/brand';
 import { listGroups } from '../../../../lib/admin/groups';
 import { getPolicy } from '../../../../lib/admin/policies';
@@ -17,7 +17,7 @@ type Params = Promise<{ id: string }>;
 
 export default async function EditPolicyPage({ params }: { params: Params }) {
   const { id } = await params;
-  const { session, db } = await requireAdmin(`/admin/policies/${encodeURIComponent(id)}`); // R-D9
+  const { session, db } = await requirePermission('policies.view', `/admin/policies/${encodeURIComponent(id)}`); // R-D9
   let policy: PolicyRecord;
   try {
     policy = await getPolicy(db, id);

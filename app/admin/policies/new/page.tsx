@@ -1,4 +1,4 @@
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { listGroups } from '../../../../lib/admin/groups';
 import { AdminShell } from '../../_components/shell';
 import { createPolicyAction } from '../actions';
@@ -9,7 +9,7 @@ export const dynamic = 'force-dynamic';
 export const metadata = { title: 'New policy' };
 
 export default async function NewPolicyPage() {
-  const { session, db } = await requireAdmin('/admin/policies/new'); // R-D9
+  const { session, db } = await requirePermission('policies.manage', '/admin/policies/new'); // R-D9
   const groups = await listGroups(db);
   return (
     <AdminShell title="New policy" session={session} current="/admin/policies">

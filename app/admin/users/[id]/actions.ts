@@ -4,7 +4,8 @@ import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import { systemClock } from '../../../../lib/clock';
 import { formatDateTime } from '../../../../lib/format';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
+import type { Permission } from '../../../../lib/admin/permissions';
 import { NotFoundError } from '../../../../lib/admin/errors';
 import { isConflictError, isNotFoundError } from '../../../../lib/errors/brand';
 import { resetTotpEnrollment } from '../../../../lib/admin/mfa-requirements';
@@ -18,7 +19,7 @@ import { resendInvitation } from '../../../../lib/admin/invitations';
 import { daysInput, refusal, text } from '../../_lib/actions';
 import type { FormState } from '../../_lib/form-state';
 
-/** The user's page and its actions; every action checks requireAdmin() itself (R-D9). */
+/** The user's page and its actions; every action checks its own permission itself (R-D9, lib/admin/permissions.ts). */
 
 const idPattern = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -26,17 +27,17 @@ function userPath(id: string): string {
   return `/admin/users/${encodeURIComponent(id)}`;
 }
 
-/** The user id from the form, and the admin check for this user's page. */
-async function adminForUser(formData: FormData) {
+/** The user id from the form, and the permission check for the action on this user's page. */
+async function adminForUser(formData: FormData, permission: Permission) {
   const raw = text(formData, 'userId');
   const id = idPattern.test(raw) ? raw : '';
-  const admin = await requireAdmin(id ? userPath(id) : '/admin/users');
+  const admin = await requirePermission(permission, id ? userPath(id) : '/admin/users');
   return { ...admin, id };
 }
 
 /** "Save changes": state, the R-B1 requirement and the profile, in one service call (updateUser). */
 export async function updateUserAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor, id } = await adminForUser(formData);
+  const { db, actor, id } = await adminForUser(formData, 'users.edit');
   const requireMfa = text(formData, 'requireMfa') === 'on';
   const days = text(formData, 'enrollmentDays');
   const state = text(formData, 'state');
@@ -100,7 +101,7 @@ function sentence(parts: string[]): string {
 
 /** Role changes only here: explicit and audited (no mass assignment). */
 export async function changeRoleAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor, id, session } = await adminForUser(formData);
+  const { db, actor, id, session } = await adminForUser(formData, 'users.change_role');
   const role = text(formData, 'role');
   try {
     if (!id) throw new NotFoundError('user');
@@ -115,7 +116,7 @@ export async function changeRoleAction(_previous: FormState, formData: FormData)
 
 /** R-F4 (enrolled or expired users): "Reset TOTP MFA": TOTP factors go, a new enrollment period starts, the user is emailed. */
 export async function resetTotpAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor, id } = await adminForUser(formData);
+  const { db, actor, id } = await adminForUser(formData, 'users.reset_totp');
   const days = text(formData, 'enrollmentDays');
   try {
     if (!id) throw new NotFoundError('user');
@@ -139,7 +140,7 @@ function failed(id: string, err: unknown): never {
 
 /** R-I2: clears the user's password and second-factor guess throttles. */
 export async function unlockUserAction(formData: FormData): Promise<void> {
-  const { db, actor, id } = await adminForUser(formData);
+  const { db, actor, id } = await adminForUser(formData, 'users.unlock');
   try {
     await unlockUser(db, id, actor, systemClock);
   } catch (err) {
@@ -149,7 +150,7 @@ export async function unlockUserAction(formData: FormData): Promise<void> {
 }
 
 export async function revokeSessionsAction(formData: FormData): Promise<void> {
-  const { db, actor, id, session } = await adminForUser(formData);
+  const { db, actor, id, session } = await adminForUser(formData, 'users.revoke_sessions');
   try {
     await revokeUserSessions(db, id, actor, systemClock);
   } catch (err) {
@@ -161,7 +162,7 @@ export async function revokeSessionsAction(formData: FormData): Promise<void> {
 }
 
 export async function removeFactorAction(formData: FormData): Promise<void> {
-  const { db, actor, id } = await adminForUser(formData);
+  const { db, actor, id } = await adminForUser(formData, 'users.remove_factor');
   try {
     await removeUserFactor(db, id, text(formData, 'factorId'), actor, systemClock);
   } catch (err) {
@@ -172,7 +173,7 @@ export async function removeFactorAction(formData: FormData): Promise<void> {
 
 /** A new invitation (the older link stops working); refused once the user has a password. */
 export async function resendInvitationAction(formData: FormData): Promise<void> {
-  const { db, actor, id } = await adminForUser(formData);
+  const { db, actor, id } = await adminForUser(formData, 'users.send_invitation');
   let staged = false;
   try {
     staged = (await resendInvitation(db, id, actor, systemClock)).expiresAt === null;
@@ -188,7 +189,7 @@ export async function resendInvitationAction(formData: FormData): Promise<void> 
  * never chooses the password. Refused (no address, not active) with the reason on the page.
  */
 export async function sendPasswordResetAction(formData: FormData): Promise<void> {
-  const { db, actor, id } = await adminForUser(formData);
+  const { db, actor, id } = await adminForUser(formData, 'users.send_password_reset');
   try {
     await sendPasswordReset(db, id, actor, systemClock);
   } catch (err) {

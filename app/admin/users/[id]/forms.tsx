@@ -76,6 +76,7 @@ export function RoleForm({ userId, role, action }: { userId: string; role: strin
       <label htmlFor="role">Role</label>
       <select id="role" name="role" defaultValue={valueOf(state, 'role', role)} {...invalidProps('role', errorsOf(state, 'role'))}>
         <option value="user">User</option>
+        <option value="helpdesk">Helpdesk</option>
         <option value="admin">Admin</option>
       </select>
       <FieldErrors name="role" errors={errorsOf(state, 'role')} />

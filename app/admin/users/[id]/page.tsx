@@ -1,7 +1,7 @@
 import { notFound } from 'next/navigation';
 import { systemClock } from '../../../../lib/clock';
 import { formatDateTime } from '../../../../lib/format';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { isNotFoundError } from '../../../../lib/errors/brand';
 import { userThrottleState } from '../../../../lib/admin/unlock';
 import { getUserDetail, type InvitationSummary, type UserDetail } from '../../../../lib/admin/user-directory';
@@ -22,6 +22,7 @@ import {
   updateUserAction,
 } from './actions';
 import { EditUserForm, ResetTotpForm, RoleForm } from './forms';
+import { can } from '../../../../lib/admin/permissions';
 import type { Metadata } from 'next';
 
 export const metadata: Metadata = { title: 'User details' };
@@ -80,7 +81,7 @@ function waitText(ms: number): string {
 export default async function UserPage({ params, searchParams }: { params: Params; searchParams: SearchParams }) {
   const { id } = await params;
   const query = await searchParams;
-  const { session, db } = await requireAdmin(`/admin/users/${encodeURIComponent(id)}`); // R-D9
+  const { session, db } = await requirePermission('users.view', `/admin/users/${encodeURIComponent(id)}`); // R-D9
   let user: UserDetail;
   try {
     user = await getUserDetail(db, id, systemClock);
@@ -89,6 +90,8 @@ export default async function UserPage({ params, searchParams }: { params: Param
     throw err;
   }
   const throttle = await userThrottleState(db, user, systemClock);
+  // Only what this role may do is offered; each action checks again itself.
+  const may = (p: Parameters<typeof can>[1]) => can(session.role, p);
   const removed = typeof query.removed === 'string' && /^\d{1,3}$/.test(query.removed) ? Number(query.removed) : 0;
   const done =
     typeof query.done === 'string' && doneMessages[query.done] !== undefined
@@ -152,7 +155,7 @@ export default async function UserPage({ params, searchParams }: { params: Param
               : user.groups.map((g, i) => (
                   <span key={g.id}>
                     {i > 0 ? ', ' : ''}
-                    <a href={`/admin/groups/${encodeURIComponent(g.id)}`}>{g.name}</a>
+                    {may('groups.view') ? <a href={`/admin/groups/${encodeURIComponent(g.id)}`}>{g.name}</a> : g.name}
                   </span>
                 ))}
           </dd>
@@ -184,19 +187,21 @@ export default async function UserPage({ params, searchParams }: { params: Param
                   <td>{formatDateTime(f.createdAt)}</td>
                   <td>{f.lastUsedAt ? formatDateTime(f.lastUsedAt) : 'Never'}</td>
                   <td>
-                    <ConfirmAction
-                      summary={`Remove ${f.name}…`}
-                      action={removeFactorAction}
-                      fields={{ userId: user.id, factorId: f.id }}
-                      label={`Remove factor ${f.name}`}
-                    />
+                    {may('users.remove_factor') && (
+                      <ConfirmAction
+                        summary={`Remove ${f.name}…`}
+                        action={removeFactorAction}
+                        fields={{ userId: user.id, factorId: f.id }}
+                        label={`Remove factor ${f.name}`}
+                      />
+                    )}
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
-        {(user.mfa.status === 'expired' || hasTotp) && (
+        {(user.mfa.status === 'expired' || hasTotp) && may('users.reset_totp') && (
           <>
             <h3 id="reset-totp">Reset TOTP</h3>
             <p className="hint">
@@ -212,6 +217,7 @@ export default async function UserPage({ params, searchParams }: { params: Param
         )}
       </section>
 
+      {may('users.edit') && (
       <section aria-labelledby="edit-heading">
         <h2 id="edit-heading">Edit</h2>
         <EditUserForm
@@ -227,6 +233,7 @@ export default async function UserPage({ params, searchParams }: { params: Param
           }}
         />
       </section>
+      )}
 
       <section aria-labelledby="access-heading">
         <h2 id="access-heading">Sign-in and sessions</h2>
@@ -244,19 +251,23 @@ export default async function UserPage({ params, searchParams }: { params: Param
         ) : (
           <p className="hint">“Unlock sign-in” clears the counts of wrong passwords and codes, for a user held back after too many wrong guesses.</p>
         )}
-        <form action={unlockUserAction} className="inline">
-          <input type="hidden" name="userId" value={user.id} />
-          <button type="submit" className="secondary">
-            Unlock sign-in
-          </button>
-        </form>{' '}
-        <ConfirmAction
-          summary="Revoke all sessions…"
-          action={revokeSessionsAction}
-          fields={{ userId: user.id }}
-          label="Revoke all sessions"
-        />
-        {user.state === 'active' && user.email ? (
+        {may('users.unlock') && (
+          <form action={unlockUserAction} className="inline">
+            <input type="hidden" name="userId" value={user.id} />
+            <button type="submit" className="secondary">
+              Unlock sign-in
+            </button>
+          </form>
+        )}{' '}
+        {may('users.revoke_sessions') && (
+          <ConfirmAction
+            summary="Revoke all sessions…"
+            action={revokeSessionsAction}
+            fields={{ userId: user.id }}
+            label="Revoke all sessions"
+          />
+        )}
+        {!may('users.send_password_reset') ? null : user.state === 'active' && user.email ? (
           <ConfirmAction
             summary="Send password reset…"
             action={sendPasswordResetAction}
@@ -268,7 +279,7 @@ export default async function UserPage({ params, searchParams }: { params: Param
         )}
       </section>
 
-      {!user.invitation?.passwordSet && user.email && user.state !== 'suspended' && (
+      {!user.invitation?.passwordSet && user.email && user.state !== 'suspended' && may('users.send_invitation') && (
         <section aria-labelledby="invitation-heading">
           <h2 id="invitation-heading">Invitation</h2>
           <p className="hint">
@@ -284,11 +295,16 @@ export default async function UserPage({ params, searchParams }: { params: Param
         </section>
       )}
 
-      <section aria-labelledby="role-heading">
-        <h2 id="role-heading">Role</h2>
-        <p className="hint">Admins can open this console (after a second factor). Changing a role is audited.</p>
-        <RoleForm userId={user.id} role={user.role} action={changeRoleAction} />
-      </section>
+      {may('users.change_role') && (
+        <section aria-labelledby="role-heading">
+          <h2 id="role-heading">Role</h2>
+          <p className="hint">
+            Admins can open this console (after a second factor). Helpdesk can open it to look users up, reset TOTP, unlock sign-in, revoke
+            sessions and send invitations and password resets, nothing else. Changing a role is audited.
+          </p>
+          <RoleForm userId={user.id} role={user.role} action={changeRoleAction} />
+        </section>
+      )}
     </AdminShell>
   );
 }

@@ -1,6 +1,6 @@
 import type { NextRequest } from 'next/server';
 import { systemClock } from '../../../../lib/clock';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { exportUsersCsv } from '../../../../lib/admin/user-export';
 import { isValidationError } from '../../../../lib/errors/brand';
 import { log } from '../../../../lib/log';
@@ -15,7 +15,7 @@ export const dynamic = 'force-dynamic';
 export async function GET(request: NextRequest): Promise<Response> {
   const params = Object.fromEntries(request.nextUrl.searchParams.entries());
   const query = parseUserListQuery(params);
-  const { db, actor } = await requireAdmin(userListHref(query)); // R-D9
+  const { db, actor } = await requirePermission('users.export', userListHref(query)); // R-D9
   const mapped = directoryInput({ ...query, cursor: null, trail: [] }, 1);
   if ('message' in mapped) return new Response(mapped.message, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   const { limit: _limit, cursor: _cursor, ...filters } = mapped.input;

@@ -2,7 +2,7 @@
 
 import { redirect } from 'next/navigation';
 import { systemClock } from '../../../../lib/clock';
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { fromZod } from '../../../../lib/admin/errors';
 import { setRequirementSchema, setUserMfaRequirement } from '../../../../lib/admin/mfa-requirements';
 import { createUser } from '../../../../lib/admin/users';
@@ -14,7 +14,7 @@ import type { FormState } from '../../_lib/form-state';
  * form: new users are plain users, and "Change role" on their page is the only way up.
  */
 export async function createUserAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const { db, actor } = await requireAdmin('/admin/users/new'); // R-D9
+  const { db, actor } = await requirePermission('users.create', '/admin/users/new'); // R-D9
   const requireMfa = text(formData, 'requireMfa') === 'on';
   const invite = text(formData, 'invite') === 'on';
   const days = text(formData, 'enrollmentDays');

@@ -1,4 +1,4 @@
-import { requireAdmin } from '../../../../lib/admin/console-guard';
+import { requirePermission } from '../../../../lib/admin/console-guard';
 import { defaultEnrollmentDays } from '../../../../lib/policy';
 import { AdminShell } from '../../_components/shell';
 import { createUserAction } from './actions';
@@ -10,7 +10,7 @@ export const metadata: Metadata = { title: 'New user' };
 export const dynamic = 'force-dynamic';
 
 export default async function NewUserPage() {
-  const { session } = await requireAdmin('/admin/users/new'); // R-D9
+  const { session } = await requirePermission('users.create', '/admin/users/new'); // R-D9
   return (
     <AdminShell title="New user" session={session} current="/admin/users">
       <p>
