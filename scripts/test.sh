@@ -37,8 +37,20 @@ stage() { printf '\n=== [%s] %s\n' "$(date '+%H:%M:%S')" "$*"; }
 count() {
   node -e '
     const fs = require("fs");
-    const [kind, file, code] = [process.argv[1], process.argv[2], Number(process.argv[3])];
+    const path = require("path");
+    const [kind, file, code, failuresFile] = [process.argv[1], process.argv[2], Number(process.argv[3]), process.argv[4]];
     let p = 0, f = 0, s = 0, why = "";
+    const failures = [];
+    // Playwright: every test that ended unexpected, with its file and title path.
+    const walk = (suite, outer) => {
+      const titles = suite.title && !/\.spec\.ts$/.test(suite.title) ? [...outer, suite.title] : outer;
+      for (const spec of suite.specs || []) {
+        for (const t of spec.tests || []) {
+          if (t.status === "unexpected") failures.push(`${kind}: ${spec.file}:${spec.line} › ${[...titles, spec.title].join(" › ")}`);
+        }
+      }
+      for (const child of suite.suites || []) walk(child, titles);
+    };
     try {
       const r = JSON.parse(fs.readFileSync(file, "utf8"));
       if (kind === "vitest") {
@@ -46,13 +58,18 @@ count() {
         f = r.numFailedTests || 0;
         s = (r.numPendingTests || 0) + (r.numTodoTests || 0);
         for (const t of r.testResults || []) {
+          for (const a of t.assertionResults || []) {
+            if (a.status === "failed") failures.push(`${kind}: ${path.relative(process.cwd(), t.name)} › ${a.fullName || a.title}`);
+          }
           if (t.status === "failed" && !(t.assertionResults || []).some((a) => a.status === "failed")) {
+            failures.push(`${kind}: ${path.relative(process.cwd(), t.name)} (outside any test)`);
             f++;
             console.error(`${kind}: ${t.name} failed outside any test: ${(t.message || "").split("\n")[0]}`);
           }
         }
       } else {
         const st = r.stats || {};
+        for (const suite of r.suites || []) walk(suite, []);
         p = (st.expected || 0) + (st.flaky || 0);
         f = st.unexpected || 0;
         s = st.skipped || 0;
@@ -65,9 +82,11 @@ count() {
     if (code !== 0 && f === 0) {
       f = 1;
       console.error(`${kind}: exited ${code} without a failing test in its report${why ? ": " + why : ""}; counted as 1 failure`);
+      failures.push(`${kind}: exited ${code} without a failing test in its report${why ? ": " + why : ""}`);
     }
+    if (failures.length) fs.appendFileSync(failuresFile, failures.join("\n") + "\n");
     console.log(p, f, s);
-  ' "$1" "$2" "$3"
+  ' "$1" "$2" "$3" "$reports/failures.txt"
 }
 
 add() { # add KIND REPORT EXIT_CODE
@@ -88,6 +107,7 @@ if npx tsc --noEmit -p .; then
   echo "--- typecheck: clean"
 else
   echo "--- typecheck failed: counted as 1 failure"
+  echo "typecheck: tsc --noEmit" >>"$reports/failures.txt"
   failed=$((failed + 1))
 fi
 
@@ -206,6 +226,7 @@ else
     if [ "$build_rc" -ne 0 ]; then
       build_ok=no
       echo "--- next build failed: counted as 1 failure; Playwright skipped"
+      echo "next build: exited $build_rc (its log is above)" >>"$reports/failures.txt"
       failed=$((failed + 1))
     fi
   else
@@ -237,6 +258,11 @@ else
 fi
 
 stage "done"
+# What failed, by name, just above the total: CI shows only the tail of a long log.
+if [ -s "$reports/failures.txt" ]; then
+  echo "failed:"
+  sed 's/^/  /' "$reports/failures.txt"
+fi
 total="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && total="$total, $skipped skipped"
 if [ $((passed + failed)) -eq 0 ]; then
