@@ -6,6 +6,7 @@ import { settingsSchema } from '../admin/mfa-settings';
 import { createSchema as policyCreateSchema, patchSchema as policyPatchSchema } from '../admin/policies';
 import { listUsersSchema } from '../admin/user-directory';
 import { stateSchema } from '../admin/user-state';
+import { whatIfSchema } from '../admin/what-if';
 import { newUserSchema } from '../admin/users';
 import { invalidCursorMessage } from '../admin/cursor';
 import { defaultOutboxLimit, mailStatuses, maxOutboxLimit } from '../mail/outbox';
@@ -74,6 +75,8 @@ export const groupMembersBody = strictBody(membersSchema);
 export const createPolicyBody = policyCreateSchema;
 export const patchPolicyBody = policyPatchSchema;
 export const mfaSettingsBody = settingsSchema;
+/** Strict already; the IP's syntax is checked by the server only (JSON Schema cannot say it). */
+export const whatIfBody = whatIfSchema;
 
 /** Query strings: typed as the services take them; lib/api/query.ts converts the text. */
 export const listUsersQuery = listUsersSchema;

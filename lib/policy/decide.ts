@@ -1,8 +1,8 @@
 import { aalOf } from './assurance';
-import { anyContains, parseIp } from './cidr';
+import { policyApplies, targets } from './criteria';
 import { DUO, TOTP, effectiveMask, isEnrolledMask, maskOf, methodsOf, setupMask } from './methods';
 import { periodRunning } from './status';
-import type { Aal, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement, ParsedIp, PolicyAction } from './types';
+import type { Aal, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement, PolicyAction } from './types';
 
 /**
  * The gate's verdict (SPEC D), as a pure function: data in, decision out. Every decision
@@ -29,57 +29,20 @@ function precedes(a: CompiledPolicy, b: CompiledPolicy): boolean {
   return a.id < b.id;
 }
 
-/** Iterates whichever side is cheap to iterate and probes the other; no allocation. */
-function inGroups(
-  list: readonly string[],
-  set: ReadonlySet<string>,
-  userGroups: ReadonlySet<string> | readonly string[],
-  userGroupsIsArray: boolean,
-): boolean {
-  if (list.length === 0) return false;
-  if (userGroupsIsArray) {
-    const groups = userGroups as readonly string[];
-    for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return true;
-    return false;
-  }
-  const groups = userGroups as ReadonlySet<string>;
-  for (let i = 0; i < list.length; i++) if (groups.has(list[i]!)) return true;
-  return false;
-}
-
-/** R-C1..R-C6: the strictest enabled policy that applies to this user, resource and request. */
-function strictestMatch(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): CompiledPolicy | null {
+/**
+ * R-C1..R-C6: the strictest enabled policy that applies to this user, resource and request.
+ * Each policy is checked by policyApplies(), the same code the "what if" explanation runs.
+ */
+export function strictestMatch(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): CompiledPolicy | null {
   const { policies, resource, request } = input;
   const userGroupsIsArray = Array.isArray(userGroups);
-  let ip: ParsedIp | null = null;
-  let ipParsed = false;
   let best: CompiledPolicy | null = null;
 
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
-    if (!p.enabled || !p.resources.has(resource)) continue; // R-C1, R-C4
+    if (!targets(p, resource)) continue; // most policies are ruled out here, for one Set probe
     if (best !== null && !precedes(p, best)) continue; // cannot win, skip the work
-    if (inGroups(p.excludeGroupList, p.excludeGroups, userGroups, userGroupsIsArray)) continue; // R-C2: exclusion wins
-    if (!p.allUsers && !inGroups(p.includeGroupList, p.includeGroups, userGroups, userGroupsIsArray)) continue;
-    if (p.osIn !== null && !p.osIn.has(request.os)) continue;
-    if (p.browserIn !== null && !p.browserIn.has(request.browser)) continue;
-    if (p.ipIn !== null || p.ipNotIn !== null) {
-      if (!ipParsed) {
-        ip = parseIp(request.ip);
-        ipParsed = true;
-      }
-      if (ip === null) {
-        // NOTE: an unreadable address ("unknown" when the server entry could not vouch
-        // for it, R-I1) is unknown, not "outside every range". Allow policies grant
-        // nothing beyond the default, so for them it is no match; deny and require-MFA
-        // policies do match, so a missing address cannot dodge "deny outside the office".
-        if (p.action === 'allow') continue;
-      } else {
-        if (p.ipIn !== null && !anyContains(p.ipIn, ip)) continue;
-        if (p.ipNotIn !== null && anyContains(p.ipNotIn, ip)) continue;
-      }
-    }
-    best = p;
+    if (policyApplies(p, resource, userGroups, userGroupsIsArray, request, null)) best = p;
   }
   return best;
 }

@@ -7,6 +7,8 @@ export { anyContains, cidrContains, isValidCidr, parseCidr, parseIp } from './ci
 export { aalOf, secondFactorAtOf, secondFactorMethods, withMethod } from './assurance';
 export { compilePolicies, compilePolicy } from './compile';
 export { decide } from './decide';
+export { explainPolicies, type Explanation, type PolicyExplanation } from './explain';
+export type { CriteriaRecord, CriterionOutcome } from './criteria';
 export {
   isEnrolled,
   noMethodError,
