@@ -43,12 +43,16 @@ export type SecondFactorChoice = (typeof secondFactors)[number];
 
 const unknownUser = 'Name the user by {"id": "…"} or {"username": "…"}.';
 
+function unknownField(issue: { code?: string; keys?: string[] }): string {
+  return issue.code === 'unrecognized_keys' ? `Unknown field: ${(issue.keys ?? []).join(', ')}.` : 'Expected a JSON object.';
+}
+
 export const whatIfSchema = z.strictObject(
   {
     user: z.union(
       [
-        z.strictObject({ id: z.string().trim().min(1).max(200) }),
-        z.strictObject({ username: z.string().trim().min(1).max(200) }),
+        z.strictObject({ id: z.string().trim().min(1).max(200) }, { error: unknownField }),
+        z.strictObject({ username: z.string().trim().min(1).max(200) }, { error: unknownField }),
       ],
       { error: unknownUser },
     ),
@@ -66,7 +70,7 @@ export const whatIfSchema = z.strictObject(
     at: z.iso.datetime({ offset: true, error: 'Give the time as RFC 3339, e.g. 2026-11-02T09:00:00Z.' }).optional(),
     secondFactor: z.enum(secondFactors, { error: `Choose the session's second factor: ${secondFactors.join(', ')}.` }).default('none'),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field: ${(issue.keys ?? []).join(', ')}.` : 'Expected a JSON object.') },
+  { error: unknownField },
 );
 
 export type WhatIfInput = z.input<typeof whatIfSchema>;
