@@ -1,8 +1,8 @@
 import { aalOf } from './assurance';
-import { policyApplies, targets } from './criteria';
+import { strictestMatch } from './criteria';
 import { DUO, TOTP, effectiveMask, isEnrolledMask, maskOf, methodsOf, setupMask } from './methods';
 import { periodRunning } from './status';
-import type { Aal, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement, PolicyAction } from './types';
+import type { Aal, Decision, DecisionInput, Method, MfaRequirement } from './types';
 
 /**
  * The gate's verdict (SPEC D), as a pure function: data in, decision out. Every decision
@@ -10,42 +10,6 @@ import type { Aal, CompiledPolicy, Decision, DecisionInput, Method, MfaRequireme
  */
 
 type Session = NonNullable<DecisionInput['session']>;
-
-// R-C6: deny > require MFA > allow.
-const RANK: Readonly<Record<PolicyAction, number>> = { allow: 1, require_mfa: 2, deny: 3 };
-
-/**
- * Whether `a` beats `b`: stricter action, then lower priority, then name, then id.
- * Compared here rather than relying on array order, so callers may concatenate or
- * reorder compiled lists without changing decisions. Names compare by code unit, not
- * locale, so every server agrees.
- */
-function precedes(a: CompiledPolicy, b: CompiledPolicy): boolean {
-  const ra = RANK[a.action];
-  const rb = RANK[b.action];
-  if (ra !== rb) return ra > rb;
-  if (a.priority !== b.priority) return a.priority < b.priority;
-  if (a.name !== b.name) return a.name < b.name;
-  return a.id < b.id;
-}
-
-/**
- * R-C1..R-C6: the strictest enabled policy that applies to this user, resource and request.
- * Each policy is checked by policyApplies(), the same code the "what if" explanation runs.
- */
-export function strictestMatch(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): CompiledPolicy | null {
-  const { policies, resource, request } = input;
-  const userGroupsIsArray = Array.isArray(userGroups);
-  let best: CompiledPolicy | null = null;
-
-  for (let i = 0; i < policies.length; i++) {
-    const p = policies[i]!;
-    if (!targets(p, resource)) continue; // most policies are ruled out here, for one Set probe
-    if (best !== null && !precedes(p, best)) continue; // cannot win, skip the work
-    if (policyApplies(p, resource, userGroups, userGroupsIsArray, request, null)) best = p;
-  }
-  return best;
-}
 
 /** R-D5 / R-D6: required by an individual requirement only, and not enrolled. */
 function individualEnrollment(

@@ -1,5 +1,4 @@
-import { emptyCriteriaRecord, policyApplies, type CriteriaRecord } from './criteria';
-import { strictestMatch } from './decide';
+import { emptyCriteriaRecord, policyApplies, strictestMatch, type CriteriaRecord } from './criteria';
 import type { DecisionInput, PolicyAction, PolicyRef } from './types';
 
 /**
