@@ -48,6 +48,11 @@ export const permissionTable = {
   'groups.manage': admins,
   'policies.view': auditors,
   'policies.manage': admins,
+  /**
+   * "What if" (issue 18 §4): writes nothing, but reads any user's groups and factors with
+   * the policies, and probes the gate at will: admins only.
+   */
+  'policies.what_if': admins,
   'settings.view': auditors,
   'settings.manage': admins,
   'audit.view': auditors,

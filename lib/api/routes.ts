@@ -10,6 +10,7 @@ import { createGroup, listGroups, setGroupMembers } from '../admin/groups';
 import { requireMfaForUsers, resetTotpEnrollment } from '../admin/mfa-requirements';
 import { getMfaSettings, saveMfaSettings } from '../admin/mfa-settings';
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } from '../admin/policies';
+import { whatIf } from '../admin/what-if';
 import { sendPasswordReset } from '../admin/password-reset';
 import { getUserDetail, listUsers } from '../admin/user-directory';
 import { updateUser } from '../admin/user-update';
@@ -33,6 +34,7 @@ import {
   patchPolicyBody,
   patchUserBody,
   resetBody,
+  whatIfBody,
 } from './schemas';
 import { jsonResponse } from './wire';
 
@@ -327,6 +329,19 @@ export const routes = {
       await deletePolicy(ctx.db, ctx.params.id!, ctx.actor, ctx.clock);
       return jsonResponse(204, null);
     },
+  }),
+  'POST /policies/what-if': route({
+    method: 'POST',
+    path: '/policies/what-if',
+    summary:
+      'What if: the decision the gate would make for a user on a resource from an IP, OS and browser at a time (default now), and for every policy why it did or did not apply, criterion by criterion. The session assumed is a sign-in at that time with the password only, or also with `secondFactor`. Writes nothing.',
+    tag: 'policies',
+    // NOTE: it writes nothing, but reads any user's groups and factors beside the policies.
+    permission: 'policies.what_if',
+    body: whatIfBody,
+    success: { status: 200, description: 'The decision, the rule and policy that made it, and every policy with its criteria' },
+    problems: [...bodyProblems, 404],
+    handle: async (ctx) => jsonResponse(200, await whatIf(ctx.db, ctx.raw, ctx.clock)),
   }),
   'GET /settings/mfa': route({
     method: 'GET',

@@ -7,6 +7,7 @@ import { createSchema as policyCreateSchema, patchSchema as policyPatchSchema } 
 import { listUsersSchema } from '../admin/user-directory';
 import { roleSchema } from '../admin/user-role';
 import { stateSchema } from '../admin/user-state';
+import { whatIfSchema } from '../admin/what-if';
 import { newUserSchema } from '../admin/users';
 import { invalidCursorMessage } from '../admin/cursor';
 import { defaultOutboxLimit, mailStatuses, maxOutboxLimit } from '../mail/outbox';
@@ -77,6 +78,8 @@ export const groupMembersBody = strictBody(membersSchema);
 export const createPolicyBody = policyCreateSchema;
 export const patchPolicyBody = policyPatchSchema;
 export const mfaSettingsBody = settingsSchema;
+/** Strict already; the IP's syntax is checked by the server only (JSON Schema cannot say it). */
+export const whatIfBody = whatIfSchema;
 
 /** Query strings: typed as the services take them; lib/api/query.ts converts the text. */
 export const listUsersQuery = listUsersSchema;

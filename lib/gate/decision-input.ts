@@ -46,11 +46,36 @@ export function userFactsOf(row: AccessFactsRow, session: Pick<SessionContext, '
   };
 }
 
+/** The request as decide() reads it: the address and the families parsed from the user agent. */
+export type ClientFacts = DecisionInput['request'];
+
 /**
  * decide()'s input from access facts: the one place that turns what the database says
- * about a user and session into the engine's terms, for the gate, the access context and
- * the factor services' "would MFA still be required" question alike.
+ * about a user and session into the engine's terms, for the gate, the access context,
+ * the factor services' "would MFA still be required" question and the "what if" tool alike.
  */
+export function decisionInputOf(
+  user: UserFacts,
+  session: SessionFacts,
+  resource: string,
+  client: ClientFacts,
+  config: { settings: MfaSettings; policies: CompiledPolicy[] },
+  now: number,
+): DecisionInput {
+  return {
+    now,
+    resource,
+    session: { amr: session.amr, mfaSkipped: session.mfaSkipped },
+    user: { id: user.userId, state: user.userState, groupIds: user.groupIds },
+    requirement: user.requirement,
+    enrolledMethods: user.enrolledMethods,
+    settings: config.settings,
+    request: { ip: client.ip, os: client.os, browser: client.browser },
+    policies: config.policies,
+  };
+}
+
+/** decisionInputOf() for a request as it arrived: the user agent is parsed here. */
 export function decisionInputFrom(
   user: UserFacts,
   session: SessionFacts,
@@ -60,17 +85,7 @@ export function decisionInputFrom(
   now: number,
 ): DecisionInput {
   const { os, browser } = parseUserAgent(request.userAgent ?? '');
-  return {
-    now,
-    resource,
-    session: { amr: session.amr, mfaSkipped: session.mfaSkipped },
-    user: { id: user.userId, state: user.userState, groupIds: user.groupIds },
-    requirement: user.requirement,
-    enrolledMethods: user.enrolledMethods,
-    settings: config.settings,
-    request: { ip: request.ip, os, browser },
-    policies: config.policies,
-  };
+  return decisionInputOf(user, session, resource, { ip: request.ip, os, browser }, config, now);
 }
 
 /** decisionInputFrom() straight from the access facts row and its live session. */

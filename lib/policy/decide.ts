@@ -1,9 +1,9 @@
 import { aalOf } from './assurance';
-import { anyContains, parseIp } from './cidr';
+import { demandOnLastMatch, policyApplies, strictestMatch } from './criteria';
 import { DUO, TOTP, WEBAUTHN, effectiveMask, isEnrolledMask, maskOf, methodsOf, setupMask } from './methods';
 import { periodRunning } from './status';
 import { satisfiesStrength } from './strength';
-import type { Aal, AuthStrength, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement, ParsedIp, PolicyAction } from './types';
+import type { Aal, AuthStrength, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement } from './types';
 
 /**
  * The gate's verdict (SPEC D), as a pure function: data in, decision out. Every decision
@@ -11,104 +11,6 @@ import type { Aal, AuthStrength, CompiledPolicy, Decision, DecisionInput, Method
  */
 
 type Session = NonNullable<DecisionInput['session']>;
-
-// R-C6: deny > require MFA > allow.
-const RANK: Readonly<Record<PolicyAction, number>> = { allow: 1, require_mfa: 2, deny: 3 };
-
-/**
- * Whether `a` beats `b`: stricter action, then lower priority, then name, then id.
- * Compared here rather than relying on array order, so callers may concatenate or
- * reorder compiled lists without changing decisions. Names compare by code unit, not
- * locale, so every server agrees.
- */
-function precedes(a: CompiledPolicy, b: CompiledPolicy): boolean {
-  const ra = RANK[a.action];
-  const rb = RANK[b.action];
-  if (ra !== rb) return ra > rb;
-  if (a.priority !== b.priority) return a.priority < b.priority;
-  if (a.name !== b.name) return a.name < b.name;
-  return a.id < b.id;
-}
-
-/** Iterates whichever side is cheap to iterate and probes the other; no allocation. */
-function inGroups(
-  list: readonly string[],
-  set: ReadonlySet<string>,
-  userGroups: ReadonlySet<string> | readonly string[],
-  userGroupsIsArray: boolean,
-): boolean {
-  if (list.length === 0) return false;
-  if (userGroupsIsArray) {
-    const groups = userGroups as readonly string[];
-    for (let i = 0; i < groups.length; i++) if (set.has(groups[i]!)) return true;
-    return false;
-  }
-  const groups = userGroups as ReadonlySet<string>;
-  for (let i = 0; i < list.length; i++) if (groups.has(list[i]!)) return true;
-  return false;
-}
-
-/**
- * Set by strictestMatch(): whether an enabled require-MFA policy on the resource asks for a
- * strength or a re-verification (issue 18). decide() reads it right after, synchronously,
- * so the common path (no such policy) skips demandsOf()'s second pass without allocating.
- */
-let demandOnResource = false;
-
-/** R-C1..R-C6: the strictest enabled policy that applies to this user, resource and request. */
-function strictestMatch(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): CompiledPolicy | null {
-  const { policies, resource, request } = input;
-  const userGroupsIsArray = Array.isArray(userGroups);
-  let ip: ParsedIp | null = null;
-  let ipParsed = false;
-  let best: CompiledPolicy | null = null;
-  demandOnResource = false;
-
-  for (let i = 0; i < policies.length; i++) {
-    const p = policies[i]!;
-    if (!p.enabled || !p.resources.has(resource)) continue; // R-C1, R-C4
-    if (p.action === 'require_mfa' && (p.phishingResistant || p.reverifyMs !== null)) demandOnResource = true;
-    if (best !== null && !precedes(p, best)) continue; // cannot win, skip the work
-    if (!appliesTo(p, request, userGroups, userGroupsIsArray)) continue;
-    if (p.ipIn !== null || p.ipNotIn !== null) {
-      if (!ipParsed) {
-        ip = parseIp(request.ip);
-        ipParsed = true;
-      }
-      if (!ipMatches(p, ip)) continue;
-    }
-    best = p;
-  }
-  return best;
-}
-
-/** R-C2, R-C3 without the IP condition: exclusion, inclusion, OS, browser. */
-function appliesTo(
-  p: CompiledPolicy,
-  request: DecisionInput['request'],
-  userGroups: ReadonlySet<string> | readonly string[],
-  userGroupsIsArray: boolean,
-): boolean {
-  if (inGroups(p.excludeGroupList, p.excludeGroups, userGroups, userGroupsIsArray)) return false; // R-C2: exclusion wins
-  if (!p.allUsers && !inGroups(p.includeGroupList, p.includeGroups, userGroups, userGroupsIsArray)) return false;
-  if (p.osIn !== null && !p.osIn.has(request.os)) return false;
-  if (p.browserIn !== null && !p.browserIn.has(request.browser)) return false;
-  return true;
-}
-
-/** R-C3's IP condition, for a policy that has one. */
-function ipMatches(p: CompiledPolicy, ip: ParsedIp | null): boolean {
-  if (ip === null) {
-    // NOTE: an unreadable address ("unknown" when the server entry could not vouch
-    // for it, R-I1) is unknown, not "outside every range". Allow policies grant
-    // nothing beyond the default, so for them it is no match; deny and require-MFA
-    // policies do match, so a missing address cannot dodge "deny outside the office".
-    return p.action !== 'allow';
-  }
-  if (p.ipIn !== null && !anyContains(p.ipIn, ip)) return false;
-  if (p.ipNotIn !== null && anyContains(p.ipNotIn, ip)) return false;
-  return true;
-}
 
 /** What every matching require-MFA policy asks of the second factor, together (issue 18). */
 interface Demands {
@@ -130,22 +32,12 @@ const NO_DEMANDS: Demands = Object.freeze({ phishingResistant: false, reverifyMs
 function demandsOf(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): Demands {
   const { policies, resource, request } = input;
   const userGroupsIsArray = Array.isArray(userGroups);
-  let ip: ParsedIp | null = null;
-  let ipParsed = false;
   let phishingResistant = false;
   let reverifyMs: number | null = null;
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
     if (p.action !== 'require_mfa' || (!p.phishingResistant && p.reverifyMs === null)) continue; // cheap tests first
-    if (!p.enabled || !p.resources.has(resource)) continue;
-    if (!appliesTo(p, request, userGroups, userGroupsIsArray)) continue;
-    if (p.ipIn !== null || p.ipNotIn !== null) {
-      if (!ipParsed) {
-        ip = parseIp(request.ip);
-        ipParsed = true;
-      }
-      if (!ipMatches(p, ip)) continue;
-    }
+    if (!policyApplies(p, resource, userGroups, userGroupsIsArray, request, null)) continue;
     if (p.phishingResistant) phishingResistant = true;
     if (p.reverifyMs !== null && (reverifyMs === null || p.reverifyMs < reverifyMs)) reverifyMs = p.reverifyMs;
   }
@@ -247,7 +139,7 @@ export function decide(input: DecisionInput): Decision {
   }
 
   // Issue 18: what the matching require-MFA policies ask of the second factor.
-  const demands = forcedBy !== null && demandOnResource ? demandsOf(input, user.groupIds) : NO_DEMANDS;
+  const demands = forcedBy !== null && demandOnLastMatch() ? demandsOf(input, user.groupIds) : NO_DEMANDS;
   if (demands !== NO_DEMANDS) {
     const satisfied = aal >= 2 && satisfiesStrength(session.amr, demands.phishingResistant, demands.reverifyMs, input.now);
     if (satisfied) return { kind: 'allow', rule: 'R-D3', policy: (forcedBy as CompiledPolicy).ref, ...strengthAsked(demands) };

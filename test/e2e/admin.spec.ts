@@ -126,7 +126,7 @@ test('a non-admin gets 403 on every console page and server action, and nothing 
   await expectPortal(page, 'nils');
   await expect(page.getByRole('link', { name: 'Admin console' })).toHaveCount(0);
   for (const path of ['/admin', '/admin/users', `/admin/users/${ids.erin}`, '/admin/users/new', '/admin/groups', '/admin/policies',
-    '/admin/policies/new', '/admin/settings', '/admin/audit', '/admin/outbox', '/admin/api-keys']) {
+    '/admin/policies/new', '/admin/policies/what-if', '/admin/settings', '/admin/audit', '/admin/outbox', '/admin/api-keys']) {
     const response = await page.goto(`${portal.url}${path}`);
     expect(response?.status(), path).toBe(403);
     await expect(page.getByRole('heading', { name: '403 – Forbidden' })).toBeVisible();
@@ -245,6 +245,26 @@ test('a duplicate policy name is refused with a clear message (R-C1)', async () 
   await expect(page.getByRole('radio', { name: 'Deny' })).toBeChecked();
   const policies = await withDb(portal.databaseUrl, (db) => db.kysely.selectFrom('policies').select('name').execute());
   expect(policies.map((p) => p.name)).toEqual(['Block contractors on demo']);
+});
+
+test('what if: Ada asks about Nils on demo and sees the deny policy named with the criteria that matched (issue 18 §4)', async () => {
+  const { page } = admin;
+  const audited = () => withDb(portal.databaseUrl, (db) => db.kysely.selectFrom('audit_log').select('id').execute());
+  const before = await audited();
+  await page.goto(`${portal.url}/admin/policies`);
+  await page.getByRole('link', { name: 'What if…' }).click();
+  await page.getByLabel('Username or user id').fill('nils');
+  await page.getByLabel('Resource').selectOption('demo');
+  await page.getByLabel('IP address').fill('203.0.113.9');
+  await page.getByRole('button', { name: 'Ask' }).click();
+  await expect(page.getByTestId('what-if-decision')).toHaveText('Denied (R-D2), by the policy “Block contractors on demo”.');
+  const row = page.getByTestId('what-if-policy').filter({ hasText: 'Block contractors on demo' });
+  await expect(row.getByTestId('what-if-result')).toHaveText('Applies: the strictest that does');
+  await expect(row).toContainText('Yes: ON');
+  await expect(row).toContainText('Yes: demo is one of its resources (demo)');
+  await expect(row).toContainText('Yes: In Contractors');
+  // Asking writes nothing: no denial is audited for Nils.
+  expect(await audited()).toEqual(before);
 });
 
 test('a policy switched OFF stops applying at the user\'s next request (R-C1)', async () => {

@@ -42,7 +42,8 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
   return (
     <AdminShell title="Conditional access policies" session={session} current="/admin/policies">
       <p>
-        <a href="/admin/policies/new">New policy</a>
+        <a href="/admin/policies/new">New policy</a> · <a href="/admin/policies/what-if">What if…</a>{' '}
+        <span className="hint">(what the gate would decide for a user and request, and why)</span>
       </p>
       {done && (
         <p className="notice" role="status">

@@ -155,6 +155,17 @@ describe('the OpenAPI document matches the handlers', () => {
       [{ enabled: 'no' }, false],
       [{ id: uuid }, false],
     ],
+    'POST /policies/what-if': [
+      [{ user: { username: 'nils' }, resource: 'demo', ip: '203.0.113.9', os: 'windows', browser: 'chrome' }, true],
+      [{ user: { id: uuid }, resource: 'portal', ip: 'unknown', os: 'other', browser: 'other', at: '2026-11-02T09:00:00Z', secondFactor: 'webauthn' }, true],
+      [{ user: { id: uuid, username: 'nils' }, resource: 'portal', ip: '10.0.0.1', os: 'linux', browser: 'firefox' }, false],
+      [{ user: 'nils', resource: 'portal', ip: '10.0.0.1', os: 'linux', browser: 'firefox' }, false],
+      [{ user: { username: 'nils' }, resource: 'portal', ip: '10.0.0.1', os: 'beos', browser: 'firefox' }, false],
+      [{ user: { username: 'nils' }, resource: 'portal', ip: '10.0.0.1', os: 'linux', browser: 'firefox', secondFactor: 'sms' }, false],
+      [{ user: { username: 'nils' }, resource: 'portal', ip: '10.0.0.1', os: 'linux', browser: 'firefox', at: 'yesterday' }, false],
+      [{ user: { username: 'nils' }, resource: 'portal', os: 'linux', browser: 'firefox' }, false],
+      [{ user: { username: 'nils' }, resource: 'portal', ip: '10.0.0.1', os: 'linux', browser: 'firefox', session: 'aal2' }, false],
+    ],
     'PUT /settings/mfa': [
       [{ totp: true, webauthn: false, duo: false }, true],
       [{ totp: true, webauthn: true, duo: true, duoConfig: { clientId: 'D'.repeat(20), clientSecret: 's'.repeat(40), apiHost: 'api-1.duosecurity.com', redirectUri: 'https://a.example/cb' } }, true],

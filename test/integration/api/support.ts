@@ -14,7 +14,7 @@ import { freshDb } from '../support/dialects';
 
 export const start = Date.UTC(2026, 10, 2, 9, 0, 0);
 export const origin = 'https://mfa.example.test';
-const seedActor = { id: null, label: 'seed', clientIp: null };
+export const seedActor = { id: null, label: 'seed', clientIp: null };
 
 export interface CallOptions {
   key?: string | null;

@@ -31,6 +31,7 @@ const expected: Record<Permission, [boolean, boolean, boolean, boolean]> = {
   'groups.manage': /*                 */ [n, n, n, Y],
   'policies.view': /*                 */ [n, Y, n, Y],
   'policies.manage': /*               */ [n, n, n, Y],
+  'policies.what_if': /*              */ [n, n, n, Y],
   'settings.view': /*                 */ [n, Y, n, Y],
   'settings.manage': /*               */ [n, n, n, Y],
   'audit.view': /*                    */ [n, Y, n, Y],
