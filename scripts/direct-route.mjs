@@ -4,21 +4,19 @@
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { forwardingHeaders } from './client-address.mjs';
+import { existingProcessSingleton } from './process-singleton.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
 const logging = require('../lib/log/logger.cjs');
-// The registry lib/http/direct-routes.ts fills: processSingletonKey('direct-routes') in
-// lib/process-singletons.ts, which this plain ESM can't import (test/unit/process-singletons.test.ts
-// checks both sides name the same symbol).
-const registryKey = Symbol.for('portcullis.direct-routes');
+// The registry lib/http/direct-routes.ts fills is the process singleton 'direct-routes'.
 // Direct routes answer redirects, JSON and the plain 503 page, never scripts: the strictest
 // policy fits (pages served by Next.js get the gate's nonce policy, lib/http/csp.ts).
 const directRoutePolicy = "default-src 'none'; style-src-attr 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /** The registered handler for this request, or undefined (then Next.js serves it). */
 export function directHandlerFor(req) {
-  const routes = globalThis[registryKey];
+  const routes = existingProcessSingleton('direct-routes');
   if (!routes || !req.url || !req.method) return undefined;
   const query = req.url.indexOf('?');
   const pathname = query === -1 ? req.url : req.url.slice(0, query);

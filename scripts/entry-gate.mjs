@@ -4,12 +4,11 @@
 // does not run for it (its matcher's `missing`); every other request goes on unmarked and
 // the middleware decides it as before.
 import { createRequire } from 'node:module';
+import { existingProcessSingleton } from './process-singleton.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
-// The holder lib/gate/entry-gate.ts fills: processSingletonKey('entry-gate') in
-// lib/process-singletons.ts (test/unit/process-singletons.test.ts checks both sides agree).
-const registryKey = Symbol.for('portcullis.entry-gate');
+// The holder lib/gate/entry-gate.ts fills is the process singleton 'entry-gate'.
 // lib/gate/entry-gate.ts gateDecidedHeader; middleware.ts's matcher names it too.
 export const gateDecidedHeader = 'x-portcullis-gate-decided';
 
@@ -29,7 +28,7 @@ export function stripGateHeaders(req) {
  * written to `res`); false when the request is to go on to Next.js (marked if allowed).
  */
 export async function gateAtEntry(req, res, ip, log) {
-  const gate = globalThis[registryKey]?.gate;
+  const gate = existingProcessSingleton('entry-gate')?.gate;
   if (!gate || !req.url || !req.method) return false;
   const header = (name) => (typeof req.headers[name] === 'string' ? req.headers[name] : null);
   let verdict;

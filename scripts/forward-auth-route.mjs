@@ -5,18 +5,17 @@
 // "## forward-auth"). The entry server has already dropped untrusted forwarding headers and
 // set the client address on req.headers; this reads exactly those.
 import { createRequire } from 'node:module';
+import { existingProcessSingleton } from './process-singleton.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
 const logging = require('../lib/log/logger.cjs');
-// processSingletonKey('forward-auth-routes') in lib/process-singletons.ts.
-const registryKey = Symbol.for('portcullis.forward-auth-routes');
 // The answers carry no content but a short plain-text reason: the strictest policy fits.
 const policy = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** The registered decider for this request's exact path, or undefined. */
 export function forwardAuthDeciderFor(req) {
-  const routes = globalThis[registryKey];
+  const routes = existingProcessSingleton('forward-auth-routes');
   if (!routes || !req.url) return undefined;
   const query = req.url.indexOf('?');
   return routes.get(query === -1 ? req.url : req.url.slice(0, query));

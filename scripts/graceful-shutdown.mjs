@@ -11,11 +11,10 @@
 // A second signal exits at once (1): an operator pressing Ctrl-C twice means it.
 
 import { markShuttingDown } from './ops-route.mjs';
+import { existingProcessSingleton } from './process-singleton.mjs';
 
 // The values instrumentation.ts registers (lib/process-singletons.ts), which this plain ESM
 // can't import; test/unit/process-singletons.test.ts checks both sides name the same symbols.
-const mailWorkerKey = Symbol.for('portcullis.mailWorker');
-const dbKey = Symbol.for('portcullis.db');
 
 export { shutdownTimeoutMs } from '../lib/config/shutdown-timeout.mjs';
 
@@ -45,7 +44,7 @@ export function installGracefulShutdown({ server, log, timeoutMs, signals = ['SI
     // close() ends the connections idle now; one whose request finishes later would stay open
     // for the keep-alive timeout (5 s) and hold the shutdown. Close those as they go idle.
     const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
-    const worker = globalThis[mailWorkerKey];
+    const worker = existingProcessSingleton('mailWorker');
     const workerDone = worker
       ? worker.stop({ withinMs: timeoutMs }).catch((err) => {
           log.error({ err }, 'mail worker did not stop cleanly');
@@ -62,7 +61,7 @@ export function installGracefulShutdown({ server, log, timeoutMs, signals = ['SI
     const stopped = await workerDone;
     if (stopped && !stopped.finished) log.warn(`mail worker stopped at the deadline; ${stopped.released} message(s) released for the next worker`);
 
-    const db = globalThis[dbKey];
+    const db = existingProcessSingleton('db');
     if (db) {
       try {
         await (await db).close();

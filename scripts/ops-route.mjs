@@ -6,12 +6,10 @@
 //
 // Also times every request for the request-duration histogram (timeRequest).
 import { createRequire } from 'node:module';
+import { existingProcessSingleton, processSingleton } from './process-singleton.mjs';
 
 const require = createRequire(import.meta.url);
 const securityHeaders = require('../lib/http/security-headers.cjs');
-// processSingletonKey('ops-routes') in lib/process-singletons.ts (test/unit/process-singletons.test.ts
-// checks both sides agree).
-const registryKey = Symbol.for('portcullis.ops-routes');
 // JSON and plain text only: the strictest policy fits.
 const policy = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const paths = new Map([
@@ -22,8 +20,7 @@ const paths = new Map([
 
 /** The holder lib/health/ops-routes.ts fills; made here with the same shape when this side is first. */
 function holder() {
-  globalThis[registryKey] ??= { readiness: null, metrics: null, observeRequest: null, shuttingDown: false };
-  return globalThis[registryKey];
+  return processSingleton('ops-routes', () => ({ readiness: null, metrics: null, observeRequest: null, shuttingDown: false }));
 }
 
 /** 'healthz' | 'readyz' | 'metrics' for those exact paths (any query), else undefined. */
@@ -85,7 +82,7 @@ export async function serveOps(route, req, res, log) {
 
 /** Reports the request's route group, status and duration when its response is done (lib/metrics/record.ts observeRequest). */
 export function timeRequest(req, res) {
-  const observe = globalThis[registryKey]?.observeRequest;
+  const observe = existingProcessSingleton('ops-routes')?.observeRequest;
   if (!observe) return;
   const started = performance.now();
   res.once('close', () => observe(req.url || '', res.statusCode, (performance.now() - started) / 1000));

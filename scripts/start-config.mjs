@@ -1,21 +1,18 @@
 // The configuration instrumentation.ts register() checks at start (lib/config/start-check.ts),
 // for the entry server to listen and decide by. Next.js starts register() while app.prepare()
 // runs but in production awaits it only at the first request, so the entry waits here for
-// the check's result before it listens. The slot lives under processSingletonKey('start-config')
-// (lib/process-singletons.ts), which this plain ESM can't import (test/unit/process-singletons.test.ts
-// checks both sides name the same symbol); whichever side comes first makes it.
+// the check's result before it listens. The slot is the process singleton 'start-config';
+// whichever side comes first makes it.
 import fs from 'node:fs';
-
-const key = Symbol.for('portcullis.start-config');
+import { processSingleton } from './process-singleton.mjs';
 
 /** `{ config, promise, resolve }`: config is undefined until the check passed. */
 export function startConfigSlot() {
-  if (!globalThis[key]) {
+  return processSingleton('start-config', () => {
     let resolve;
     const promise = new Promise((r) => (resolve = r));
-    globalThis[key] = { config: undefined, promise, resolve };
-  }
-  return globalThis[key];
+    return { config: undefined, promise, resolve };
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 import { directHandlerFor } from '../../scripts/direct-route.mjs';
 import { registerEntryGate, registeredEntryGate, type EntryGate } from '../../lib/gate/entry-gate';
 import { checkConfigAtStart, checkedConfig } from '../../lib/config/start-check';
+import { processSingletonKey as entryScriptKey } from '../../scripts/process-singleton.mjs';
 import { checkedStartConfig } from '../../scripts/start-config.mjs';
 import { markShuttingDown, registerOpsRoutes } from '../../lib/health/ops-routes';
 // @ts-expect-error -- plain ESM beside server.mjs, no type declarations
@@ -18,7 +19,11 @@ import { markShuttingDown as markShuttingDownAtEntry } from '../../scripts/ops-r
 
 describe('process singletons', () => {
   it('lives under a Symbol.for key, so every module copy (and plain .mjs) finds the same value', () => {
-    for (const name of processSingletonNames) expect(processSingletonKey(name)).toBe(Symbol.for(`portcullis.${name}`));
+    for (const name of processSingletonNames) {
+      expect(processSingletonKey(name)).toBe(Symbol.for(`portcullis.${name}`));
+      // …and the entry scripts' accessor (plain ESM, scripts/process-singleton.mjs) builds the same.
+      expect(entryScriptKey(name)).toBe(processSingletonKey(name));
+    }
   });
 
   it('is made once: a second ask gets the first value and does not call create', () => {
