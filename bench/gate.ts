@@ -58,6 +58,7 @@ import { startProbedApp, type ProbeCounts } from './support/probe';
 import { emit, machineInfo, machineLine, passFail, writeResultsSection } from './support/results';
 import { median, medianInterval, round } from './support/stats';
 import { replaceProcessSingleton } from '../lib/process-singletons';
+import { cpuPerCall } from './support/cpu';
 
 const GOAL_VS_EMPTY = 0.95;
 const GOAL_VS_NONE = 0.9;
@@ -188,26 +189,6 @@ interface Micro {
   decision: string;
 }
 
-/**
- * CPU time of this process (all threads, so the libuv pool's HKDF work too) per call of
- * `fn`, with `concurrency` calls in flight for `durationMs`. CPU time rather than wall time:
- * other work on a shared machine stretches the latter, hardly the former.
- */
-async function cpuPerCall(durationMs: number, concurrency: number, fn: () => Promise<unknown>): Promise<number> {
-  let done = 0;
-  const deadline = performance.now() + durationMs;
-  const cpu0 = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await fn();
-        done++;
-      }
-    }),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  return (cpu.user + cpu.system) / done;
-}
 
 async function microBench(): Promise<Micro> {
   const dir = fs.mkdtempSync(path.join(benchRoot, 'micro-'));

@@ -32,6 +32,7 @@ import { portalResources } from '../portcullis.config';
 import { benchRoot } from './support/app';
 import { emit, machineInfo, machineLine, resultsFile, writeResultsSection } from './support/results';
 import { median, round } from './support/stats';
+import { cpuPerCall, cpuPerSyncCall } from './support/cpu';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,36 +43,6 @@ const { values: args } = parseArgs({
 const ROUNDS = Number(args.rounds);
 const ROUND_MS = Number(args['round-ms']);
 const log = (line: string) => console.error(`[bench:metrics] ${line}`);
-
-/** CPU µs per call of `fn` with `concurrency` calls in flight for `ms` (as bench/gate.ts measures). */
-async function cpuPerCall(ms: number, concurrency: number, fn: () => Promise<unknown>): Promise<number> {
-  let done = 0;
-  const deadline = performance.now() + ms;
-  const cpu0 = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await fn();
-        done++;
-      }
-    }),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  return (cpu.user + cpu.system) / done;
-}
-
-/** CPU µs per call of a synchronous `fn`, in batches until `ms` passed. */
-function cpuPerSyncCall(ms: number, fn: () => void): number {
-  let done = 0;
-  const deadline = performance.now() + ms;
-  const cpu0 = process.cpuUsage();
-  while (performance.now() < deadline) {
-    for (let i = 0; i < 1_000; i++) fn();
-    done += 1_000;
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return (cpu.user + cpu.system) / done;
-}
 
 /** "server CPU per request gate / entry / empty / none" from "## gate", if recorded. */
 function serverCpuPerRequest(): { entry: number; gate: number } | null {
