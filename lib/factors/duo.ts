@@ -213,18 +213,7 @@ interface DuoIdToken {
  * Completes the Duo round trip from the callback's query (`state`, `duo_code` or `code`,
  * or Duo's `error`). `pending` is the sealed cookie's content, null when absent or forged.
  */
-export function completeDuo(
-  db: Kysely<Database>,
-  session: SessionContext,
-  pending: PendingDuo | null,
-  query: { state: unknown; code: unknown; error?: unknown },
-  client: { ip: string | null },
-  clock: Clock,
-  options: DuoOptions = {},
-): Promise<DuoCallbackResult> {
-  // Counted for /metrics by method and outcome (lib/metrics).
-  return countedVerification('duo', () => checkDuoCallback(db, session, pending, query, client, clock, options));
-}
+export const completeDuo = countedVerification('duo', checkDuoCallback);
 
 async function checkDuoCallback(
   db: Kysely<Database>,
@@ -233,7 +222,7 @@ async function checkDuoCallback(
   query: { state: unknown; code: unknown; error?: unknown },
   client: { ip: string | null },
   clock: Clock,
-  options: DuoOptions,
+  options: DuoOptions = {},
 ): Promise<DuoCallbackResult> {
   const actor = factorActorOf(session, client);
   const refuse = async (detail: string): Promise<DuoCallbackResult> => {

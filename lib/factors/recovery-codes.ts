@@ -101,16 +101,7 @@ export type RecoverySignInResult =
  * (exactly one of parallel uses wins), and the charge is refunded. Every use is audited;
  * the session records 'recovery' as the second factor and gets a new id.
  */
-export function verifyRecoveryCodeSignIn(
-  db: Kysely<Database>,
-  session: SessionContext,
-  input: unknown,
-  client: { ip: string | null },
-  clock: Clock,
-): Promise<RecoverySignInResult> {
-  // Counted for /metrics by method and outcome (lib/metrics).
-  return countedVerification('recovery', () => checkRecoveryCodeSignIn(db, session, input, client, clock));
-}
+export const verifyRecoveryCodeSignIn = countedVerification('recovery', checkRecoveryCodeSignIn);
 
 async function checkRecoveryCodeSignIn(
   db: Kysely<Database>,

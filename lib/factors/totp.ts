@@ -308,16 +308,7 @@ function matchDevice(factors: TotpFactorSecret[], userId: string, code: string, 
  * address is refused without a check and without a count; another source's valid code
  * passes. Malformed input is no guess: refused, audited, not charged.
  */
-export function verifyTotpSignIn(
-  db: Kysely<Database>,
-  session: SessionContext,
-  input: unknown,
-  client: { ip: string | null },
-  clock: Clock,
-): Promise<SecondFactorResult> {
-  // Counted for /metrics by method and outcome (lib/metrics).
-  return countedVerification('totp', () => checkTotpSignIn(db, session, input, client, clock));
-}
+export const verifyTotpSignIn = countedVerification('totp', checkTotpSignIn);
 
 async function checkTotpSignIn(
   db: Kysely<Database>,

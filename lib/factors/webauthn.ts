@@ -401,18 +401,7 @@ export const webauthnMessages = {
  * challenge, user presence, signature and counter → record the counter (once) → elevate the
  * session (new id). Every failure is audited.
  */
-export function verifyWebauthnSignIn(
-  db: Kysely<Database>,
-  session: SessionContext,
-  pending: PendingWebauthn | null,
-  input: unknown,
-  client: { ip: string | null },
-  rp: RelyingParty,
-  clock: Clock,
-): Promise<WebauthnSignInResult> {
-  // Counted for /metrics by method and outcome (lib/metrics).
-  return countedVerification('webauthn', () => checkWebauthnSignIn(db, session, pending, input, client, rp, clock));
-}
+export const verifyWebauthnSignIn = countedVerification('webauthn', checkWebauthnSignIn);
 
 async function checkWebauthnSignIn(
   db: Kysely<Database>,

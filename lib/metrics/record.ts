@@ -53,20 +53,25 @@ export function countSignIn(outcome: SignInOutcome): void {
 }
 
 /**
- * Runs a second-factor verification and counts its result: `ok`, the result's reason, or
- * `error` when it threw (rethrown).
- * @example return countedVerification('totp', () => checkTotpSignIn(...))
+ * A second-factor verification that counts each result for /metrics by method: `ok`, the
+ * result's reason, or `error` when it threw (rethrown). Same parameters, same result.
+ * @example export const verifyTotpSignIn = countedVerification('totp', checkTotpSignIn);
  */
-export async function countedVerification<R extends { ok: true } | { ok: false; reason: string }>(method: SecondFactorMethod, verify: () => Promise<R>): Promise<R> {
-  let result: R;
-  try {
-    result = await verify();
-  } catch (err) {
-    countSecondFactor(method, 'error');
-    throw err;
-  }
-  countSecondFactor(method, result.ok ? 'ok' : (result as { reason: string }).reason);
-  return result;
+export function countedVerification<A extends unknown[], R extends { ok: true } | { ok: false; reason: string }>(
+  method: SecondFactorMethod,
+  verify: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return async (...args: A): Promise<R> => {
+    let result: R;
+    try {
+      result = await verify(...args);
+    } catch (err) {
+      countSecondFactor(method, 'error');
+      throw err;
+    }
+    countSecondFactor(method, result.ok ? 'ok' : (result as { reason: string }).reason);
+    return result;
+  };
 }
 
 export function countSecondFactor(method: SecondFactorMethod, outcome: string): void {
