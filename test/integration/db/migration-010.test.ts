@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
-import { createDb, type Db } from '../../../db';
-import { migrations } from '../../../db/migrations';
-import { dialects, freshDatabase } from '../support/dialects';
+import { sql, type Kysely } from 'kysely';
+import type { Db } from '../../../db';
+import { dialects } from '../support/dialects';
+import { closeMigrationDatabases, databaseMigratedTo, migrateTo } from '../support/migration';
 
 /**
  * 010-guess-sources on a database that already holds data: the per-user `mfa_throttle` gives
@@ -12,13 +11,8 @@ import { dialects, freshDatabase } from '../support/dialects';
  */
 describe.each(dialects)('migration 010-guess-sources on %s', (dialect) => {
   let db: Db;
-  let dataDir: string | undefined;
-  afterEach(async () => {
-    await db.close();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterEach(closeMigrationDatabases);
 
-  const migrator = (k: Db) => new Migrator({ db: k.kysely, provider: { getMigrations: async () => migrations(k.dialect) } satisfies MigrationProvider });
   const any = () => db.kysely as unknown as Kysely<any>;
   const outboxRow = (id: string, kind: string) => ({
     id,
@@ -50,19 +44,14 @@ describe.each(dialects)('migration 010-guess-sources on %s', (dialect) => {
   };
 
   it('keeps the outbox’s rows and indexes, admits the new kind, replaces mfa_throttle; down restores the old shape', async () => {
-    const fresh = await freshDatabase(dialect);
-    dataDir = fresh.dataDir;
-    db = createDb(fresh.url, dataDir);
-    const { error } = await migrator(db).migrateTo('009-search-key-order');
-    if (error) throw error;
+    db = await databaseMigratedTo(dialect, '009-search-key-order');
     await any().insertInto('users').values({ id: 'u-ada', username: 'ada', username_lower: 'ada', email: 'ada@example.com', state: 'active', role: 'user', created_at: 1 }).execute();
     await any().insertInto('mail_outbox').values(outboxRow('m1', 'factor_added')).execute();
     await any().insertInto('mfa_throttle').values({ user_id: 'u-ada', failures: 50, guesses: 5, last_attempt_at: 1, blocked_until: 2, admitted: 0 }).execute();
     const indexesBefore = await outboxIndexes();
     await expect(any().insertInto('mail_outbox').values(outboxRow('m0', 'second_factor_failures')).execute()).rejects.toThrow();
 
-    const up = await migrator(db).migrateTo('010-guess-sources');
-    if (up.error) throw up.error;
+    await migrateTo(db, '010-guess-sources');
     expect(await any().selectFrom('mail_outbox').select(['id', 'kind', 'user_id']).execute()).toEqual([{ id: 'm1', kind: 'factor_added', user_id: 'u-ada' }]);
     expect(await outboxIndexes()).toEqual(indexesBefore);
     await any().insertInto('mail_outbox').values(outboxRow('m2', 'second_factor_failures')).execute();
@@ -80,8 +69,7 @@ describe.each(dialects)('migration 010-guess-sources on %s', (dialect) => {
       any().insertInto('mfa_guess_sources').values({ user_id: 'u-ada', kind: 'webauthn', source: 'ip:203.0.113.66', failures: 1, last_failure_at: 1, epoch: 0 }).execute(),
     ).rejects.toThrow();
 
-    const down = await migrator(db).migrateTo('009-search-key-order');
-    if (down.error) throw down.error;
+    await migrateTo(db, '009-search-key-order');
     expect(await tables()).toContain('mfa_throttle');
     expect(await tables()).not.toContain('mfa_guess_sources');
     expect(await any().selectFrom('mail_outbox').select('id').execute()).toEqual([{ id: 'm1' }]);

@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
-import { createDb, type Db } from '../../../db';
-import { migrations } from '../../../db/migrations';
+import type { Kysely } from 'kysely';
+import type { Db } from '../../../db';
 import { parseAmr } from '../../../lib/auth/sessions';
 import { aalOf, secondFactorAtOf } from '../../../lib/policy';
-import { dialects, freshDatabase } from '../support/dialects';
+import { dialects } from '../support/dialects';
+import { closeMigrationDatabases, databaseMigratedTo, migrateTo } from '../support/migration';
 
 /**
  * 012-derived-assurance on sessions that exist: method names become methods with times, the
@@ -13,13 +12,8 @@ import { dialects, freshDatabase } from '../support/dialects';
  */
 describe.each(dialects)('migration 012-derived-assurance on %s', (dialect) => {
   let db: Db;
-  let dataDir: string | undefined;
-  afterEach(async () => {
-    await db.close();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterEach(closeMigrationDatabases);
 
-  const migrator = (k: Db) => new Migrator({ db: k.kysely, provider: { getMigrations: async () => migrations(k.dialect) } satisfies MigrationProvider });
   const any = () => db.kysely as unknown as Kysely<any>;
   const created = Date.UTC(2026, 10, 2, 9, 0);
   const verified = created + 60_000;
@@ -39,19 +33,14 @@ describe.each(dialects)('migration 012-derived-assurance on %s', (dialect) => {
   });
 
   it('converts password-only and verified sessions, and down restores the old columns', async () => {
-    const fresh = await freshDatabase(dialect);
-    dataDir = fresh.dataDir;
-    db = createDb(fresh.url, dataDir);
-    const before = await migrator(db).migrateTo('011-own-factor-challenge');
-    if (before.error) throw before.error;
+    db = await databaseMigratedTo(dialect, '011-own-factor-challenge');
     await any().insertInto('users').values({ id: 'u-ada', username: 'ada', username_lower: 'ada', email: null, state: 'active', role: 'user', created_at: 1 }).execute();
     await any()
       .insertInto('sessions')
       .values([session('s-pwd', ['pwd'], 1, null), session('s-totp', ['pwd', 'totp'], 2, verified), session('s-odd', ['pwd', 7] as string[], 1, null)])
       .execute();
 
-    const up = await migrator(db).migrateTo('012-derived-assurance');
-    if (up.error) throw up.error;
+    await migrateTo(db, '012-derived-assurance');
     const rows = await any().selectFrom('sessions').selectAll().orderBy('id').execute();
     expect(Object.keys(rows[0]!)).not.toContain('aal');
     expect(Object.keys(rows[0]!)).not.toContain('second_factor_at');
@@ -69,8 +58,7 @@ describe.each(dialects)('migration 012-derived-assurance on %s', (dialect) => {
       ['s-pwd', 1, null],
       ['s-totp', 2, verified],
     ]);
-    const down = await migrator(db).migrateTo('011-own-factor-challenge');
-    if (down.error) throw down.error;
+    await migrateTo(db, '011-own-factor-challenge');
     const restored = await any().selectFrom('sessions').select(['id', 'aal', 'amr', 'second_factor_at']).orderBy('id').execute();
     expect(restored.map((r) => ({ ...r, second_factor_at: r.second_factor_at === null ? null : Number(r.second_factor_at) }))).toEqual([
       { id: 's-odd', aal: 1, amr: '["pwd"]', second_factor_at: null },

@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
-import { createDb, type Db } from '../../../db';
-import { migrations } from '../../../db/migrations';
+import { sql, type Kysely } from 'kysely';
+import type { Db } from '../../../db';
 import { listUsers } from '../../../lib/admin/user-directory';
 import { manualClock } from '../../../lib/clock';
-import { dialects, freshDatabase } from '../support/dialects';
+import { dialects } from '../support/dialects';
+import { closeMigrationDatabases, databaseMigratedTo, migrateTo } from '../support/migration';
 
 /**
  * 017-helpdesk-role on a database with people in it: the role checks of `users` and
@@ -15,13 +14,8 @@ import { dialects, freshDatabase } from '../support/dialects';
  */
 describe.each(dialects)('migration 017-helpdesk-role on %s', (dialect) => {
   let db: Db;
-  let dataDir: string | undefined;
-  afterEach(async () => {
-    await db.close();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterEach(closeMigrationDatabases);
 
-  const migrator = (k: Db) => new Migrator({ db: k.kysely, provider: { getMigrations: async () => migrations(k.dialect) } satisfies MigrationProvider });
   const any = () => db.kysely as unknown as Kysely<any>;
   const user = (id: string, username: string, role: string) => ({
     id,
@@ -40,11 +34,7 @@ describe.each(dialects)('migration 017-helpdesk-role on %s', (dialect) => {
   const refuses = async (write: Promise<unknown>) => expect(write).rejects.toThrow(/check/i);
 
   it('admits helpdesk for people and keys, keeps everything that was there, and down takes it back', async () => {
-    const fresh = await freshDatabase(dialect);
-    dataDir = fresh.dataDir;
-    db = createDb(fresh.url, dataDir);
-    const before = await migrator(db).migrateTo('015-sign-in-and-key-expiry');
-    if (before.error) throw before.error;
+    db = await databaseMigratedTo(dialect, '015-sign-in-and-key-expiry');
     await any().insertInto('users').values([user('u-ada', 'ada', 'admin'), user('u-hal', 'hal', 'user')]).execute();
     await any().insertInto('groups').values({ id: 'g-desk', name: 'Desk', name_lower: 'desk', created_at: 1 }).execute();
     await any().insertInto('group_members').values({ group_id: 'g-desk', user_id: 'u-hal' }).execute();
@@ -56,8 +46,7 @@ describe.each(dialects)('migration 017-helpdesk-role on %s', (dialect) => {
     const usersSchema = await schemaOf('users');
     await refuses(any().updateTable('users').set({ role: 'helpdesk' }).where('id', '=', 'u-hal').execute());
 
-    const up = await migrator(db).migrateTo('017-helpdesk-role');
-    if (up.error) throw up.error;
+    await migrateTo(db, '017-helpdesk-role');
     await any().updateTable('users').set({ role: 'helpdesk' }).where('id', '=', 'u-hal').execute();
     await any().insertInto('api_keys').values(key('k-desk', 'helpdesk')).execute();
     await refuses(any().updateTable('users').set({ role: 'boss' }).where('id', '=', 'u-hal').execute());
@@ -78,8 +67,7 @@ describe.each(dialects)('migration 017-helpdesk-role on %s', (dialect) => {
     await any().deleteFrom('users').where('id', '=', 'u-hal').execute();
     expect(await any().selectFrom('group_members').selectAll().execute()).toEqual([]);
 
-    const down = await migrator(db).migrateTo('015-sign-in-and-key-expiry');
-    if (down.error) throw down.error;
+    await migrateTo(db, '015-sign-in-and-key-expiry');
     expect(await any().selectFrom('users').select(['id', 'role']).orderBy('id').execute()).toEqual([
       { id: 'u-ada', role: 'admin' },
       { id: 'u-halvard', role: 'user' },
