@@ -4,7 +4,7 @@ import { sampleSlice } from '../../../db/queries/policy-impact';
 import { createGroup, setGroupMembers } from '../../../lib/admin/groups';
 import { saveMfaSettings } from '../../../lib/admin/mfa-settings';
 import { createPolicy } from '../../../lib/admin/policies';
-import { dryRunCreatePolicy, policyImpact, previewDigest, type PolicyImpact } from '../../../lib/admin/policy-impact';
+import { dryRunCreatePolicy, needsPreview, policyImpact, previewDigest, type PolicyImpact } from '../../../lib/admin/policy-impact';
 import { compilePolicies, decide, type Method, type PolicyRecord } from '../../../lib/policy';
 import { dialects } from '../support/dialects';
 import { apiWorld, expectJson, expectProblem, seedActor, type ApiWorld } from '../api/support';
@@ -234,5 +234,40 @@ describe.each(dialects)('policy impact preview on %s', (dialect) => {
       ),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('when the console previews, and what Confirm may apply', () => {
+  const off: PolicyRecord = {
+    id: 'p-1',
+    name: 'Everyone MFA',
+    description: null,
+    enabled: false,
+    scope: 'all',
+    includeGroupIds: [],
+    excludeGroupIds: [],
+    conditions: {},
+    resources: ['portal'],
+    action: 'require_mfa',
+    strength: 'any',
+    reverifyMinutes: null,
+    priority: 0,
+  };
+  const on = { ...off, enabled: true };
+
+  it('previews a policy created ON, switched ON, or changed while ON; not one left OFF, switched OFF or unchanged', () => {
+    expect(needsPreview(null, on, ['all'])).toBe(true);
+    expect(needsPreview(off, on, ['enabled'])).toBe(true);
+    expect(needsPreview(on, { ...on, priority: 3 }, ['priority'])).toBe(true);
+    expect(needsPreview(null, off, ['all'])).toBe(false);
+    expect(needsPreview(on, off, ['enabled'])).toBe(false);
+    expect(needsPreview(on, on, [])).toBe(false);
+  });
+
+  it('the digest names the draft, not its id: any field changed after the preview makes Confirm preview again', () => {
+    expect(previewDigest({ ...on, id: 'another' })).toBe(previewDigest(on));
+    for (const changed of [{ strength: 'phishing_resistant' as const }, { excludeGroupIds: ['g'] }, { resources: ['demo'] }, { enabled: false }, { name: 'Everyone MFA!' }]) {
+      expect(previewDigest({ ...on, ...changed }), JSON.stringify(changed)).not.toBe(previewDigest(on));
+    }
   });
 });
