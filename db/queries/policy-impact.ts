@@ -85,8 +85,10 @@ export async function countFactorHolders(
   methods: readonly FactorType[],
 ): Promise<{ holders: number; satisfied: number }> {
   const sat = methods.length === 0 ? sql`0` : sql`max(case when f.type in (${sql.join([...methods])}) then 1 else 0 end)`;
-  // Not active: two index ranges of the state index rather than one `<>` scan of it all.
-  const parts: RawBuilder<unknown>[] = [sql`h.user_id not in (select ux.id from users ux where ux.state < 'active' or ux.state > 'active')`];
+  // Not active: the two other states by name (001's check allows exactly three), so both
+  // dialects read them from the state index alone; `<>` would scan it all, and an OR of two
+  // ranges made PostgreSQL fetch the rows (a bitmap heap scan: 0.4–0.8 s at 1,000,000 users).
+  const parts: RawBuilder<unknown>[] = [sql`h.user_id not in (select ux.id from users ux where ux.state in ('staged', 'suspended'))`];
   if (!scope.allUsers) {
     parts.push(
       scope.includeGroupIds.length === 0
