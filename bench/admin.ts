@@ -24,7 +24,10 @@
  * - requireMfaForUsers() for 10,000 users: wall time and every statement it runs (Kysely's
  *   `log`), whether they all ran in one transaction on one connection, and the rows written;
  * - countUsersByStatus(): the first call (which counts), the calls a page view makes within the
- *   cache age, and after it: the view served the previous count and the recount behind it.
+ *   cache age, and after it: the view served the previous count and the recount behind it;
+ * - policyImpact() (issue 18 §5, the preview before a policy goes ON) of an all-users
+ *   require-MFA policy (goal ≤ 2 s) and an all-users deny policy: wall time per call, the
+ *   statements it ran and their plans (--skip impact leaves it out).
  *
  * Prints one JSON line per measurement and, for a full-size run, rewrites the "## admin"
  * section of bench/RESULTS.md.
@@ -47,6 +50,8 @@ import {
   type UserSummary,
 } from '../lib/admin/user-directory';
 import { manualClock } from '../lib/clock';
+import { policyImpact, type PolicyImpact } from '../lib/admin/policy-impact';
+import type { PolicyRecord } from '../lib/policy';
 import { openPostgresBench, openSqliteBench, type BenchDb, type StatementRecord } from './support/admin-db';
 import { commonSearchTerm, seedNow, seedRow, type SeedSummary } from './support/admin-seed';
 import { emit, machineInfo, machineLine, passFail, writeResultsSection } from './support/results';
@@ -65,6 +70,9 @@ const BULK_USERS = 10_000;
 /** A case whose warm-up calls take longer than this is timed fewer times, and says so. */
 const SLOW_CALL_MS = 250;
 const SLOW_RUNS = 5;
+/** Issue 18 §5: the impact preview of an all-users require-MFA policy, per call. */
+const GOAL_IMPACT_MS = 2_000;
+const IMPACT_RUNS = 5;
 
 const { values: args } = parseArgs({
   options: {
@@ -487,6 +495,83 @@ async function measureBulk(db: BenchDb): Promise<{ runs: BulkRun[]; warmupMs: nu
 }
 
 // ---------------------------------------------------------------------------------------
+// Impact preview (issue 18 §5)
+
+interface ImpactCaseResult {
+  name: string;
+  goal: boolean;
+  /** Wall time of each timed call, ms (the warm-up call apart). */
+  runs: number[];
+  warmupMs: number;
+  medianMs: number;
+  statements: { sql: string; ms: number; plan: string[] }[];
+  counts: { inScope: number; deny: number; challenge: number; enrollHasFactor: number; enrollHasNone: number };
+  pass: boolean;
+}
+
+function impactCases(): { name: string; goal: boolean; record: PolicyRecord }[] {
+  const base: PolicyRecord = {
+    id: 'bench-impact',
+    name: 'Everyone MFA',
+    description: null,
+    enabled: true,
+    scope: 'all',
+    includeGroupIds: [],
+    excludeGroupIds: [],
+    conditions: {},
+    resources: ['portal'],
+    action: 'require_mfa',
+    strength: 'any',
+    reverifyMinutes: null,
+    priority: 0,
+  };
+  return [
+    { name: 'all users, require MFA', goal: true, record: base },
+    { name: 'all users, deny', goal: false, record: { ...base, name: 'Everyone out', action: 'deny' } },
+  ];
+}
+
+async function measureImpact(db: BenchDb): Promise<ImpactCaseResult[]> {
+  const clock = manualClock(seedNow);
+  const out: ImpactCaseResult[] = [];
+  for (const c of impactCases()) {
+    const t0 = performance.now();
+    await policyImpact(db.kysely, c.record, clock); // first call: cold plans and caches, reported apart
+    const warmupMs = performance.now() - t0;
+    const runs: number[] = [];
+    let last: PolicyImpact | null = null;
+    let statements: { sql: string; parameters: readonly unknown[]; ms: number }[] = [];
+    for (let k = 0; k < IMPACT_RUNS; k++) {
+      db.recorder.start();
+      const t = performance.now();
+      last = await policyImpact(db.kysely, c.record, clock);
+      runs.push(performance.now() - t);
+      statements = db.recorder.stop();
+    }
+    const planned = [];
+    for (const st of statements) planned.push({ sql: st.sql.replace(/\s+/g, ' ').trim(), ms: st.ms, plan: await db.explain(st.sql, st.parameters) });
+    const medianMs = median(runs);
+    out.push({
+      name: c.name,
+      goal: c.goal,
+      runs,
+      warmupMs,
+      medianMs,
+      statements: planned,
+      counts: {
+        inScope: last!.inScope,
+        deny: last!.deny.count,
+        challenge: last!.challenge.count,
+        enrollHasFactor: last!.enroll.hasFactor.count,
+        enrollHasNone: last!.enroll.hasNone.count,
+      },
+      pass: Math.max(...runs) <= GOAL_IMPACT_MS,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
 
 interface DialectResult {
   dialect: DialectName;
@@ -495,14 +580,15 @@ interface DialectResult {
   counts: CountResult | null;
   cases: CaseResult[];
   bulk: Awaited<ReturnType<typeof measureBulk>> | null;
+  impact: ImpactCaseResult[] | null;
   totalMs: number;
   /** 1-minute load average when this dialect's measurements began and ended. */
   load: [number, number];
 }
 
 /** A run that measured everything: what RESULTS.md records. */
-type FullResult = DialectResult & { counts: CountResult; bulk: NonNullable<DialectResult['bulk']> };
-const isFull = (r: DialectResult): r is FullResult => r.counts !== null && r.bulk !== null;
+type FullResult = DialectResult & { counts: CountResult; bulk: NonNullable<DialectResult['bulk']>; impact: ImpactCaseResult[] };
+const isFull = (r: DialectResult): r is FullResult => r.counts !== null && r.bulk !== null && r.impact !== null;
 
 const loadNow = () => Math.round(os.loadavg()[0]! * 100) / 100;
 
@@ -533,9 +619,16 @@ async function runDialect(dialect: DialectName, postgresUrl: string | null): Pro
 
     const bulk = SKIP.has('bulk') ? null : await measureBulk(db);
     for (const run of bulk?.runs ?? []) emit('admin', 'bulk', { dialect, users: bulk!.size, ...run, goalMs: GOAL_BULK_MS, pass: run.ms <= GOAL_BULK_MS });
+    const loadBeforeImpact = loadNow();
+    const impact = SKIP.has('impact') ? null : await measureImpact(db);
+    for (const r of impact ?? []) {
+      const { statements, ...rest } = r;
+      emit('admin', 'impact', { dialect, ...rest, loadAverageBefore: loadBeforeImpact, goalMs: r.goal ? GOAL_IMPACT_MS : undefined });
+      for (const st of statements) emit('admin', 'impact-plan', { dialect, case: r.name, ...st });
+    }
     const load: [number, number] = [loadAtStart, loadNow()];
     emit('admin', 'load', { dialect, loadAverageAtStart: load[0], loadAverageAtEnd: load[1] });
-    return { dialect, seed, seedCached: db.seedCached, counts, cases, bulk, totalMs: performance.now() - started, load };
+    return { dialect, seed, seedCached: db.seedCached, counts, cases, bulk, impact, totalMs: performance.now() - started, load };
   } finally {
     await db.close();
   }
@@ -626,6 +719,24 @@ function planExcerpt(plan: string[]): string[] {
   return plan.filter((l) => !/^\s*(Buffers:|Planning|Heap Fetches|Worker \d|Full-sort Groups|Presorted Key)/.test(l) && l.trim() !== '');
 }
 
+/** The impact preview's table (also written by hand from a --skip run; see RESULTS.md). */
+function impactLines(impact: ImpactCaseResult[], dialect: DialectName): string[] {
+  const lines = [
+    `**Impact preview** — \`policyImpact()\` (issue 18 §5), ${IMPACT_RUNS} timed calls after one warm-up. ${dialectTitle(dialect)}.`,
+    '',
+    '| policy | median / max ms | first call | statements (ms each, last call) | in scope; challenge / enroll with a factor / enroll without / deny | goal |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of impact) {
+    const st = r.statements.map((x) => fmt(x.ms, 0)).join(' + ');
+    const c = r.counts;
+    lines.push(
+      `| ${r.name} | ${fmt(r.medianMs, 0)} / ${fmt(Math.max(...r.runs), 0)} | ${fmt(r.warmupMs, 0)} ms | ${r.statements.length}: ${st} | ${int(c.inScope)}; ${int(c.challenge)} / ${int(c.enrollHasFactor)} / ${int(c.enrollHasNone)} / ${int(c.deny)} | ${r.goal ? `≤ ${GOAL_IMPACT_MS} ms ${passFail(r.pass)}` : '—'} |`,
+    );
+  }
+  return lines;
+}
+
 function renderSection(results: FullResult[], machine: ReturnType<typeof machineInfo>, date: string): string {
   const lines: string[] = [
     '## admin',
@@ -646,6 +757,10 @@ function renderSection(results: FullResult[], machine: ReturnType<typeof machine
     `${passFail(x.v.requirementStatements === 1)}: ${x.v.requirementStatements} requirement + ${x.v.auditStatements} audit statements (each set-based)`);
   row('counts per status without an exact count on every page view; no view waits for a recount', (x) =>
     `${passFail(x.v.countsPass)}: a view after the cache age took ${fmt(x.r.counts.staleViewUs / 1000, 2)} ms; the recount (${fmt(x.r.counts.recountMs / 1000, 1)} s) ran behind it`);
+  row(`impact preview of an all-users require-MFA policy ≤ ${fmt(GOAL_IMPACT_MS / 1000, 0)} s (every timed call)`, (x) => {
+    const g = x.r.impact.find((i) => i.goal)!;
+    return `${passFail(g.pass)}: ${fmt(g.medianMs, 0)} ms median, ${fmt(Math.max(...g.runs), 0)} ms max`;
+  });
   lines.push('');
 
   for (const { r } of v) {
@@ -720,6 +835,8 @@ function renderSection(results: FullResult[], machine: ReturnType<typeof machine
       `| the counts agree with the seeded mix | ${k.matchesSeed ? 'yes' : 'NO'} |`,
       '',
     );
+
+    lines.push(...impactLines(r.impact, r.dialect), '');
 
     const failing = r.cases.filter((c) => !c.pass);
     if (failing.length > 0) {

@@ -332,6 +332,22 @@ function summary(record: PolicyRecord) {
  * @throws ValidationError (per field), ConflictError when the name is taken (case-insensitive).
  */
 export async function createPolicy(db: Kysely<Database>, input: unknown, actor: Actor, clock: Clock): Promise<PolicyRecord> {
+  const record = newRecord(input);
+  return withNameRace(record.name, () =>
+    db.transaction().execute(async (trx) => {
+      await bumpConfigVersion(trx); // first: its row lock orders this save against a settings save
+      await ensureNameFree(trx, record.name, null);
+      await checkRecord(trx, record);
+      const now = clock.now();
+      await insertPolicy(trx, record, now);
+      await audit(trx, actor, now, 'policy.created', record.id, summary(record));
+      return record;
+    }),
+  );
+}
+
+/** The record createPolicy() would store, parsed and checked field by field (nothing read yet). */
+function newRecord(input: unknown): PolicyRecord {
   const data = parseInput(createSchema, input);
   const record: PolicyRecord = {
     id: randomUUID(),
@@ -349,17 +365,19 @@ export async function createPolicy(db: Kysely<Database>, input: unknown, actor: 
     priority: data.priority,
   };
   if (data.action !== 'require_mfa') checkNotAsked(data.strength, data.reverifyMinutes);
-  return withNameRace(record.name, () =>
-    db.transaction().execute(async (trx) => {
-      await bumpConfigVersion(trx); // first: its row lock orders this save against a settings save
-      await ensureNameFree(trx, record.name, null);
-      await checkRecord(trx, record);
-      const now = clock.now();
-      await insertPolicy(trx, record, now);
-      await audit(trx, actor, now, 'policy.created', record.id, summary(record));
-      return record;
-    }),
-  );
+  return record;
+}
+
+/**
+ * Issue 18 (impact preview, dry runs): the policy createPolicy() would store, with every
+ * check it makes (name free, groups exist, WebAuthn on for phishing-resistant), writing
+ * nothing. The same errors as createPolicy(); the id is a fresh one, not reserved.
+ */
+export async function draftNewPolicy(db: Kysely<Database>, input: unknown): Promise<PolicyRecord> {
+  const record = newRecord(input);
+  await ensureNameFree(db, record.name, null);
+  await checkRecord(db, record);
+  return record;
 }
 
 /**
@@ -378,30 +396,7 @@ export async function updatePolicy(
     db.transaction().execute(async (trx) => {
       const current = await getPolicyById(trx, id);
       if (!current) throw new NotFoundError('policy', [id]);
-      const next: PolicyRecord = {
-        ...current,
-        ...(data.name !== undefined && { name: data.name }),
-        ...(data.description !== undefined && { description: data.description }),
-        ...(data.enabled !== undefined && { enabled: data.enabled }),
-        ...(data.scope !== undefined && { scope: data.scope }),
-        ...(data.includeGroupIds !== undefined && { includeGroupIds: data.includeGroupIds }),
-        ...(data.excludeGroupIds !== undefined && { excludeGroupIds: data.excludeGroupIds }),
-        ...(data.conditions !== undefined && { conditions: normalConditions(data.conditions) }),
-        ...(data.resources !== undefined && { resources: data.resources }),
-        ...(data.action !== undefined && { action: data.action }),
-        ...(data.strength !== undefined && { strength: data.strength }),
-        ...(data.reverifyMinutes !== undefined && { reverifyMinutes: data.reverifyMinutes }),
-        ...(data.priority !== undefined && { priority: data.priority }),
-      };
-      if (data.scope === 'all' && data.includeGroupIds === undefined) next.includeGroupIds = [];
-      // Changing the action away from require-MFA drops what only require-MFA asks, unless the
-      // same request sets it (then checkRecord() refuses it).
-      if (next.action !== 'require_mfa') {
-        if (data.strength === undefined) next.strength = 'any';
-        if (data.reverifyMinutes === undefined) next.reverifyMinutes = null;
-      }
-
-      const changed = policyFields.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
+      const { next, changed } = patched(current, data);
       if (changed.length === 0) return current;
 
       await bumpConfigVersion(trx); // first: its row lock orders this save against a settings save
@@ -413,6 +408,55 @@ export async function updatePolicy(
       return next;
     }),
   );
+}
+
+/** The policy after `data` (a parsed patch), and the fields that differ from `current`. */
+function patched(current: PolicyRecord, data: z.output<typeof patchSchema>): { next: PolicyRecord; changed: (keyof PolicyRecord)[] } {
+  const next: PolicyRecord = {
+    ...current,
+    ...(data.name !== undefined && { name: data.name }),
+    ...(data.description !== undefined && { description: data.description }),
+    ...(data.enabled !== undefined && { enabled: data.enabled }),
+    ...(data.scope !== undefined && { scope: data.scope }),
+    ...(data.includeGroupIds !== undefined && { includeGroupIds: data.includeGroupIds }),
+    ...(data.excludeGroupIds !== undefined && { excludeGroupIds: data.excludeGroupIds }),
+    ...(data.conditions !== undefined && { conditions: normalConditions(data.conditions) }),
+    ...(data.resources !== undefined && { resources: data.resources }),
+    ...(data.action !== undefined && { action: data.action }),
+    ...(data.strength !== undefined && { strength: data.strength }),
+    ...(data.reverifyMinutes !== undefined && { reverifyMinutes: data.reverifyMinutes }),
+    ...(data.priority !== undefined && { priority: data.priority }),
+  };
+  if (data.scope === 'all' && data.includeGroupIds === undefined) next.includeGroupIds = [];
+  // Changing the action away from require-MFA drops what only require-MFA asks, unless the
+  // same request sets it (then checkRecord() refuses it).
+  if (next.action !== 'require_mfa') {
+    if (data.strength === undefined) next.strength = 'any';
+    if (data.reverifyMinutes === undefined) next.reverifyMinutes = null;
+  }
+
+  const changed = policyFields.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));
+  return { next, changed };
+}
+
+/**
+ * Issue 18 (impact preview, dry runs): the policy updatePolicy() would store and the fields it
+ * would change, with every check it makes, writing nothing. The same errors as updatePolicy().
+ */
+export async function draftPolicyChange(
+  db: Kysely<Database>,
+  id: string,
+  patch: unknown,
+): Promise<{ current: PolicyRecord; next: PolicyRecord; changed: (keyof PolicyRecord)[] }> {
+  const data = parseInput(patchSchema, patch);
+  const current = await getPolicyById(db, id);
+  if (!current) throw new NotFoundError('policy', [id]);
+  const { next, changed } = patched(current, data);
+  if (changed.length > 0) {
+    if (next.name.toLowerCase() !== current.name.toLowerCase()) await ensureNameFree(db, next.name, id);
+    await checkRecord(db, next);
+  }
+  return { current, next, changed };
 }
 
 /** R-C1: switches a policy ON or OFF. Setting the current status again changes nothing. */

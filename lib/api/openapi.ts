@@ -114,6 +114,9 @@ export function openApiDocument(): JsonSchema {
         ...(spec.success.status === 204 ? {} : { content: { 'application/json': { schema: { type: 'object' } } } }),
       },
     };
+    if (spec.alsoSuccess) {
+      responses[String(spec.alsoSuccess.status)] = { description: spec.alsoSuccess.description, content: { 'application/json': { schema: { type: 'object' } } } };
+    }
     const statuses = new Set(spec.problems);
     if (spec.permission !== 'public') statuses.add(401);
     // Every permission is refused to some key role (read keys have no writes, helpdesk keys no groups).

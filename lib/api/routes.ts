@@ -11,6 +11,7 @@ import { requireMfaForUsers, resetTotpEnrollment } from '../admin/mfa-requiremen
 import { getMfaSettings, saveMfaSettings } from '../admin/mfa-settings';
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy } from '../admin/policies';
 import { whatIf } from '../admin/what-if';
+import { dryRunCreatePolicy, dryRunUpdatePolicy } from '../admin/policy-impact';
 import { sendPasswordReset } from '../admin/password-reset';
 import { getUserDetail, listUsers } from '../admin/user-directory';
 import { updateUser } from '../admin/user-update';
@@ -33,6 +34,7 @@ import {
   mfaSettingsBody,
   patchPolicyBody,
   patchUserBody,
+  policyWriteQuery,
   resetBody,
   whatIfBody,
 } from './schemas';
@@ -99,6 +101,8 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
   maxBodyBytes?: number;
   query?: Q;
   success: { status: number; description: string };
+  /** Another success answer, such as a dry run's 200 beside a create's 201. */
+  alsoSuccess?: { status: number; description: string };
   /** Problem statuses this route may answer with, besides 401/403/500/503. */
   problems: number[];
   handle(
@@ -285,13 +289,16 @@ export const routes = {
   'POST /policies': route({
     method: 'POST',
     path: '/policies',
-    summary: 'Create a conditional access policy (R-C1..R-C5)',
+    summary: 'Create a conditional access policy (R-C1..R-C5); with ?dryRun=true, only validate it and preview its impact',
     tag: 'policies',
     permission: 'policies.manage',
     body: createPolicyBody,
+    query: policyWriteQuery,
     success: { status: 201, description: 'The policy as stored' },
+    alsoSuccess: { status: 200, description: 'dryRun=true: the policy as it would be stored and its impact (nothing written)' },
     problems: [...bodyProblems, 409],
     handle: async (ctx) => {
+      if (ctx.query.dryRun === true) return jsonResponse(200, await dryRunCreatePolicy(ctx.db, ctx.raw, ctx.clock));
       const policy = await createPolicy(ctx.db, ctx.raw, ctx.actor, ctx.clock);
       return jsonResponse(201, policy, location(`/policies/${policy.id}`));
     },
@@ -309,13 +316,17 @@ export const routes = {
   'PATCH /policies/{id}': route({
     method: 'PATCH',
     path: '/policies/{id}',
-    summary: 'Change fields of a policy, including switching it ON or OFF',
+    summary: 'Change fields of a policy, including switching it ON or OFF; with ?dryRun=true, only validate the change and preview its impact',
     tag: 'policies',
     permission: 'policies.manage',
     body: patchPolicyBody,
-    success: { status: 200, description: 'The policy after the change' },
+    query: policyWriteQuery,
+    success: { status: 200, description: 'The policy after the change; with dryRun=true, the policy as it would be, the fields that would change and its impact (nothing written)' },
     problems: [...bodyProblems, 404, 409],
-    handle: async (ctx) => jsonResponse(200, await updatePolicy(ctx.db, ctx.params.id!, ctx.raw, ctx.actor, ctx.clock)),
+    handle: async (ctx) =>
+      ctx.query.dryRun === true
+        ? jsonResponse(200, await dryRunUpdatePolicy(ctx.db, ctx.params.id!, ctx.raw, ctx.clock))
+        : jsonResponse(200, await updatePolicy(ctx.db, ctx.params.id!, ctx.raw, ctx.actor, ctx.clock)),
   }),
   'DELETE /policies/{id}': route({
     method: 'DELETE',

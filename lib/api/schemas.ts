@@ -81,6 +81,20 @@ export const mfaSettingsBody = settingsSchema;
 /** Strict already; the IP's syntax is checked by the server only (JSON Schema cannot say it). */
 export const whatIfBody = whatIfSchema;
 
+/**
+ * Issue 18 §5: `?dryRun=true` on POST /policies and PATCH /policies/{id}: validate as the
+ * real call does, answer the policy and its impact, write nothing.
+ */
+export const policyWriteQuery = z.strictObject(
+  {
+    dryRun: z
+      .boolean('dryRun must be true or false.')
+      .optional()
+      .meta({ description: 'true: validate and answer the impact preview (users it would deny, force to enroll, challenge); nothing is written or audited.' }),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown parameter: ${issue.keys.join(', ')}.` : 'Expected query parameters.') },
+);
+
 /** Query strings: typed as the services take them; lib/api/query.ts converts the text. */
 export const listUsersQuery = listUsersSchema;
 export const listAuditQuery = listAuditSchema;

@@ -47,6 +47,7 @@ const adaSecret = base32Encode(randomBytes(20));
 const links: Record<'invitation' | 'expired', string> = { invitation: '', expired: '' };
 let contractorsId: string;
 let denyPolicyId: string;
+let offPolicyId: string;
 
 test.beforeAll(async () => {
   portal = await startPortal();
@@ -76,6 +77,8 @@ test.beforeAll(async () => {
       systemClock,
     );
     denyPolicyId = policy.id;
+    // OFF, so its switch-ON page shows the impact preview (issue 18 §5).
+    offPolicyId = (await createPolicy(k, { name: 'Everyone MFA on demo', resources: ['demo'], action: 'require_mfa' }, cliActor, systemClock)).id;
     await createApiKey(k, { name: 'provisioning', role: 'read' }, cliActor, systemClock);
     const invitation = await k.transaction().execute((trx) =>
       issueAccountToken(trx, { userId: ids.ivy!, purpose: 'invitation', now, expiresAt: now + 7 * oneDay, createdBy: null, secret: portal.secret }),
@@ -276,6 +279,7 @@ test('every page passes axe at 1280 and 390 px, fits 390 px, and has a title of 
       '/admin/policies',
       '/admin/policies/new',
       `/admin/policies/${denyPolicyId}`,
+      `/admin/policies/${offPolicyId}/switch-on`,
       '/admin/settings',
       '/admin/audit',
       '/admin/outbox',

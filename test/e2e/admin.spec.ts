@@ -5,7 +5,9 @@ import { seedUsers, withDb } from './support/seed';
 import { expectPortal, pageAlert, signIn } from './support/pages';
 import { cliActor } from '../../lib/admin/actor';
 import { enrollmentDaysMessage, requireMfaForUsers } from '../../lib/admin/mfa-requirements';
-import { manualClock, oneDay } from '../../lib/clock';
+import { manualClock, oneDay, systemClock } from '../../lib/clock';
+import { createPolicy } from '../../lib/admin/policies';
+import { randomUUID } from 'node:crypto';
 import { formatDateTime } from '../../lib/format';
 
 /*
@@ -233,7 +235,10 @@ test('a duplicate policy name is refused with a clear message (R-C1)', async () 
   const row = page.getByRole('row').filter({ hasText: 'Block contractors on demo' });
   // New policies start OFF: switching one ON is a second, deliberate step.
   await expect(row.getByTestId('policy-status')).toHaveText('OFF');
-  await page.getByRole('button', { name: 'Switch Block contractors on demo policy ON', exact: true }).click();
+  // Switching ON shows its impact first (issue 18 §5): Nils, the one contractor, will be denied.
+  await row.getByRole('link', { name: 'Switch Block contractors on demo policy ON', exact: true }).click();
+  await expect(page.getByTestId('impact-deny').getByTestId('impact-sample')).toHaveText('nils');
+  await page.getByRole('button', { name: 'Confirm: switch Block contractors on demo ON' }).click();
   await expect(page.getByRole('main').getByRole('status')).toContainText('Policy switched ON');
   await expect(row.getByTestId('policy-status')).toHaveText('ON');
 
@@ -329,6 +334,36 @@ test('expired → reset → in enrollment period again (R-F4)', async () => {
   expect(audit).toHaveLength(1);
   expect(audit[0]!.actor_label).toBe('ada');
   expect(audit[0]!.target_id).toBe(ids.xena);
+});
+
+test('impact preview: Ada switches an all-users require-MFA policy ON after seeing who is challenged and who must enroll (issue 18 §5)', async () => {
+  // Seeded, not clicked: an OFF policy on demo for everyone but the contractors, and a TOTP factor for Erin.
+  await withDb(portal.databaseUrl, async (db) => {
+    const contractors = await db.kysely.selectFrom('groups').select('id').where('name', '=', 'Contractors').executeTakeFirstOrThrow();
+    await createPolicy(db.kysely, { name: 'Demo needs MFA', resources: ['demo'], action: 'require_mfa', excludeGroupIds: [contractors.id] }, cliActor, systemClock);
+    await db.kysely
+      .insertInto('factors')
+      .values({ id: randomUUID(), user_id: ids.erin!, type: 'totp', name: 'Phone', created_at: Date.now(), last_used_at: null, secret_enc: 'sealed', last_used_step: null, credential_id: null, public_key: null, sign_count: null, transports: null })
+      .execute();
+  });
+  const { page } = admin;
+  await page.goto(`${portal.url}/admin/policies`);
+  await page.getByRole('link', { name: 'Switch Demo needs MFA policy ON', exact: true }).click();
+  // Active users but Nils (excluded): Ada and Erin have TOTP; the others have no factor yet.
+  await expect(page.getByTestId('impact-in-scope')).toHaveText('6 active users are in its scope.');
+  const cells = (id: string) => page.getByTestId(`impact-${id}`);
+  await expect(cells('challenge').getByTestId('impact-count')).toHaveText('2');
+  await expect(cells('challenge').getByTestId('impact-sample')).toHaveText('ada, erin');
+  await expect(cells('enroll-has-none').getByTestId('impact-count')).toHaveText('4');
+  await expect(cells('enroll-has-none').getByTestId('impact-sample')).toHaveText('bram, cleo, dirk, xena');
+  await expect(cells('enroll-has-factor').getByTestId('impact-count')).toHaveText('0');
+  await expect(cells('deny').getByTestId('impact-count')).toHaveText('0');
+  const stillOff = await withDb(portal.databaseUrl, (db) => db.kysely.selectFrom('policies').select('enabled').where('name', '=', 'Demo needs MFA').executeTakeFirstOrThrow());
+  expect(Number(stillOff.enabled)).toBe(0);
+
+  await page.getByRole('button', { name: 'Confirm: switch Demo needs MFA ON' }).click();
+  await expect(page.getByRole('main').getByRole('status')).toContainText('Policy switched ON');
+  await expect(page.getByRole('row').filter({ hasText: 'Demo needs MFA' }).getByTestId('policy-status')).toHaveText('ON');
 });
 
 function escapeRegExp(text: string): string {

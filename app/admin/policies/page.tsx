@@ -85,13 +85,23 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                 </td>
                 <td>
                   <span data-testid="policy-status">{p.enabled ? 'ON' : 'OFF'}</span>
-                  <form action={switchPolicyAction} className="inline">
-                    <input type="hidden" name="policyId" value={p.id} />
-                    <input type="hidden" name="enabled" value={p.enabled ? 'off' : 'on'} />{' '}
-                    <button type="submit" className="secondary" aria-label={`Switch ${p.name} policy ${p.enabled ? 'OFF' : 'ON'}`}>
-                      {p.enabled ? 'Switch OFF' : 'Switch ON'}
-                    </button>
-                  </form>
+                  {p.enabled ? (
+                    <form action={switchPolicyAction} className="inline">
+                      <input type="hidden" name="policyId" value={p.id} />
+                      <input type="hidden" name="enabled" value="off" />{' '}
+                      <button type="submit" className="secondary" aria-label={`Switch ${p.name} policy OFF`}>
+                        Switch OFF
+                      </button>
+                    </form>
+                  ) : (
+                    // Issue 18 §5: switching ON goes through the impact preview first.
+                    <>
+                      {' '}
+                      <a href={`/admin/policies/${encodeURIComponent(p.id)}/switch-on`} aria-label={`Switch ${p.name} policy ON`}>
+                        Switch ON…
+                      </a>
+                    </>
+                  )}
                 </td>
                 <td>
                   {p.scope === 'all' ? 'All Users' : `Groups: ${names(p.includeGroupIds)}`}

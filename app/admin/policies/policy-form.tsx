@@ -2,9 +2,11 @@
 
 import { useActionState } from 'react';
 import { useFormKey } from '../_components/use-form-key';
-import { errorsOf, initialFormState, valueOf, valuesOf, type FormState } from '../_lib/form-state';
+import { errorsOf, initialFormState, valueOf, valuesOf } from '../_lib/form-state';
 import { FieldErrors, FormMessages, invalidProps } from '../_components/fields';
 import { actionLabels, browserLabels, osLabels } from './form-options';
+import { ImpactView } from './impact-view';
+import type { PolicyFormState } from './preview-state';
 
 export interface PolicyFormValues {
   id: string | null;
@@ -39,10 +41,11 @@ export function PolicyForm({
   policy: PolicyFormValues;
   groups: Option[];
   resources: Option[];
-  action: (state: FormState, formData: FormData) => Promise<FormState>;
+  action: (state: PolicyFormState, formData: FormData) => Promise<PolicyFormState>;
   submit: string;
 }) {
-  const [state, formAction, pending] = useActionState(action, initialFormState);
+  const [state, formAction, pending] = useActionState<PolicyFormState, FormData>(action, initialFormState);
+  const preview = state.preview ?? null;
   const formKey = useFormKey(state);
   const v = (name: string, fallback: string) => valueOf(state, name, fallback);
   const vs = (name: string, fallback: string[]) => new Set(valuesOf(state, name, fallback));
@@ -189,9 +192,36 @@ export function PolicyForm({
       <FieldErrors name="priority" errors={e('priority')} />
       <p className="hint">Among matching policies the strictest action wins (deny, then require MFA, then allow); lower priority first within one action.</p>
 
-      <button type="submit" disabled={pending}>
-        {submit}
+      {preview && (
+        <div className="notice" data-testid="policy-preview">
+          {preview.changedSincePreview && (
+            <p className="error" role="alert">
+              The form changed since the preview, so nothing was saved. Here is the impact of what the form holds now.
+            </p>
+          )}
+          <p>Not saved yet. The policy will be ON: check who it affects, then confirm, or change the fields above and preview again.</p>
+          <ImpactView impact={preview.impact} action={preview.action} />
+          <input type="hidden" name="previewDigest" value={preview.digest} />
+        </div>
+      )}
+
+      {pending && (
+        <p role="status" data-testid="impact-progress">
+          Checking the policy and counting the users it affects…
+        </p>
+      )}
+      {/* First in order, so Enter in a field previews again rather than confirming. */}
+      <button type="submit" name="intent" value="preview" disabled={pending} className={preview ? 'secondary' : undefined}>
+        {preview ? 'Preview again' : submit}
       </button>
+      {preview && (
+        <>
+          {' '}
+          <button type="submit" name="intent" value="confirm" disabled={pending}>
+            Confirm: {submit.toLowerCase()}
+          </button>
+        </>
+      )}
     </form>
   );
 }

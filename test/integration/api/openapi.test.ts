@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../../lib/api/openapi';
 import { can } from '../../../lib/admin/permissions';
 import { routes, type RouteKey } from '../../../lib/api/routes';
-import { listUsersQuery } from '../../../lib/api/schemas';
+import { listUsersQuery, policyWriteQuery } from '../../../lib/api/schemas';
 import { queryToInput } from '../../../lib/api/query';
 import { createApiHandlers } from '../../../lib/api/handler';
 import { manualClock } from '../../../lib/clock';
@@ -224,5 +224,20 @@ describe('the OpenAPI document matches the handlers', () => {
       expect(documented, `document: ${query}`).toBe(expected);
     }
     expect(Object.keys(byName).sort()).toEqual(Object.keys(listUsersQuery.shape).sort());
+  });
+  it('POST /policies and PATCH /policies/{id}: ?dryRun is documented as the handler reads it, with the dry run\'s 200', () => {
+    for (const [path, method] of [['/policies', 'post'], ['/policies/{id}', 'patch']] as const) {
+      const op = doc.paths[path]![method];
+      const byName = Object.fromEntries((op.parameters as { name: string; in: string; schema: Record<string, unknown> }[]).filter((p) => p.in === 'query').map((p) => [p.name, p.schema]));
+      expect(Object.keys(byName)).toEqual(['dryRun']);
+      for (const [query, expected] of [['dryRun=true', true], ['dryRun=false', true], ['dryRun=yes', false], ['dryRun=1', false], ['dry=true', false]] as const) {
+        const input = queryToInput(new URL(`https://x.test/api/v1${path}?${query}`), policyWriteQuery);
+        expect(policyWriteQuery.safeParse(input).success, `validator: ${query}`).toBe(expected);
+        const documented = Object.entries(input).every(([name, value]) => byName[name] !== undefined && accepts(byName[name]!, value));
+        expect(documented, `document: ${method} ${query}`).toBe(expected);
+      }
+      expect(op.responses['200'].description).toMatch(/dryRun=true/);
+    }
+    expect(Object.keys(doc.paths['/policies']!.post.responses)).toEqual(expect.arrayContaining(['200', '201']));
   });
 });
