@@ -65,11 +65,10 @@ test('Tina ticks "don\'t ask again", skips the next challenge, then forgets the 
   await expect(devices.getByRole('cell', { name: 'Chrome', exact: true })).toBeVisible();
   await devices.getByRole('button', { name: /^Forget Chrome on / }).click();
   // This session rode on that device: at once it is asked for her second factor (fail closed).
+  await expect(page).toHaveURL(/\/mfa\/verify\?returnTo=%2Fportal%2Fsecurity%3Fnotice%3Ddevice_forgotten/);
   await expect(page.getByRole('heading', { name: 'Verify it’s you' })).toBeVisible();
 
   // Signed out and in again, she is challenged, though the browser still sends the forgotten cookie.
-  await page.goto(`${portal.url}/portal`);
-  await expect(page).toHaveURL(/\/mfa\/verify\?/);
   await signOut(page);
   expect((await page.context().cookies()).some((c) => c.name === 'portcullis.device')).toBe(true);
   await signIn(page, portal.url, 'tina', password);
