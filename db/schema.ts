@@ -122,6 +122,8 @@ export interface PoliciesTable {
   strength: 'any' | 'phishing_resistant';
   /** Issue 18 (016): second factor within the last N minutes (5 … 43200), or null. */
   reverify_minutes: number | null;
+  /** Issue 18 (018): "don't ask again on this device for N days" (1 … 90), or null; require-MFA policies only. */
+  remember_days: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -286,7 +288,24 @@ export interface AccountTokensTable {
   voided_at: number | null;
 }
 
+/** Devices a person asked not to be challenged on again (018-remembered-devices.ts, lib/auth/remembered-devices.ts). */
+export interface RememberedDevicesTable {
+  id: string;
+  user_id: string;
+  /** sha256 (hex) of the cookie's token; the token itself is never stored. */
+  token_hash: string;
+  /** Browser family and OS it was made on (lib/policy/user-agent.ts). */
+  browser: string;
+  os: string;
+  created_at: number;
+  /** Updated at most once an hour (rememberedDeviceTouchMs), not per request. */
+  last_seen_at: number;
+  expires_at: number;
+  forgotten_at: number | null;
+}
+
 export interface Database {
+  remembered_devices: RememberedDevicesTable;
   account_tokens: AccountTokensTable;
   mfa_requirements: MfaRequirementsTable;
   policies: PoliciesTable;

@@ -1,3 +1,4 @@
+import { forgetAllDevices } from '../auth/remembered-devices';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
@@ -321,6 +322,8 @@ export async function resetTotpEnrollment(
     if (recoveryCodesRemoved) await deleteRecoveryCodes(trx, userId);
     const result = await requireOne(trx, userId, user.state === 'staged', enrollmentDays, actor, now, 'reset');
     const requirementCreated = previous === null || !previous.required;
+    // Issue 18 part 3: an MFA reset forgets every remembered device.
+    const forgottenDevices = await forgetAllDevices(trx, userId, now);
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,
@@ -336,6 +339,7 @@ export async function resetTotpEnrollment(
         periodStartsAt: result.periodStartsAt,
         periodEndsAt: result.periodEndsAt,
         previousPeriodEndsAt: previous?.periodEndsAt ?? null,
+        forgottenDevices,
       },
       clientIp: actor.clientIp,
     });

@@ -8,7 +8,7 @@
  * and an unknown role has none.
  *
  * helpdesk: views users and their MFA status, resets TOTP, unlocks sign-in, revokes
- * sessions, sends invitations and password resets. Nothing else: not the CSV export (a whole
+ * sessions (and forgets remembered devices), sends invitations and password resets. Nothing else: not the CSV export (a whole
  * directory in one file is not a ticket's need), not groups, policies, settings, the audit
  * log, the outbox or API keys, and no user's state, profile, requirement, factors or role.
  */
@@ -36,6 +36,8 @@ export const permissionTable = {
   'users.reset_totp': staff,
   'users.unlock': staff,
   'users.revoke_sessions': staff,
+  /** Issue 18 part 3: forgetting a user's remembered devices, like revoking sessions. */
+  'users.forget_devices': staff,
   'users.send_invitation': staff,
   'users.send_password_reset': staff,
   'users.create': admins,

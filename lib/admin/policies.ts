@@ -18,7 +18,9 @@ import { bumpConfigVersion, loadMfaSettings } from '../../db/queries/settings';
 import {
   authStrengths,
   compilePolicy,
+  maxRememberDays,
   maxReverifyMinutes,
+  minRememberDays,
   minReverifyMinutes,
   parseCidr,
   type BrowserFamily, type OsFamily, type PolicyConditions,
@@ -60,6 +62,11 @@ export const browserFamilies = Object.keys(browserFamilyNames) as [BrowserFamily
 
 // The ids PORTCULLIS_RESOURCES accepts (lib/gate/host-routes.ts), so every declared resource can be targeted.
 const resourceIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export const rememberRangeMessage = `"Don't ask again on this device" is for ${minRememberDays} to ${maxRememberDays} days, or not allowed.`;
+/** Issue 18 part 3: such policies ignore remembered devices, so allowing them would mislead. */
+export const rememberOnlyRequireMfa = 'Only a require-MFA policy can let people skip the challenge on a remembered device.';
+export const rememberIgnoredMessage = 'A phishing-resistant or re-verifying policy ignores remembered devices: leave "don\'t ask again" off.';
 
 export const reverifyRangeMessage = `Re-verification is every ${minReverifyMinutes} minutes to ${maxReverifyMinutes} minutes (30 days), or none.`;
 
@@ -158,6 +165,16 @@ const fields = {
     .max(maxReverifyMinutes, reverifyRangeMessage)
     .nullable()
     .meta({ description: 'Require-MFA policies only: a second factor within the last N minutes (5 … 43200, i.e. 30 days), or null for no limit.' }),
+  rememberDays: z
+    .number(rememberRangeMessage)
+    .int(rememberRangeMessage)
+    .min(minRememberDays, rememberRangeMessage)
+    .max(maxRememberDays, rememberRangeMessage)
+    .nullable()
+    .meta({
+      description:
+        'Require-MFA policies only, without a strength or re-verification: after a challenge, people may tick "don\'t ask again on this device" for N days (1 … 90); null: not offered.',
+    }),
   priority: z
     .number('Priority must be a whole number.')
     .int('Priority must be a whole number.')
@@ -183,6 +200,7 @@ export const createSchema = z.strictObject(
     action: fields.action,
     strength: fields.strength.default('any'),
     reverifyMinutes: fields.reverifyMinutes.default(null),
+    rememberDays: fields.rememberDays.default(null),
     priority: fields.priority.default(0),
   },
   { error: unknownKeys },
@@ -201,6 +219,7 @@ export const patchSchema = z.strictObject(
     action: fields.action.optional(),
     strength: fields.strength.optional(),
     reverifyMinutes: fields.reverifyMinutes.optional(),
+    rememberDays: fields.rememberDays.optional(),
     priority: fields.priority.optional(),
   },
   { error: unknownKeys },
@@ -210,11 +229,23 @@ export type NewPolicyInput = z.input<typeof createSchema>;
 export type PolicyPatch = z.input<typeof patchSchema>;
 
 /** Strength and re-verification on an allow or deny policy: refused, they would mislead. */
-function checkNotAsked(strength: string, reverifyMinutes: number | null): void {
+function checkNotAsked(strength: string, reverifyMinutes: number | null, rememberDays: number | null): void {
   const fieldErrors: Record<string, string[]> = {};
   if (strength !== 'any') fieldErrors.strength = ['Only a require-MFA policy has a strength.'];
   if (reverifyMinutes !== null) fieldErrors.reverifyMinutes = ['Only a require-MFA policy can ask for re-verification.'];
+  if (rememberDays !== null) fieldErrors.rememberDays = [rememberOnlyRequireMfa];
   if (Object.keys(fieldErrors).length > 0) throw new ValidationError(fieldErrors);
+}
+
+/**
+ * Issue 18 part 3: "don't ask again on this device" only on a require-MFA policy that asks
+ * nothing of the factor's strength or age (those ignore remembered devices, R-D15).
+ */
+function rememberDaysError(record: PolicyRecord): string | null {
+  if ((record.rememberDays ?? null) === null) return null;
+  if (record.action !== 'require_mfa') return rememberOnlyRequireMfa;
+  if (record.strength === 'phishing_resistant' || (record.reverifyMinutes ?? null) !== null) return rememberIgnoredMessage;
+  return null;
 }
 
 /** Drops empty condition lists: "no ranges" is the same as no IP condition. */
@@ -252,6 +283,8 @@ async function checkRecord(db: Kysely<Database>, record: PolicyRecord): Promise<
     const settings = await loadMfaSettings(db);
     if (!settings.webauthn) fieldErrors.strength = [phishingResistantNeedsWebauthn];
   }
+  const rememberError = rememberDaysError(record);
+  if (rememberError !== null) fieldErrors.rememberDays = [rememberError];
   if (Object.keys(fieldErrors).length > 0) {
     const webauthnMissing = fieldErrors.strength?.[0] === phishingResistantNeedsWebauthn;
     throw new ValidationError(fieldErrors, webauthnMissing ? phishingResistantNeedsWebauthn : undefined);
@@ -307,6 +340,7 @@ const policyFields = [
   'action',
   'strength',
   'reverifyMinutes',
+  'rememberDays',
   'priority',
 ] as const satisfies readonly (keyof PolicyRecord)[];
 
@@ -323,6 +357,7 @@ function summary(record: PolicyRecord) {
     action: record.action,
     strength: record.strength ?? 'any',
     reverifyMinutes: record.reverifyMinutes ?? null,
+    rememberDays: record.rememberDays ?? null,
     priority: record.priority,
   };
 }
@@ -362,9 +397,10 @@ function newRecord(input: unknown): PolicyRecord {
     action: data.action,
     strength: data.action === 'require_mfa' ? data.strength : 'any',
     reverifyMinutes: data.action === 'require_mfa' ? data.reverifyMinutes : null,
+    rememberDays: data.action === 'require_mfa' ? data.rememberDays : null,
     priority: data.priority,
   };
-  if (data.action !== 'require_mfa') checkNotAsked(data.strength, data.reverifyMinutes);
+  if (data.action !== 'require_mfa') checkNotAsked(data.strength, data.reverifyMinutes, data.rememberDays);
   return record;
 }
 
@@ -425,6 +461,7 @@ function patched(current: PolicyRecord, data: z.output<typeof patchSchema>): { n
     ...(data.action !== undefined && { action: data.action }),
     ...(data.strength !== undefined && { strength: data.strength }),
     ...(data.reverifyMinutes !== undefined && { reverifyMinutes: data.reverifyMinutes }),
+    ...(data.rememberDays !== undefined && { rememberDays: data.rememberDays }),
     ...(data.priority !== undefined && { priority: data.priority }),
   };
   if (data.scope === 'all' && data.includeGroupIds === undefined) next.includeGroupIds = [];
@@ -433,6 +470,7 @@ function patched(current: PolicyRecord, data: z.output<typeof patchSchema>): { n
   if (next.action !== 'require_mfa') {
     if (data.strength === undefined) next.strength = 'any';
     if (data.reverifyMinutes === undefined) next.reverifyMinutes = null;
+    if (data.rememberDays === undefined) next.rememberDays = null;
   }
 
   const changed = policyFields.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));

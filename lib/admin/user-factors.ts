@@ -1,3 +1,4 @@
+import { forgetAllDevices } from '../auth/remembered-devices';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { writeAudit } from '../../db/queries/audit';
@@ -35,6 +36,8 @@ export async function removeUserFactor(
     const lastFactor = remaining.length === 0;
     if (lastFactor) await deleteRecoveryCodes(trx, user.id);
     const now = clock.now();
+    // Issue 18 part 3: removing a factor forgets every remembered device.
+    const forgottenDevices = await forgetAllDevices(trx, user.id, now);
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,
@@ -42,7 +45,7 @@ export async function removeUserFactor(
       action: 'mfa.factor_removed',
       targetType: 'user',
       targetId: user.id,
-      details: { factorId: factor.id, type: factor.type, name: factor.name, lastFactor, byAdmin: true },
+      details: { factorId: factor.id, type: factor.type, name: factor.name, lastFactor, byAdmin: true, forgottenDevices },
       clientIp: actor.clientIp,
     });
     await enqueueFactorNotice(trx, {

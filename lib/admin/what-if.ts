@@ -102,7 +102,7 @@ export interface WhatIfResult {
   session: { secondFactor: SecondFactorChoice; description: string };
   decision: {
     kind: Decision['kind'];
-    /** The SPEC rule that made it (R-D1…R-D11). */
+    /** The SPEC rule that made it (R-D1…R-D15). */
     rule: string;
     /** The policy that made it, when one did. */
     policy: { id: string; name: string } | null;

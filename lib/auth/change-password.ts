@@ -1,3 +1,4 @@
+import { forgetAllDevices } from './remembered-devices';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
@@ -59,8 +60,10 @@ export async function changeOwnPassword(
       if (refused !== null) throw new StepUpRefused(refused);
       const at = clock.now();
       const endedSessions = await deleteOtherSessionsOfUser(trx, session.userId, session.sessionId);
+      // Issue 18 part 3: a new password ends every "don't ask again on this device".
+      const forgottenDevices = await forgetAllDevices(trx, session.userId, at);
       await enqueuePasswordNotice(trx, { userId: session.userId, at, how: 'changed' });
-      await auditFactorAction(trx, factorActorOf(session, client), at, 'auth.password_changed', { endedSessions });
+      await auditFactorAction(trx, factorActorOf(session, client), at, 'auth.password_changed', { endedSessions, forgottenDevices });
       return { ok: true };
     });
   } catch (err) {

@@ -1,3 +1,4 @@
+import { forgetAllDevices } from './remembered-devices';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
@@ -97,10 +98,12 @@ export async function setPasswordByLink(
       const owner = await getUserById(trx, used.userId);
       if (!owner || owner.state !== 'active') refuseInside({ ok: false, reason: 'not_allowed', message: setPasswordMessages.not_allowed });
       await setUserPasswordHash(trx, owner.id, hash);
+      // Issue 18 part 3: a new password ends every remembered device (a reset means the old one may be known).
+      const forgottenDevices = await forgetAllDevices(trx, owner.id, now);
       // Any other link (an older invitation, a reset asked for meanwhile) would set it again.
       await voidOpenAccountTokens(trx, owner.id, 'all', now);
       const audit = { at: now, actorId: owner.id, actorLabel: owner.username, targetType: 'user', targetId: owner.id, clientIp: client.ip };
-      await writeAudit(trx, { ...audit, action: auditActionOf[used.purpose], details: { link: used.id } });
+      await writeAudit(trx, { ...audit, action: auditActionOf[used.purpose], details: { link: used.id, forgottenDevices } });
 
       if (used.purpose === 'password_reset') {
         const ended = await deleteSessionsOfUser(trx, owner.id);

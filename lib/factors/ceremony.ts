@@ -39,6 +39,8 @@ export interface PendingDuo {
   /** Where to continue after Duo, and whether this was a "confirm it's you" check. */
   returnTo: string;
   fresh: boolean;
+  /** Issue 18 part 3: "Don't ask again on this device" was ticked on the verify page. */
+  remember?: boolean;
   expiresAt: number;
 }
 
@@ -119,6 +121,7 @@ export async function openPendingDuo(value: string | undefined): Promise<Pending
     userId: d.userId,
     returnTo: d.returnTo,
     fresh: d.fresh === true,
+    remember: d.remember === true,
     expiresAt: d.expiresAt,
   };
 }

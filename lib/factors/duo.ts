@@ -142,7 +142,7 @@ export type DuoStartResult =
 export async function startDuo(
   db: Kysely<Database>,
   session: SessionContext,
-  target: { returnTo: string; fresh: boolean },
+  target: { returnTo: string; fresh: boolean; remember?: boolean },
   client: { ip: string | null },
   clock: Clock,
   options: DuoOptions = {},
@@ -185,6 +185,7 @@ export async function startDuo(
     userId: session.userId,
     returnTo: target.returnTo,
     fresh: target.fresh,
+    remember: target.remember === true,
     expiresAt: clock.now() + duoStateTtlMs,
   };
   return { ok: true, url, pending };

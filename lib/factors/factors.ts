@@ -1,3 +1,4 @@
+import { forgetAllDevices } from '../auth/remembered-devices';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
@@ -151,11 +152,14 @@ export async function removeFactor(
       }
       const now = clock.now();
       if (remaining.length === 0) await deleteRecoveryCodes(trx, session.userId);
+      // Issue 18 part 3: removing a factor forgets every remembered device.
+      const forgottenDevices = await forgetAllDevices(trx, session.userId, now);
       await auditFactorAction(trx, { userId: session.userId, username: session.username, clientIp: client.ip }, now, 'mfa.factor_removed', {
         factorId,
         type: factor.type,
         name: factor.name,
         lastFactor: remaining.length === 0,
+        forgottenDevices,
       });
       await enqueueFactorNotice(trx, { userId: session.userId, kind: 'factor_removed', factorType: factor.type, factorName: factor.name, factorId, at: now });
       return { ok: true };

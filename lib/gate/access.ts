@@ -3,6 +3,7 @@ import type { Database, DialectName } from '../../db';
 import type { Clock } from '../clock';
 import { loadSession, type LoadedSession, type SessionContext } from '../auth/sessions';
 import { decide, type Decision } from '../policy';
+import { presentedDevice } from '../auth/remembered-devices';
 import { compiledConfig } from './policy-cache';
 import { auditDenial } from './denial-audit';
 import { decisionInput, type RequestFacts } from './decision-input';
@@ -31,7 +32,16 @@ export const loginDecision: Decision = { kind: 'login', rule: 'R-D1' };
  */
 export async function decideFor(db: AccessDb, loaded: LoadedSession, resource: string, request: RequestFacts, clock: Clock): Promise<Decision> {
   const config = await compiledConfig(db.kysely, loaded.facts.config_version);
-  const decision = decide(decisionInput(loaded.facts, loaded.session, resource, request, config, clock.now()));
+  const input = decisionInput(loaded.facts, loaded.session, resource, request, config, clock.now());
+  let decision = decide(input);
+  // R-D15: the device is looked up (one probe of a unique index) only when the answer would
+  // be a challenge under a policy that allows remembering and the request sent a device
+  // cookie; every other request pays nothing. decide() runs again with it, so the rules
+  // about strength, re-verification and denial stay in one place.
+  if (decision.kind === 'challenge' && decision.rememberDays !== undefined && request.deviceToken) {
+    const device = await presentedDevice(db.kysely, loaded.session.userId, request.deviceToken, clock);
+    if (device !== null) decision = decide({ ...input, rememberedDevice: device });
+  }
   if (decision.kind === 'deny') await auditDenial(db.kysely, loaded.session, resource, decision, request.ip, clock); // R-D2
   return decision;
 }

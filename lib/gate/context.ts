@@ -4,6 +4,7 @@ import { getDb } from '../../db';
 import { systemClock, type Clock } from '../clock';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
+import { deviceCookie } from '../auth/remembered-devices';
 import { loadSession, type LoadedSession, type SessionContext } from '../auth/sessions';
 import type { Decision } from '../policy';
 import { log } from '../log';
@@ -62,7 +63,8 @@ function unavailable(err: unknown): never {
 const requestInputs = cache(async (): Promise<{ token: string | null; client: RequestFacts }> => {
   const [cookieStore, h] = await Promise.all([cookies(), headers()]);
   const token = await decodeSessionCookie(cookieStore.get(sessionCookieName())?.value);
-  return { token, client: { ip: clientIpFromHeaders(h), userAgent: h.get('user-agent') } };
+  const deviceToken = cookieStore.get(deviceCookie().name)?.value ?? null;
+  return { token, client: { ip: clientIpFromHeaders(h), userAgent: h.get('user-agent'), deviceToken } };
 });
 
 function assuranceOf(session: SessionContext): Assurance {

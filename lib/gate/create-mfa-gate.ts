@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock';
 import { clientIpFromHeaders } from '../auth/client-ip';
 import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { safeReturnPath } from '../auth/return-path';
+import { deviceCookie } from '../auth/remembered-devices';
 import { contentSecurityPolicy, newCspNonce } from '../http/csp';
 import { destinationFor, evaluateAccess } from './access';
 import { declaredFormActionSources } from './declared-resources';
@@ -64,6 +65,7 @@ export function createMfaGate(options: MfaGateOptions) {
   const withCsp = options.contentSecurityPolicy ?? true;
   const dataPages = options.dataPages ?? defaultDataPages;
   const cookieName = sessionCookieName();
+  const deviceCookieName = deviceCookie().name;
   const routes = normalizeRoutes(options.resources);
 
   return async function mfaGate(request: NextRequest): Promise<Response> {
@@ -110,7 +112,11 @@ export function createMfaGate(options: MfaGateOptions) {
         db,
         token,
         resource,
-        { ip: clientIpFromHeaders(request.headers), userAgent: request.headers.get('user-agent') },
+        {
+          ip: clientIpFromHeaders(request.headers),
+          userAgent: request.headers.get('user-agent'),
+          deviceToken: request.cookies.get(deviceCookieName)?.value ?? null,
+        },
         clock,
       );
       countGateDecision(decision.kind, resource);

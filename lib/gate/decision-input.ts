@@ -6,6 +6,8 @@ import { parseUserAgent, type CompiledPolicy, type DecisionInput, type Method, t
 export interface RequestFacts {
   ip: string;
   userAgent: string | null;
+  /** Issue 18 part 3: the remembered-device cookie's value, if the request sent one. */
+  deviceToken?: string | null;
 }
 
 /** The user's side of a decision: who they are, what is required of them, what they have. */

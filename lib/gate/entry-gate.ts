@@ -31,6 +31,7 @@ import { loggerFor } from '../log';
 import { countGateDecision } from '../metrics/record';
 import { processSingleton, existingProcessSingleton } from '../process-singletons';
 import { getDb } from '../../db';
+import { deviceCookie } from '../auth/remembered-devices';
 import { destinationFor, evaluateAccess, type AccessDb } from './access';
 import { matchResource, normalizeRoutes, type ResourceRoute } from './paths';
 import { unavailableHtmlFor, unavailableResponse } from './unavailable';
@@ -113,6 +114,7 @@ export function createEntryGate(options: EntryGateOptions): EntryGate {
   const fallback = options.fallbackResource ?? 'portal';
   const routes = normalizeRoutes(options.resources);
   const cookieName = sessionCookieName();
+  const deviceCookieName = deviceCookie().name;
   const database = options.db ?? getDb;
 
   return async function entryGate(request: EntryRequest): Promise<EntryVerdict> {
@@ -135,7 +137,11 @@ export function createEntryGate(options: EntryGateOptions): EntryGate {
       // Location stays a path: Next.js makes the middleware's same-origin redirect relative too.
       const db = await database();
       const token = await decodeSessionCookie(cookieValue(request.cookieHeader, cookieName));
-      const { decision } = await evaluateAccess(db, token, resource, { ip: request.ip, userAgent: request.userAgent }, clock);
+      const { decision } = await evaluateAccess(db, token, resource, {
+        ip: request.ip,
+        userAgent: request.userAgent,
+        deviceToken: cookieValue(request.cookieHeader, deviceCookieName) ?? null,
+      }, clock);
       countGateDecision(decision.kind, resource);
       const destination = destinationFor(decision, safeReturnPath(`${url.pathname}${url.search}`));
       if (!destination) return { kind: 'allow', nonce, policy };

@@ -16,6 +16,7 @@ import { decodeSessionCookie, sessionCookieName } from '../auth/cookie';
 import { loggerFor } from '../log';
 import { countGateDecision } from '../metrics/record';
 import { processSingleton } from '../process-singletons';
+import { deviceCookie } from '../auth/remembered-devices';
 import { evaluateAccess, type AccessDb } from './access';
 import { declaredResources, resourceOfUrl, type DeclaredResources } from './declared-resources';
 import { allowAnswer, badRequestAnswer, refusalAnswer, toResponse, unavailableAnswer, type ProxyAnswer, type ProxyFlavour } from './forward-auth-answer';
@@ -101,7 +102,11 @@ export function createForwardAuthDecider(flavour: ProxyFlavour, options: Forward
       }
       const token = await decodeSessionCookie(cookieValue(headers.get('cookie'), cookieName()));
       const db = await database();
-      const client = { ip: clientIpFromHeaders(headers), userAgent: headers.get('user-agent') };
+      const client = {
+        ip: clientIpFromHeaders(headers),
+        userAgent: headers.get('user-agent'),
+        deviceToken: cookieValue(headers.get('cookie'), deviceCookie().name) ?? null,
+      };
       const { decision, session, facts } = await evaluateAccess(db, token, resource, client, clock);
       if (decision.kind !== 'allow') {
         countGateDecision(decision.kind, resource);

@@ -1,4 +1,5 @@
 import { parseCidr } from './cidr';
+import { rememberDaysOf } from './remember';
 import { maxReverifyMinutes, minReverifyMinutes } from './strength';
 import type { BrowserFamily, CompiledPolicy, OsFamily, ParsedCidr, PolicyAction, PolicyRecord } from './types';
 
@@ -85,6 +86,7 @@ export function compilePolicy(record: PolicyRecord): CompiledPolicy {
     browserIn: setOrNull<BrowserFamily>(conditions.browserIn),
     phishingResistant: requireMfa && strengthOf(record),
     reverifyMs: requireMfa ? reverifyMsOf(record) : null,
+    rememberDays: requireMfa ? rememberDaysOf(record.rememberDays) : null,
     ref: Object.freeze({ id: record.id, name: record.name }),
   };
 }

@@ -1,6 +1,7 @@
 import { aalOf } from './assurance';
 import { demandOnLastMatch, policyApplies, strictestMatch } from './criteria';
 import { DUO, TOTP, WEBAUTHN, effectiveMask, isEnrolledMask, maskOf, methodsOf, setupMask } from './methods';
+import { rememberedOr } from './remember';
 import { periodRunning } from './status';
 import { satisfiesStrength } from './strength';
 import type { Aal, AuthStrength, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement } from './types';
@@ -154,7 +155,11 @@ export function decide(input: DecisionInput): Decision {
   if (aal >= 2) {
     return forcedBy !== null ? { kind: 'allow', rule: 'R-D3', policy: forcedBy.ref } : { kind: 'allow', rule: 'R-D3' };
   }
-  return secondFactorNeeded(input, session, forcedBy, NO_DEMANDS, aal);
+  const needed = secondFactorNeeded(input, session, forcedBy, NO_DEMANDS, aal);
+  // R-D15, issue 18 part 3: only here, where the winning require-MFA policy and every other
+  // matching one ask nothing of the factor's strength or age (those returned above).
+  if (forcedBy !== null && forcedBy.rememberDays !== null) return rememberedOr(needed, forcedBy, input.rememberedDevice, input.now);
+  return needed;
 }
 
 /** R-D3, R-D4, R-D5, R-D6: the session needs a second factor (it has none, or none recent enough). */

@@ -29,3 +29,4 @@ export {
   periodRunning,
 } from './status';
 export { parseUserAgent } from './user-agent';
+export { deviceCounts, maxRememberDays, minRememberDays } from './remember';

@@ -62,6 +62,8 @@ export interface PolicyRecord {
   strength?: AuthStrength;
   /** Require-MFA only: the last second factor must be at most this many minutes old. Absent/null: no limit. */
   reverifyMinutes?: number | null;
+  /** Require-MFA only: "don't ask again on this device for N days" (1–90). Absent/null: not allowed. */
+  rememberDays?: number | null;
 }
 
 export type ParsedIp =
@@ -100,6 +102,8 @@ export interface CompiledPolicy {
   readonly phishingResistant: boolean;
   /** Milliseconds, or null for no re-verification. */
   readonly reverifyMs: number | null;
+  /** Issue 18 part 3: remembered devices count for this many days (require-MFA only), or null. */
+  readonly rememberDays: number | null;
   /** Shared, frozen: decisions point at it instead of allocating a copy per request. */
   readonly ref: PolicyRef;
 }
@@ -127,6 +131,13 @@ export interface DecisionInput {
   request: { ip: string; os: OsFamily; browser: BrowserFamily };
   /** From compilePolicies(). */
   policies: CompiledPolicy[];
+  /**
+   * Issue 18 part 3: the remembered device this request presented, only if it is this
+   * user's, unexpired and not forgotten (lib/auth/remembered-devices.ts); absent or null
+   * otherwise. Only its creation time matters: decide() compares it with the winning
+   * policy's N days (rule R-D15).
+   */
+  rememberedDevice?: { createdAt: number } | null;
 }
 
 /**
@@ -142,7 +153,14 @@ export interface StrengthAsked {
 export type Decision =
   | { kind: 'login'; rule: string }
   | ({ kind: 'allow'; rule: string; policy?: { id: string; name: string } } & StrengthAsked)
-  | ({ kind: 'challenge'; methods: Method[]; rule: string; policy?: { id: string; name: string } } & StrengthAsked)
+  | ({
+      kind: 'challenge';
+      methods: Method[];
+      rule: string;
+      policy?: { id: string; name: string };
+      /** Issue 18 part 3: the policy allows "don't ask again on this device for N days"; the verify pages offer the box. */
+      rememberDays?: number;
+    } & StrengthAsked)
   | ({
       kind: 'enroll';
       forced: boolean;

@@ -133,6 +133,8 @@ const helpdeskMay = new Set([
   'app/admin/users/[id]/actions.ts#resetTotpAction',
   'app/admin/users/[id]/actions.ts#unlockUserAction',
   'app/admin/users/[id]/actions.ts#revokeSessionsAction',
+  'app/admin/users/[id]/actions.ts#forgetDeviceAction',
+  'app/admin/users/[id]/actions.ts#forgetDevicesAction',
   'app/admin/users/[id]/actions.ts#resendInvitationAction',
   'app/admin/users/[id]/actions.ts#sendPasswordResetAction',
 ]);
@@ -184,6 +186,7 @@ test('as Hal, every console page and server action on disk: the helpdesk ones wo
   const expectedAudit: Record<string, string> = {
     unlockUserAction: 'user.unlocked',
     revokeSessionsAction: 'user.sessions_revoked',
+    forgetDevicesAction: 'mfa.devices_forgotten',
     sendPasswordResetAction: 'user.password_reset_sent',
     resetTotpAction: 'mfa.totp_reset',
   };

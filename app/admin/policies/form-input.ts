@@ -38,6 +38,7 @@ export function policyFormData(formData: FormData): PolicyFormData {
     action: text(formData, 'action'),
     strength: text(formData, 'strength'),
     reverifyMinutes: text(formData, 'reverifyMinutes'),
+    rememberDays: text(formData, 'rememberDays'),
     priority: text(formData, 'priority'),
   };
   // Issue 18: strength and re-verification belong to require-MFA; the form keeps what was
@@ -63,6 +64,8 @@ export function policyFormData(formData: FormData): PolicyFormData {
     action: values.action,
     strength: requireMfa ? values.strength || 'any' : 'any',
     reverifyMinutes: requireMfa ? minutesInput(values.reverifyMinutes) : null,
+    // Issue 18 part 3: blank is "not allowed" (null), as for re-verification.
+    rememberDays: requireMfa ? minutesInput(values.rememberDays) : null,
     priority: integerInput(values.priority),
   };
   return { input, values };

@@ -113,6 +113,7 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                   {actionLabels[p.action]}
                   {p.strength === 'phishing_resistant' && <p className="hint">Phishing-resistant only</p>}
                   {p.reverifyMinutes != null && <p className="hint">Re-verify after {p.reverifyMinutes} min</p>}
+                  {p.rememberDays != null && <p className="hint">Remembers devices for {p.rememberDays} days</p>}
                 </td>
                 <td data-testid="policy-priority">{p.priority}</td>
                 <td>

@@ -25,6 +25,8 @@ export interface PolicyFormValues {
   /** Issue 18, require MFA only. */
   strength: 'any' | 'phishing_resistant';
   reverifyMinutes: number | null;
+  /** Issue 18 part 3: "don't ask again on this device for N days", require MFA only. */
+  rememberDays: number | null;
   priority: number;
 }
 
@@ -176,6 +178,22 @@ export function PolicyForm({
         <p className="hint">
           A session whose last second factor is older is asked again, without signing in again: 5 minutes to 43200 (30 days), blank for no limit.
           When several policies match, the strongest strength and the smallest number apply.
+        </p>
+        <label htmlFor="rememberDays">Don’t ask again on a remembered device for (days)</label>
+        <input
+          id="rememberDays"
+          name="rememberDays"
+          type="text"
+          inputMode="numeric"
+          autoComplete="off"
+          placeholder="Not allowed"
+          defaultValue={v('rememberDays', policy.rememberDays === null ? '' : String(policy.rememberDays))}
+          {...invalidProps('rememberDays', e('rememberDays'))}
+        />
+        <FieldErrors name="rememberDays" errors={e('rememberDays')} />
+        <p className="hint">
+          After a challenge, people may tick “Don’t ask again on this device” for this many days: 1 to 90, blank to never offer it. Ignored
+          where a policy asks for phishing-resistant or re-verification.
         </p>
       </fieldset>
 

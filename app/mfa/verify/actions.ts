@@ -10,6 +10,7 @@ import { verifyRecoveryCodeSignIn } from '../../../lib/factors/recovery-codes';
 import { verifyTotpSignIn } from '../../../lib/factors/totp';
 import { verifyPath } from '../../../lib/factors/verify-path';
 import { pathOf } from '../../../lib/factors/setup-flow';
+import { rememberOfferFor, rememberThisDevice, rememberTicked } from '../../../lib/factors/remember-offer';
 
 /** One value, or the whole list when a field was sent more than once (then refused as malformed). */
 function field(formData: FormData, name: string): unknown {
@@ -24,6 +25,8 @@ export async function verifyTotpCode(formData: FormData): Promise<void> {
   // R-D9: the action checks the session itself.
   const { session, client } = await getAccessContext();
   if (!session) redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+  // Issue 18 part 3: what the challenge offered, read before the code changes the answer.
+  const rememberDays = rememberTicked(formData.get('remember')) ? await rememberOfferFor(returnTo, fresh) : null;
   const db = await getDb();
   const result = await verifyTotpSignIn(db.kysely, session, field(formData, 'code'), client, systemClock);
   if (!result.ok) {
@@ -31,6 +34,7 @@ export async function verifyTotpCode(formData: FormData): Promise<void> {
     redirect(verifyPath({ returnTo, fresh, method: 'totp', error: result.reason, retryAfterMs: result.retryAfterMs }));
   }
   await setSessionCookie(result.token);
+  if (rememberDays !== null) await rememberThisDevice(session, client, rememberDays);
   redirect(returnTo);
 }
 
@@ -40,6 +44,7 @@ export async function verifyRecoveryCode(formData: FormData): Promise<void> {
   const fresh = formData.get('fresh') === '1';
   const { session, client } = await getAccessContext();
   if (!session) redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+  const rememberDays = rememberTicked(formData.get('remember')) ? await rememberOfferFor(returnTo, fresh) : null;
   const db = await getDb();
   const result = await verifyRecoveryCodeSignIn(db.kysely, session, field(formData, 'code'), client, systemClock);
   if (!result.ok) {
@@ -47,6 +52,7 @@ export async function verifyRecoveryCode(formData: FormData): Promise<void> {
     redirect(verifyPath({ returnTo, fresh, method: 'recovery', error: result.reason, retryAfterMs: result.retryAfterMs }));
   }
   await setSessionCookie(result.token);
+  if (rememberDays !== null) await rememberThisDevice(session, client, rememberDays);
   // A sign-in with a recovery code means a lost device: say so and offer a new one first. A
   // confirmation before a change (`fresh`) goes straight back to the change.
   redirect(fresh ? returnTo : pathOf('recovered', returnTo));

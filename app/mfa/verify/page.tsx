@@ -6,6 +6,8 @@ import { verifyOptionsOf } from '../../../lib/factors/overview';
 import { verifyMessages } from '../../../lib/factors/totp';
 import { duoMessages } from '../../../lib/factors/duo';
 import { UseSecurityKeyButton } from '../webauthn/security-key';
+import { rememberBoxId } from '../remember-box';
+import { rememberOffer } from '../../../lib/factors/remember-offer';
 import { signOut } from '../../portal/actions';
 import { verifyRecoveryCode, verifyTotpCode } from './actions';
 import type { Metadata } from 'next';
@@ -75,6 +77,10 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
     message = duoMessages.refused;
   }
 
+  // Issue 18 part 3: offered when the challenge's policy allows remembering this device.
+  const rememberDays = rememberOffer(decision, fresh);
+  const rememberBox = rememberDays !== null ? <RememberBox days={rememberDays} /> : null;
+
   const codeFieldError = message ? { 'aria-describedby': 'code-error', ...(codeRefused ? { 'aria-invalid': true as const } : {}) } : {};
 
   const otherMethods: { method: VerifyMethod; label: string }[] = [];
@@ -109,8 +115,9 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
           {message}
         </p>
       )}
+      {method === 'webauthn' && rememberBox}
       {method === 'webauthn' && <UseSecurityKeyButton returnTo={returnTo} fresh={fresh} />}
-      {method === 'duo' && <DuoButton returnTo={returnTo} fresh={fresh} />}
+      {method === 'duo' && <DuoButton returnTo={returnTo} fresh={fresh} remember={rememberBox} />}
       {(method === 'totp' || method === 'recovery') && (
         <form action={method === 'totp' ? verifyTotpCode : verifyRecoveryCode}>
           <input type="hidden" name="returnTo" value={returnTo} />
@@ -126,6 +133,7 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
               <input id="code" name="code" type="text" autoComplete="off" spellCheck={false} maxLength={64} autoFocus {...codeFieldError} />
             </>
           )}
+          {rememberBox}
           <button type="submit">Verify</button>
         </form>
       )}
@@ -161,14 +169,27 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
 }
 
 /** "Use Duo": a plain form to the route handler that health-checks Duo and redirects there. */
-function DuoButton({ returnTo, fresh, className }: { returnTo: string; fresh: boolean; className?: string }) {
+function DuoButton({ returnTo, fresh, className, remember }: { returnTo: string; fresh: boolean; className?: string; remember?: React.ReactNode }) {
   return (
     <form method="post" action="/mfa/duo/start">
       <input type="hidden" name="returnTo" value={returnTo} />
       {fresh && <input type="hidden" name="fresh" value="1" />}
+      {remember}
       <button type="submit" className={className}>
         Use Duo
       </button>
     </form>
+  );
+}
+
+/**
+ * Issue 18 part 3: "Don't ask again on this device for N days". A plain checkbox in the
+ * method's form (works without JavaScript); the security-key button reads it by id.
+ */
+function RememberBox({ days }: { days: number }) {
+  return (
+    <label className="check">
+      <input type="checkbox" name="remember" id={rememberBoxId} /> Don’t ask again on this device for {days === 1 ? '1 day' : `${days} days`}
+    </label>
   );
 }

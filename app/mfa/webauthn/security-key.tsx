@@ -1,5 +1,6 @@
 'use client';
 
+import { rememberBoxId } from '../remember-box';
 import { useEffect, useState, type FormEvent } from 'react';
 import { browserSupportsWebAuthn, startAuthentication, startRegistration } from '@simplewebauthn/browser';
 
@@ -86,7 +87,9 @@ export function UseSecurityKeyButton({
     setBusy(true);
     setError(null);
     try {
-      setError(await ceremony('/mfa/webauthn/authenticate', { returnTo, fresh }, (optionsJSON) => startAuthentication({ optionsJSON })));
+      // Issue 18 part 3: the verify page's "Don't ask again on this device" box, wherever it sits.
+      const remember = (document.getElementById(rememberBoxId) as HTMLInputElement | null)?.checked === true;
+      setError(await ceremony('/mfa/webauthn/authenticate', { returnTo, fresh, remember }, (optionsJSON) => startAuthentication({ optionsJSON })));
     } catch {
       setError(messages.failed);
     } finally {

@@ -9,6 +9,9 @@ import { removeFactor, renameFactor } from '../../../lib/factors/factors';
 import { regenerateRecoveryCodes } from '../../../lib/factors/recovery-codes';
 import { changeOwnPassword } from '../../../lib/auth/change-password';
 import { verifyPath } from '../../../lib/factors/verify-path';
+import { forgetAllRememberedDevices, forgetRememberedDevice, presentedDevice } from '../../../lib/auth/remembered-devices';
+import type { SessionContext } from '../../../lib/auth/sessions';
+import type { RequestFacts } from '../../../lib/gate';
 
 const securityPath = '/portal/security';
 
@@ -90,4 +93,42 @@ export async function changePasswordAction(formData: FormData): Promise<void> {
   }
   if (result.reason === 'refused_password') redirect(back({ error: `password_${result.refusal}` }));
   redirect(back({ error: result.reason === 'invalid' ? 'invalid_password' : result.reason }));
+}
+
+/**
+ * Issue 18 part 3: forgets one of the person's remembered devices. Needs no fresh second
+ * factor: forgetting only ever asks for more. Someone else's device id is "not found".
+ */
+export async function forgetDeviceAction(formData: FormData): Promise<void> {
+  const access = await actionAccess('portal', securityPath);
+  if (!access.ok) followRefusal(access);
+  const { session, client } = access;
+  const db = await getDb();
+  const actor = { id: session.userId, label: session.username, clientIp: client.ip };
+  const forgotten = await forgetRememberedDevice(db.kysely, session.userId, text(formData, 'deviceId'), actor, systemClock);
+  redirect(await afterForgetting(session, client, forgotten ? back({ notice: 'device_forgotten' }) : back({ error: 'device_not_found' })));
+}
+
+/** Issue 18 part 3: forgets all of the person's remembered devices. */
+export async function forgetAllDevicesAction(): Promise<void> {
+  const access = await actionAccess('portal', securityPath);
+  if (!access.ok) followRefusal(access);
+  const { session, client } = access;
+  const db = await getDb();
+  const actor = { id: session.userId, label: session.username, clientIp: client.ip };
+  await forgetAllRememberedDevices(db.kysely, session.userId, actor, systemClock);
+  redirect(await afterForgetting(session, client, back({ notice: 'devices_forgotten' })));
+}
+
+/**
+ * Where to go after forgetting: back to this page, unless this very browser's device was
+ * forgotten and the session has no second factor of its own (it rode on the device). Then
+ * straight to the challenge, coming back here after it: a redirect from the action to a page
+ * the gate would turn away renders that page's challenge under the wrong URL.
+ */
+async function afterForgetting(session: SessionContext, client: RequestFacts, target: string): Promise<string> {
+  if (session.aal >= 2 || !client.deviceToken) return target;
+  const db = await getDb();
+  const stillCounts = (await presentedDevice(db.kysely, session.userId, client.deviceToken, systemClock)) !== null;
+  return stillCounts ? target : verifyPath({ returnTo: target });
 }

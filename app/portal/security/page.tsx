@@ -9,7 +9,16 @@ import { recoveryCodeMessages } from '../../../lib/factors/recovery-codes';
 import { minPasswordLengthAlone, minPasswordLengthWithSecondFactor, passwordRefusalMessages } from '../../../lib/auth/password-policy';
 import { EnrollmentDeadline } from '../../_components/enrollment-deadline';
 import { ConfirmAction } from '../_components/confirm';
-import { changePasswordAction, regenerateRecoveryCodesAction, removeFactorAction, renameFactorAction } from './actions';
+import { listRememberedDevices } from '../../../lib/auth/remembered-devices';
+import { RememberedDevicesList } from '../../_components/remembered-devices';
+import {
+  changePasswordAction,
+  forgetAllDevicesAction,
+  forgetDeviceAction,
+  regenerateRecoveryCodesAction,
+  removeFactorAction,
+  renameFactorAction,
+} from './actions';
 import type { Metadata } from 'next';
 
 export const metadata: Metadata = { title: 'Security' };
@@ -24,11 +33,14 @@ const notices: Record<string, string> = {
   mfa_set_up: 'Done: multi-factor authentication is set up. Your next sign-in asks for your second factor.',
   codes_saved: 'Your new recovery codes are in use; the old ones no longer work.',
   password_changed: 'Password changed. Your other sessions were signed out.',
+  device_forgotten: 'Device forgotten: it is asked for a second factor again.',
+  devices_forgotten: 'All devices forgotten: each is asked for a second factor again.',
 };
 
 const errors: Record<string, string> = {
   ...factorChangeMessages,
   no_factor: 'Set up an authenticator app first.',
+  device_not_found: 'That device was already forgotten.',
   wrong_password: 'Your current password is not right.',
   invalid_password: 'Enter your current password and a new one.',
   ...Object.fromEntries(Object.entries(passwordRefusalMessages).map(([reason, message]) => [`password_${reason}`, message])),
@@ -40,10 +52,11 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
   const { session, decision } = await requirePageAccess('portal', '/portal/security');
   const params = await searchParams;
   const db = await getDb();
-  const [{ factors, recoveryCodes }, settings, deadline] = await Promise.all([
+  const [{ factors, recoveryCodes }, settings, deadline, devices] = await Promise.all([
     securityOverview(db.kysely, session.userId),
     currentMfaSettings(),
     skippedEnrollmentDeadline(session.userId, decision),
+    listRememberedDevices(db.kysely, session.userId, systemClock),
   ]);
   // "Added" names the device by its id (withNotice): no text from the URL is shown.
   const added = params.notice === 'added' ? factors.find((f) => f.id === params.factor) : undefined;
@@ -175,6 +188,9 @@ export default async function SecurityPage({ searchParams }: { searchParams: Sea
           </ConfirmAction>
         </>
       )}
+      <h2>Remembered devices</h2>
+      <p className="hint">Browsers where you ticked “Don’t ask again on this device”. Forget one and it asks for your second factor again.</p>
+      <RememberedDevicesList devices={devices} forget={forgetDeviceAction} forgetAll={forgetAllDevicesAction} whose="You have" />
       <h2>Password</h2>
       <form action={changePasswordAction} aria-label="Change password">
         <label htmlFor="currentPassword">Current password</label>

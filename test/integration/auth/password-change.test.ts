@@ -60,7 +60,7 @@ describe.each(dialects)('changing one\'s own password on %s', (dialect) => {
     expect(await notices()).toEqual([{ kind: 'password_changed', to_address: 'carl@example.com', user_id: carl }]);
     const audit = await db.kysely.selectFrom('audit_log').select(['action', 'details']).where('action', '=', 'auth.password_changed').execute();
     expect(audit).toHaveLength(1);
-    expect(JSON.parse(String(audit[0]!.details))).toEqual({ endedSessions: 2 });
+    expect(JSON.parse(String(audit[0]!.details))).toEqual({ endedSessions: 2, forgottenDevices: 0 });
     const row = await db.kysely.selectFrom('users').select('password_hash').where('id', '=', carl).executeTakeFirstOrThrow();
     expect(await verifyPassword(row.password_hash!, newPassword)).toBe(true);
   });

@@ -23,6 +23,8 @@ const helpdeskMay = new Set([
   'app/admin/users/[id]/actions.ts#resetTotpAction',
   'app/admin/users/[id]/actions.ts#unlockUserAction',
   'app/admin/users/[id]/actions.ts#revokeSessionsAction',
+  'app/admin/users/[id]/actions.ts#forgetDeviceAction',
+  'app/admin/users/[id]/actions.ts#forgetDevicesAction',
   'app/admin/users/[id]/actions.ts#resendInvitationAction',
   'app/admin/users/[id]/actions.ts#sendPasswordResetAction',
 ]);

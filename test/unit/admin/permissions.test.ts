@@ -21,6 +21,7 @@ const expected: Record<Permission, [boolean, boolean, boolean, boolean]> = {
   'users.reset_totp': /*              */ [n, n, Y, Y],
   'users.unlock': /*                  */ [n, n, Y, Y],
   'users.revoke_sessions': /*         */ [n, n, Y, Y],
+  'users.forget_devices': /*          */ [n, n, Y, Y],
   'users.send_invitation': /*         */ [n, n, Y, Y],
   'users.send_password_reset': /*     */ [n, n, Y, Y],
   'users.create': /*                  */ [n, n, n, Y],
@@ -52,7 +53,7 @@ describe('the permission table', () => {
     expect(can(role, permission)).toBe(allowed);
   });
 
-  it('gives Hal exactly the helpdesk tasks: view users, reset TOTP, unlock, revoke sessions, invitations, password resets', () => {
+  it('gives Hal exactly the helpdesk tasks: view users, reset TOTP, unlock, revoke sessions (and forget remembered devices), invitations, password resets', () => {
     expect(permissions.filter((p) => can('helpdesk', p)).sort()).toEqual(
       [
         'console.open',
@@ -60,6 +61,7 @@ describe('the permission table', () => {
         'users.reset_totp',
         'users.unlock',
         'users.revoke_sessions',
+        'users.forget_devices',
         'users.send_invitation',
         'users.send_password_reset',
       ].sort(),

@@ -92,6 +92,7 @@ describe('the pending Duo state', () => {
       userId: 'u',
       returnTo: '/apps/demo',
       fresh: true,
+      remember: true, // issue 18 part 3: the verify page's "don't ask again" tick, carried to the callback
       expiresAt: Date.now() + 60_000,
     };
     const sealed = await sealPending(pending);

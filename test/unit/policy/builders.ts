@@ -110,6 +110,11 @@ export class PolicyBuilder {
     this.record.reverifyMinutes = minutes;
     return this;
   }
+  /** Issue 18 part 3: "don't ask again on this device for `days` days". */
+  rememberFor(days: number | null): this {
+    this.record.rememberDays = days;
+    return this;
+  }
   build(): PolicyRecord {
     return structuredClone(this.record);
   }

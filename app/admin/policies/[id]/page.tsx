@@ -55,6 +55,7 @@ export default async function EditPolicyPage({ params }: { params: Params }) {
           action: policy.action,
           strength: policy.strength ?? 'any',
           reverifyMinutes: policy.reverifyMinutes ?? null,
+          rememberDays: policy.rememberDays ?? null,
           priority: policy.priority ?? 0,
         }}
       />

@@ -37,6 +37,7 @@ export default async function NewPolicyPage() {
           action: 'require_mfa',
           strength: 'any',
           reverifyMinutes: null,
+          rememberDays: null,
           priority: 0,
         }}
       />

@@ -13,6 +13,7 @@ import { sendPasswordReset } from '../../../../lib/admin/password-reset';
 import { revokeUserSessions } from '../../../../lib/admin/sessions';
 import { unlockUser } from '../../../../lib/admin/unlock';
 import { removeUserFactor } from '../../../../lib/admin/user-factors';
+import { forgetUserDevice, forgetUserDevices } from '../../../../lib/admin/user-devices';
 import { changeUserRole } from '../../../../lib/admin/user-role';
 import { updateUser } from '../../../../lib/admin/user-update';
 import { resendInvitation } from '../../../../lib/admin/invitations';
@@ -134,7 +135,10 @@ function done(id: string, what: string): never {
 }
 
 function failed(id: string, err: unknown): never {
-  if (isNotFoundError(err)) redirect(id ? `${userPath(id)}?error=${err.what === 'factor' ? 'factor_not_found' : 'not_found'}` : '/admin/users');
+  if (isNotFoundError(err)) {
+    const what = err.what === 'factor' ? 'factor_not_found' : err.what === 'device' ? 'device_not_found' : 'not_found';
+    redirect(id ? `${userPath(id)}?error=${what}` : '/admin/users');
+  }
   throw err;
 }
 
@@ -197,4 +201,26 @@ export async function sendPasswordResetAction(formData: FormData): Promise<void>
     failed(id, err);
   }
   done(id, 'password_reset_sent');
+}
+
+/** Issue 18 part 3: forgets one of the user's remembered devices (helpdesk may, as for sessions). */
+export async function forgetDeviceAction(formData: FormData): Promise<void> {
+  const { db, actor, id } = await adminForUser(formData, 'users.forget_devices');
+  try {
+    await forgetUserDevice(db, id, text(formData, 'deviceId'), actor, systemClock);
+  } catch (err) {
+    failed(id, err);
+  }
+  done(id, 'device_forgotten');
+}
+
+/** Issue 18 part 3: forgets all of the user's remembered devices. */
+export async function forgetDevicesAction(formData: FormData): Promise<void> {
+  const { db, actor, id } = await adminForUser(formData, 'users.forget_devices');
+  try {
+    await forgetUserDevices(db, id, actor, systemClock);
+  } catch (err) {
+    failed(id, err);
+  }
+  done(id, 'devices_forgotten');
 }

@@ -17,12 +17,16 @@ import {
   resendInvitationAction,
   resetTotpAction,
   revokeSessionsAction,
+  forgetDeviceAction,
+  forgetDevicesAction,
   sendPasswordResetAction,
   unlockUserAction,
   updateUserAction,
 } from './actions';
 import { EditUserForm, ResetTotpForm, RoleForm } from './forms';
 import { can } from '../../../../lib/admin/permissions';
+import { userRememberedDevices } from '../../../../lib/admin/user-devices';
+import { RememberedDevicesList } from '../../../_components/remembered-devices';
 import type { Metadata } from 'next';
 
 export const metadata: Metadata = { title: 'User details' };
@@ -42,10 +46,13 @@ const doneMessages: Record<string, string> = {
   reset_staged: 'TOTP reset: the user is staged, so the new period starts when they are activated.',
   invitation_sent: 'Invitation sent. The earlier link no longer works.',
   invitation_staged: 'New invitation ready: it is sent when the user is activated. The earlier link no longer works.',
+  device_forgotten: 'Device forgotten: the user is asked for a second factor there again.',
+  devices_forgotten: 'All remembered devices forgotten: the user is asked for a second factor on each again.',
 };
 
 const errorMessages: Record<string, string> = {
   factor_not_found: 'That factor no longer exists.',
+  device_not_found: 'That device was already forgotten.',
   not_found: 'That user no longer exists.',
   invitation_hasPassword: invitationMessages.hasPassword,
   invitation_noEmail: invitationMessages.noEmail,
@@ -89,7 +96,7 @@ export default async function UserPage({ params, searchParams }: { params: Param
     if (isNotFoundError(err)) notFound();
     throw err;
   }
-  const throttle = await userThrottleState(db, user, systemClock);
+  const [throttle, devices] = await Promise.all([userThrottleState(db, user, systemClock), userRememberedDevices(db, user.id, systemClock)]);
   // Only what this role may do is offered; each action checks again itself.
   const may = (p: Parameters<typeof can>[1]) => can(session.role, p);
   const removed = typeof query.removed === 'string' && /^\d{1,3}$/.test(query.removed) ? Number(query.removed) : 0;
@@ -276,6 +283,22 @@ export default async function UserPage({ params, searchParams }: { params: Param
           />
         ) : (
           <p className="hint">A password reset link can be sent to an active user with an email address.</p>
+        )}
+      </section>
+
+      <section aria-labelledby="devices-heading">
+        <h2 id="devices-heading">Remembered devices</h2>
+        <p className="hint">Browsers where the user ticked “Don’t ask again on this device”. Forgetting one asks for a second factor there again.</p>
+        {may('users.forget_devices') ? (
+          <RememberedDevicesList
+            devices={devices}
+            forget={forgetDeviceAction}
+            forgetAll={forgetDevicesAction}
+            fields={{ userId: user.id }}
+            whose="This user has"
+          />
+        ) : (
+          <p>{devices.length === 0 ? 'None.' : `${devices.length} remembered.`}</p>
         )}
       </section>
 

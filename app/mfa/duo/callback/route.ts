@@ -1,3 +1,4 @@
+import { rememberOfferFor, rememberThisDevice } from '../../../../lib/factors/remember-offer';
 import type { NextRequest } from 'next/server';
 import { getDb } from '../../../../db';
 import { systemClock } from '../../../../lib/clock';
@@ -31,6 +32,8 @@ export async function GET(request: NextRequest): Promise<Response> {
     const returnTo = safeReturnPath(pending?.returnTo);
     const fresh = pending?.fresh === true;
     if (!session) return seeOther(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+    // Issue 18 part 3: what the challenge offered, read before Duo's answer changes it.
+    const rememberDays = pending?.remember === true ? await rememberOfferFor(returnTo, fresh) : null;
     const db = await getDb();
     const result = await completeDuo(
       db.kysely,
@@ -42,6 +45,7 @@ export async function GET(request: NextRequest): Promise<Response> {
     );
     if (result.ok) {
       await setSessionCookie(result.token);
+      if (rememberDays !== null) await rememberThisDevice(session, client, rememberDays);
       return seeOther(returnTo);
     }
     if (result.reason === 'session_gone') return seeOther(`/login?returnTo=${encodeURIComponent(returnTo)}`);

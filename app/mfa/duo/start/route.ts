@@ -45,7 +45,8 @@ export async function POST(request: Request): Promise<Response> {
       decision.kind === 'challenge' ? decision.methods.includes('duo') : fresh && (await currentMfaSettings()).duo;
     if (!offered) return seeOther(destinationFor(decision, returnTo) ?? returnTo);
 
-    const started = await startDuo(db.kysely, session, { returnTo, fresh }, client, systemClock);
+    const remember = form.get('remember') === 'on'; // issue 18 part 3, carried to the callback sealed
+    const started = await startDuo(db.kysely, session, { returnTo, fresh, remember }, client, systemClock);
     if (started.ok) {
       await writePendingDuo(started.pending);
       return seeOther(started.url);

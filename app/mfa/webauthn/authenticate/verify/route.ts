@@ -6,6 +6,7 @@ import { safeReturnPath } from '../../../../../lib/auth/return-path';
 import { clearPendingWebauthn, readPendingWebauthn } from '../../../../../lib/factors/ceremony-cookies';
 import { setSessionCookie } from '../../../../../lib/factors/cookies';
 import { pathOf } from '../../../../../lib/factors/setup-flow';
+import { rememberOfferFor, rememberThisDevice, rememberTicked } from '../../../../../lib/factors/remember-offer';
 import { relyingParty, totpStillNeeded, verifyWebauthnSignIn, webauthnMessages } from '../../../../../lib/factors/webauthn';
 import { failClosed, json, readJsonPost } from '../../../../../lib/http/json-post';
 
@@ -24,6 +25,8 @@ export async function POST(request: Request): Promise<Response> {
   try {
     const { session, client } = await getAccessContext();
     if (!session) return json(401, { redirectTo: `/login?returnTo=${encodeURIComponent(returnTo)}` });
+    // Issue 18 part 3: what the challenge offered, read before the key changes the answer.
+    const rememberDays = rememberTicked(read.body.remember) ? await rememberOfferFor(returnTo, fresh) : null;
     const pending = await readPendingWebauthn();
     await clearPendingWebauthn();
     const db = await getDb();
@@ -35,6 +38,7 @@ export async function POST(request: Request): Promise<Response> {
       return json(400, { reason: result.reason, message: webauthnMessages[result.reason] });
     }
     await setSessionCookie(result.token);
+    if (rememberDays !== null) await rememberThisDevice(session, client, rememberDays);
     const types = await factorTypesOf(session.userId);
     const redirectTo = !fresh && totpStillNeeded(settings, types) ? pathOf('totp_scan', returnTo) : returnTo;
     return json(200, { redirectTo });
