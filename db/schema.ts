@@ -122,6 +122,8 @@ export interface PoliciesTable {
   strength: 'any' | 'phishing_resistant';
   /** Issue 18 (016): second factor within the last N minutes (5 … 43200), or null. */
   reverify_minutes: number | null;
+  /** Issue 18 (019): days of grace for people who newly enter the scope (0 … 365); require-MFA only. */
+  grace_days: number;
   created_at: number;
   updated_at: number;
 }
@@ -286,10 +288,19 @@ export interface AccountTokensTable {
   voided_at: number | null;
 }
 
+/** Issue 18 (019): a person's grace window under one require-MFA policy (lib/admin/grace-windows.ts). */
+export interface PolicyGraceTable {
+  user_id: string;
+  policy_id: string;
+  starts_at: number;
+  ends_at: number;
+}
+
 export interface Database {
   account_tokens: AccountTokensTable;
   mfa_requirements: MfaRequirementsTable;
   policies: PoliciesTable;
+  policy_grace: PolicyGraceTable;
   mfa_settings: MfaSettingsTable;
   config_version: ConfigVersionTable;
   factors: FactorsTable;

@@ -17,6 +17,7 @@ import { emailLookup } from './014-email-lookup';
 import { signInAndKeyExpiry } from './015-sign-in-and-key-expiry';
 import { authStrength } from './016-auth-strength';
 import { helpdeskRole } from './017-helpdesk-role';
+import { policyGrace } from './019-policy-grace';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -38,5 +39,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '015-sign-in-and-key-expiry': signInAndKeyExpiry(dialect),
     '016-auth-strength': authStrength(dialect),
     '017-helpdesk-role': helpdeskRole(dialect),
+    '019-policy-grace': policyGrace(dialect),
   };
 }

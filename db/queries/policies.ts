@@ -26,6 +26,7 @@ export function policyRecordOf(row: PolicyRow): PolicyRecord {
     priority: Number(row.priority),
     strength: row.strength,
     reverifyMinutes: row.reverify_minutes === null ? null : Number(row.reverify_minutes),
+    graceDays: Number(row.grace_days ?? 0),
   };
 }
 
@@ -46,6 +47,7 @@ function columnsOf(record: PolicyRecord) {
     // Only a require-MFA policy asks anything of the second factor; others store the neutral values.
     strength: record.action === 'require_mfa' ? (record.strength ?? 'any') : 'any',
     reverify_minutes: record.action === 'require_mfa' ? (record.reverifyMinutes ?? null) : null,
+    grace_days: record.action === 'require_mfa' ? (record.graceDays ?? 0) : 0,
   };
 }
 

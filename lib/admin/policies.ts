@@ -18,7 +18,9 @@ import { bumpConfigVersion, loadMfaSettings } from '../../db/queries/settings';
 import {
   authStrengths,
   compilePolicy,
+  maxGraceDays,
   maxReverifyMinutes,
+  minGraceDays,
   minReverifyMinutes,
   parseCidr,
   type BrowserFamily, type OsFamily, type PolicyConditions,
@@ -60,6 +62,8 @@ export const browserFamilies = Object.keys(browserFamilyNames) as [BrowserFamily
 
 // The ids PORTCULLIS_RESOURCES accepts (lib/gate/host-routes.ts), so every declared resource can be targeted.
 const resourceIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export const graceRangeMessage = `Grace is a whole number of days, ${minGraceDays} (forced at once) to ${maxGraceDays}.`;
 
 export const reverifyRangeMessage = `Re-verification is every ${minReverifyMinutes} minutes to ${maxReverifyMinutes} minutes (30 days), or none.`;
 
@@ -158,6 +162,13 @@ const fields = {
     .max(maxReverifyMinutes, reverifyRangeMessage)
     .nullable()
     .meta({ description: 'Require-MFA policies only: a second factor within the last N minutes (5 … 43200, i.e. 30 days), or null for no limit.' }),
+  // Issue 18 part 6: bounded like an individual enrollment period (R-B2); see 019-policy-grace.ts.
+  graceDays: z
+    .number(graceRangeMessage)
+    .int(graceRangeMessage)
+    .min(minGraceDays, graceRangeMessage)
+    .max(maxGraceDays, graceRangeMessage)
+    .meta({ description: 'Require-MFA policies only: days people who newly enter the scope (join a group, are activated) may still skip enrollment; 0 forces at once. Nobody already in scope gets grace from an edit.' }),
   priority: z
     .number('Priority must be a whole number.')
     .int('Priority must be a whole number.')
@@ -183,6 +194,7 @@ export const createSchema = z.strictObject(
     action: fields.action,
     strength: fields.strength.default('any'),
     reverifyMinutes: fields.reverifyMinutes.default(null),
+    graceDays: fields.graceDays.default(0),
     priority: fields.priority.default(0),
   },
   { error: unknownKeys },
@@ -201,6 +213,7 @@ export const patchSchema = z.strictObject(
     action: fields.action.optional(),
     strength: fields.strength.optional(),
     reverifyMinutes: fields.reverifyMinutes.optional(),
+    graceDays: fields.graceDays.optional(),
     priority: fields.priority.optional(),
   },
   { error: unknownKeys },
@@ -246,6 +259,7 @@ async function checkRecord(db: Kysely<Database>, record: PolicyRecord): Promise<
     // Only a require-MFA policy asks for a second factor; on an allow or deny policy these would mislead.
     if ((record.strength ?? 'any') !== 'any') fieldErrors.strength = ['Only a require-MFA policy has a strength.'];
     if ((record.reverifyMinutes ?? null) !== null) fieldErrors.reverifyMinutes = ['Only a require-MFA policy can ask for re-verification.'];
+    if ((record.graceDays ?? 0) !== 0) fieldErrors.graceDays = ['Only a require-MFA policy gives grace days.'];
   } else if (record.strength === 'phishing_resistant') {
     // NOTE: the caller bumped the config version first: that row lock serialises this read
     // with a settings save turning WebAuthn off (saveMfaSettings() locks it the same way).
@@ -307,6 +321,7 @@ const policyFields = [
   'action',
   'strength',
   'reverifyMinutes',
+  'graceDays',
   'priority',
 ] as const satisfies readonly (keyof PolicyRecord)[];
 
@@ -323,6 +338,7 @@ function summary(record: PolicyRecord) {
     action: record.action,
     strength: record.strength ?? 'any',
     reverifyMinutes: record.reverifyMinutes ?? null,
+    graceDays: record.graceDays ?? 0,
     priority: record.priority,
   };
 }
@@ -346,9 +362,11 @@ export async function createPolicy(db: Kysely<Database>, input: unknown, actor: 
     action: data.action,
     strength: data.action === 'require_mfa' ? data.strength : 'any',
     reverifyMinutes: data.action === 'require_mfa' ? data.reverifyMinutes : null,
+    graceDays: data.action === 'require_mfa' ? data.graceDays : 0,
     priority: data.priority,
   };
   if (data.action !== 'require_mfa') checkNotAsked(data.strength, data.reverifyMinutes);
+  if (data.action !== 'require_mfa' && data.graceDays !== 0) throw new ValidationError({ graceDays: ['Only a require-MFA policy gives grace days.'] });
   return withNameRace(record.name, () =>
     db.transaction().execute(async (trx) => {
       await bumpConfigVersion(trx); // first: its row lock orders this save against a settings save
@@ -391,6 +409,7 @@ export async function updatePolicy(
         ...(data.action !== undefined && { action: data.action }),
         ...(data.strength !== undefined && { strength: data.strength }),
         ...(data.reverifyMinutes !== undefined && { reverifyMinutes: data.reverifyMinutes }),
+        ...(data.graceDays !== undefined && { graceDays: data.graceDays }),
         ...(data.priority !== undefined && { priority: data.priority }),
       };
       if (data.scope === 'all' && data.includeGroupIds === undefined) next.includeGroupIds = [];
@@ -399,6 +418,7 @@ export async function updatePolicy(
       if (next.action !== 'require_mfa') {
         if (data.strength === undefined) next.strength = 'any';
         if (data.reverifyMinutes === undefined) next.reverifyMinutes = null;
+        if (data.graceDays === undefined) next.graceDays = 0;
       }
 
       const changed = policyFields.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));

@@ -1,5 +1,6 @@
 import { parseCidr } from './cidr';
 import { maxReverifyMinutes, minReverifyMinutes } from './strength';
+import { graceDaysOf } from './grace';
 import type { BrowserFamily, CompiledPolicy, OsFamily, ParsedCidr, PolicyAction, PolicyRecord } from './types';
 
 /**
@@ -85,6 +86,7 @@ export function compilePolicy(record: PolicyRecord): CompiledPolicy {
     browserIn: setOrNull<BrowserFamily>(conditions.browserIn),
     phishingResistant: requireMfa && strengthOf(record),
     reverifyMs: requireMfa ? reverifyMsOf(record) : null,
+    graceDays: requireMfa ? graceDaysOf(record.graceDays) : 0,
     ref: Object.freeze({ id: record.id, name: record.name }),
   };
 }

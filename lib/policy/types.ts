@@ -62,6 +62,8 @@ export interface PolicyRecord {
   strength?: AuthStrength;
   /** Require-MFA only: the last second factor must be at most this many minutes old. Absent/null: no limit. */
   reverifyMinutes?: number | null;
+  /** Require-MFA only: days of grace for people who newly enter the scope (0 … 365). Absent: 0. */
+  graceDays?: number;
 }
 
 export type ParsedIp =
@@ -100,6 +102,8 @@ export interface CompiledPolicy {
   readonly phishingResistant: boolean;
   /** Milliseconds, or null for no re-verification. */
   readonly reverifyMs: number | null;
+  /** Issue 18 part 6, require-MFA only (0 otherwise): grace for people who newly enter the scope (grace.ts). */
+  readonly graceDays: number;
   /** Shared, frozen: decisions point at it instead of allocating a copy per request. */
   readonly ref: PolicyRef;
 }
@@ -127,6 +131,11 @@ export interface DecisionInput {
   request: { ip: string; os: OsFamily; browser: BrowserFamily };
   /** From compilePolicies(). */
   policies: CompiledPolicy[];
+  /**
+   * Issue 18 part 6 (R-D16): this user's grace windows, policy id → end (epoch ms), as
+   * recorded when they newly entered a policy's scope. Absent or null: none.
+   */
+  graceWindows?: ReadonlyMap<string, number> | null;
 }
 
 /**

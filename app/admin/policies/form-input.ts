@@ -38,6 +38,7 @@ export function policyFormData(formData: FormData): PolicyFormData {
     action: text(formData, 'action'),
     strength: text(formData, 'strength'),
     reverifyMinutes: text(formData, 'reverifyMinutes'),
+    graceDays: text(formData, 'graceDays'),
     priority: text(formData, 'priority'),
   };
   // Issue 18: strength and re-verification belong to require-MFA; the form keeps what was
@@ -63,6 +64,8 @@ export function policyFormData(formData: FormData): PolicyFormData {
     action: values.action,
     strength: requireMfa ? values.strength || 'any' : 'any',
     reverifyMinutes: requireMfa ? minutesInput(values.reverifyMinutes) : null,
+    // Issue 18 part 6: blank is 0 (forced at once).
+    graceDays: requireMfa ? integerInput(values.graceDays) : 0,
     priority: integerInput(values.priority),
   };
   return { input, values };

@@ -103,6 +103,7 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                   {actionLabels[p.action]}
                   {p.strength === 'phishing_resistant' && <p className="hint">Phishing-resistant only</p>}
                   {p.reverifyMinutes != null && <p className="hint">Re-verify after {p.reverifyMinutes} min</p>}
+                  {(p.graceDays ?? 0) > 0 && <p className="hint">{p.graceDays} grace days on entering</p>}
                 </td>
                 <td data-testid="policy-priority">{p.priority}</td>
                 <td>

@@ -23,6 +23,8 @@ export interface PolicyFormValues {
   /** Issue 18, require MFA only. */
   strength: 'any' | 'phishing_resistant';
   reverifyMinutes: number | null;
+  /** Issue 18 part 6, require MFA only. */
+  graceDays: number;
   priority: number;
 }
 
@@ -173,6 +175,22 @@ export function PolicyForm({
         <p className="hint">
           A session whose last second factor is older is asked again, without signing in again: 5 minutes to 43200 (30 days), blank for no limit.
           When several policies match, the strongest strength and the smallest number apply.
+        </p>
+        <label htmlFor="graceDays">Grace days for people entering the scope</label>
+        <input
+          id="graceDays"
+          name="graceDays"
+          type="text"
+          inputMode="numeric"
+          autoComplete="off"
+          placeholder="0"
+          defaultValue={v('graceDays', String(policy.graceDays))}
+          {...invalidProps('graceDays', e('graceDays'))}
+        />
+        <FieldErrors name="graceDays" errors={e('graceDays')} />
+        <p className="hint">
+          Someone who newly falls under this policy (joins an included group, leaves an excluded one, or is activated) may skip setting up MFA for
+          this many days: 0 to 365, 0 forces at once. People already in scope get no grace from a change to the policy.
         </p>
       </fieldset>
 

@@ -55,6 +55,7 @@ export default async function EditPolicyPage({ params }: { params: Params }) {
           action: policy.action,
           strength: policy.strength ?? 'any',
           reverifyMinutes: policy.reverifyMinutes ?? null,
+          graceDays: policy.graceDays ?? 0,
           priority: policy.priority ?? 0,
         }}
       />

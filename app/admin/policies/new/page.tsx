@@ -37,6 +37,7 @@ export default async function NewPolicyPage() {
           action: 'require_mfa',
           strength: 'any',
           reverifyMinutes: null,
+          graceDays: 0,
           priority: 0,
         }}
       />
