@@ -21,6 +21,7 @@ import { bumpConfigVersion } from '../../db/queries/settings';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { ConflictError, NotFoundError, parseInput } from './errors';
+import { graceAuditDetails, openGraceOnMembershipChange } from './grace-windows';
 import { userIdList } from './mfa-requirements';
 
 /** User groups: the "Selected User Groups" of conditional access policies (R-C2). */
@@ -175,11 +176,15 @@ export async function setGroupMembers(
     if (unknown.length > 0) throw new NotFoundError('user', unknown);
     const before = new Set(await listMemberIds(trx, groupId));
     const after = new Set(userIds);
-    const added = userIds.filter((u) => !before.has(u)).length;
-    const removed = [...before].filter((u) => !after.has(u)).length;
+    const joined = userIds.filter((u) => !before.has(u));
+    const left = [...before].filter((u) => !after.has(u));
+    const added = joined.length;
+    const removed = left.length;
     const now = clock.now();
     await replaceGroupMembers(trx, groupId, userIds);
-    await audit(trx, actor, now, 'group.members_set', groupId, { name: group.name, count: userIds.length, added, removed });
+    // Issue 18 part 6: people this change brings into a policy with grace days get their window now.
+    const grace = await openGraceOnMembershipChange(trx, groupId, joined, left, now);
+    await audit(trx, actor, now, 'group.members_set', groupId, { name: group.name, count: userIds.length, added, removed, ...graceAuditDetails(grace) });
     return { count: userIds.length, added, removed };
   });
 }

@@ -8,7 +8,8 @@ import type { MailKind } from '../../db/schema';
  */
 
 /** Why an enrollment period began: requirement set (R-B1/R-B2), activation (R-B4), reset (R-F4). */
-export type EnrollmentReason = 'required' | 'activated' | 'reset';
+/** 'policy': a grace window began, the person newly fell under a require-MFA policy (issue 18 part 6). */
+export type EnrollmentReason = 'required' | 'activated' | 'reset' | 'policy';
 
 export interface EnrollmentStartedParams {
   name: string;
@@ -241,7 +242,9 @@ function draft(message: MailMessage, origin: string, opts: RenderOptions = {}): 
       const why =
         p.reason === 'reset'
           ? 'Your administrator reset your authenticator app enrollment, so you need to set up an authenticator app (TOTP) again.'
-          : 'Your organization now requires multi-factor authentication (MFA) for the User Portal.';
+          : p.reason === 'policy'
+            ? 'You now fall under a policy of your organization that requires multi-factor authentication (MFA).'
+            : 'Your organization now requires multi-factor authentication (MFA) for the User Portal.';
       return {
         subject: `Set up multi-factor authentication within ${days}`,
         blocks: [
