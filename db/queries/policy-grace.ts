@@ -1,5 +1,6 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
-import type { Database } from '../schema';
+import type { Database, FactorType } from '../schema';
+import type { EnrollmentCandidate } from './mail';
 import { hasCountingFactor, type CountingFactorTypes } from './counting-factors';
 import { inIdList } from './id-list';
 
@@ -102,4 +103,49 @@ export async function enrolledAmong(db: Kysely<Database>, userIds: readonly stri
     .where(hasCountingFactor(countingTypes, 'u.id'))
     .execute();
   return new Set(rows.map((r) => r.id));
+}
+
+export interface GraceReminderQuery {
+  now: number;
+  offsetMs: number;
+  nextOffsetMs: number;
+  countingTypes: readonly FactorType[];
+  limit: number;
+}
+
+/**
+ * dueReminderCandidates() for grace windows: active users without a counting factor whose
+ * window ends within `offsetMs` but not within `nextOffsetMs`, whose window is longer than
+ * the offset, and who have no reminder for this end and offset yet (the same key, so a
+ * user whose individual period ends at the same instant gets one reminder). Seeks the
+ * index on ends_at.
+ */
+export async function dueGraceReminderCandidates(db: Kysely<Database>, q: GraceReminderQuery): Promise<EnrollmentCandidate[]> {
+  if (q.countingTypes.length === 0) return [];
+  const suffix = `:${q.offsetMs}`;
+  const rows = await db
+    .selectFrom('policy_grace as g')
+    .innerJoin('users as u', 'u.id', 'g.user_id')
+    .select(['u.id', 'u.email', 'u.username', 'u.display_name', 'g.starts_at', 'g.ends_at'])
+    .where('g.ends_at', '<=', q.now + q.offsetMs)
+    .where('g.ends_at', '>', q.now + q.nextOffsetMs)
+    .where(sql<SqlBool>`g.ends_at - g.starts_at > ${q.offsetMs}`)
+    .where('u.state', '=', 'active')
+    .where(sql<SqlBool>`not ${hasCountingFactor(q.countingTypes, 'u.id')}`)
+    .where(sql<SqlBool>`not exists (select 1 from mail_outbox m where m.idempotency_key = 'reminder:' || u.id || ':' || cast(g.ends_at as text) || ${suffix})`)
+    .orderBy('g.ends_at')
+    .orderBy('u.id')
+    .limit(q.limit)
+    .execute();
+  // Two windows of one user ending at the same instant are one reminder.
+  const seen = new Set<string>();
+  const out: EnrollmentCandidate[] = [];
+  for (const r of rows) {
+    const startsAt = Number(r.starts_at);
+    const endsAt = Number(r.ends_at);
+    if (seen.has(`${r.id}:${endsAt}`)) continue;
+    seen.add(`${r.id}:${endsAt}`);
+    out.push({ userId: r.id, email: r.email, username: r.username, displayName: r.display_name, enrollmentDays: Math.round((endsAt - startsAt) / 86_400_000), periodStartsAt: startsAt, periodEndsAt: endsAt });
+  }
+  return out;
 }

@@ -24,6 +24,15 @@ export interface ReminderParams {
   periodEndsAt: number;
   /** How long before the end this reminder was due. */
   offsetMs: number;
+  /** Issue 18 part 6: a policy's grace window, after which setup is forced at sign-in (not a lock-out). */
+  grace?: boolean;
+}
+
+/** What happens when a period ends: a lock-out (R-D6) after an individual requirement's, forced setup (R-D4) after a policy's grace. */
+function afterPeriod(ends: string, grace: boolean): string {
+  return grace
+    ? `After ${ends} you must set it up when you sign in, with no way to skip.`
+    : `After ${ends} you can no longer sign in to the User Portal until an administrator resets your enrollment.`;
 }
 
 export interface ExpiredParams {
@@ -254,7 +263,7 @@ function draft(message: MailMessage, origin: string, opts: RenderOptions = {}): 
           { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin), loggable: true } },
           { p: 'After you sign in, you go straight to the authenticator app setup.' },
           {
-            small: `Until you set it up you can skip this step when you sign in. After ${ends} you can no longer sign in to the User Portal until an administrator resets your enrollment.`,
+            small: `Until you set it up you can skip this step when you sign in. ${afterPeriod(ends, p.reason === 'policy')}`,
           },
         ],
       };
@@ -268,7 +277,7 @@ function draft(message: MailMessage, origin: string, opts: RenderOptions = {}): 
           { p: `Hello ${p.name},` },
           { p: `You have not set up an authenticator app (TOTP) yet. Your enrollment period ends in ${describeDuration(p.offsetMs)}, on ${ends}.` },
           { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin), loggable: true } },
-          { small: 'After the period ends you can no longer sign in to the User Portal until an administrator resets your enrollment.' },
+          { small: p.grace ? afterPeriod(ends, true) : 'After the period ends you can no longer sign in to the User Portal until an administrator resets your enrollment.' },
         ],
       };
     }
