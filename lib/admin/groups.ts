@@ -23,6 +23,7 @@ import type { Actor } from './actor';
 import { ConflictError, NotFoundError, parseInput } from './errors';
 import { graceAuditDetails, openGraceOnMembershipChange } from './grace-windows';
 import { userIdList } from './mfa-requirements';
+import { invalidateUserCounts } from './user-counts';
 
 /** User groups: the "Selected User Groups" of conditional access policies (R-C2). */
 
@@ -169,7 +170,7 @@ export async function setGroupMembers(
   clock: Clock,
 ): Promise<{ count: number; added: number; removed: number }> {
   const { userIds } = parseInput(membersSchema, input);
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
     const group = await getGroupById(trx, groupId);
     if (!group) throw new NotFoundError('group', [groupId]);
     const unknown = await findUnknownUserIds(trx, userIds);
@@ -185,8 +186,11 @@ export async function setGroupMembers(
     // Issue 18 part 6: people this change brings into a policy with grace days get their window now.
     const grace = await openGraceOnMembershipChange(trx, groupId, joined, left, now);
     await audit(trx, actor, now, 'group.members_set', groupId, { name: group.name, count: userIds.length, added, removed, ...graceAuditDetails(grace) });
-    return { count: userIds.length, added, removed };
+    return { count: userIds.length, added, removed, graceStarted: grace.length > 0 };
   });
+  // A grace window moves people into "in enrollment period": the header counts are stale.
+  if (result.graceStarted) invalidateUserCounts(db);
+  return { count: result.count, added: result.added, removed: result.removed };
 }
 
 /** Every group with its member count, by name. */

@@ -1,5 +1,5 @@
 import { inGroups } from './criteria';
-import type { CompiledPolicy } from './types';
+import type { CompiledPolicy, MfaStatus, UserState } from './types';
 
 /**
  * Issue 18 part 6: grace days when someone newly enters a require-MFA policy's scope (R-D16).
@@ -102,4 +102,19 @@ export function runningGraceEnd(windows: ReadonlyMap<string, number> | null | un
 export function graceDaysOf(raw: unknown): number {
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return 0;
   return Math.min(maxGraceDays, Math.max(minGraceDays, Math.floor(raw)));
+}
+
+/**
+ * R-F1 with grace windows: an active user without a factor, in a running policy grace
+ * window, is "in enrollment period" with the window's dates, exactly as an individual
+ * period shows. A running individual period keeps its own dates; every other status
+ * (enrolled, pre-enrollment, a suspended user) is unchanged.
+ */
+export function statusWithGrace(
+  status: MfaStatus,
+  grace: { startsAt: number; endsAt: number } | null,
+  user: { state: UserState; enrolled: boolean },
+): MfaStatus {
+  if (grace === null || user.enrolled || user.state !== 'active' || status.status === 'enrollment_period') return status;
+  return { status: 'enrollment_period', startsAt: grace.startsAt, endsAt: grace.endsAt };
 }

@@ -8,6 +8,9 @@ import { addGroupMembersByUsername, removeGroupMembers } from '../../../lib/admi
 import { createGroup, setGroupMembers } from '../../../lib/admin/groups';
 import { createPolicy, setPolicyEnabled, updatePolicy } from '../../../lib/admin/policies';
 import { setUserState } from '../../../lib/admin/user-state';
+import { countUsersByStatus, getUserDetail, listUsers } from '../../../lib/admin/user-directory';
+import { exportUsersCsv } from '../../../lib/admin/user-export';
+import { requireMfaForUsers } from '../../../lib/admin/mfa-requirements';
 import { createUser } from '../../../lib/admin/users';
 import { sessionIdOf } from '../../../lib/auth/session-token';
 import { manualClock } from '../../../lib/clock';
@@ -23,6 +26,7 @@ import { enrollTotp, signedIn } from '../factors/support';
  */
 
 const DAY = 86_400_000;
+const oneHour = 3_600_000;
 const start = Date.UTC(2026, 11, 3, 9, 0, 0);
 const admin: Actor = { id: 'admin-ada', label: 'ada.admin', clientIp: '198.51.100.7' };
 const browser = { ip: '198.51.100.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36' };
@@ -195,5 +199,37 @@ describe.each(dialects)('grace days on entering a policy (issue 18 part 6) on %s
     const zero = await salesMfa({ graceDays: 0 });
     expect(zero.graceDays).toBe(0);
     expect((await updatePolicy(db.kysely, zero.id, { action: 'allow' }, admin, clock)).graceDays).toBe(0);
+  });
+
+  it('the MFA column, its filters, the counts, the detail and the CSV show Gus "in enrollment period" with his window, and "not enrolled" after it', async () => {
+    await salesMfa();
+    const gus = await user('gus');
+    const ted = await user('ted'); // no window, not required: not enrolled
+    const ivy = await user('ivy'); // an individual period, as before
+    await requireMfaForUsers(db.kysely, { userIds: [ivy], enrollmentDays: 3 }, admin, clock);
+    clock.advance(oneHour);
+    await addGroupMembersByUsername(db.kysely, sales, ['gus'], admin, clock);
+    const windowOf = { status: 'enrollment_period', enrollmentStartsAt: start + oneHour, enrollmentEndsAt: start + oneHour + 7 * DAY };
+    const names = async (mfaStatus?: 'enrollment_period' | 'not_enrolled' | 'expired') =>
+      (await listUsers(db.kysely, mfaStatus ? { mfaStatus } : {}, clock)).users.map((u) => u.username);
+
+    clock.advance(DAY);
+    const row = (await listUsers(db.kysely, {}, clock)).users.find((u) => u.id === gus);
+    expect(row?.mfa).toMatchObject({ required: false, ...windowOf });
+    expect((await getUserDetail(db.kysely, gus, clock)).mfa).toMatchObject(windowOf);
+    expect(await names('enrollment_period')).toEqual(['gus', 'ivy']);
+    expect(await names('not_enrolled')).toEqual(['ted']);
+    const counts = await countUsersByStatus(db.kysely, clock, { maxAgeMs: 0 });
+    expect(counts.byStatus).toMatchObject({ enrollment_period: 2, not_enrolled: 1 });
+    let csv = '';
+    for await (const chunk of exportUsersCsv(db.kysely, { mfaStatus: 'enrollment_period' }, admin, clock)) csv += chunk;
+    expect(csv).toContain('gus');
+    expect(csv).toContain(new Date(start + oneHour + 7 * DAY).toISOString());
+
+    clock.set(start + oneHour + 7 * DAY); // his window ended: the policy forces him now
+    expect((await getUserDetail(db.kysely, gus, clock)).mfa.status).toBe('not_enrolled');
+    expect(await names('enrollment_period')).toEqual([]);
+    expect(await names('not_enrolled')).toEqual(['gus', 'ted']);
+    expect(await names('expired')).toEqual(['ivy']);
   });
 });
