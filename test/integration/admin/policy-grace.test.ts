@@ -17,6 +17,7 @@ import { manualClock } from '../../../lib/clock';
 import { decisionInput } from '../../../lib/gate/decision-input';
 import { compilePolicies, decide } from '../../../lib/policy';
 import { dialects, freshDb } from '../support/dialects';
+import { apiWorld, expectJson, expectProblem, type ApiWorld } from '../api/support';
 import { enrollTotp, signedIn } from '../factors/support';
 
 /**
@@ -231,5 +232,26 @@ describe.each(dialects)('grace days on entering a policy (issue 18 part 6) on %s
     expect(await names('enrollment_period')).toEqual([]);
     expect(await names('not_enrolled')).toEqual(['gus', 'ted']);
     expect(await names('expired')).toEqual(['ivy']);
+  });
+});
+
+describe.each(dialects)('grace days over /api/v1 on %s', (dialect) => {
+  let world: ApiWorld;
+  beforeEach(async () => {
+    world = await apiWorld(dialect);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('POST, PATCH and GET carry graceDays; out of range is a 400 naming the field; the OpenAPI document describes it', async () => {
+    const body = { name: 'Portal MFA', enabled: true, resources: ['portal'], action: 'require_mfa', graceDays: 7 };
+    const created = await expectJson(await world.call('POST', '/policies', { body }), 201);
+    expect(created).toMatchObject({ graceDays: 7 });
+    expect(await expectJson(await world.call('PATCH', `/policies/${created.id}`, { body: { graceDays: 30 } }), 200)).toMatchObject({ graceDays: 30 });
+    expect(await expectJson(await world.call('GET', `/policies/${created.id}`, { key: world.readKey }), 200)).toMatchObject({ graceDays: 30 });
+    expect((await expectProblem(await world.call('PATCH', `/policies/${created.id}`, { body: { graceDays: 366 } }), 400)).errors).toHaveProperty('graceDays');
+    const doc = JSON.stringify(await expectJson(await world.call('GET', '/openapi.json', { key: world.readKey }), 200));
+    expect(doc).toContain('"graceDays"');
   });
 });
