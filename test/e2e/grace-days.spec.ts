@@ -48,6 +48,7 @@ test('Gus joins Sales: "Skip for now" with his deadline for 7 days, then a force
   await expect(page.getByTestId('enrollment-deadline')).toContainText(/in [67] days/);
   await page.getByRole('button', { name: 'Skip for now' }).click();
   await expectPortal(page, 'gus');
+  await expect(page.getByTestId('enrollment-reminder')).toContainText(/in [67] days/);
 
   // Seven days pass: his window now lies in the past.
   await withDb(portal.databaseUrl, (db) =>
