@@ -134,6 +134,10 @@ export async function deleteGroup(
     const current = await getGroupById(trx, id);
     if (!current) throw new NotFoundError('group', [id]);
     const now = clock.now();
+    // Issue 18 part 6: every member leaves the group. Where it was excluded from a policy with
+    // grace days, its members newly fall under that policy: their windows open now, read
+    // against the policies as they were (before the group is dropped from them).
+    const grace = await openGraceOnMembershipChange(trx, id, [], await listMemberIds(trx, id), now);
     const policies = await policiesReferencingGroup(trx, id);
     for (const policy of policies) {
       await updatePolicyRow(
@@ -152,6 +156,7 @@ export async function deleteGroup(
     await audit(trx, actor, now, 'group.deleted', id, {
       name: current.name,
       policiesUpdated: policies.map((p) => ({ id: p.id, name: p.name })),
+      ...graceAuditDetails(grace),
     });
     return { policiesUpdated };
   });

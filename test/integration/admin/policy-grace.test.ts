@@ -5,7 +5,7 @@ import { loadPolicyRecords } from '../../../db/queries/policies';
 import type { Actor } from '../../../lib/admin/actor';
 import { ValidationError } from '../../../lib/admin/errors';
 import { addGroupMembersByUsername, removeGroupMembers } from '../../../lib/admin/group-members';
-import { createGroup, setGroupMembers } from '../../../lib/admin/groups';
+import { createGroup, deleteGroup, setGroupMembers } from '../../../lib/admin/groups';
 import { createPolicy, setPolicyEnabled, updatePolicy } from '../../../lib/admin/policies';
 import { setUserState } from '../../../lib/admin/user-state';
 import { countUsersByStatus, getUserDetail, listUsers } from '../../../lib/admin/user-directory';
@@ -160,6 +160,21 @@ describe.each(dialects)('grace days on entering a policy (issue 18 part 6) on %s
     expect(await windowsOf(carl)).toEqual([{ policyId: policy.id, startsAt: start + DAY, endsAt: start + 6 * DAY }]);
     expect(await windowsOf(cleo)).toEqual([]); // still in Support, still excluded
     expect(await allWindows()).toBe(1);
+  });
+
+  it('deleting an excluded group: its members newly fall under the policy and get their windows', async () => {
+    const carl = await user('carl');
+    await setGroupMembers(db.kysely, contractors, { userIds: [carl] }, admin, clock);
+    const policy = await createPolicy(
+      db.kysely,
+      { name: 'All but contractors', enabled: true, excludeGroupIds: [contractors], resources: ['portal'], action: 'require_mfa', graceDays: 5 },
+      admin,
+      clock,
+    );
+    clock.advance(DAY);
+    await deleteGroup(db.kysely, contractors, admin, clock);
+    expect(await windowsOf(carl)).toEqual([{ policyId: policy.id, startsAt: start + DAY, endsAt: start + 6 * DAY }]);
+    expect(await lastAudit('group.deleted')).toMatchObject({ graceStarted: [{ policy: 'All but contractors', users: 1 }] });
   });
 
   it('bulk: 600 people put into Sales at once each get a window and a message, in one set-based change', async () => {
