@@ -9,6 +9,9 @@ import { inIdList } from './id-list';
  * people into a require-MFA policy's scope (019-policy-grace.ts, lib/admin/grace-windows.ts).
  */
 
+/** A window (aliased `g`) of a policy that is ON: one switched OFF asks nothing, so nobody is reminded of it. */
+const policyEnabled = sql<SqlBool>`exists (select 1 from policies gp where gp.id = g.policy_id and gp.enabled = 1)`;
+
 export interface GraceWindowRow {
   userId: string;
   policyId: string;
@@ -88,6 +91,7 @@ export async function graceWindowOpen(db: Kysely<Database>, userId: string, ends
     .where('g.user_id', '=', userId)
     .where('g.ends_at', '=', endsAt)
     .where('u.state', '=', 'active')
+    .where(policyEnabled)
     .where(sql<SqlBool>`not ${hasCountingFactor(countingTypes, 'u.id')}`)
     .executeTakeFirst();
   return row !== undefined;
@@ -131,6 +135,7 @@ export async function dueGraceReminderCandidates(db: Kysely<Database>, q: GraceR
     .where('g.ends_at', '>', q.now + q.nextOffsetMs)
     .where(sql<SqlBool>`g.ends_at - g.starts_at > ${q.offsetMs}`)
     .where('u.state', '=', 'active')
+    .where(policyEnabled)
     .where(sql<SqlBool>`not ${hasCountingFactor(q.countingTypes, 'u.id')}`)
     .where(sql<SqlBool>`not exists (select 1 from mail_outbox m where m.idempotency_key = 'reminder:' || u.id || ':' || cast(g.ends_at as text) || ${suffix})`)
     .orderBy('g.ends_at')

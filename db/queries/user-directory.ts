@@ -76,8 +76,12 @@ const notRequired = sql<SqlBool>`coalesce(r.required, 0) <> 1`;
  * policy_grace's primary key, which leads with the user). Such a user without a factor is
  * "in enrollment period" (lib/policy/grace.ts statusWithGrace()).
  */
+// NOTE: a window of a policy switched OFF shows nothing (the policy asks nothing then); one
+// PK probe of the few policies per window found.
+const policyOn = sql<SqlBool>`exists (select 1 from policies gp where gp.id = g.policy_id and gp.enabled = 1)`;
+
 function inGrace(now: number) {
-  return sql<SqlBool>`(users.state = 'active' and exists (select 1 from policy_grace g where g.user_id = users.id and g.ends_at > ${now}))`;
+  return sql<SqlBool>`(users.state = 'active' and exists (select 1 from policy_grace g where g.user_id = users.id and g.ends_at > ${now} and ${policyOn}))`;
 }
 
 /** Filters that only match users with a requirement row: "required" and the R-B statuses. */
@@ -222,8 +226,8 @@ function usersWithRequirements(db: Kysely<Database>, requirementRowOnly: boolean
 
 function baseQuery(db: Kysely<Database>, rule: CountingFactorTypes, requirementRowOnly = false, source?: Source, graceAt: number | null = null) {
   // Issue 18 part 6: the running window ending first, per row of the page (a PK seek each); null when no window runs anywhere.
-  const graceEnd = graceAt === null ? sql<number | null>`null` : sql<number | null>`(select min(g.ends_at) from policy_grace g where g.user_id = users.id and g.ends_at > ${graceAt})`;
-  const graceStart = graceAt === null ? sql<number | null>`null` : sql<number | null>`(select min(g.starts_at) from policy_grace g where g.user_id = users.id and g.ends_at > ${graceAt})`;
+  const graceEnd = graceAt === null ? sql<number | null>`null` : sql<number | null>`(select min(g.ends_at) from policy_grace g where g.user_id = users.id and g.ends_at > ${graceAt} and ${policyOn})`;
+  const graceStart = graceAt === null ? sql<number | null>`null` : sql<number | null>`(select min(g.starts_at) from policy_grace g where g.user_id = users.id and g.ends_at > ${graceAt} and ${policyOn})`;
   return usersWithRequirements(db, requirementRowOnly, source)
     .select((eb) => [
       'users.id',

@@ -177,6 +177,19 @@ describe.each(dialects)('grace days on entering a policy (issue 18 part 6) on %s
     expect(await lastAudit('group.deleted')).toMatchObject({ graceStarted: [{ policy: 'All but contractors', users: 1 }] });
   });
 
+  it('a window of a policy switched OFF shows nothing in the MFA column; ON again, it shows as it was', async () => {
+    const policy = await salesMfa();
+    const gus = await user('gus');
+    await addGroupMembersByUsername(db.kysely, sales, ['gus'], admin, clock);
+    const status = async () => (await getUserDetail(db.kysely, gus, clock)).mfa.status;
+    expect(await status()).toBe('enrollment_period');
+    await setPolicyEnabled(db.kysely, policy.id, false, admin, clock);
+    expect(await status()).toBe('not_enrolled');
+    expect((await listUsers(db.kysely, { mfaStatus: 'enrollment_period' }, clock)).users).toEqual([]);
+    await setPolicyEnabled(db.kysely, policy.id, true, admin, clock);
+    expect(await status()).toBe('enrollment_period');
+  });
+
   it('bulk: 600 people put into Sales at once each get a window and a message, in one set-based change', async () => {
     const policy = await salesMfa();
     const ids: string[] = [];
