@@ -8,7 +8,9 @@ import {
   graceDaysOf,
   graceWindow,
   policiesEntered,
+  statusWithGrace,
 } from '@/lib/policy/grace';
+import { graceWindowsOf } from '@/lib/gate/decision-input';
 import { DAY, NOW, as, persona, policy, settingsOf, type PolicyBuilder } from './builders';
 
 /**
@@ -152,6 +154,32 @@ describe('who newly enters a policy (lib/policy/grace.ts)', () => {
     expect(graceWindow(NOW, 7)).toEqual({ startsAt: NOW, endsAt: NOW + 7 * DAY });
     expect([graceDaysOf(undefined), graceDaysOf('7'), graceDaysOf(Number.NaN), graceDaysOf(-3), graceDaysOf(9999)]).toEqual([0, 0, 0, 0, 365]);
     expect(compilePolicy({ ...salesMfa(), action: 'deny' }).graceDays).toBe(0);
+  });
+});
+
+describe('the MFA column with grace (R-F1, statusWithGrace)', () => {
+  const window = { startsAt: NOW - DAY, endsAt: NOW + 6 * DAY };
+  const notEnrolled = { status: 'not_enrolled' as const, startsAt: null, endsAt: null };
+  it('Gus, active without a factor, in his window: "in enrollment period" with the window\'s dates', () => {
+    expect(statusWithGrace(notEnrolled, window, { state: 'active', enrolled: false })).toEqual({ status: 'enrollment_period', ...window });
+    expect(statusWithGrace({ status: 'expired', startsAt: 1, endsAt: 2 }, window, { state: 'active', enrolled: false })).toEqual({ status: 'enrollment_period', ...window });
+  });
+  it('enrolled, suspended, no window, or an individual period running: unchanged', () => {
+    const enrolled = { status: 'enrolled' as const, startsAt: null, endsAt: null };
+    const period = { status: 'enrollment_period' as const, startsAt: NOW, endsAt: NOW + DAY };
+    expect(statusWithGrace(enrolled, window, { state: 'active', enrolled: true })).toBe(enrolled);
+    expect(statusWithGrace(notEnrolled, window, { state: 'suspended', enrolled: false })).toBe(notEnrolled);
+    expect(statusWithGrace(notEnrolled, null, { state: 'active', enrolled: false })).toBe(notEnrolled);
+    expect(statusWithGrace(period, window, { state: 'active', enrolled: false })).toBe(period);
+  });
+});
+
+describe('the access facts\' grace windows (graceWindowsOf)', () => {
+  it('reads "policyId:endsAt" pairs, and drops a pair that does not parse (no window is the stricter reading)', () => {
+    expect(graceWindowsOf(null)).toBeNull();
+    expect(graceWindowsOf('p-1:100,p-2:200')).toEqual(new Map([['p-1', 100], ['p-2', 200]]));
+    expect(graceWindowsOf('p-1:soon,:5,p-2:200')).toEqual(new Map([['p-2', 200]]));
+    expect(graceWindowsOf('garbage')).toBeNull();
   });
 });
 
