@@ -124,6 +124,8 @@ export interface PoliciesTable {
   reverify_minutes: number | null;
   /** Issue 18 (018): "don't ask again on this device for N days" (1 … 90), or null; require-MFA policies only. */
   remember_days: number | null;
+  /** Issue 18 (019): days of grace for people who newly enter the scope (0 … 365); require-MFA only. */
+  grace_days: number;
   created_at: number;
   updated_at: number;
 }
@@ -304,11 +306,20 @@ export interface RememberedDevicesTable {
   forgotten_at: number | null;
 }
 
+/** Issue 18 (019): a person's grace window under one require-MFA policy (lib/admin/grace-windows.ts). */
+export interface PolicyGraceTable {
+  user_id: string;
+  policy_id: string;
+  starts_at: number;
+  ends_at: number;
+}
+
 export interface Database {
   remembered_devices: RememberedDevicesTable;
   account_tokens: AccountTokensTable;
   mfa_requirements: MfaRequirementsTable;
   policies: PoliciesTable;
+  policy_grace: PolicyGraceTable;
   mfa_settings: MfaSettingsTable;
   config_version: ConfigVersionTable;
   factors: FactorsTable;

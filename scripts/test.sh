@@ -164,6 +164,7 @@ pg_specs=(
   test/e2e/monitoring.spec.ts    # /healthz, /readyz, /metrics after a sign-in and a TOTP verification (issue 17)
   test/e2e/auth-strength.spec.ts # a TOTP session stepped up to a security key, re-verification after N minutes (issue 18)
   test/e2e/remembered-devices.spec.ts # "don't ask again on this device" skips the challenge until forgotten (issue 18)
+  test/e2e/grace-days.spec.ts    # grace days on joining a group under a require-MFA policy: skip, deadline, then forced (issue 18)
   # config-at-start and backup-restore: SQLite only (no database at all; SQLite's backup API).
   # reverse-proxies and remote-gate: SQLite only. They touch the database only through the
   # endpoint above and the sign-in/TOTP pages of login/totp, and nginx, Caddy and a second

@@ -18,6 +18,7 @@ import { signInAndKeyExpiry } from './015-sign-in-and-key-expiry';
 import { authStrength } from './016-auth-strength';
 import { helpdeskRole } from './017-helpdesk-role';
 import { rememberedDevices } from './018-remembered-devices';
+import { policyGrace } from './019-policy-grace';
 
 /** Ordered by name; a new migration is a new entry, never an edit of a shipped one. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
@@ -40,5 +41,6 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
     '016-auth-strength': authStrength(dialect),
     '017-helpdesk-role': helpdeskRole(dialect),
     '018-remembered-devices': rememberedDevices(dialect),
+    '019-policy-grace': policyGrace(dialect),
   };
 }

@@ -6,7 +6,9 @@ import { compiledPerHandle } from '../statement-cache';
 /**
  * Everything one access decision needs about a session, in ONE round trip: the session,
  * its user, the user's MFA requirement, the factor types they have, their groups, and the
- * policy configuration version (so a changed policy set is reloaded at the next request).
+ * policy configuration version (so a changed policy set is reloaded at the next request),
+ * and (issue 18 part 6) the user's grace windows as "policyId:endsAt" pairs: one seek on
+ * policy_grace's primary key, which leads with the user.
  */
 function accessFactsQuery(db: Kysely<Database>, dialect: DialectName, sessionId: string) {
   const aggregate = (column: string) =>
@@ -26,6 +28,11 @@ function accessFactsQuery(db: Kysely<Database>, dialect: DialectName, sessionId:
       sql<string | null>`(select ${aggregate('factors.type')} from factors where factors.user_id = sessions.user_id)`.as('factor_types'),
       sql<string | null>`(select ${aggregate('group_members.group_id')} from group_members where group_members.user_id = sessions.user_id)`.as('group_ids'),
       sql<number>`(select version from config_version where id = 1)`.as('config_version'),
+      sql<string | null>`(select ${
+        dialect === 'postgres'
+          ? sql.raw(`string_agg(policy_grace.policy_id || ':' || cast(policy_grace.ends_at as text), ',')`)
+          : sql.raw(`group_concat(policy_grace.policy_id || ':' || policy_grace.ends_at)`)
+      } from policy_grace where policy_grace.user_id = sessions.user_id)`.as('grace_windows'),
     ])
     .where('sessions.id', '=', sessionId);
 }

@@ -27,6 +27,7 @@ export function policyRecordOf(row: PolicyRow): PolicyRecord {
     strength: row.strength,
     reverifyMinutes: row.reverify_minutes === null ? null : Number(row.reverify_minutes),
     rememberDays: row.remember_days === null ? null : Number(row.remember_days),
+    graceDays: Number(row.grace_days ?? 0),
   };
 }
 
@@ -48,6 +49,7 @@ function columnsOf(record: PolicyRecord) {
     strength: record.action === 'require_mfa' ? (record.strength ?? 'any') : 'any',
     reverify_minutes: record.action === 'require_mfa' ? (record.reverifyMinutes ?? null) : null,
     remember_days: record.action === 'require_mfa' ? (record.rememberDays ?? null) : null,
+    grace_days: record.action === 'require_mfa' ? (record.graceDays ?? 0) : 0,
   };
 }
 

@@ -48,6 +48,9 @@ export interface UserListRow {
   enrolled: boolean;
   /** The user's latest sign-in (ms), from the audit log; null: never signed in. */
   lastSignInAt: number | null;
+  /** Issue 18 part 6: the running policy grace window ending first (null: none, or not read). */
+  graceStartsAt: number | null;
+  graceEndsAt: number | null;
 }
 
 // NOTE: one seek per user of audit_log_sign_in_idx (target_id, at), partial on this action
@@ -68,12 +71,26 @@ type Eb = ExpressionBuilder<Database & { r: Database['mfa_requirements'] }, 'use
 const isRequired = sql<SqlBool>`r.required = 1`;
 const notRequired = sql<SqlBool>`coalesce(r.required, 0) <> 1`;
 
+/**
+ * Issue 18 part 6: an active user with a running policy grace window (one seek of
+ * policy_grace's primary key, which leads with the user). Such a user without a factor is
+ * "in enrollment period" (lib/policy/grace.ts statusWithGrace()).
+ */
+// NOTE: a window of a policy switched OFF shows nothing (the policy asks nothing then); one
+// PK probe of the few policies per window found.
+const policyOn = sql<SqlBool>`exists (select 1 from policies gp where gp.id = g.policy_id and gp.enabled = 1)`;
+
+function inGrace(now: number) {
+  return sql<SqlBool>`(users.state = 'active' and exists (select 1 from policy_grace g where g.user_id = users.id and g.ends_at > ${now} and ${policyOn}))`;
+}
+
 /** Filters that only match users with a requirement row: "required" and the R-B statuses. */
-function requirementOnly(filter: UserListFilter): boolean {
+function requirementOnly(filter: UserListFilter, grace: boolean): boolean {
   return (
     filter.required === true ||
     filter.status === 'pre_enrollment' ||
-    filter.status === 'enrollment_period' ||
+    // With grace windows running, an enrollment period may come from one instead.
+    (filter.status === 'enrollment_period' && !grace) ||
     filter.status === 'expired'
   );
 }
@@ -83,7 +100,17 @@ function requirementOnly(filter: UserListFilter): boolean {
  * not enrolled; staged → pre-enrollment (R-B4); a period that has not reached its end →
  * enrollment period; anything else, a missing end included, → expired.
  */
-export function statusPredicate(eb: Eb, status: MfaStatusName, rule: CountingFactorTypes, now: number): Expression<SqlBool> {
+export function statusPredicate(eb: Eb, status: MfaStatusName, rule: CountingFactorTypes, now: number, grace = false): Expression<SqlBool> {
+  const plain = plainStatusPredicate(eb, status, rule, now);
+  if (!grace) return plain;
+  // Issue 18 part 6: only read when some grace window runs at all (ListInput.grace), so the
+  // list without any costs exactly what it did.
+  if (status === 'enrollment_period') return eb.or([plain, eb.and([eb.not(hasCountingFactor(rule, 'users.id')), inGrace(now)])]);
+  if (status === 'not_enrolled' || status === 'expired') return eb.and([plain, eb.not(inGrace(now))]);
+  return plain;
+}
+
+function plainStatusPredicate(eb: Eb, status: MfaStatusName, rule: CountingFactorTypes, now: number): Expression<SqlBool> {
   const enrolled = hasCountingFactor(rule, 'users.id');
   if (status === 'enrolled') return enrolled;
   // NOTE: the statuses that need a requirement row look for factors by r.user_id (equal to
@@ -197,7 +224,10 @@ function usersWithRequirements(db: Kysely<Database>, requirementRowOnly: boolean
   return from().crossJoin('mfa_requirements as r').whereRef('r.user_id', '=', 'users.id') as typeof left;
 }
 
-function baseQuery(db: Kysely<Database>, rule: CountingFactorTypes, requirementRowOnly = false, source?: Source) {
+function baseQuery(db: Kysely<Database>, rule: CountingFactorTypes, requirementRowOnly = false, source?: Source, graceAt: number | null = null) {
+  // Issue 18 part 6: the running window ending first, per row of the page (a PK seek each); null when no window runs anywhere.
+  const graceEnd = graceAt === null ? sql<number | null>`null` : sql<number | null>`(select min(g.ends_at) from policy_grace g where g.user_id = users.id and g.ends_at > ${graceAt} and ${policyOn})`;
+  const graceStart = graceAt === null ? sql<number | null>`null` : sql<number | null>`(select min(g.starts_at) from policy_grace g where g.user_id = users.id and g.ends_at > ${graceAt} and ${policyOn})`;
   return usersWithRequirements(db, requirementRowOnly, source)
     .select((eb) => [
       'users.id',
@@ -214,6 +244,8 @@ function baseQuery(db: Kysely<Database>, rule: CountingFactorTypes, requirementR
       'r.period_ends_at',
       eb.case().when(hasCountingFactor(rule, 'users.id')).then(1).else(0).end().as('enrolled'),
       lastSignIn.as('last_sign_in_at'),
+      graceStart.as('grace_starts_at'),
+      graceEnd.as('grace_ends_at'),
     ]);
 }
 
@@ -235,6 +267,8 @@ function toRow(r: BaseRow): UserListRow {
     periodEndsAt: r.period_ends_at === null ? null : Number(r.period_ends_at),
     enrolled: Number(r.enrolled) === 1,
     lastSignInAt: r.last_sign_in_at === null ? null : Number(r.last_sign_in_at),
+    graceStartsAt: r.grace_starts_at === null ? null : Number(r.grace_starts_at),
+    graceEndsAt: r.grace_ends_at === null ? null : Number(r.grace_ends_at),
   };
 }
 
@@ -245,6 +279,8 @@ export interface ListInput {
   sort: UserSort;
   after: UserKeyset | null;
   limit: number;
+  /** Issue 18 part 6: some policy grace window runs now (anyGraceRunning()); false: the list reads none. */
+  grace?: boolean;
   /** The search strategy's thresholds (tests make them small to reach every path). */
   search?: { candidateCap?: number; walkRows?: number; rankedChunk?: number };
 }
@@ -279,12 +315,12 @@ function pageQuery(
         : input.from === 'window'
           ? { kind: 'window', sort, after, rows: input.search?.walkRows ?? searchWalkRows }
           : undefined;
-  let query = baseQuery(db, rule, requirementOnly(filter), source);
+  let query = baseQuery(db, rule, requirementOnly(filter, input.grace === true), source);
   if (filter.state !== undefined) query = query.where('users.state', '=', filter.state);
   if (filter.required !== undefined) query = query.where(filter.required ? isRequired : notRequired);
   if (filter.status !== undefined) {
     const status = filter.status;
-    query = query.where((eb) => statusPredicate(eb as unknown as Eb, status, rule, now));
+    query = query.where((eb) => statusPredicate(eb as unknown as Eb, status, rule, now, input.grace === true));
   }
   if (filter.invited !== undefined) {
     const invited = filter.invited;
@@ -331,7 +367,7 @@ function pageQuery(
  */
 async function twoStepPage(db: Kysely<Database>, input: Parameters<typeof pageQuery>[1]): Promise<UserListRow[]> {
   const ids = pageQuery(db, input).clearSelect().select(['users.id as id']);
-  let query = baseQuery(db, input.rule, false, { kind: 'page', ids });
+  let query = baseQuery(db, input.rule, false, { kind: 'page', ids }, input.grace === true ? input.now : null);
   query =
     input.sort === 'username'
       ? query.orderBy('users.username_lower').orderBy('users.id')
@@ -426,8 +462,8 @@ async function rankedPage(db: Kysely<Database>, input: ListInput & { after: Extr
   }
 }
 
-export async function getUserListRow(db: Kysely<Database>, id: string, rule: CountingFactorTypes): Promise<UserListRow | undefined> {
-  const row = await baseQuery(db, rule).where('users.id', '=', id).executeTakeFirst();
+export async function getUserListRow(db: Kysely<Database>, id: string, rule: CountingFactorTypes, now: number | null = null): Promise<UserListRow | undefined> {
+  const row = await baseQuery(db, rule, false, undefined, now).where('users.id', '=', id).executeTakeFirst();
   return row ? toRow(row) : undefined;
 }
 
@@ -439,7 +475,15 @@ export interface UserFacetCount {
   periodRunning: boolean;
   /** A factor of a counting method (or Duo-only settings). */
   enrolled: boolean;
+  /** Issue 18 part 6: active, with a running policy grace window (always false when `grace` was not asked). */
+  inGrace: boolean;
   count: number;
+}
+
+/** Whether any policy grace window runs at `now`: one seek of policy_grace_ends_idx. */
+export async function anyGraceRunning(db: Kysely<Database>, now: number): Promise<boolean> {
+  const row = await db.selectFrom('policy_grace').select('user_id').where('ends_at', '>', now).limit(1).executeTakeFirst();
+  return row !== undefined;
 }
 
 /**
@@ -448,7 +492,7 @@ export interface UserFacetCount {
  * mfaStatus() itself. A full scan: callers cache it (lib/admin/user-directory.ts
  * countUsersByStatus()).
  */
-export async function countUserFacets(db: Kysely<Database>, rule: CountingFactorTypes, now: number): Promise<UserFacetCount[]> {
+export async function countUserFacets(db: Kysely<Database>, rule: CountingFactorTypes, now: number, grace = false): Promise<UserFacetCount[]> {
   // NOTE: grouped by position: PostgreSQL would not see an expression with bound parameters
   // in the select list and the same expression in GROUP BY as one.
   const rows = await db
@@ -459,15 +503,17 @@ export async function countUserFacets(db: Kysely<Database>, rule: CountingFactor
       sql<number>`case when r.required = 1 then 1 else 0 end`.as('required'),
       sql<number>`case when r.period_ends_at > ${now} then 1 else 0 end`.as('running'),
       eb.case().when(hasCountingFactor(rule, 'users.id')).then(1).else(0).end().as('enrolled'),
+      (grace ? sql<number>`case when ${inGrace(now)} then 1 else 0 end` : sql<number>`0`).as('in_grace'),
       eb.fn.countAll<number>().as('n'),
     ])
-    .groupBy(sql.raw('1, 2, 3, 4') as any)
+    .groupBy(sql.raw('1, 2, 3, 4, 5') as any)
     .execute();
   return rows.map((r) => ({
     staged: Number(r.staged) === 1,
     required: Number(r.required) === 1,
     periodRunning: Number(r.running) === 1,
     enrolled: Number(r.enrolled) === 1,
+    inGrace: Number(r.in_grace) === 1,
     count: Number(r.n),
   }));
 }

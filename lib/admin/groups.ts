@@ -21,7 +21,9 @@ import { bumpConfigVersion } from '../../db/queries/settings';
 import type { Clock } from '../clock';
 import type { Actor } from './actor';
 import { ConflictError, NotFoundError, parseInput } from './errors';
+import { graceAuditDetails, openGraceOnMembershipChange } from './grace-windows';
 import { userIdList } from './mfa-requirements';
+import { invalidateUserCounts } from './user-counts';
 
 /** User groups: the "Selected User Groups" of conditional access policies (R-C2). */
 
@@ -132,6 +134,10 @@ export async function deleteGroup(
     const current = await getGroupById(trx, id);
     if (!current) throw new NotFoundError('group', [id]);
     const now = clock.now();
+    // Issue 18 part 6: every member leaves the group. Where it was excluded from a policy with
+    // grace days, its members newly fall under that policy: their windows open now, read
+    // against the policies as they were (before the group is dropped from them).
+    const grace = await openGraceOnMembershipChange(trx, id, [], await listMemberIds(trx, id), now);
     const policies = await policiesReferencingGroup(trx, id);
     for (const policy of policies) {
       await updatePolicyRow(
@@ -150,6 +156,7 @@ export async function deleteGroup(
     await audit(trx, actor, now, 'group.deleted', id, {
       name: current.name,
       policiesUpdated: policies.map((p) => ({ id: p.id, name: p.name })),
+      ...graceAuditDetails(grace),
     });
     return { policiesUpdated };
   });
@@ -168,20 +175,27 @@ export async function setGroupMembers(
   clock: Clock,
 ): Promise<{ count: number; added: number; removed: number }> {
   const { userIds } = parseInput(membersSchema, input);
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
     const group = await getGroupById(trx, groupId);
     if (!group) throw new NotFoundError('group', [groupId]);
     const unknown = await findUnknownUserIds(trx, userIds);
     if (unknown.length > 0) throw new NotFoundError('user', unknown);
     const before = new Set(await listMemberIds(trx, groupId));
     const after = new Set(userIds);
-    const added = userIds.filter((u) => !before.has(u)).length;
-    const removed = [...before].filter((u) => !after.has(u)).length;
+    const joined = userIds.filter((u) => !before.has(u));
+    const left = [...before].filter((u) => !after.has(u));
+    const added = joined.length;
+    const removed = left.length;
     const now = clock.now();
     await replaceGroupMembers(trx, groupId, userIds);
-    await audit(trx, actor, now, 'group.members_set', groupId, { name: group.name, count: userIds.length, added, removed });
-    return { count: userIds.length, added, removed };
+    // Issue 18 part 6: people this change brings into a policy with grace days get their window now.
+    const grace = await openGraceOnMembershipChange(trx, groupId, joined, left, now);
+    await audit(trx, actor, now, 'group.members_set', groupId, { name: group.name, count: userIds.length, added, removed, ...graceAuditDetails(grace) });
+    return { count: userIds.length, added, removed, graceStarted: grace.length > 0 };
   });
+  // A grace window moves people into "in enrollment period": the header counts are stale.
+  if (result.graceStarted) invalidateUserCounts(db);
+  return { count: result.count, added: result.added, removed: result.removed };
 }
 
 /** Every group with its member count, by name. */

@@ -18,8 +18,10 @@ import { bumpConfigVersion, loadMfaSettings } from '../../db/queries/settings';
 import {
   authStrengths,
   compilePolicy,
+  maxGraceDays,
   maxRememberDays,
   maxReverifyMinutes,
+  minGraceDays,
   minRememberDays,
   minReverifyMinutes,
   parseCidr,
@@ -67,6 +69,7 @@ export const rememberRangeMessage = `"Don't ask again on this device" is for ${m
 /** Issue 18 part 3: such policies ignore remembered devices, so allowing them would mislead. */
 export const rememberOnlyRequireMfa = 'Only a require-MFA policy can let people skip the challenge on a remembered device.';
 export const rememberIgnoredMessage = 'A phishing-resistant or re-verifying policy ignores remembered devices: leave "don\'t ask again" off.';
+export const graceRangeMessage = `Grace is a whole number of days, ${minGraceDays} (forced at once) to ${maxGraceDays}.`;
 
 export const reverifyRangeMessage = `Re-verification is every ${minReverifyMinutes} minutes to ${maxReverifyMinutes} minutes (30 days), or none.`;
 
@@ -175,6 +178,13 @@ const fields = {
       description:
         'Require-MFA policies only, without a strength or re-verification: after a challenge, people may tick "don\'t ask again on this device" for N days (1 … 90); null: not offered.',
     }),
+  // Issue 18 part 6: bounded like an individual enrollment period (R-B2); see 019-policy-grace.ts.
+  graceDays: z
+    .number(graceRangeMessage)
+    .int(graceRangeMessage)
+    .min(minGraceDays, graceRangeMessage)
+    .max(maxGraceDays, graceRangeMessage)
+    .meta({ description: 'Require-MFA policies only: days people who newly enter the scope (join a group, are activated) may still skip enrollment; 0 forces at once. Nobody already in scope gets grace from an edit.' }),
   priority: z
     .number('Priority must be a whole number.')
     .int('Priority must be a whole number.')
@@ -201,6 +211,7 @@ export const createSchema = z.strictObject(
     strength: fields.strength.default('any'),
     reverifyMinutes: fields.reverifyMinutes.default(null),
     rememberDays: fields.rememberDays.default(null),
+    graceDays: fields.graceDays.default(0),
     priority: fields.priority.default(0),
   },
   { error: unknownKeys },
@@ -220,6 +231,7 @@ export const patchSchema = z.strictObject(
     strength: fields.strength.optional(),
     reverifyMinutes: fields.reverifyMinutes.optional(),
     rememberDays: fields.rememberDays.optional(),
+    graceDays: fields.graceDays.optional(),
     priority: fields.priority.optional(),
   },
   { error: unknownKeys },
@@ -277,6 +289,7 @@ async function checkRecord(db: Kysely<Database>, record: PolicyRecord): Promise<
     // Only a require-MFA policy asks for a second factor; on an allow or deny policy these would mislead.
     if ((record.strength ?? 'any') !== 'any') fieldErrors.strength = ['Only a require-MFA policy has a strength.'];
     if ((record.reverifyMinutes ?? null) !== null) fieldErrors.reverifyMinutes = ['Only a require-MFA policy can ask for re-verification.'];
+    if ((record.graceDays ?? 0) !== 0) fieldErrors.graceDays = ['Only a require-MFA policy gives grace days.'];
   } else if (record.strength === 'phishing_resistant') {
     // NOTE: the caller bumped the config version first: that row lock serialises this read
     // with a settings save turning WebAuthn off (saveMfaSettings() locks it the same way).
@@ -341,6 +354,7 @@ const policyFields = [
   'strength',
   'reverifyMinutes',
   'rememberDays',
+  'graceDays',
   'priority',
 ] as const satisfies readonly (keyof PolicyRecord)[];
 
@@ -358,6 +372,7 @@ function summary(record: PolicyRecord) {
     strength: record.strength ?? 'any',
     reverifyMinutes: record.reverifyMinutes ?? null,
     rememberDays: record.rememberDays ?? null,
+    graceDays: record.graceDays ?? 0,
     priority: record.priority,
   };
 }
@@ -398,9 +413,11 @@ function newRecord(input: unknown): PolicyRecord {
     strength: data.action === 'require_mfa' ? data.strength : 'any',
     reverifyMinutes: data.action === 'require_mfa' ? data.reverifyMinutes : null,
     rememberDays: data.action === 'require_mfa' ? data.rememberDays : null,
+    graceDays: data.action === 'require_mfa' ? data.graceDays : 0,
     priority: data.priority,
   };
   if (data.action !== 'require_mfa') checkNotAsked(data.strength, data.reverifyMinutes, data.rememberDays);
+  if (data.action !== 'require_mfa' && data.graceDays !== 0) throw new ValidationError({ graceDays: ['Only a require-MFA policy gives grace days.'] });
   return record;
 }
 
@@ -462,6 +479,7 @@ function patched(current: PolicyRecord, data: z.output<typeof patchSchema>): { n
     ...(data.strength !== undefined && { strength: data.strength }),
     ...(data.reverifyMinutes !== undefined && { reverifyMinutes: data.reverifyMinutes }),
     ...(data.rememberDays !== undefined && { rememberDays: data.rememberDays }),
+    ...(data.graceDays !== undefined && { graceDays: data.graceDays }),
     ...(data.priority !== undefined && { priority: data.priority }),
   };
   if (data.scope === 'all' && data.includeGroupIds === undefined) next.includeGroupIds = [];
@@ -471,6 +489,7 @@ function patched(current: PolicyRecord, data: z.output<typeof patchSchema>): { n
     if (data.strength === undefined) next.strength = 'any';
     if (data.reverifyMinutes === undefined) next.reverifyMinutes = null;
     if (data.rememberDays === undefined) next.rememberDays = null;
+    if (data.graceDays === undefined) next.graceDays = 0;
   }
 
   const changed = policyFields.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]));

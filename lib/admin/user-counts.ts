@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
-import { countUserFacets } from '../../db/queries/user-directory';
+import { anyGraceRunning, countUserFacets } from '../../db/queries/user-directory';
 import { loadCountingFactorTypes } from '../factors/counting';
-import { mfaStatus, type MfaRequirement, type MfaStatusName } from '../policy';
+import { mfaStatus, statusWithGrace, type MfaRequirement, type MfaStatusName } from '../policy';
 import type { Clock } from '../clock';
 import { processSingleton } from '../process-singletons';
 
@@ -57,7 +57,8 @@ function zeroByStatus(): Record<MfaStatusName, number> {
 /** One exact count, as of `now`: users grouped by the facts mfaStatus() reads, classified by mfaStatus() itself. */
 async function countNow(db: Kysely<Database>, now: number): Promise<UserCounts> {
   const rule = await loadCountingFactorTypes(db);
-  const facets = await countUserFacets(db, rule, now);
+  // Issue 18 part 6: grace windows are probed only when one runs at all.
+  const facets = await countUserFacets(db, rule, now, await anyGraceRunning(db, now));
   const byStatus = zeroByStatus();
   let total = 0;
   let required = 0;
@@ -66,7 +67,9 @@ async function countNow(db: Kysely<Database>, now: number): Promise<UserCounts> 
     const requirement: MfaRequirement | null = f.required
       ? { required: true, enrollmentDays: 1, periodStartsAt: null, periodEndsAt: f.periodRunning ? now + 1 : null }
       : null;
-    const status = mfaStatus({ state: f.staged ? 'staged' : 'active' }, requirement, f.enrolled, now).status;
+    const state = f.staged ? 'staged' : 'active';
+    const plain = mfaStatus({ state }, requirement, f.enrolled, now);
+    const status = statusWithGrace(plain, f.inGrace ? { startsAt: now, endsAt: now + 1 } : null, { state, enrolled: f.enrolled }).status;
     byStatus[status] += f.count;
     total += f.count;
     if (f.required) required += f.count;

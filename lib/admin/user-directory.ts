@@ -4,6 +4,7 @@ import type { Database } from '../../db';
 import type { UserRole, UserState } from '../../db/schema';
 import { listFactorsOfUser, type FactorSummary } from '../../db/queries/mfa';
 import {
+  anyGraceRunning,
   getUserListRow,
   listGroupsOfUser,
   listUserRows,
@@ -13,7 +14,7 @@ import {
 import { latestAccountToken, type AccountTokenRow } from '../../db/queries/account-tokens';
 import { userHasPassword } from '../../db/queries/users';
 import { loadCountingFactorTypes } from '../factors/counting';
-import { mfaStatus, type MfaStatusName } from '../policy';
+import { mfaStatus, statusWithGrace, type MfaStatusName } from '../policy';
 import type { Clock } from '../clock';
 import { decodeCursor, encodeCursor, invalidCursorMessage, maxCursorLength } from './cursor';
 import { NotFoundError, parseInput, ValidationError } from './errors';
@@ -133,7 +134,9 @@ function summaryOf(row: UserListRow, now: number): UserSummary {
     row.enrollmentDays === null
       ? null
       : { required: row.required, enrollmentDays: row.enrollmentDays, periodStartsAt: row.periodStartsAt, periodEndsAt: row.periodEndsAt };
-  const status = mfaStatus({ state: row.state }, requirement, row.enrolled, now);
+  const grace = row.graceEndsAt === null ? null : { startsAt: row.graceStartsAt ?? now, endsAt: row.graceEndsAt };
+  // Issue 18 part 6: a policy's grace window shows as an enrollment period.
+  const status = statusWithGrace(mfaStatus({ state: row.state }, requirement, row.enrolled, now), grace, row);
   return {
     id: row.id,
     username: row.username,
@@ -175,8 +178,9 @@ export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clo
         : { sort: 'newest', createdAt: cursor.k[0], id: cursor.k[1] };
   }
   const now = clock.now();
-  const rule = await loadCountingFactorTypes(db);
+  const [rule, grace] = await Promise.all([loadCountingFactorTypes(db), anyGraceRunning(db, now)]);
   const rows = await listUserRows(db, {
+    grace,
     filter: {
       ...(options.q ? { q: options.q } : {}),
       ...(options.required !== undefined ? { required: options.required } : {}),
@@ -210,7 +214,7 @@ export async function listUsers(db: Kysely<Database>, input: ListUsersInput, clo
  */
 export async function getUserDetail(db: Kysely<Database>, id: string, clock: Clock): Promise<UserDetail> {
   const rule = await loadCountingFactorTypes(db);
-  const row = typeof id === 'string' && id.length <= 200 ? await getUserListRow(db, id, rule) : undefined;
+  const row = typeof id === 'string' && id.length <= 200 ? await getUserListRow(db, id, rule, clock.now()) : undefined;
   if (!row) throw new NotFoundError('user', [String(id).slice(0, 200)]);
   const summary = summaryOf(row, clock.now());
   const [factors, groups, invitation, passwordSet] = await Promise.all([

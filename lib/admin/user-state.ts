@@ -13,6 +13,7 @@ import type { Actor } from './actor';
 import { NotFoundError, ValidationError } from './errors';
 import { invalidateUserCounts } from './user-directory';
 import { startInvitations } from './invitations';
+import { graceAuditDetails, openGraceOnActivation, type GraceOpened } from './grace-windows';
 
 /** User lifecycle: staged → active ⇄ suspended (R-B4, R-D7). */
 
@@ -77,6 +78,7 @@ export async function changeUserState(
 
   let periodStarted: UserStateResult['periodStarted'] = null;
   let invitationExpiresAt: number | null = null;
+  let grace: GraceOpened[] = [];
   if (next === 'active') {
     // A staged user's invitation goes out now, valid from now.
     invitationExpiresAt = await startInvitations(trx, userId, now);
@@ -88,6 +90,9 @@ export async function changeUserState(
       // R-B4, R-B5: the period's message is marked in the same update; the mail worker queues it.
       await setRequirementPeriod(trx, userId, periodStarted);
     }
+    // Issue 18 part 6: a staged user activated newly falls under every policy that covers
+    // them. A user who was active before (a suspended one coming back) gets no new grace.
+    if (user.activated_at === null) grace = await openGraceOnActivation(trx, userId, now);
   }
   const sessionsRevoked = next === 'suspended' ? await deleteSessionsOfUser(trx, userId) : 0;
   // A suspension also voids open invitation and reset links: coming back later must not
@@ -107,6 +112,7 @@ export async function changeUserState(
       ...(periodStarted ? { periodStartsAt: periodStarted.startsAt, periodEndsAt: periodStarted.endsAt } : {}),
       ...(next === 'suspended' ? { sessionsRevoked, ...(linksVoided > 0 ? { linksVoided } : {}) } : {}),
       ...(invitationExpiresAt !== null ? { invitationSent: true, invitationExpiresAt } : {}),
+      ...graceAuditDetails(grace),
     },
     clientIp: actor.clientIp,
   });

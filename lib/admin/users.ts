@@ -12,6 +12,7 @@ import { ConflictError, ValidationError, parseInput } from './errors';
 import { inviteInTransaction, invitationMessages } from './invitations';
 import { personRoles } from './permissions';
 import { invalidateUserCounts } from './user-directory';
+import { graceAuditDetails, openGraceOnActivation } from './grace-windows';
 
 /**
  * A new account has no second factor yet, so its password is its only factor: checkNewPassword's
@@ -82,6 +83,8 @@ export async function createUser(db: Kysely<Database>, input: unknown, actor: Ac
       role: data.role,
       createdAt: now,
     });
+    // Issue 18 part 6: created active is entering the scope of every All Users policy with grace.
+    const grace = data.state === 'active' ? await openGraceOnActivation(trx, id, now) : [];
     await writeAudit(trx, {
       at: now,
       actorId: actor.id,
@@ -89,7 +92,7 @@ export async function createUser(db: Kysely<Database>, input: unknown, actor: Ac
       action: 'user.created',
       targetType: 'user',
       targetId: id,
-      details: { username: data.username, state: data.state, role: data.role },
+      details: { username: data.username, state: data.state, role: data.role, ...graceAuditDetails(grace) },
       clientIp: actor.clientIp,
     });
     if (data.invite) {

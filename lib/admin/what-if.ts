@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { graceWindowsOfUser } from '../../db/queries/policy-grace';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { getUserById, getUserByUsername } from '../../db/queries/users';
@@ -222,15 +223,18 @@ export async function whatIf(db: Kysely<Database>, raw: unknown, clock: Clock): 
   const user = await findUser(db, input.user);
   // NOTE: loaded directly, not through the gate's compiled cache: the answer must come from
   // this database as it is now (tests run many at once), and the tool is rarely used.
-  const [requirement, groupIds, enrolledMethods, records, settings, groupNames] = await Promise.all([
+  const [requirement, groupIds, enrolledMethods, records, settings, groupNames, grace] = await Promise.all([
     getMfaRequirement(db, user.id),
     groupIdsOfUser(db, user.id),
     enrolledMethodsOfUser(db, user.id),
     loadPolicyRecords(db),
     loadMfaSettings(db),
     listGroupNames(db),
+    graceWindowsOfUser(db, user.id),
   ]);
-  const facts: UserFacts = { userId: user.id, userState: user.state, groupIds, requirement, enrolledMethods };
+  // Issue 18 part 6: the user's grace windows too, so the answer is the live one (R-D16).
+  const graceWindows = grace.length > 0 ? new Map(grace.map((g) => [g.policyId, g.endsAt])) : null;
+  const facts: UserFacts = { userId: user.id, userState: user.state, groupIds, requirement, enrolledMethods, graceWindows };
   const session = sessionOf(input.secondFactor, at);
   const client = { ip: input.ip, os: input.os, browser: input.browser };
   const decisionInput = decisionInputOf(facts, session.facts, input.resource, client, { settings, policies: compilePolicies(records) }, at);

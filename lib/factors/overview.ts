@@ -4,6 +4,7 @@ import type { FactorType } from '../../db/schema';
 import { recoveryCodeCounts } from '../../db/queries/recovery-codes';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { getMfaRequirement } from '../../db/queries/mfa';
+import { graceWindowsOfUser } from '../../db/queries/policy-grace';
 import type { Decision, MfaSettings } from '../policy';
 
 /**
@@ -51,6 +52,12 @@ export async function recoveryOverviewOf(userId: string): Promise<{ codes: { tot
  * period (R-D5), or null when the decision is no skip (nothing pending, or already enrolled).
  */
 export async function skippedEnrollmentDeadline(userId: string, decision: Decision): Promise<number | null> {
+  // Issue 18 part 6: R-D16 allows a session that skipped in a policy's running grace window.
+  if (decision.kind === 'allow' && decision.rule === 'R-D16' && decision.policy) {
+    const policyId = decision.policy.id;
+    const window = (await graceWindowsOfUser((await getDb()).kysely, userId)).find((w) => w.policyId === policyId);
+    return window?.endsAt ?? null;
+  }
   // NOTE: decide() allows by R-D5 only for a session that skipped a running period.
   if (decision.kind !== 'allow' || decision.rule !== 'R-D5') return null;
   const requirement = await getMfaRequirement((await getDb()).kysely, userId);

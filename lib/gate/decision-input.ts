@@ -17,6 +17,8 @@ export interface UserFacts {
   groupIds: string[];
   requirement: MfaRequirement | null;
   enrolledMethods: Method[];
+  /** Issue 18 part 6 (R-D16): grace windows, policy id → end; null when the user has none. */
+  graceWindows?: ReadonlyMap<string, number> | null;
 }
 
 /** The session's side: what it passed so far. */
@@ -45,7 +47,23 @@ export function userFactsOf(row: AccessFactsRow, session: Pick<SessionContext, '
             periodEndsAt: row.period_ends_at,
           },
     enrolledMethods: splitList(row.factor_types) as Method[],
+    graceWindows: graceWindowsOf(row.grace_windows),
   };
+}
+
+/**
+ * "policyId:endsAt,…" (policy ids are UUIDs: no ':' or ','). NOTE: a pair that does not
+ * parse is dropped: no window is the stricter reading (the policy then forces).
+ */
+export function graceWindowsOf(value: string | null): ReadonlyMap<string, number> | null {
+  if (!value) return null;
+  const windows = new Map<string, number>();
+  for (const pair of value.split(',')) {
+    const at = pair.lastIndexOf(':');
+    const endsAt = Number(pair.slice(at + 1));
+    if (at > 0 && Number.isFinite(endsAt)) windows.set(pair.slice(0, at), endsAt);
+  }
+  return windows.size > 0 ? windows : null;
 }
 
 /** The request as decide() reads it: the address and the families parsed from the user agent. */
@@ -74,6 +92,7 @@ export function decisionInputOf(
     settings: config.settings,
     request: { ip: client.ip, os: client.os, browser: client.browser },
     policies: config.policies,
+    graceWindows: user.graceWindows ?? null,
   };
 }
 

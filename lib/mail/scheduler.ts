@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db';
 import { dueExpiredCandidates, dueReminderCandidates, insertOutboxRows, type EnrollmentCandidate } from '../../db/queries/mail';
+import { dueGraceReminderCandidates } from '../../db/queries/policy-grace';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { oneDay, type Clock } from '../clock';
 import { countingFactorTypes } from '../factors/counting';
@@ -52,6 +53,17 @@ export async function scheduleDueMessages(db: Kysely<Database>, clock: Clock, op
       (c) => ({
         key: idempotencyKeys.reminder(c.userId, c.periodEndsAt, offsetMs),
         message: { kind: 'enrollment_reminder', params: { name: displayName(c), periodEndsAt: c.periodEndsAt, offsetMs } },
+      }),
+      db,
+      now,
+    );
+    // Issue 18 part 6: policies' grace windows get the same reminders, at the same offsets.
+    // No "period ended" notice for them: after a window the policy forces setup at sign-in.
+    report.reminders += await drain(
+      () => dueGraceReminderCandidates(db, { now, offsetMs, nextOffsetMs, countingTypes, limit: batchSize }),
+      (c) => ({
+        key: idempotencyKeys.reminder(c.userId, c.periodEndsAt, offsetMs),
+        message: { kind: 'enrollment_reminder', params: { name: displayName(c), periodEndsAt: c.periodEndsAt, offsetMs, grace: true } },
       }),
       db,
       now,

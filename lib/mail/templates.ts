@@ -8,7 +8,8 @@ import type { MailKind } from '../../db/schema';
  */
 
 /** Why an enrollment period began: requirement set (R-B1/R-B2), activation (R-B4), reset (R-F4). */
-export type EnrollmentReason = 'required' | 'activated' | 'reset';
+/** 'policy': a grace window began, the person newly fell under a require-MFA policy (issue 18 part 6). */
+export type EnrollmentReason = 'required' | 'activated' | 'reset' | 'policy';
 
 export interface EnrollmentStartedParams {
   name: string;
@@ -23,6 +24,15 @@ export interface ReminderParams {
   periodEndsAt: number;
   /** How long before the end this reminder was due. */
   offsetMs: number;
+  /** Issue 18 part 6: a policy's grace window, after which setup is forced at sign-in (not a lock-out). */
+  grace?: boolean;
+}
+
+/** What happens when a period ends: a lock-out (R-D6) after an individual requirement's, forced setup (R-D4) after a policy's grace. */
+function afterPeriod(ends: string, grace: boolean): string {
+  return grace
+    ? `After ${ends} you must set it up when you sign in, with no way to skip.`
+    : `After ${ends} you can no longer sign in to the User Portal until an administrator resets your enrollment.`;
 }
 
 export interface ExpiredParams {
@@ -241,7 +251,9 @@ function draft(message: MailMessage, origin: string, opts: RenderOptions = {}): 
       const why =
         p.reason === 'reset'
           ? 'Your administrator reset your authenticator app enrollment, so you need to set up an authenticator app (TOTP) again.'
-          : 'Your organization now requires multi-factor authentication (MFA) for the User Portal.';
+          : p.reason === 'policy'
+            ? 'You now fall under a policy of your organization that requires multi-factor authentication (MFA).'
+            : 'Your organization now requires multi-factor authentication (MFA) for the User Portal.';
       return {
         subject: `Set up multi-factor authentication within ${days}`,
         blocks: [
@@ -251,7 +263,7 @@ function draft(message: MailMessage, origin: string, opts: RenderOptions = {}): 
           { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin), loggable: true } },
           { p: 'After you sign in, you go straight to the authenticator app setup.' },
           {
-            small: `Until you set it up you can skip this step when you sign in. After ${ends} you can no longer sign in to the User Portal until an administrator resets your enrollment.`,
+            small: `Until you set it up you can skip this step when you sign in. ${afterPeriod(ends, p.reason === 'policy')}`,
           },
         ],
       };
@@ -265,7 +277,7 @@ function draft(message: MailMessage, origin: string, opts: RenderOptions = {}): 
           { p: `Hello ${p.name},` },
           { p: `You have not set up an authenticator app (TOTP) yet. Your enrollment period ends in ${describeDuration(p.offsetMs)}, on ${ends}.` },
           { link: { label: 'Set up your authenticator app', url: totpSetupLink(origin), loggable: true } },
-          { small: 'After the period ends you can no longer sign in to the User Portal until an administrator resets your enrollment.' },
+          { small: p.grace ? afterPeriod(ends, true) : 'After the period ends you can no longer sign in to the User Portal until an administrator resets your enrollment.' },
         ],
       };
     }

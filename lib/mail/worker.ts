@@ -11,6 +11,7 @@ import {
   type OutboxRow,
   type Rendered,
 } from '../../db/queries/mail';
+import { graceWindowOpen } from '../../db/queries/policy-grace';
 import { loadMfaSettings } from '../../db/queries/settings';
 import { oneHour, oneMinute, systemClock, type Clock } from '../clock';
 import { readMailConfig, type MailConfig } from './config';
@@ -111,7 +112,9 @@ async function stillApplies(db: Db, row: OutboxRow, message: MailMessage, now: n
   if (message.kind !== 'enrollment_expired' && now >= periodEndsAt) return false;
   const counting = countingFactorTypes(await loadMfaSettings(db.kysely));
   if (counting === null) return false;
-  return enrollmentPeriodOpen(db.kysely, row.user_id, periodEndsAt, counting);
+  if (await enrollmentPeriodOpen(db.kysely, row.user_id, periodEndsAt, counting)) return true;
+  // Issue 18 part 6: or a policy's grace window ending then (its started message and reminders).
+  return message.kind !== 'enrollment_expired' && graceWindowOpen(db.kysely, row.user_id, periodEndsAt, counting);
 }
 
 async function withRetries<T>(fn: () => Promise<T>, tries = 3, pauseMs = 500): Promise<T> {

@@ -1,6 +1,7 @@
 import { parseCidr } from './cidr';
 import { rememberDaysOf } from './remember';
 import { maxReverifyMinutes, minReverifyMinutes } from './strength';
+import { graceDaysOf } from './grace';
 import type { BrowserFamily, CompiledPolicy, OsFamily, ParsedCidr, PolicyAction, PolicyRecord } from './types';
 
 /**
@@ -87,6 +88,7 @@ export function compilePolicy(record: PolicyRecord): CompiledPolicy {
     phishingResistant: requireMfa && strengthOf(record),
     reverifyMs: requireMfa ? reverifyMsOf(record) : null,
     rememberDays: requireMfa ? rememberDaysOf(record.rememberDays) : null,
+    graceDays: requireMfa ? graceDaysOf(record.graceDays) : 0,
     ref: Object.freeze({ id: record.id, name: record.name }),
   };
 }

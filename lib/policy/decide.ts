@@ -2,6 +2,7 @@ import { aalOf } from './assurance';
 import { demandOnLastMatch, policyApplies, strictestMatch } from './criteria';
 import { DUO, TOTP, WEBAUTHN, effectiveMask, isEnrolledMask, maskOf, methodsOf, setupMask } from './methods';
 import { rememberedOr } from './remember';
+import { graceEnrollment } from './grace-decision';
 import { periodRunning } from './status';
 import { satisfiesStrength } from './strength';
 import type { Aal, AuthStrength, CompiledPolicy, Decision, DecisionInput, Method, MfaRequirement } from './types';
@@ -65,6 +66,11 @@ function strengthDecision(input: DecisionInput, policy: CompiledPolicy, demands:
   }
   if (maskOf(input.enrolledMethods) & WEBAUTHN) {
     return { kind: 'challenge', methods: WEBAUTHN_ONLY.slice(), rule: 'R-D13', policy: ref, ...asked };
+  }
+  if ((maskOf(input.enrolledMethods) & effectiveMask(settings)) === 0) {
+    // R-D16: only a user without any factor; one with another factor steps up now.
+    const grace = graceEnrollment(input, (input.user as NonNullable<DecisionInput['user']>).groupIds, (input.session as Session).mfaSkipped, policy, WEBAUTHN_ONLY.slice(), asked);
+    if (grace !== null) return grace;
   }
   return {
     kind: 'enroll',
@@ -186,6 +192,9 @@ function secondFactorNeeded(
 
   if (forcedBy !== null) {
     const methods = methodsOf(setup);
+    // R-D16: a running grace window for this policy softens the enrollment (grace-decision.ts).
+    const grace = graceEnrollment(input, (input.user as NonNullable<DecisionInput['user']>).groupIds, session.mfaSkipped, forcedBy, methods, demands === NO_DEMANDS ? null : strengthAsked(demands));
+    if (grace !== null) return grace;
     const decision: Decision = {
       kind: 'enroll',
       forced: true,

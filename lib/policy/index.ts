@@ -8,6 +8,7 @@ export { aalOf, secondFactorAtOf, secondFactorMethods, withMethod } from './assu
 export { compilePolicies, compilePolicy } from './compile';
 export { decide } from './decide';
 export { authStrengths, maxReverifyMinutes, minReverifyMinutes, phishingResistantMethods } from './strength';
+export { maxGraceDays, minGraceDays, statusWithGrace } from './grace';
 export { explainPolicies, type Explanation, type PolicyExplanation } from './explain';
 export type { CriteriaRecord, CriterionOutcome } from './criteria';
 export {

@@ -64,6 +64,8 @@ export interface PolicyRecord {
   reverifyMinutes?: number | null;
   /** Require-MFA only: "don't ask again on this device for N days" (1–90). Absent/null: not allowed. */
   rememberDays?: number | null;
+  /** Require-MFA only: days of grace for people who newly enter the scope (0 … 365). Absent: 0. */
+  graceDays?: number;
 }
 
 export type ParsedIp =
@@ -104,6 +106,8 @@ export interface CompiledPolicy {
   readonly reverifyMs: number | null;
   /** Issue 18 part 3: remembered devices count for this many days (require-MFA only), or null. */
   readonly rememberDays: number | null;
+  /** Issue 18 part 6, require-MFA only (0 otherwise): grace for people who newly enter the scope (grace.ts). */
+  readonly graceDays: number;
   /** Shared, frozen: decisions point at it instead of allocating a copy per request. */
   readonly ref: PolicyRef;
 }
@@ -138,6 +142,11 @@ export interface DecisionInput {
    * policy's N days (rule R-D15).
    */
   rememberedDevice?: { createdAt: number } | null;
+  /**
+   * Issue 18 part 6 (R-D16): this user's grace windows, policy id → end (epoch ms), as
+   * recorded when they newly entered a policy's scope. Absent or null: none.
+   */
+  graceWindows?: ReadonlyMap<string, number> | null;
 }
 
 /**

@@ -39,6 +39,7 @@ export function policyFormData(formData: FormData): PolicyFormData {
     strength: text(formData, 'strength'),
     reverifyMinutes: text(formData, 'reverifyMinutes'),
     rememberDays: text(formData, 'rememberDays'),
+    graceDays: text(formData, 'graceDays'),
     priority: text(formData, 'priority'),
   };
   // Issue 18: strength and re-verification belong to require-MFA; the form keeps what was
@@ -66,6 +67,8 @@ export function policyFormData(formData: FormData): PolicyFormData {
     reverifyMinutes: requireMfa ? minutesInput(values.reverifyMinutes) : null,
     // Issue 18 part 3: blank is "not allowed" (null), as for re-verification.
     rememberDays: requireMfa ? minutesInput(values.rememberDays) : null,
+    // Issue 18 part 6: blank is 0 (forced at once).
+    graceDays: requireMfa ? integerInput(values.graceDays) : 0,
     priority: integerInput(values.priority),
   };
   return { input, values };

@@ -114,6 +114,7 @@ export default async function PoliciesPage({ searchParams }: { searchParams: Sea
                   {p.strength === 'phishing_resistant' && <p className="hint">Phishing-resistant only</p>}
                   {p.reverifyMinutes != null && <p className="hint">Re-verify after {p.reverifyMinutes} min</p>}
                   {p.rememberDays != null && <p className="hint">Remembers devices for {p.rememberDays} days</p>}
+                  {(p.graceDays ?? 0) > 0 && <p className="hint">{p.graceDays} grace days on entering</p>}
                 </td>
                 <td data-testid="policy-priority">{p.priority}</td>
                 <td>

@@ -27,6 +27,8 @@ export interface PolicyFormValues {
   reverifyMinutes: number | null;
   /** Issue 18 part 3: "don't ask again on this device for N days", require MFA only. */
   rememberDays: number | null;
+  /** Issue 18 part 6, require MFA only. */
+  graceDays: number;
   priority: number;
 }
 
@@ -194,6 +196,22 @@ export function PolicyForm({
         <p className="hint">
           After a challenge, people may tick “Don’t ask again on this device” for this many days: 1 to 90, blank to never offer it. Ignored
           where a policy asks for phishing-resistant or re-verification.
+        </p>
+        <label htmlFor="graceDays">Grace days for people entering the scope</label>
+        <input
+          id="graceDays"
+          name="graceDays"
+          type="text"
+          inputMode="numeric"
+          autoComplete="off"
+          placeholder="0"
+          defaultValue={v('graceDays', String(policy.graceDays))}
+          {...invalidProps('graceDays', e('graceDays'))}
+        />
+        <FieldErrors name="graceDays" errors={e('graceDays')} />
+        <p className="hint">
+          Someone who newly falls under this policy (joins an included group, leaves an excluded one, or is activated) may skip setting up MFA for
+          this many days: 0 to 365, 0 forces at once. People already in scope get no grace from a change to the policy.
         </p>
       </fieldset>
 

@@ -29,10 +29,11 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
   return (
     <main id="main">
       <h1>Set Up Multi-Factor Authentication</h1>
-      {decision.strength === 'phishing_resistant' ? (
-        // Issue 18: a phishing-resistant policy; decide() offers only WebAuthn here, with no skip.
+      {decision.strength === 'phishing_resistant' && (
+        // Issue 18: a phishing-resistant policy; decide() offers only WebAuthn here (a skip only in a grace window, R-D16).
         <p>Where you are going needs a security key or passkey: an authenticator app is not enough there.</p>
-      ) : decision.forced ? (
+      )}
+      {decision.strength === 'phishing_resistant' && decision.forced ? null : decision.forced ? (
         <p>Your organization requires a second factor before you continue.</p>
       ) : (
         <p className="notice">
@@ -43,7 +44,7 @@ export default async function SetUpMfaPage({ searchParams }: { searchParams: Sea
             <strong>the end of your enrollment period</strong>
           )}
           ; after
-          that, you will be locked out until you set one up.
+          that, {decision.rule === 'R-D16' ? 'you must set one up before you continue.' : 'you will be locked out until you set one up.'}
         </p>
       )}
       <form action={continueSetup}>

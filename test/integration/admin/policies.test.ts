@@ -80,6 +80,7 @@ describe.each(dialects)('conditional access policies (R-C1..R-C5) on %s', (diale
       strength: 'any',
       reverifyMinutes: null,
       rememberDays: null,
+      graceDays: 0,
       priority: 0,
     });
     expect(await getPolicy(db.kysely, policy.id)).toEqual(policy);

@@ -27,3 +27,12 @@ describe('policyFormData: strength and re-verification', () => {
     expect(values).toMatchObject({ strength: 'phishing_resistant', reverifyMinutes: '30' });
   });
 });
+
+describe('policyFormData: grace days (issue 18 part 6)', () => {
+  it('a require-MFA policy sends the days typed; blank is 0 (forced at once); an allow or deny policy sends 0', () => {
+    expect(policyFormData(form({ action: 'require_mfa', graceDays: ' 7 ' })).input).toMatchObject({ graceDays: 7 });
+    expect(policyFormData(form({ action: 'require_mfa', graceDays: '' })).input).toMatchObject({ graceDays: 0 });
+    expect(policyFormData(form({ action: 'require_mfa', graceDays: 'a week' })).input).toMatchObject({ graceDays: 'a week' });
+    expect(policyFormData(form({ action: 'deny', graceDays: '7' })).input).toMatchObject({ graceDays: 0 });
+  });
+});

@@ -56,6 +56,7 @@ export default async function EditPolicyPage({ params }: { params: Params }) {
           strength: policy.strength ?? 'any',
           reverifyMinutes: policy.reverifyMinutes ?? null,
           rememberDays: policy.rememberDays ?? null,
+          graceDays: policy.graceDays ?? 0,
           priority: policy.priority ?? 0,
         }}
       />

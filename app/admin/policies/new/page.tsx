@@ -38,6 +38,7 @@ export default async function NewPolicyPage() {
           strength: 'any',
           reverifyMinutes: null,
           rememberDays: null,
+          graceDays: 0,
           priority: 0,
         }}
       />
