@@ -47,6 +47,26 @@ function demandsOf(input: DecisionInput, userGroups: ReadonlySet<string> | reado
 }
 
 /**
+ * R-D15: the N days every matching require-MFA policy allows, the smallest; null when one of
+ * them does not allow remembering. As for strength and frequency, a second matching policy
+ * that does not remember cannot be skipped because the winner does (its priority does not
+ * matter). Only called once the winner allows remembering.
+ */
+function rememberDaysOfAll(input: DecisionInput, userGroups: ReadonlySet<string> | readonly string[]): number | null {
+  const { policies, resource, request } = input;
+  const userGroupsIsArray = Array.isArray(userGroups);
+  let days: number | null = null;
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    if (p.action !== 'require_mfa') continue;
+    if (!policyApplies(p, resource, userGroups, userGroupsIsArray, request, null)) continue;
+    if (p.rememberDays === null) return null;
+    if (days === null || p.rememberDays < days) days = p.rememberDays;
+  }
+  return days;
+}
+
+/**
  * Issue 18: a session that passed a second factor, but not one the policies accept (not
  * WebAuthn where phishing-resistant is asked, or older than N minutes), is asked again.
  * Phishing-resistant: WebAuthn only, or a forced WebAuthn setup for a user without a key.
@@ -164,7 +184,9 @@ export function decide(input: DecisionInput): Decision {
   const needed = secondFactorNeeded(input, session, forcedBy, NO_DEMANDS, aal);
   // R-D15, issue 18 part 3: only here, where the winning require-MFA policy and every other
   // matching one ask nothing of the factor's strength or age (those returned above).
-  if (forcedBy !== null && forcedBy.rememberDays !== null) return rememberedOr(needed, forcedBy, input.rememberedDevice, input.now);
+  if (forcedBy !== null && forcedBy.rememberDays !== null) {
+    return rememberedOr(needed, forcedBy, rememberDaysOfAll(input, user.groupIds), input.rememberedDevice, input.now);
+  }
   return needed;
 }
 

@@ -35,18 +35,20 @@ export function deviceCounts(createdAt: number, days: number, now: number): bool
 
 /**
  * R-D15: `needed` is what decide() answers a session with no second factor under `policy`,
- * a require-MFA policy that allows remembering. A challenge becomes an allow when the
- * request presented a device that still counts; otherwise the challenge says how many
- * days the verify page may offer. Any other decision (a forced setup) is returned as is:
- * a remembered device stands in for a challenge passed, never for a factor set up.
+ * the winning require-MFA policy; `days` is the N every matching require-MFA policy allows
+ * (the smallest), or null when one of them does not allow remembering. A challenge becomes
+ * an allow when the request presented a device that still counts; otherwise the challenge
+ * says how many days the verify page may offer. Any other decision (a forced setup) is
+ * returned as is: a remembered device stands in for a challenge passed, never for a factor
+ * set up.
  */
 export function rememberedOr(
   needed: Decision,
   policy: CompiledPolicy,
+  days: number | null,
   device: { createdAt: number } | null | undefined,
   now: number,
 ): Decision {
-  const days = policy.rememberDays;
   if (needed.kind !== 'challenge' || days === null) return needed;
   if (device && deviceCounts(device.createdAt, days, now)) return { kind: 'allow', rule: 'R-D15', policy: policy.ref };
   return { ...needed, rememberDays: days };

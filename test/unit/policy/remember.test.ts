@@ -175,6 +175,13 @@ function winner(w: World) {
   }, null);
 }
 
+/** The N every generated require-MFA policy allows (all match the request), or null when one does not remember. */
+function smallestRememberDays(w: World): number | null {
+  const asked = compilePolicies(recordsOf(w)).filter((p) => p.action === 'require_mfa');
+  if (asked.some((p) => p.rememberDays === null)) return null;
+  return Math.min(...asked.map((p) => p.rememberDays!));
+}
+
 describe('remembered device properties', () => {
   it('a device changes the answer only from a challenge to an R-D15 allow, and nothing else', () => {
     fc.assert(
@@ -213,36 +220,60 @@ describe('remembered device properties', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
         const won = winner(w);
-        fc.pre(won !== null && won.rememberDays !== null && w.deviceAgeHours !== null && w.deviceAgeHours >= won.rememberDays * 24);
+        const days = smallestRememberDays(w);
+        fc.pre(won !== null && days !== null && w.deviceAgeHours !== null && w.deviceAgeHours >= days * 24);
         expect(decide(inputOf(w, true))).toEqual(decide(inputOf(w, false)));
       }),
     );
   });
 
-  it('a device counts only where the winning policy allows remembering, and then exactly within its N days', () => {
+  it('a device counts only where every matching require-MFA policy allows remembering, and then within the smallest N', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
         const won = winner(w);
         const d = decide(inputOf(w, true));
         if (d.rule !== 'R-D15') return;
         expect(won?.action).toBe('require_mfa');
-        expect(won!.rememberDays).not.toBeNull();
-        expect(w.deviceAgeHours! * 3_600_000).toBeLessThan(won!.rememberDays! * DAY);
+        const days = smallestRememberDays(w);
+        expect(days).not.toBeNull();
+        expect(w.deviceAgeHours! * 3_600_000).toBeLessThan(days! * DAY);
         expect(d).toEqual({ kind: 'allow', rule: 'R-D15', policy: won!.ref });
       }),
     );
   });
 
-  it('a challenge offers the box exactly when R-D15 could have allowed it, with the winning N', () => {
+  it('a challenge offers the box exactly when R-D15 could have allowed it, with the smallest N', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
         const d = decide(inputOf(w, false));
         if (d.kind !== 'challenge') return;
         const won = winner(w);
         const demanding = w.policies.some((p) => p.action === 'require_mfa' && (p.strong || p.minutes !== null));
-        const expected = won?.action === 'require_mfa' && won.rememberDays !== null && !demanding ? won.rememberDays : undefined;
+        const expected = won?.action === 'require_mfa' && won.rememberDays !== null && !demanding ? (smallestRememberDays(w) ?? undefined) : undefined;
         expect(d.rememberDays).toBe(expected);
       }),
     );
+  });
+
+  it('Rhea: a second require-MFA policy that does not remember is not skipped because the winner does', () => {
+    const w: World = {
+      enrolled: ['totp'],
+      settings: settingsOf.totpOnly,
+      policies: [
+        { action: 'require_mfa', rememberDays: 30, strong: false, minutes: null, priority: 0 },
+        { action: 'require_mfa', rememberDays: null, strong: false, minutes: null, priority: 2 },
+      ],
+      deviceAgeHours: 1,
+      passedMinutesAgo: null,
+      individual: false,
+    };
+    const d = decide(inputOf(w, true));
+    expect(d).toMatchObject({ kind: 'challenge', rule: 'R-D3' });
+    expect(d).not.toHaveProperty('rememberDays');
+    // Both remember: the smaller N is offered, and a device older than it does not count.
+    w.policies[1]!.rememberDays = 7;
+    expect(decide(inputOf(w, false))).toMatchObject({ kind: 'challenge', rememberDays: 7 });
+    w.deviceAgeHours = 8 * 24;
+    expect(decide(inputOf(w, true)).rule).not.toBe('R-D15');
   });
 });
