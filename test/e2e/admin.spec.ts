@@ -363,7 +363,20 @@ test('impact preview: Ada switches an all-users require-MFA policy ON after seei
 
   await page.getByRole('button', { name: 'Confirm: switch Demo needs MFA ON' }).click();
   await expect(page.getByRole('main').getByRole('status')).toContainText('Policy switched ON');
-  await expect(page.getByRole('row').filter({ hasText: 'Demo needs MFA' }).getByTestId('policy-status')).toHaveText('ON');
+  const row = page.getByRole('row').filter({ hasText: 'Demo needs MFA' });
+  await expect(row.getByTestId('policy-status')).toHaveText('ON');
+
+  // Changing it while ON previews too; Confirm applies only the draft previewed.
+  await row.getByRole('link', { name: 'Demo needs MFA' }).click();
+  await page.getByLabel('Priority').fill('5');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-preview').getByTestId('impact-challenge').getByTestId('impact-sample')).toHaveText('ada, erin');
+  await page.getByLabel('Priority').fill('6');
+  await page.getByRole('button', { name: 'Confirm: save policy' }).click();
+  await expect(page.getByTestId('policy-preview').getByRole('alert')).toContainText('The form changed since the preview');
+  await page.getByRole('button', { name: 'Confirm: save policy' }).click();
+  await expect(page.getByRole('main').getByRole('status')).toHaveText('Policy saved.');
+  await expect(row.getByTestId('policy-priority')).toHaveText('6');
 });
 
 function escapeRegExp(text: string): string {
