@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../../../db';
-import { listUsers } from '../../../lib/admin/user-directory';
-import { manualClock } from '../../../lib/clock';
 import { dialects } from '../support/dialects';
 import { closeMigrationDatabases, databaseMigratedTo, migrateTo } from '../support/migration';
 
@@ -62,8 +60,12 @@ describe.each(dialects)('migration 017-helpdesk-role on %s', (dialect) => {
     // The foreign keys and the search index's triggers work on the new table.
     await expect(any().insertInto('group_members').values({ group_id: 'g-desk', user_id: 'u-nobody' }).execute()).rejects.toThrow(/foreign key/i);
     await any().insertInto('users').values(user('u-halvard', 'halvard', 'helpdesk')).execute();
-    const found = await listUsers(db.kysely, { q: 'halv' }, manualClock(10));
-    expect(found.users.map((u) => u.username)).toEqual(['halvard']);
+    // Read the search index itself, not through listUsers(): today's code reads tables later
+    // migrations add. On PostgreSQL the index is on an expression of `users` (no triggers).
+    if (dialect === 'sqlite') {
+      const found = await sql<{ user_id: string }>`select k.user_id from users_search s join user_search_keys k on k.key = s.rowid where users_search match ${'"halv"'}`.execute(any());
+      expect(found.rows.map((r) => r.user_id)).toEqual(['u-halvard']);
+    }
     await any().deleteFrom('users').where('id', '=', 'u-hal').execute();
     expect(await any().selectFrom('group_members').selectAll().execute()).toEqual([]);
 

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
-import { createDb, type Db } from '../../../db';
-import { migrations } from '../../../db/migrations';
-import { dialects, freshDatabase } from '../support/dialects';
+import type { Kysely } from 'kysely';
+import type { Db } from '../../../db';
+import { dialects } from '../support/dialects';
+import { closeMigrationDatabases, databaseMigratedTo, migrateTo } from '../support/migration';
 
 /**
  * 018-remembered-devices on a database with a policy and a person in it: the policy gets
@@ -12,13 +11,8 @@ import { dialects, freshDatabase } from '../support/dialects';
  */
 describe.each(dialects)('migration 018-remembered-devices on %s', (dialect) => {
   let db: Db;
-  let dataDir: string | undefined;
-  afterEach(async () => {
-    await db.close();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterEach(closeMigrationDatabases);
 
-  const migrator = (k: Db) => new Migrator({ db: k.kysely, provider: { getMigrations: async () => migrations(k.dialect) } satisfies MigrationProvider });
   const any = () => db.kysely as unknown as Kysely<any>;
   const device = (id: string, hash: string) => ({
     id,
@@ -32,11 +26,7 @@ describe.each(dialects)('migration 018-remembered-devices on %s', (dialect) => {
   });
 
   it('adds remember_days and the devices table, and down takes them back', async () => {
-    const fresh = await freshDatabase(dialect);
-    dataDir = fresh.dataDir;
-    db = createDb(fresh.url, dataDir);
-    const before = await migrator(db).migrateTo('017-helpdesk-role');
-    if (before.error) throw before.error;
+    db = await databaseMigratedTo(dialect, '017-helpdesk-role');
     await any()
       .insertInto('users')
       .values({ id: 'u-tina', username: 'tina', username_lower: 'tina', email: 'tina@example.org', state: 'active', role: 'user', created_at: 1 })
@@ -58,8 +48,7 @@ describe.each(dialects)('migration 018-remembered-devices on %s', (dialect) => {
     };
     await any().insertInto('policies').values(policy).execute();
 
-    const up = await migrator(db).migrateTo('018-remembered-devices');
-    if (up.error) throw up.error;
+    await migrateTo(db, '018-remembered-devices');
     expect(await any().selectFrom('policies').select('remember_days').executeTakeFirstOrThrow()).toEqual({ remember_days: null });
     await any().updateTable('policies').set({ remember_days: 90 }).execute();
     await expect(any().updateTable('policies').set({ remember_days: 91 }).execute()).rejects.toThrow(/check/i);
@@ -69,8 +58,7 @@ describe.each(dialects)('migration 018-remembered-devices on %s', (dialect) => {
     await any().deleteFrom('users').where('id', '=', 'u-tina').execute();
     expect(await any().selectFrom('remembered_devices').selectAll().execute()).toEqual([]);
 
-    const down = await migrator(db).migrateTo('017-helpdesk-role');
-    if (down.error) throw down.error;
+    await migrateTo(db, '017-helpdesk-role');
     await expect(any().selectFrom('remembered_devices').selectAll().execute()).rejects.toThrow();
     const row = await any().selectFrom('policies').selectAll().executeTakeFirstOrThrow();
     expect(row).not.toHaveProperty('remember_days');

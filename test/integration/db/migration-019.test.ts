@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
-import { createDb, type Db } from '../../../db';
-import { migrations } from '../../../db/migrations';
-import { dialects, freshDatabase } from '../support/dialects';
+import type { Kysely } from 'kysely';
+import type { Db } from '../../../db';
+import { dialects } from '../support/dialects';
+import { closeMigrationDatabases, databaseMigratedTo, migrateTo } from '../support/migration';
 
 /**
  * 019-policy-grace on a database with a policy and a person in it: the policy gets
@@ -12,30 +11,20 @@ import { dialects, freshDatabase } from '../support/dialects';
  */
 describe.each(dialects)('migration 019-policy-grace on %s', (dialect) => {
   let db: Db;
-  let dataDir: string | undefined;
-  afterEach(async () => {
-    await db.close();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterEach(closeMigrationDatabases);
 
-  const migrator = (k: Db) => new Migrator({ db: k.kysely, provider: { getMigrations: async () => migrations(k.dialect) } satisfies MigrationProvider });
   const any = () => db.kysely as unknown as Kysely<any>;
   const window = (user_id: string, policy_id: string, starts_at: number, ends_at: number) => ({ user_id, policy_id, starts_at, ends_at });
 
   it('adds grace_days (0 for existing policies, 0 … 365) and policy_grace, and down takes them back', async () => {
-    const fresh = await freshDatabase(dialect);
-    dataDir = fresh.dataDir;
-    db = createDb(fresh.url, dataDir);
-    const before = await migrator(db).migrateTo('017-helpdesk-role');
-    if (before.error) throw before.error;
+    db = await databaseMigratedTo(dialect, '017-helpdesk-role');
     await any().insertInto('users').values({ id: 'u-gus', username: 'gus', username_lower: 'gus', state: 'active', role: 'user', created_at: 1 }).execute();
     await any()
       .insertInto('policies')
       .values({ id: 'p-sales', name: 'Sales MFA', name_lower: 'sales mfa', enabled: 1, scope: 'all', action: 'require_mfa', priority: 0, created_at: 1, updated_at: 1 })
       .execute();
 
-    const up = await migrator(db).migrateTo('019-policy-grace');
-    if (up.error) throw up.error;
+    await migrateTo(db, '019-policy-grace');
     expect(await any().selectFrom('policies').select(['id', 'grace_days']).execute()).toEqual([{ id: 'p-sales', grace_days: 0 }]);
     await any().updateTable('policies').set({ grace_days: 365 }).execute();
     await expect(any().updateTable('policies').set({ grace_days: 366 }).execute()).rejects.toThrow(/check/i);
@@ -47,8 +36,7 @@ describe.each(dialects)('migration 019-policy-grace on %s', (dialect) => {
     await any().deleteFrom('policies').where('id', '=', 'p-sales').execute();
     expect(await any().selectFrom('policy_grace').selectAll().execute()).toEqual([]); // went with its policy
 
-    const down = await migrator(db).migrateTo('017-helpdesk-role');
-    if (down.error) throw down.error;
+    await migrateTo(db, '017-helpdesk-role');
     const columns = (await db.kysely.introspection.getTables()).find((t) => t.name === 'policies')!.columns.map((c) => c.name);
     expect(columns).not.toContain('grace_days');
     expect((await db.kysely.introspection.getTables()).map((t) => t.name)).not.toContain('policy_grace');
