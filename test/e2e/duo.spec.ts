@@ -9,6 +9,7 @@ import { cliActor } from '../../lib/admin/actor';
 import { systemClock } from '../../lib/clock';
 import { requireMfaForUsers } from '../../lib/admin/mfa-requirements';
 import { saveMfaSettings } from '../../lib/admin/mfa-settings';
+import { createPolicy, deletePolicy } from '../../lib/admin/policies';
 import { createKeyring, sealSecret } from '../../lib/crypto/secret-box';
 import { insertTotpFactor } from '../../db/queries/factors';
 import { duoTimeoutMs, sealDuoClientSecret } from '../../lib/factors/duo';
@@ -160,6 +161,27 @@ test('Mallory’s Duo code is refused for Dana', async ({ page }) => {
   expect((await audits('mfa.verify_failed', 'dana')).at(-1)).toEqual({ method: 'duo', reason: 'wrong_user' });
   await page.goto(`${portal.url}/portal`);
   await expect(page).toHaveURL(/\/mfa\/verify\?/);
+});
+
+test('Dana, whose app is her first method, ticks "don’t ask again" on the Duo step; her next sign-in skips the challenge (R-D15)', async ({ page }) => {
+  const policy = await withDb(portal.databaseUrl, (db) =>
+    createPolicy(db.kysely, { name: 'Portal remembers', enabled: true, resources: ['portal'], action: 'require_mfa', rememberDays: 7 }, cliActor, systemClock),
+  );
+  try {
+    await toVerify(page, 'dana');
+    await expect(page.getByLabel('Verification code')).toBeVisible();
+    // The box in the code's form would not travel with a Duo button: "Use Duo" opens the Duo step, with its own box.
+    await page.getByRole('button', { name: 'Use Duo' }).click();
+    await page.getByLabel('Don’t ask again on this device for 7 days').check();
+    await page.getByRole('button', { name: 'Use Duo' }).click();
+    await expectPortal(page, 'dana');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).toHaveURL(/\/login/);
+    await signIn(page, portal.url, 'dana', password);
+    await expectPortal(page, 'dana');
+  } finally {
+    await withDb(portal.databaseUrl, (db) => deletePolicy(db.kysely, policy.id, cliActor, systemClock));
+  }
 });
 
 async function expectDuoUnavailable(page: Page, username: string, reason: string) {

@@ -50,7 +50,9 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
       ? 'recovery'
       : params.method === 'webauthn' && hasKey
         ? 'webauthn'
-        : hasTotp
+        : params.method === 'duo' && duoOffered
+          ? 'duo'
+          : hasTotp
           ? 'totp'
           : hasKey
             ? 'webauthn'
@@ -142,7 +144,10 @@ export default async function VerifyPage({ searchParams }: { searchParams: Searc
           {otherMethods.map((other) =>
             other.method === 'webauthn' ? (
               <UseSecurityKeyButton key={other.method} returnTo={returnTo} fresh={fresh} label={other.label} className="secondary" />
-            ) : other.method === 'duo' ? (
+            ) : other.method === 'duo' && rememberBox === null ? (
+              // Straight to Duo. With the "Don't ask again" box on offer, the button opens
+              // the Duo step of this page instead (the GET form below), whose form carries
+              // the box: a box in the code's form would not travel with a Duo button.
               <DuoButton key={other.method} returnTo={returnTo} fresh={fresh} className="secondary" />
             ) : (
               <form key={other.method} method="get" action="/mfa/verify">
