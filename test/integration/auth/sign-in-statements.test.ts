@@ -9,6 +9,8 @@ import { dialects, freshDb } from '../support/dialects';
 import { probed } from '../support/probe';
 
 const start = Date.UTC(2026, 10, 2, 9, 0, 0);
+/** 50 argon2 verifications at once take seconds of CPU: past vitest's 30 s on a busy 2-core CI machine. */
+const concurrentSignInTimeoutMs = 120_000;
 const office = { ip: '198.51.100.7', userAgent: 'Mozilla/5.0 test' };
 
 /**
@@ -97,7 +99,7 @@ describe.each(dialects)('throttle counts under concurrency on %s', (dialect) => 
     await db.close();
   });
 
-  it('50 wrong passwords at once from one office address, 5 per account: every one counted per account, the address counts 10 accounts and stays open', async () => {
+  it('50 wrong passwords at once from one office address, 5 per account: every one counted per account, the address counts 10 accounts and stays open', { timeout: concurrentSignInTimeoutMs }, async () => {
     const attempts = accounts.flatMap((username) => Array.from({ length: accountThrottle.freeFailures }, (_, i) => ({ username, i })));
     expect(attempts).toHaveLength(50);
     const results = await Promise.all(
@@ -126,7 +128,7 @@ describe.each(dialects)('throttle counts under concurrency on %s', (dialect) => 
     expect((await signInWithPassword(db.kysely, { username: 'user2', password: 'right-user2-passphrase' }, elsewhere, clock)).ok).toBe(true);
   });
 
-  it('50 right passwords at once each get their own session, audit entry and no throttle row', async () => {
+  it('50 right passwords at once each get their own session, audit entry and no throttle row', { timeout: concurrentSignInTimeoutMs }, async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => {
         const username = accounts[i % accounts.length]!;

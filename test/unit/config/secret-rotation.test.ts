@@ -105,7 +105,7 @@ describe('iron-session cookies across a rotation', () => {
   });
 
   it('Dora’s Duo prompt, started under A, finishes under "B,A"; "A,B" still seals under A', async () => {
-    const pending = { kind: 'duo' as const, state: 's'.repeat(36), binding: 'b'.repeat(43), userId: 'dora', returnTo: '/portal', fresh: false, expiresAt: clock.now() + 60_000 };
+    const pending = { kind: 'duo' as const, state: 's'.repeat(36), binding: 'b'.repeat(43), userId: 'dora', returnTo: '/portal', fresh: false, remember: false, expiresAt: clock.now() + 60_000 };
     const sealedByA = await (await portalWith(A)).ceremony.sealPending(pending);
     expect(await (await portalWith(`${B},${A}`)).ceremony.openPendingDuo(sealedByA)).toEqual(pending);
     const sealedWhileLearning = await (await portalWith(`${A},${B}`)).ceremony.sealPending(pending);
