@@ -165,67 +165,42 @@ export function PolicyForm({
           only (security key or passkey, WebAuthn)
         </label>
         <FieldErrors name="strength" errors={e('strength')} />
-        <label htmlFor="reverifyMinutes">Re-verify after (minutes)</label>
-        <input
-          id="reverifyMinutes"
+        <NumericField
           name="reverifyMinutes"
-          type="text"
-          inputMode="numeric"
-          autoComplete="off"
+          label="Re-verify after (minutes)"
           placeholder="No limit"
-          defaultValue={v('reverifyMinutes', policy.reverifyMinutes === null ? '' : String(policy.reverifyMinutes))}
-          {...invalidProps('reverifyMinutes', e('reverifyMinutes'))}
+          value={v('reverifyMinutes', policy.reverifyMinutes === null ? '' : String(policy.reverifyMinutes))}
+          errors={e('reverifyMinutes')}
         />
-        <FieldErrors name="reverifyMinutes" errors={e('reverifyMinutes')} />
         <p className="hint">
           A session whose last second factor is older is asked again, without signing in again: 5 minutes to 43200 (30 days), blank for no limit.
           When several policies match, the strongest strength and the smallest number apply.
         </p>
-        <label htmlFor="rememberDays">Don’t ask again on a remembered device for (days)</label>
-        <input
-          id="rememberDays"
+        <NumericField
           name="rememberDays"
-          type="text"
-          inputMode="numeric"
-          autoComplete="off"
+          label="Don’t ask again on a remembered device for (days)"
           placeholder="Not allowed"
-          defaultValue={v('rememberDays', policy.rememberDays === null ? '' : String(policy.rememberDays))}
-          {...invalidProps('rememberDays', e('rememberDays'))}
+          value={v('rememberDays', policy.rememberDays === null ? '' : String(policy.rememberDays))}
+          errors={e('rememberDays')}
         />
-        <FieldErrors name="rememberDays" errors={e('rememberDays')} />
         <p className="hint">
           After a challenge, people may tick “Don’t ask again on this device” for this many days: 1 to 90, blank to never offer it. Ignored
           where a policy asks for phishing-resistant or re-verification.
         </p>
-        <label htmlFor="graceDays">Grace days for people entering the scope</label>
-        <input
-          id="graceDays"
+        <NumericField
           name="graceDays"
-          type="text"
-          inputMode="numeric"
-          autoComplete="off"
+          label="Grace days for people entering the scope"
           placeholder="0"
-          defaultValue={v('graceDays', String(policy.graceDays))}
-          {...invalidProps('graceDays', e('graceDays'))}
+          value={v('graceDays', String(policy.graceDays))}
+          errors={e('graceDays')}
         />
-        <FieldErrors name="graceDays" errors={e('graceDays')} />
         <p className="hint">
           Someone who newly falls under this policy (joins an included group, leaves an excluded one, or is activated) may skip setting up MFA for
           this many days: 0 to 365, 0 forces at once. People already in scope get no grace from a change to the policy.
         </p>
       </fieldset>
 
-      <label htmlFor="priority">Priority</label>
-      <input
-        id="priority"
-        name="priority"
-        type="text"
-        inputMode="numeric"
-        autoComplete="off"
-        defaultValue={v('priority', String(policy.priority))}
-        {...invalidProps('priority', e('priority'))}
-      />
-      <FieldErrors name="priority" errors={e('priority')} />
+      <NumericField name="priority" label="Priority" value={v('priority', String(policy.priority))} errors={e('priority')} />
       <p className="hint">Among matching policies the strictest action wins (deny, then require MFA, then allow); lower priority first within one action.</p>
 
       {preview && (
@@ -259,5 +234,37 @@ export function PolicyForm({
         </>
       )}
     </form>
+  );
+}
+
+/** A whole-number field of the form: label, text input with the numeric keypad, its errors. */
+function NumericField({
+  name,
+  label,
+  placeholder,
+  value,
+  errors,
+}: {
+  name: string;
+  label: string;
+  placeholder?: string;
+  value: string;
+  errors: readonly string[];
+}) {
+  return (
+    <>
+      <label htmlFor={name}>{label}</label>
+      <input
+        id={name}
+        name={name}
+        type="text"
+        inputMode="numeric"
+        autoComplete="off"
+        placeholder={placeholder}
+        defaultValue={value}
+        {...invalidProps(name, errors)}
+      />
+      <FieldErrors name={name} errors={errors} />
+    </>
   );
 }
